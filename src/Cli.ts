@@ -1,0 +1,202 @@
+/**
+ * The command line of `node dist/main.js`: flags, their environment variables, help, logging. Every flag maps onto
+ * the `effect/Config` name its layer reads, and each also has an environment variable of that name; a flag wins
+ * over the environment.
+ *
+ * @since 0.1.0
+ */
+import type { Layer } from "effect"
+import { ConfigProvider, Console, Effect, Logger, LogLevel } from "effect"
+import type { McpServer } from "./server/McpServer.js"
+import * as Stdio from "./transport/Stdio.js"
+import { VERSION } from "./Version.js"
+
+/** @since 0.1.0 @category models */
+export interface Flag {
+  readonly name: string
+  readonly env: string
+  readonly value: string | undefined
+  readonly default: string
+  readonly description: string
+}
+
+/**
+ * Every flag. `value` is the placeholder shown in help; flags without one are switches.
+ *
+ * @since 0.1.0 @category constants
+ */
+export const flags: ReadonlyArray<Flag> = [
+  {
+    name: "stdio",
+    env: "MCP_STDIO",
+    value: undefined,
+    default: "on",
+    description: "Serve MCP over stdin/stdout (newline-delimited JSON). The only transport in this version."
+  },
+  {
+    name: "log-level",
+    env: "MCP_LOG_LEVEL",
+    value: "LEVEL",
+    default: "info",
+    description: "Server log level: all, trace, debug, info, warning, error, fatal, none. Logs go to stderr."
+  },
+  {
+    name: "log-format",
+    env: "MCP_LOG_FORMAT",
+    value: "FORMAT",
+    default: "json (pretty on a terminal)",
+    description: "Server log format: json, logfmt or pretty."
+  },
+  {
+    name: "max-message-bytes",
+    env: "MCP_MAX_MESSAGE_BYTES",
+    value: "N",
+    default: "4194304",
+    description: "Largest accepted message. A larger one is discarded and answered with -32600 (id null)."
+  },
+  {
+    name: "request-timeout-ms",
+    env: "MCP_REQUEST_TIMEOUT_MS",
+    value: "MS",
+    default: "60000",
+    description: "A request still running after this long is interrupted and answered with -32001. 0 disables."
+  },
+  {
+    name: "drain-timeout-ms",
+    env: "MCP_DRAIN_TIMEOUT_MS",
+    value: "MS",
+    default: "2000",
+    description: "After stdin closes, how long in-flight requests may finish before they are interrupted."
+  },
+  {
+    name: "page-size",
+    env: "MCP_PAGE_SIZE",
+    value: "N",
+    default: "100",
+    description: "Items per page of tools/list, resources/list, resources/templates/list and prompts/list."
+  },
+  {
+    name: "cache-ttl-ms",
+    env: "MCP_CACHE_TTL_MS",
+    value: "MS",
+    default: "60000",
+    description: "Modern-era ttlMs on cacheable results (lists, server/discover)."
+  },
+  { name: "help", env: "", value: undefined, default: "", description: "Print this help and exit." },
+  { name: "version", env: "", value: undefined, default: "", description: "Print the version and exit." }
+]
+
+/** @since 0.1.0 @category models */
+export type Parsed =
+  | { readonly _tag: "Help" }
+  | { readonly _tag: "Version" }
+  | { readonly _tag: "Invalid"; readonly message: string }
+  | { readonly _tag: "Serve"; readonly config: ReadonlyMap<string, string> }
+
+/**
+ * Parses `--flag value`, `--flag=value` and switches into Config entries keyed by the environment names.
+ *
+ * @since 0.1.0 @category parsing
+ */
+export const parse = (argv: ReadonlyArray<string>): Parsed => {
+  const config = new Map<string, string>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (!arg.startsWith("--")) return { _tag: "Invalid", message: `Unexpected argument: ${arg}` }
+    const eq = arg.indexOf("=")
+    const name = arg.slice(2, eq === -1 ? undefined : eq)
+    const flag = flags.find((f) => f.name === name)
+    if (flag === undefined) return { _tag: "Invalid", message: `Unknown flag: --${name} (see --help)` }
+    if (flag.name === "help") return { _tag: "Help" }
+    if (flag.name === "version") return { _tag: "Version" }
+    if (flag.value === undefined) {
+      if (eq !== -1) return { _tag: "Invalid", message: `--${name} takes no value` }
+      config.set(flag.env, "true")
+      continue
+    }
+    const value = eq !== -1 ? arg.slice(eq + 1) : argv[++i]
+    if (value === undefined) return { _tag: "Invalid", message: `--${name} needs a value (${flag.value})` }
+    config.set(flag.env, value)
+  }
+  return { _tag: "Serve", config }
+}
+
+/** @since 0.1.0 @category help */
+export const help = (): string => {
+  const rows = flags.map((flag) => {
+    const left = `  --${flag.name}${flag.value === undefined ? "" : ` ${flag.value}`}`
+    const env = flag.env === "" ? "" : ` [env ${flag.env}; default ${flag.default}]`
+    return `${left.padEnd(30)} ${flag.description}${env}`
+  })
+  return [
+    `effect-mcp-server ${VERSION}: a Model Context Protocol server runtime built on Effect.`,
+    "",
+    "Usage: node dist/main.js [flags]",
+    "",
+    "Serves the built-in reference server. Both protocol eras are served: 2026-07-28 (stateless) and",
+    "2024-11-05 to 2025-11-25 (initialize handshake). stdout carries only MCP messages; logs go to stderr.",
+    "",
+    "Flags:",
+    ...rows,
+    ""
+  ].join("\n")
+}
+
+const logLevels: Record<string, LogLevel.LogLevel> = {
+  all: LogLevel.All,
+  trace: LogLevel.Trace,
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warning: LogLevel.Warning,
+  warn: LogLevel.Warning,
+  error: LogLevel.Error,
+  fatal: LogLevel.Fatal,
+  none: LogLevel.None
+}
+
+const lookup = (config: ReadonlyMap<string, string>, key: string): string | undefined =>
+  config.get(key) ?? process.env[key]
+
+/**
+ * Runs the CLI: help, version, or serve `server` over stdio with logs on stderr.
+ *
+ * @since 0.1.0 @category running
+ */
+export const run = (argv: ReadonlyArray<string>, server: Layer.Layer<McpServer>): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const parsed = parse(argv)
+    switch (parsed._tag) {
+      case "Help":
+        return Console.log(help())
+      case "Version":
+        return Console.log(VERSION)
+      case "Invalid":
+        return Effect.zipRight(Console.error(`${parsed.message}`), Effect.sync(() => (process.exitCode = 2)))
+      case "Serve": {
+        const levelName = (lookup(parsed.config, "MCP_LOG_LEVEL") ?? "info").toLowerCase()
+        const level = logLevels[levelName]
+        if (level === undefined) {
+          return Effect.zipRight(
+            Console.error(`Unknown log level: ${levelName}`),
+            Effect.sync(() => (process.exitCode = 2))
+          )
+        }
+        const format = lookup(parsed.config, "MCP_LOG_FORMAT") ?? (process.stderr.isTTY ? "pretty" : "json")
+        const logger = format === "pretty"
+          ? Logger.prettyLogger({ stderr: true })
+          : format === "logfmt"
+          ? Logger.withConsoleError(Logger.logfmtLogger)
+          : Logger.withConsoleError(Logger.jsonLogger)
+        const provider = ConfigProvider.fromMap(new Map(parsed.config)).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
+        return Effect.logInfo("Serving MCP over stdio").pipe(
+          Effect.annotateLogs({ version: VERSION, pid: process.pid }),
+          Effect.zipRight(Stdio.serveConfig),
+          Effect.zipRight(Effect.logInfo("stdin closed; exiting")),
+          Effect.provide(server),
+          Effect.withConfigProvider(provider),
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+          Logger.withMinimumLogLevel(level)
+        )
+      }
+    }
+  })

@@ -1,0 +1,211 @@
+/**
+ * A test harness for servers built with this library: an in-memory client wired to the server in the current
+ * context, with no sockets and no processes. The server side is the same Connection and Dispatcher every transport
+ * uses, so a tool that sleeps, retries or times out is tested under `TestClock` in milliseconds.
+ *
+ * ```ts
+ * it.scoped("times out", () =>
+ *   Effect.gen(function*() {
+ *     const client = yield* McpTest.connect()
+ *     const call = yield* Effect.fork(client.callTool("slow", {}))
+ *     yield* TestClock.adjust("2 minutes")
+ *     const exit = yield* Fiber.await(call)
+ *   }).pipe(Effect.provide(MyServer)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { Scope, Supervisor } from "effect"
+import { Data, Deferred, Effect, Predicate, Queue } from "effect"
+import type { RequestId } from "./protocol/JsonRpc.js"
+import * as JsonRpc from "./protocol/JsonRpc.js"
+import type {
+  CallToolResult,
+  ClientCapabilities,
+  Implementation,
+  JsonObject,
+  LoggingLevel,
+  ProgressToken
+} from "./protocol/McpSchema.js"
+import { MODERN_META } from "./protocol/McpSchema.js"
+import type { Era } from "./protocol/ProtocolVersion.js"
+import { LATEST_LEGACY, LATEST_MODERN } from "./protocol/ProtocolVersion.js"
+import type { McpServer } from "./server/McpServer.js"
+import * as Connection from "./transport/Connection.js"
+
+/**
+ * A JSON-RPC error the server answered with.
+ *
+ * @since 0.1.0 @category errors
+ */
+export class RpcError extends Data.TaggedError("effect-mcp-server/McpTest/RpcError")<{
+  readonly code: number
+  readonly message: string
+  readonly data?: unknown
+}> {}
+
+/** A message the server sent that is not the response to one of our requests. @since 0.1.0 @category models */
+export interface ServerMessage {
+  readonly method?: string
+  readonly id?: RequestId | null
+  readonly params?: any
+  readonly result?: any
+  readonly error?: JsonRpc.ErrorObject
+}
+
+/** @since 0.1.0 @category models */
+export interface RequestOptions {
+  /** Use this id instead of the next counter value (e.g. to cancel the request later). */
+  readonly id?: RequestId
+  readonly progressToken?: ProgressToken
+  /** Modern only: the request's `_meta` logLevel. */
+  readonly logLevel?: LoggingLevel
+  /** Modern only: override the `_meta` entirely (to test the server's validation). */
+  readonly meta?: JsonObject
+}
+
+/** @since 0.1.0 @category models */
+export interface Client {
+  readonly era: Era
+  readonly protocolVersion: string
+  /** The `initialize` result (legacy, when the harness initialized). */
+  readonly initializeResult: any
+  /** Sends a request and waits for its response; a JSON-RPC error fails with `RpcError`. */
+  readonly request: (method: string, params?: JsonObject, options?: RequestOptions) => Effect.Effect<any, RpcError>
+  readonly notify: (method: string, params?: JsonObject) => Effect.Effect<void>
+  /** Sends one raw frame, exactly as given. */
+  readonly sendRaw: (text: string) => Effect.Effect<void>
+  readonly cancel: (requestId: RequestId, reason?: string) => Effect.Effect<void>
+  readonly callTool: (name: string, args?: JsonObject, options?: RequestOptions) => Effect.Effect<CallToolResult, RpcError>
+  /** Notifications, and responses to no pending request (e.g. errors with id null), in arrival order. */
+  readonly messages: Queue.Dequeue<ServerMessage>
+  /** Ends the connection as a vanished peer would. */
+  readonly close: Effect.Effect<void>
+}
+
+/** @since 0.1.0 @category models */
+export interface ConnectOptions {
+  readonly era?: Era
+  readonly protocolVersion?: string
+  readonly capabilities?: ClientCapabilities
+  readonly clientInfo?: Implementation
+  /** Legacy: send `initialize` and `notifications/initialized` first. Default true. */
+  readonly initialize?: boolean
+  /** Supervise the server-side fibers of this connection (to count them). */
+  readonly supervisor?: Supervisor.Supervisor<unknown>
+  readonly mailboxCapacity?: number
+}
+
+/**
+ * Connects an in-memory client to the `McpServer` in context. The connection lives as long as the Scope.
+ *
+ * @since 0.1.0 @category constructors
+ */
+export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, RpcError, McpServer | Scope.Scope> =>
+  Effect.gen(function*() {
+    const era = options.era ?? "legacy"
+    const capabilities = options.capabilities ?? {}
+    const clientInfo = options.clientInfo ?? { name: "mcp-test", version: "0.0.0" }
+    const fromServer = yield* Queue.bounded<string>(1024)
+    // Bounded like every buffer here: a test that never reads keeps the newest 4096 messages.
+    const messages = yield* Queue.sliding<ServerMessage>(4096)
+    const pending = new Map<string, Deferred.Deferred<any, RpcError>>()
+    let inbound: Connection.Inbound | undefined
+    const started = yield* Deferred.make<void>()
+
+    const transport: Connection.Transport = {
+      start: (callbacks) =>
+        Effect.sync(() => {
+          inbound = callbacks
+        }).pipe(Effect.zipRight(Deferred.succeed(started, undefined))),
+      write: (frame) => Queue.offer(fromServer, frame),
+      pause: () => {},
+      resume: () => {}
+    }
+
+    const serve = Connection.serve(
+      transport,
+      options.mailboxCapacity === undefined ? {} : { mailboxCapacity: options.mailboxCapacity }
+    )
+    yield* Effect.forkScoped(options.supervisor === undefined ? serve : Effect.supervised(serve, options.supervisor))
+    yield* Deferred.await(started)
+
+    const route = (message: ServerMessage): Effect.Effect<void> => {
+      const isResponse = message.method === undefined && (message.result !== undefined || message.error !== undefined)
+      if (isResponse && message.id !== undefined && message.id !== null) {
+        const key = JsonRpc.idKey(message.id)
+        const deferred = pending.get(key)
+        if (deferred !== undefined) {
+          pending.delete(key)
+          return message.error !== undefined
+            ? Deferred.fail(deferred, new RpcError(message.error)).pipe(Effect.asVoid)
+            : Deferred.succeed(deferred, message.result).pipe(Effect.asVoid)
+        }
+      }
+      return Queue.offer(messages, message)
+    }
+
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(fromServer), (frame) => {
+      const parsed: unknown = JSON.parse(frame)
+      return Array.isArray(parsed)
+        ? Effect.forEach(parsed as Array<ServerMessage>, route, { discard: true })
+        : route(parsed as ServerMessage)
+    })))
+
+    const sendRaw = (text: string) => Effect.sync(() => inbound!.frame(text))
+    let nextId = 1
+    let protocolVersion = options.protocolVersion ?? (era === "modern" ? LATEST_MODERN : LATEST_LEGACY)
+
+    const withMeta = (params: JsonObject | undefined, requestOptions: RequestOptions | undefined): JsonObject => {
+      const base = params ?? {}
+      const existing = Predicate.isRecord(base._meta) ? base._meta : {}
+      if (era === "modern") {
+        const meta = requestOptions?.meta ?? {
+          ...existing,
+          [MODERN_META.protocolVersion]: protocolVersion,
+          [MODERN_META.clientCapabilities]: capabilities,
+          [MODERN_META.clientInfo]: clientInfo,
+          ...(requestOptions?.logLevel !== undefined ? { [MODERN_META.logLevel]: requestOptions.logLevel } : {}),
+          ...(requestOptions?.progressToken !== undefined ? { progressToken: requestOptions.progressToken } : {})
+        }
+        return { ...base, _meta: meta }
+      }
+      return requestOptions?.progressToken !== undefined
+        ? { ...base, _meta: { ...existing, progressToken: requestOptions.progressToken } }
+        : base
+    }
+
+    const request = (method: string, params?: JsonObject, requestOptions?: RequestOptions) =>
+      Effect.gen(function*() {
+        const id = requestOptions?.id ?? nextId++
+        const deferred = yield* Deferred.make<any, RpcError>()
+        pending.set(JsonRpc.idKey(id), deferred)
+        yield* sendRaw(JSON.stringify({ jsonrpc: "2.0", id, method, params: withMeta(params, requestOptions) }))
+        return yield* Deferred.await(deferred)
+      })
+
+    const notify = (method: string, params?: JsonObject) =>
+      sendRaw(JSON.stringify(params === undefined ? { jsonrpc: "2.0", method } : { jsonrpc: "2.0", method, params }))
+
+    let initializeResult: unknown = undefined
+    if (era === "legacy" && options.initialize !== false) {
+      initializeResult = yield* request("initialize", { protocolVersion, capabilities, clientInfo })
+      protocolVersion = (initializeResult as { protocolVersion: string }).protocolVersion
+      yield* notify("notifications/initialized")
+    }
+
+    return {
+      era,
+      protocolVersion,
+      initializeResult,
+      request,
+      notify,
+      sendRaw,
+      cancel: (requestId, reason) =>
+        notify("notifications/cancelled", reason === undefined ? { requestId } : { requestId, reason }),
+      callTool: (name, args, requestOptions) =>
+        request("tools/call", args === undefined ? { name } : { name, arguments: args }, requestOptions),
+      messages,
+      close: Effect.sync(() => inbound!.end({ drain: false }))
+    } satisfies Client
+  })

@@ -1,0 +1,669 @@
+/**
+ * One inbound message -> one handler fiber. The dispatcher of a connection (or legacy session) owns:
+ *
+ * - the in-flight table: request id -> its fiber, so `notifications/cancelled` interrupts exactly that request and
+ *   a second request with an id still in flight is refused;
+ * - the deadlines: a request still running at its deadline is interrupted and answered with -32001. One timer
+ *   fiber exists only while requests are in flight, and sleeps until the oldest one's deadline (all requests
+ *   share one timeout, so the oldest is always the next to expire): no polling, and an idle connection costs no
+ *   timer;
+ * - the era: the first message pins it (`initialize` -> legacy, modern `_meta` -> modern), as the spec's dual-era
+ *   rule says.
+ *
+ * Each request runs as exactly one child fiber in the connection's FiberSet: no race, no timeout fiber per request.
+ * The tables are plain Maps touched only inside synchronous steps of Effects (JavaScript runs one step at a time,
+ * and nothing is awaited while they are read or written), which keeps them cheap on the per-request path.
+ *
+ * @since 0.1.0
+ */
+import type { Fiber } from "effect"
+import { Cause, Clock, Effect, Either, FiberSet, Option, Predicate, Ref, Schema } from "effect"
+import * as JsonRpc from "../protocol/JsonRpc.js"
+import * as McpSchema from "../protocol/McpSchema.js"
+import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
+import { McpContext } from "./McpContext.js"
+import type { ProgressOptions } from "./McpContext.js"
+import { McpServer } from "./McpServer.js"
+import * as Session from "./Session.js"
+import type { Tool } from "./Tool.js"
+
+/** Where outbound frames go: a connection's bounded outbound queue, or one request's stream. @since 0.1.0 */
+export type Sink = (frame: string) => Effect.Effect<void>
+
+/** @since 0.1.0 @category models */
+export interface Dispatcher {
+  /** Handles one text frame (one JSON value, possibly a batch). Returns once the message is accepted: requests run in their own fibers. */
+  readonly handleText: (text: string, sink?: Sink) => Effect.Effect<void>
+  /** Handles one parsed JSON value. */
+  readonly handleJson: (json: unknown, sink?: Sink) => Effect.Effect<void>
+  /** Requests accepted and not yet answered. */
+  readonly inFlight: () => number
+  /** The era pinned by the first message, if any. */
+  readonly era: () => ProtocolVersion.Era | undefined
+  readonly session: Session.Session
+}
+
+/** @since 0.1.0 @category models */
+export interface MakeOptions {
+  /** The connection's outbound sink: responses and notifications of requests that came without a sink of their own. */
+  readonly send: Sink
+  /** The FiberSet owned by the connection's Scope: request fibers die with it. */
+  readonly fibers: FiberSet.FiberSet<unknown, unknown>
+  /** Pin the era up front (e.g. a legacy HTTP session). */
+  readonly era?: ProtocolVersion.Era
+  /** Called whenever a request settles, so a draining connection can notice it became idle. */
+  readonly onSettled?: () => void
+}
+
+interface Entry {
+  readonly key: string
+  readonly id: JsonRpc.RequestId
+  readonly deadline: number
+  readonly reply: (frame: string | undefined) => Effect.Effect<void>
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  settled: boolean
+}
+
+interface RequestContext {
+  readonly era: ProtocolVersion.Era
+  readonly protocolVersion: string
+  readonly clientInfo: McpSchema.Implementation | undefined
+  readonly clientCapabilities: McpSchema.ClientCapabilities
+  /** Modern: the request's `_meta` logLevel (none: no log messages). Legacy: read from the session instead. */
+  readonly logLevel: McpSchema.LoggingLevel | undefined
+  readonly progressToken: McpSchema.ProgressToken | undefined
+}
+
+type Result = Record<string, unknown>
+
+interface Method {
+  readonly eras: "legacy" | "modern" | "both"
+  readonly cacheable: boolean
+  readonly run: (params: unknown, context: RequestContext, mcp: McpContext["Type"]) => Effect.Effect<Result, JsonRpc.JsonRpcError>
+}
+
+const method = <A, I>(
+  schema: Schema.Schema<A, I, never>,
+  eras: Method["eras"],
+  run: (params: A, context: RequestContext, mcp: McpContext["Type"]) => Effect.Effect<Result, JsonRpc.JsonRpcError>,
+  cacheable = false
+): Method => {
+  const decode = Schema.decodeUnknownEither(schema)
+  return {
+    eras,
+    cacheable,
+    run: (params, context, mcp) => {
+      const decoded = decode(params ?? {}, { errors: "all" })
+      return Either.isLeft(decoded) ? Effect.fail(JsonRpc.invalidParams(decoded.left)) : run(decoded.right, context, mcp)
+    }
+  }
+}
+
+const paginate = <A>(
+  items: ReadonlyArray<A>,
+  cursor: string | undefined,
+  kind: string,
+  pageSize: number
+): Either.Either<{ readonly page: ReadonlyArray<A>; readonly nextCursor: string | undefined }, JsonRpc.InvalidParams> => {
+  let offset = 0
+  if (cursor !== undefined) {
+    const decoded = Buffer.from(cursor, "base64url").toString("utf8")
+    const match = /^([a-z]+):(\d{1,9})$/.exec(decoded)
+    offset = match !== null && match[1] === kind ? Number(match[2]) : -1
+    if (offset < 0 || offset > items.length || Buffer.from(decoded).toString("base64url") !== cursor) {
+      return Either.left(new JsonRpc.InvalidParams({ message: "Invalid params: cursor is not a cursor this server issued" }))
+    }
+  }
+  const end = offset + pageSize
+  return Either.right({
+    page: items.slice(offset, end),
+    nextCursor: end < items.length ? Buffer.from(`${kind}:${end}`).toString("base64url") : undefined
+  })
+}
+
+const withCursor = (result: Result, nextCursor: string | undefined): Result =>
+  nextCursor === undefined ? result : { ...result, nextCursor }
+
+const MODERN_PV = McpSchema.MODERN_META.protocolVersion
+const decodeModernMeta = Schema.decodeUnknownEither(McpSchema.ModernRequestMeta)
+
+const hasModernMeta = (params: Record<string, unknown> | undefined): boolean =>
+  params !== undefined && Predicate.isRecord(params._meta) && params._meta[MODERN_PV] !== undefined
+
+const progressTokenOf = (params: Record<string, unknown> | undefined): McpSchema.ProgressToken | undefined => {
+  const meta = params?._meta
+  if (!Predicate.isRecord(meta)) return undefined
+  const token = meta.progressToken
+  return typeof token === "string" || typeof token === "number" ? token : undefined
+}
+
+/**
+ * Builds the dispatcher of one connection or legacy session.
+ *
+ * @since 0.1.0 @category constructors
+ */
+export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, McpServer> =>
+  Effect.gen(function*() {
+    const server = yield* McpServer
+    const session = yield* Session.make
+    const inflight = new Map<string, Entry>()
+    let pinned: ProtocolVersion.Era | undefined = options.era
+    let timer: Fiber.RuntimeFiber<unknown, unknown> | undefined
+    const serverInfoMeta = { [McpSchema.MODERN_META.serverInfo]: server.info }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Settling: every accepted request settles exactly once, with a response frame or (cancelled) without one.
+    // -----------------------------------------------------------------------------------------------------------
+
+    // The entry leaves the table only once its reply is handed on: until then its id still counts as in flight,
+    // and a draining connection does not mistake "answer being queued" for idle.
+    const settle = (entry: Entry, frame: string | undefined): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (entry.settled) return Effect.void
+        entry.settled = true
+        return Effect.ensuring(
+          entry.reply(frame),
+          Effect.sync(() => {
+            if (inflight.get(entry.key) === entry) inflight.delete(entry.key)
+            options.onSettled?.()
+          })
+        )
+      })
+
+    const timeoutFrame = (entry: Entry) =>
+      JsonRpc.encodeError(entry.id, {
+        code: JsonRpc.REQUEST_TIMEOUT,
+        message: `Request timed out after ${server.requestTimeoutMillis} ms`
+      })
+
+    // Sleeps until the oldest in-flight request's deadline; exits when nothing is in flight.
+    const timerLoop: Effect.Effect<void> = Effect.gen(function*() {
+      while (true) {
+        const now = yield* Clock.currentTimeMillis
+        let next = Infinity
+        const expired: Array<Entry> = []
+        for (const entry of inflight.values()) {
+          if (entry.settled) continue
+          if (entry.deadline <= now) expired.push(entry)
+          else if (entry.deadline < next) next = entry.deadline
+        }
+        for (const entry of expired) {
+          yield* settle(entry, timeoutFrame(entry))
+          if (entry.fiber !== undefined) yield* interrupt(entry.fiber)
+        }
+        if (next === Infinity) {
+          timer = undefined
+          return
+        }
+        yield* Effect.sleep(next - now)
+      }
+    })
+
+    // Signals the interruption without waiting for it: the caller may be the fiber that drains the very queue a
+    // finalizer of the interrupted request could be waiting on.
+    const interrupt = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> =>
+      Effect.fiberIdWith((self) => fiber.interruptAsFork(self))
+
+    const ensureTimer: Effect.Effect<void> = Effect.suspend(() =>
+      timer !== undefined || server.requestTimeoutMillis <= 0
+        ? Effect.void
+        : Effect.map(FiberSet.run(options.fibers, timerLoop), (fiber) => {
+          timer = fiber
+        })
+    )
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Per-request context for handlers
+    // -----------------------------------------------------------------------------------------------------------
+
+    const makeMcpContext = (
+      request: JsonRpc.Request,
+      context: RequestContext,
+      entry: Entry,
+      sink: Sink
+    ): McpContext["Type"] => {
+      let lastProgress = -Infinity
+      const token = context.progressToken
+      return McpContext.of({
+        requestId: request.id,
+        method: request.method,
+        era: context.era,
+        protocolVersion: context.protocolVersion,
+        clientInfo: context.clientInfo,
+        clientCapabilities: context.clientCapabilities,
+        progress: (progress: number, opts?: ProgressOptions) =>
+          Effect.suspend(() => {
+            if (token === undefined || entry.settled) return Effect.void
+            if (!(progress > lastProgress)) {
+              return Effect.logWarning("Progress must increase; skipped a notification").pipe(
+                Effect.annotateLogs({ method: request.method, progress, last: lastProgress })
+              )
+            }
+            lastProgress = progress
+            return sink(JsonRpc.encodeNotification("notifications/progress", {
+              progressToken: token,
+              progress,
+              ...(opts?.total !== undefined ? { total: opts.total } : {}),
+              ...(opts?.message !== undefined ? { message: opts.message } : {})
+            }))
+          }),
+        log: (level, data, logger) =>
+          Effect.gen(function*() {
+            if (entry.settled) return
+            const minimum = context.era === "modern"
+              ? context.logLevel
+              : Option.getOrUndefined(yield* Ref.get(session.logLevel))
+            if (context.era === "modern" && minimum === undefined) return
+            if (minimum !== undefined && McpSchema.loggingLevelRank[level] < McpSchema.loggingLevelRank[minimum]) return
+            yield* sink(JsonRpc.encodeNotification(
+              "notifications/message",
+              logger === undefined ? { level, data } : { level, logger, data }
+            ))
+          })
+      })
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Methods
+    // -----------------------------------------------------------------------------------------------------------
+
+    const shapeTool = (tool: Tool, version: string) => {
+      const definition = tool.definition
+      if (definition.outputSchema === undefined) return definition
+      const keep = ProtocolVersion.hasStructuredOutput(version) &&
+        (ProtocolVersion.isModern(version) || tool.structuredIsObject)
+      if (keep) return definition
+      const { outputSchema: _, ...rest } = definition
+      return rest
+    }
+
+    const resourceNotFound = (uri: string, context: RequestContext): JsonRpc.JsonRpcError =>
+      ProtocolVersion.resourceNotFoundIsInvalidParams(context.protocolVersion)
+        ? new JsonRpc.InvalidParams({ message: `Resource not found: ${uri}`, data: { uri } })
+        : new JsonRpc.ResourceNotFound({ message: `Resource not found: ${uri}`, uri, data: { uri } })
+
+    const complete = (
+      completer: ((value: string, ctx: Readonly<Record<string, string>>) => Effect.Effect<ReadonlyArray<string>>) | undefined,
+      params: McpSchema.CompleteParams
+    ): Effect.Effect<Result> =>
+      completer === undefined
+        ? Effect.succeed({ completion: { values: [], hasMore: false } })
+        : Effect.map(completer(params.argument.value, params.context?.arguments ?? {}), (all) => ({
+          completion: {
+            values: all.slice(0, 100),
+            total: all.length,
+            hasMore: all.length > 100
+          }
+        }))
+
+    const methods: Record<string, Method> = {
+      "ping": method(McpSchema.EmptyParams, "legacy", () => Effect.succeed({})),
+      "logging/setLevel": method(McpSchema.SetLevelParams, "legacy", (params) =>
+        Effect.as(Ref.set(session.logLevel, Option.some(params.level)), {})),
+      "server/discover": method(McpSchema.EmptyParams, "modern", () =>
+        Effect.succeed({
+          supportedVersions: ProtocolVersion.MODERN,
+          capabilities: server.capabilities,
+          ...(server.instructions !== undefined ? { instructions: server.instructions } : {})
+        }), true),
+      "tools/list": method(McpSchema.PaginatedParams, "both", (params, context) =>
+        Effect.flatMap(Ref.get(server.registry), (registry) => {
+          const page = paginate([...registry.tools.values()], params.cursor, "tools", server.pageSize)
+          return Either.isLeft(page)
+            ? Effect.fail(page.left)
+            : Effect.succeed(withCursor(
+              { tools: page.right.page.map((tool) => shapeTool(tool, context.protocolVersion)) },
+              page.right.nextCursor
+            ))
+        }), true),
+      "tools/call": method(McpSchema.CallToolParams, "both", (params, context, mcp) =>
+        Effect.flatMap(Ref.get(server.registry), (registry) => {
+          const tool = registry.tools.get(params.name)
+          if (tool === undefined) {
+            return Effect.fail(
+              new JsonRpc.InvalidParams({ message: `Unknown tool: ${params.name}`, data: { name: params.name } })
+            )
+          }
+          return Effect.map(Effect.provideService(tool.call(params.arguments), McpContext, mcp), (result) => {
+            if (result.structuredContent === undefined) return result as Result
+            const keep = ProtocolVersion.hasStructuredOutput(context.protocolVersion) &&
+              (context.era === "modern" || tool.structuredIsObject)
+            if (keep) return result as Result
+            const { structuredContent: _, ...rest } = result
+            return rest as Result
+          })
+        })),
+      "resources/list": method(McpSchema.PaginatedParams, "both", (params) =>
+        Effect.flatMap(Ref.get(server.registry), (registry) => {
+          const page = paginate([...registry.resources.values()], params.cursor, "resources", server.pageSize)
+          return Either.isLeft(page) ? Effect.fail(page.left) : Effect.succeed(withCursor(
+            { resources: page.right.page.map((r) => r.definition) },
+            page.right.nextCursor
+          ))
+        }), true),
+      "resources/templates/list": method(McpSchema.PaginatedParams, "both", (params) =>
+        Effect.flatMap(Ref.get(server.registry), (registry) => {
+          const page = paginate(registry.templates, params.cursor, "templates", server.pageSize)
+          return Either.isLeft(page) ? Effect.fail(page.left) : Effect.succeed(withCursor(
+            { resourceTemplates: page.right.page.map((t) => t.definition) },
+            page.right.nextCursor
+          ))
+        }), true),
+      "resources/read": method(McpSchema.ReadResourceParams, "both", (params, context, mcp) =>
+        Effect.flatMap(Ref.get(server.registry), (registry) => {
+          const read = (effect: Effect.Effect<ReadonlyArray<McpSchema.ResourceContents>, JsonRpc.JsonRpcError, McpContext>) =>
+            Effect.map(Effect.provideService(effect, McpContext, mcp), (contents): Result => ({ contents }))
+          const resource = registry.resources.get(params.uri)
+          if (resource !== undefined) return read(resource.read(params.uri))
+          for (const template of registry.templates) {
+            const matched = template.match(params.uri)
+            if (matched !== undefined) return read(template.read(params.uri, matched))
+          }
+          return Effect.fail(resourceNotFound(params.uri, context))
+        }), true),
+      "prompts/list": method(McpSchema.PaginatedParams, "both", (params) =>
+        Effect.flatMap(Ref.get(server.registry), (registry) => {
+          const page = paginate([...registry.prompts.values()], params.cursor, "prompts", server.pageSize)
+          return Either.isLeft(page) ? Effect.fail(page.left) : Effect.succeed(withCursor(
+            { prompts: page.right.page.map((p) => p.definition) },
+            page.right.nextCursor
+          ))
+        }), true),
+      "prompts/get": method(McpSchema.GetPromptParams, "both", (params, _context, mcp) =>
+        Effect.flatMap(Ref.get(server.registry), (registry) => {
+          const prompt = registry.prompts.get(params.name)
+          if (prompt === undefined) {
+            return Effect.fail(
+              new JsonRpc.InvalidParams({ message: `Unknown prompt: ${params.name}`, data: { name: params.name } })
+            )
+          }
+          return Effect.provideService(prompt.get(params.arguments) as Effect.Effect<Result, JsonRpc.JsonRpcError, McpContext>, McpContext, mcp)
+        })),
+      "completion/complete": method(McpSchema.CompleteParams, "both", (params) =>
+        Effect.flatMap(Ref.get(server.registry), (registry): Effect.Effect<Result, JsonRpc.JsonRpcError> => {
+          const ref = params.ref
+          if (ref.type === "ref/prompt") {
+            const prompt = registry.prompts.get(ref.name)
+            if (prompt === undefined) {
+              return Effect.fail(new JsonRpc.InvalidParams({ message: `Unknown prompt: ${ref.name}` }))
+            }
+            return complete(prompt.completions[params.argument.name], params)
+          }
+          const template = registry.templates.find((t) => t.definition.uriTemplate === ref.uri)
+          if (template !== undefined) return complete(template.completions[params.argument.name], params)
+          if (registry.resources.has(ref.uri)) return complete(undefined, params)
+          return Effect.fail(new JsonRpc.InvalidParams({ message: `Unknown resource template: ${ref.uri}` }))
+        }))
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Requests
+    // -----------------------------------------------------------------------------------------------------------
+
+    const finishResult = (result: Result, context: RequestContext, spec: Method): Result => {
+      if (context.era === "legacy") return result
+      const meta = Predicate.isRecord(result._meta) ? { ...result._meta, ...serverInfoMeta } : serverInfoMeta
+      return spec.cacheable
+        ? {
+          ...result,
+          resultType: "complete",
+          ttlMs: result.contents !== undefined ? 0 : server.cacheTtlMs,
+          cacheScope: server.cacheScope,
+          _meta: meta
+        }
+        : { ...result, resultType: "complete", _meta: meta }
+    }
+
+    const errorFrame = (id: JsonRpc.RequestId | null, error: JsonRpc.JsonRpcError) =>
+      JsonRpc.encodeError(id, JsonRpc.toErrorObject(error))
+
+    const internalErrorFrame = (request: JsonRpc.Request, cause: Cause.Cause<unknown>) =>
+      Effect.as(
+        Effect.logError("Request handler died").pipe(
+          Effect.annotateLogs({ method: request.method, id: request.id, cause: Cause.pretty(cause) })
+        ),
+        JsonRpc.encodeError(request.id, { code: JsonRpc.INTERNAL_ERROR, message: "Internal error" })
+      )
+
+    const modernContext = (request: JsonRpc.Request): Either.Either<RequestContext, JsonRpc.JsonRpcError> => {
+      const meta = request.params?._meta
+      if (!Predicate.isRecord(meta) || meta[MODERN_PV] === undefined) {
+        return Either.left(new JsonRpc.InvalidParams({ message: `Invalid params: _meta.${MODERN_PV} is required` }))
+      }
+      const version = meta[MODERN_PV]
+      if (typeof version !== "string") {
+        return Either.left(new JsonRpc.InvalidParams({ message: `Invalid params: _meta.${MODERN_PV} must be a string` }))
+      }
+      if (!ProtocolVersion.isModern(version)) {
+        return Either.left(new JsonRpc.UnsupportedProtocolVersion({
+          message: `Unsupported protocol version: ${version}`,
+          data: { supported: ProtocolVersion.MODERN, requested: version }
+        }))
+      }
+      const decoded = decodeModernMeta(meta, { errors: "all" })
+      if (Either.isLeft(decoded)) return Either.left(JsonRpc.invalidParams(decoded.left, "Invalid params: _meta"))
+      const m = decoded.right
+      return Either.right({
+        era: "modern",
+        protocolVersion: version,
+        clientInfo: m[McpSchema.MODERN_META.clientInfo],
+        clientCapabilities: m[McpSchema.MODERN_META.clientCapabilities],
+        logLevel: m[McpSchema.MODERN_META.logLevel],
+        progressToken: m.progressToken
+      })
+    }
+
+    const legacyContext = (request: JsonRpc.Request): Effect.Effect<RequestContext> =>
+      Effect.map(Ref.get(session.negotiated), (negotiated) => ({
+        era: "legacy" as const,
+        protocolVersion: Session.protocolVersion(negotiated),
+        clientInfo: Option.getOrUndefined(Option.map(negotiated, (n) => n.clientInfo)),
+        clientCapabilities: Option.match(negotiated, { onNone: () => ({}), onSome: (n) => n.clientCapabilities }),
+        logLevel: undefined,
+        progressToken: progressTokenOf(request.params)
+      }))
+
+    const initializeParams = Schema.decodeUnknownEither(McpSchema.InitializeParams)
+
+    const initialize = (request: JsonRpc.Request, sink: Sink): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        if (pinned === "modern") {
+          return yield* sink(errorFrame(request.id, new JsonRpc.InvalidRequest({
+            message: `Invalid Request: this connection speaks ${ProtocolVersion.LATEST_MODERN}, which has no initialize`,
+            data: { supported: ProtocolVersion.MODERN }
+          })))
+        }
+        pinned = "legacy"
+        if (Option.isSome(yield* Ref.get(session.negotiated))) {
+          return yield* sink(errorFrame(request.id, new JsonRpc.InvalidRequest({
+            message: "Invalid Request: the session is already initialized"
+          })))
+        }
+        const decoded = initializeParams(request.params ?? {}, { errors: "all" })
+        if (Either.isLeft(decoded)) return yield* sink(errorFrame(request.id, JsonRpc.invalidParams(decoded.left)))
+        const params = decoded.right
+        const protocolVersion = ProtocolVersion.negotiateLegacy(params.protocolVersion)
+        yield* Ref.set(session.negotiated, Option.some({
+          protocolVersion,
+          clientInfo: params.clientInfo,
+          clientCapabilities: params.capabilities
+        }))
+        yield* sink(JsonRpc.encodeResult(request.id, {
+          protocolVersion,
+          capabilities: server.capabilities,
+          serverInfo: server.info,
+          ...(server.instructions !== undefined ? { instructions: server.instructions } : {})
+        }))
+      })
+
+    /** Accepts a request: validates what can be validated at once, then forks its one fiber. */
+    const handleRequest = (
+      request: JsonRpc.Request,
+      sink: Sink,
+      reply: (frame: string | undefined) => Effect.Effect<void>
+    ): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        if (request.method === "initialize" && !hasModernMeta(request.params)) {
+          yield* initialize(request, sink)
+          return yield* reply(undefined)
+        }
+        const era: ProtocolVersion.Era = pinned ?? (hasModernMeta(request.params) ? "modern" : "legacy")
+        pinned = era
+        const spec = methods[request.method]
+        if (spec === undefined || (spec.eras !== "both" && spec.eras !== era)) {
+          return yield* reply(errorFrame(request.id, new JsonRpc.MethodNotFound({
+            message: `Method not found: ${request.method}`
+          })))
+        }
+        let context: RequestContext
+        if (era === "modern") {
+          const modern = modernContext(request)
+          if (Either.isLeft(modern)) return yield* reply(errorFrame(request.id, modern.left))
+          context = modern.right
+        } else {
+          context = yield* legacyContext(request)
+        }
+        const key = JsonRpc.idKey(request.id)
+        if (inflight.has(key)) {
+          return yield* reply(errorFrame(request.id, new JsonRpc.InvalidRequest({
+            message: `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight`
+          })))
+        }
+        const now = yield* Clock.currentTimeMillis
+        const entry: Entry = {
+          key,
+          id: request.id,
+          deadline: server.requestTimeoutMillis > 0 ? now + server.requestTimeoutMillis : Infinity,
+          reply,
+          fiber: undefined,
+          settled: false
+        }
+        inflight.set(key, entry)
+        const mcp = makeMcpContext(request, context, entry, sink)
+        const run = spec.run(request.params, context, mcp).pipe(
+          Effect.matchCauseEffect({
+            onSuccess: (result) =>
+              settle(entry, JsonRpc.encodeResult(request.id, finishResult(result, context, spec))),
+            onFailure: (cause) => {
+              const failure = Cause.failureOption(cause)
+              if (Option.isSome(failure)) return settle(entry, errorFrame(request.id, failure.value))
+              if (Cause.isInterruptedOnly(cause)) return settle(entry, undefined)
+              return Effect.flatMap(internalErrorFrame(request, cause), (frame) => settle(entry, frame))
+            }
+          }),
+          Effect.onInterrupt(() => settle(entry, undefined))
+        )
+        entry.fiber = yield* FiberSet.run(options.fibers, run)
+        yield* ensureTimer
+      })
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Notifications and responses
+    // -----------------------------------------------------------------------------------------------------------
+
+    const cancelledParams = Schema.decodeUnknownEither(McpSchema.CancelledParams)
+
+    const handleNotification = (notification: JsonRpc.Notification): Effect.Effect<void> => {
+      switch (notification.method) {
+        case "notifications/cancelled": {
+          const params = cancelledParams(notification.params ?? {})
+          if (Either.isLeft(params)) {
+            return Effect.logDebug("Ignored a malformed notifications/cancelled")
+          }
+          const entry = inflight.get(JsonRpc.idKey(params.right.requestId))
+          // Unknown or finished requests are ignored, as the spec allows: cancellation races completion.
+          if (entry === undefined || entry.fiber === undefined) return Effect.void
+          return interrupt(entry.fiber)
+        }
+        case "notifications/initialized":
+          return Ref.set(session.initialized, true)
+        default:
+          return Effect.logDebug("Ignored a notification").pipe(Effect.annotateLogs({ method: notification.method }))
+      }
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Frames and batches
+    // -----------------------------------------------------------------------------------------------------------
+
+    const handleOne = (
+      message: JsonRpc.Incoming | JsonRpc.Invalid,
+      sink: Sink,
+      reply: (frame: string | undefined) => Effect.Effect<void>
+    ): Effect.Effect<void> => {
+      switch (message._tag) {
+        case "Request":
+          return handleRequest(message, sink, reply)
+        case "Notification":
+          return handleNotification(message)
+        case "Response":
+          return Effect.logDebug("Ignored a response to no request of ours").pipe(
+            Effect.annotateLogs({ id: message.id })
+          )
+        case "Invalid":
+          return sink(errorFrame(message.id, message.error))
+      }
+    }
+
+    const singleReply = (sink: Sink) => (frame: string | undefined) => frame === undefined ? Effect.void : sink(frame)
+
+    const handleBatch = (items: ReadonlyArray<unknown>, sink: Sink): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const negotiated = yield* Ref.get(session.negotiated)
+        const version = Option.getOrUndefined(Option.map(negotiated, (n) => n.protocolVersion))
+        if (pinned !== "legacy" || !ProtocolVersion.allowsBatch(version)) {
+          return yield* sink(errorFrame(null, new JsonRpc.InvalidRequest({
+            message: `Invalid Request: JSON-RPC batches are only allowed in protocol version 2025-03-26${
+              version === undefined ? "" : ` (this session negotiated ${version})`
+            }`
+          })))
+        }
+        if (items.length === 0) {
+          return yield* sink(errorFrame(null, new JsonRpc.InvalidRequest({ message: "Invalid Request: empty batch" })))
+        }
+        const decoded = items.map(JsonRpc.decode)
+        const responses: Array<string> = []
+        const dispatched: Array<JsonRpc.Incoming> = []
+        for (const message of decoded) {
+          if (message._tag === "Invalid") {
+            responses.push(errorFrame(message.id, message.error))
+          } else if (message._tag === "Request" && message.method === "initialize") {
+            responses.push(errorFrame(message.id, new JsonRpc.InvalidRequest({
+              message: "Invalid Request: initialize must not be part of a batch"
+            })))
+          } else {
+            dispatched.push(message)
+          }
+        }
+        // The batch's answer is one array, sent when its last request settles (or at once if none is pending).
+        let pending = dispatched.filter((m) => m._tag === "Request").length
+        const flush = () => (responses.length > 0 ? sink(JsonRpc.encodeBatch(responses)) : Effect.void)
+        const collect = (frame: string | undefined) =>
+          Effect.suspend(() => {
+            if (frame !== undefined) responses.push(frame)
+            pending -= 1
+            return pending === 0 ? flush() : Effect.void
+          })
+        if (pending === 0) {
+          for (const message of dispatched) yield* handleOne(message, sink, collect)
+          return yield* flush()
+        }
+        for (const message of dispatched) yield* handleOne(message, sink, collect)
+      })
+
+    const handleJson = (json: unknown, sink: Sink = options.send): Effect.Effect<void> =>
+      Array.isArray(json) ? handleBatch(json, sink) : handleOne(JsonRpc.decode(json), sink, singleReply(sink))
+
+    const handleText = (text: string, sink: Sink = options.send): Effect.Effect<void> => {
+      const parsed = JsonRpc.parse(text)
+      return Either.isLeft(parsed) ? sink(errorFrame(null, parsed.left)) : handleJson(parsed.right, sink)
+    }
+
+    return {
+      handleText,
+      handleJson,
+      inFlight: () => inflight.size,
+      era: () => pinned,
+      session
+    }
+  })

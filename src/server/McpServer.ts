@@ -1,0 +1,217 @@
+/**
+ * The service users build on: server identity and options, and the registry of tools, resources, templates and
+ * prompts. Features register themselves as Layers, so a server is a `Layer.mergeAll` of feature layers provided
+ * with `McpServer.layer(...)`; handlers may require the application's own services, captured when the feature
+ * layer is built.
+ *
+ * @since 0.1.0
+ */
+import { Config, Context, Duration, Effect, Layer, Option, Ref } from "effect"
+import type { Implementation, ServerCapabilities } from "../protocol/McpSchema.js"
+import type { McpContext } from "./McpContext.js"
+import type { Prompt } from "./Prompt.js"
+import type { Resource, ResourceTemplate } from "./Resource.js"
+import type { Tool } from "./Tool.js"
+
+/** @since 0.1.0 @category models */
+export interface Options {
+  readonly name: string
+  readonly version: string
+  readonly title?: string
+  readonly instructions?: string
+  /** Items per page of every list method. Default 100. */
+  readonly pageSize?: number
+  /** A request still running after this long is interrupted and answered with -32001. Default 60 s. */
+  readonly requestTimeout?: Duration.DurationInput
+  /** Modern `ttlMs` on cacheable results (lists, discover). Default 60000. */
+  readonly cacheTtlMs?: number
+  /** Modern `cacheScope` on cacheable results. Default "public". */
+  readonly cacheScope?: "public" | "private"
+}
+
+/** The registry: insertion-ordered, so listings are deterministic. @since 0.1.0 @category models */
+export interface Registry {
+  readonly tools: ReadonlyMap<string, Tool>
+  readonly resources: ReadonlyMap<string, Resource>
+  readonly templates: ReadonlyArray<ResourceTemplate>
+  readonly prompts: ReadonlyMap<string, Prompt>
+}
+
+const emptyRegistry: Registry = { tools: new Map(), resources: new Map(), templates: [], prompts: new Map() }
+
+/**
+ * @since 0.1.0 @category tags
+ */
+export class McpServer extends Context.Tag("effect-mcp-server/McpServer")<McpServer, {
+  readonly info: Implementation
+  readonly instructions: string | undefined
+  readonly pageSize: number
+  readonly requestTimeoutMillis: number
+  readonly cacheTtlMs: number
+  readonly cacheScope: "public" | "private"
+  readonly capabilities: ServerCapabilities
+  readonly registry: Ref.Ref<Registry>
+  readonly addTool: (tool: Tool) => Effect.Effect<void>
+  readonly addResource: (resource: Resource) => Effect.Effect<void>
+  readonly addResourceTemplate: (template: ResourceTemplate) => Effect.Effect<void>
+  readonly addPrompt: (prompt: Prompt) => Effect.Effect<void>
+}>() {}
+
+const withDuplicateCheck = <K, V>(map: ReadonlyMap<K, V>, key: K, value: V, what: string): ReadonlyMap<K, V> => {
+  if (map.has(key)) throw new Error(`Duplicate ${what}: ${String(key)}`)
+  return new Map(map).set(key, value)
+}
+
+/**
+ * Builds the service.
+ *
+ * @since 0.1.0 @category constructors
+ */
+export const make = (options: Options): Effect.Effect<McpServer["Type"]> =>
+  Effect.gen(function*() {
+    const registry = yield* Ref.make(emptyRegistry)
+    // Adding is a pure update of an immutable registry; a duplicate name throws inside it: a defect, since it is a
+    // programming error found when the server's layers are built.
+    const update = (f: (registry: Registry) => Registry) => Ref.update(registry, f)
+    const info: Implementation = options.title === undefined
+      ? { name: options.name, version: options.version }
+      : { name: options.name, version: options.version, title: options.title }
+    return McpServer.of({
+      info,
+      instructions: options.instructions,
+      pageSize: Math.max(1, options.pageSize ?? 100),
+      requestTimeoutMillis: Duration.toMillis(Duration.decode(options.requestTimeout ?? "60 seconds")),
+      cacheTtlMs: Math.max(0, options.cacheTtlMs ?? 60_000),
+      cacheScope: options.cacheScope ?? "public",
+      capabilities: { tools: {}, resources: {}, prompts: {}, completions: {}, logging: {} },
+      registry,
+      addTool: (tool) =>
+        update((r) => ({ ...r, tools: withDuplicateCheck(r.tools, tool.name, tool, "tool") })),
+      addResource: (resource) =>
+        update((r) => ({
+          ...r,
+          resources: withDuplicateCheck(r.resources, resource.definition.uri, resource, "resource")
+        })),
+      addResourceTemplate: (template) =>
+        update((r) => {
+          if (r.templates.some((t) => t.definition.uriTemplate === template.definition.uriTemplate)) {
+            throw new Error(`Duplicate resource template: ${template.definition.uriTemplate}`)
+          }
+          return { ...r, templates: [...r.templates, template] }
+        }),
+      addPrompt: (prompt) =>
+        update((r) => ({ ...r, prompts: withDuplicateCheck(r.prompts, prompt.definition.name, prompt, "prompt") }))
+    })
+  })
+
+/**
+ * The server as a Layer.
+ *
+ * @since 0.1.0 @category layers
+ */
+export const layer = (options: Options): Layer.Layer<McpServer> => Layer.effect(McpServer, make(options))
+
+/**
+ * The server with its tunables read from `effect/Config` (`MCP_PAGE_SIZE`, `MCP_REQUEST_TIMEOUT_MS`,
+ * `MCP_CACHE_TTL_MS`), falling back to `options` and then the defaults.
+ *
+ * @since 0.1.0 @category layers
+ */
+export const layerConfig = (options: Options): Layer.Layer<McpServer, never> =>
+  Layer.effect(
+    McpServer,
+    Effect.gen(function*() {
+      const pageSize = yield* Config.option(Config.integer("MCP_PAGE_SIZE"))
+      const timeout = yield* Config.option(Config.integer("MCP_REQUEST_TIMEOUT_MS"))
+      const ttl = yield* Config.option(Config.integer("MCP_CACHE_TTL_MS"))
+      return yield* make({
+        ...options,
+        ...Option.match(pageSize, { onNone: () => ({}), onSome: (pageSize) => ({ pageSize }) }),
+        ...Option.match(timeout, { onNone: () => ({}), onSome: (ms) => ({ requestTimeout: Duration.millis(ms) }) }),
+        ...Option.match(ttl, { onNone: () => ({}), onSome: (cacheTtlMs) => ({ cacheTtlMs }) })
+      })
+    }).pipe(Effect.orDie)
+  )
+
+// Registration. Each captures the handler's services from the layer that registers it, so the registry holds
+// handlers that need nothing but the request's McpContext.
+
+const captured = <A extends object, R>(
+  value: A,
+  wrap: (value: A, context: Context.Context<R>) => A,
+  add: (server: McpServer["Type"], value: A) => Effect.Effect<void>
+): Layer.Layer<never, never, McpServer | R> =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const server = yield* McpServer
+    const context = yield* Effect.context<R>()
+    yield* add(server, wrap(value, context))
+  }))
+
+const provided = <A, E, R>(effect: Effect.Effect<A, E, R | McpContext>, context: Context.Context<R>) =>
+  Effect.provide(effect, context) as Effect.Effect<A, E, McpContext>
+
+/**
+ * Registers a tool made with `Tool.make`.
+ *
+ * @since 0.1.0 @category registration
+ */
+export const tool = <R>(tool: Tool<R>): Layer.Layer<never, never, McpServer | R> =>
+  captured(
+    tool as Tool<never>,
+    (t, context: Context.Context<R>) => ({ ...t, call: (args) => provided(t.call(args), context) }),
+    (server, t) => server.addTool(t)
+  )
+
+/**
+ * Registers a resource made with `Resource.make`.
+ *
+ * @since 0.1.0 @category registration
+ */
+export const resource = <R>(resource: Resource<R>): Layer.Layer<never, never, McpServer | R> =>
+  captured(
+    resource as Resource<never>,
+    (r, context: Context.Context<R>) => ({ ...r, read: (uri) => provided(r.read(uri), context) }),
+    (server, r) => server.addResource(r)
+  )
+
+/**
+ * Registers a resource template made with `Resource.template`.
+ *
+ * @since 0.1.0 @category registration
+ */
+export const resourceTemplate = <R>(template: ResourceTemplate<R>): Layer.Layer<never, never, McpServer | R> =>
+  captured(
+    template as ResourceTemplate<never>,
+    (t, context: Context.Context<R>) => ({
+      ...t,
+      read: (uri, params) => provided(t.read(uri, params), context),
+      completions: Object.fromEntries(
+        Object.entries(t.completions).map(([name, complete]) => [
+          name,
+          (value: string, ctx: Readonly<Record<string, string>>) => Effect.provide(complete(value, ctx), context)
+        ])
+      )
+    }),
+    (server, t) => server.addResourceTemplate(t)
+  )
+
+/**
+ * Registers a prompt made with `Prompt.make`.
+ *
+ * @since 0.1.0 @category registration
+ */
+export const prompt = <R>(prompt: Prompt<R>): Layer.Layer<never, never, McpServer | R> =>
+  captured(
+    prompt as Prompt<never>,
+    (p, context: Context.Context<R>) => ({
+      ...p,
+      get: (args) => provided(p.get(args), context),
+      completions: Object.fromEntries(
+        Object.entries(p.completions).map(([name, complete]) => [
+          name,
+          (value: string, ctx: Readonly<Record<string, string>>) => Effect.provide(complete(value, ctx), context)
+        ])
+      )
+    }),
+    (server, p) => server.addPrompt(p)
+  )

@@ -1,0 +1,108 @@
+/**
+ * Prompts declared with `effect/Schema`: the arguments struct becomes the prompt's argument list (required unless
+ * optional, described by the field's description annotation), with completions per argument.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Either, Schema, SchemaAST } from "effect"
+import type { JsonRpcError } from "../protocol/JsonRpc.js"
+import { InternalError, invalidParams, isJsonRpcError } from "../protocol/JsonRpc.js"
+import type { GetPromptResult, Icon, JsonObject, PromptArgument, PromptDefinition, PromptMessage } from "../protocol/McpSchema.js"
+import type { McpContext } from "./McpContext.js"
+import type { Completer } from "./Resource.js"
+
+/** What a prompt returns: one user message of text, messages, or a whole result. @since 0.1.0 @category models */
+export type PromptOutput = string | ReadonlyArray<PromptMessage> | GetPromptResult
+
+/** @since 0.1.0 @category models */
+export interface Prompt<R = never> {
+  readonly definition: PromptDefinition
+  readonly get: (args: Readonly<Record<string, string>> | undefined) => Effect.Effect<GetPromptResult, JsonRpcError, R | McpContext>
+  readonly completions: Readonly<Record<string, Completer<R>>>
+}
+
+const argumentsOf = (schema: Schema.Schema.AnyNoContext): ReadonlyArray<PromptArgument> => {
+  const ast = SchemaAST.encodedAST(schema.ast)
+  if (!SchemaAST.isTypeLiteral(ast)) return []
+  const typeAst = schema.ast
+  const described = new Map<string, string>()
+  if (SchemaAST.isTypeLiteral(typeAst)) {
+    for (const ps of typeAst.propertySignatures) {
+      const description = SchemaAST.getDescriptionAnnotation(ps).pipe((o) => o._tag === "Some" ? o.value : undefined) ??
+        SchemaAST.getDescriptionAnnotation(ps.type).pipe((o) => o._tag === "Some" ? o.value : undefined)
+      if (description !== undefined) described.set(String(ps.name), description)
+    }
+  }
+  return ast.propertySignatures.map((ps) => {
+    const name = String(ps.name)
+    const description = described.get(name)
+    return {
+      name,
+      ...(description !== undefined ? { description } : {}),
+      required: !ps.isOptional
+    }
+  })
+}
+
+/**
+ * Declares a prompt.
+ *
+ * @since 0.1.0 @category constructors
+ */
+export const make = <
+  P extends Schema.Schema.AnyNoContext,
+  E,
+  R,
+  RC = never
+>(options: {
+  readonly name: string
+  readonly title?: string
+  readonly description?: string
+  readonly icons?: ReadonlyArray<Icon>
+  readonly _meta?: JsonObject
+  readonly arguments?: P
+  readonly completions?: { readonly [K in keyof Schema.Schema.Encoded<P>]?: Completer<RC> }
+  readonly content: (args: Schema.Schema.Type<P>) => Effect.Effect<PromptOutput, E, R>
+}): Prompt<Exclude<R | RC, McpContext>> => {
+  const decode = options.arguments === undefined ? undefined : Schema.decodeUnknownEither(options.arguments)
+  const args = options.arguments === undefined ? [] : argumentsOf(options.arguments)
+  const definition: PromptDefinition = {
+    name: options.name,
+    ...(options.title !== undefined ? { title: options.title } : {}),
+    ...(options.description !== undefined ? { description: options.description } : {}),
+    ...(args.length > 0 ? { arguments: args } : {}),
+    ...(options.icons !== undefined ? { icons: options.icons } : {}),
+    ...(options._meta !== undefined ? { _meta: options._meta } : {})
+  }
+  return {
+    definition,
+    completions: (options.completions ?? {}) as Readonly<Record<string, Completer<Exclude<R | RC, McpContext>>>>,
+    get: (raw) => {
+      let params: unknown = raw ?? {}
+      if (decode !== undefined) {
+        const decoded = decode(params, { errors: "all" })
+        if (Either.isLeft(decoded)) {
+          return Effect.fail(invalidParams(decoded.left, `Invalid arguments for prompt "${options.name}"`))
+        }
+        params = decoded.right
+      }
+      return Effect.mapBoth(options.content(params as Schema.Schema.Type<P>), {
+        onFailure: (error): JsonRpcError =>
+          isJsonRpcError(error)
+            ? error
+            : new InternalError({
+              message: typeof (error as { message?: unknown })?.message === "string"
+                ? (error as { message: string }).message
+                : `Prompt "${options.name}" failed`
+            }),
+        onSuccess: (output): GetPromptResult => {
+          if (typeof output === "string") {
+            return { messages: [{ role: "user", content: { type: "text", text: output } }] }
+          }
+          if (Array.isArray(output)) return { messages: output as ReadonlyArray<PromptMessage> }
+          return output as GetPromptResult
+        }
+      }) as Effect.Effect<GetPromptResult, JsonRpcError, Exclude<R | RC, McpContext> | McpContext>
+    }
+  }
+}
