@@ -127,7 +127,9 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
       transport,
       options.mailboxCapacity === undefined ? {} : { mailboxCapacity: options.mailboxCapacity }
     )
-    yield* Effect.forkScoped(options.supervisor === undefined ? serve : Effect.supervised(serve, options.supervisor))
+    yield* options.supervisor === undefined
+      ? Effect.forkScoped(serve)
+      : Effect.supervised(Effect.forkScoped(serve), options.supervisor)
     yield* Deferred.await(started)
 
     const route = (message: ServerMessage): Effect.Effect<void> => {

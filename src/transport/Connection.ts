@@ -60,16 +60,17 @@ type Item =
 const wake: Item = { _tag: "Wake" }
 
 /**
- * Serves one connection until the peer ends it or the Scope closes. Closing the Scope interrupts every in-flight
- * request (their finalizers run).
+ * Serves one connection until the peer ends it, or until the fiber running it is interrupted. The connection's
+ * Scope is this effect's run: when it ends, every in-flight request is interrupted (their finalizers run) and the
+ * transport's listeners are removed.
  *
  * @since 0.1.0 @category constructors
  */
 export const serve = (
   transport: Transport,
   options: Options = {}
-): Effect.Effect<void, never, McpServer | Scope.Scope> =>
-  Effect.gen(function*() {
+): Effect.Effect<void, never, McpServer> =>
+  Effect.scoped(Effect.gen(function*() {
     const mailbox = yield* Effect.acquireRelease(
       Queue.bounded<Item>(options.mailboxCapacity ?? 256),
       Queue.shutdown
@@ -158,4 +159,4 @@ export const serve = (
       }
       if (draining && dispatcher.inFlight() === 0 && (yield* Queue.size(mailbox)) === 0) return
     }
-  })
+  }))

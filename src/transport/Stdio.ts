@@ -124,10 +124,10 @@ export const transport = (
  * @since 0.1.0 @category constructors
  */
 export const serve = (options: Options = {}): Effect.Effect<void, never, McpServer> =>
-  Effect.scoped(Connection.serve(
+  Connection.serve(
     transport(options.stdin ?? process.stdin, options.stdout ?? process.stdout, options.maxMessageBytes),
     options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }
-  ))
+  )
 
 /**
  * `serve` with its options read from `effect/Config`: `MCP_MAX_MESSAGE_BYTES`, `MCP_DRAIN_TIMEOUT_MS`.
