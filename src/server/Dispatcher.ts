@@ -27,8 +27,35 @@ import { McpServer } from "./McpServer.js"
 import * as Session from "./Session.js"
 import type { Tool } from "./Tool.js"
 
-/** Where outbound frames go: a connection's bounded outbound queue, or one request's stream. @since 0.1.0 */
-export type Sink = (frame: string) => Effect.Effect<void>
+/**
+ * How a message was answered, for transports that map answers onto a status (HTTP): `rejected` means it was
+ * refused before any handler ran (invalid message, unknown method, bad `_meta`, unsupported version, an id in
+ * flight); `code` is the JSON-RPC error code, if the answer is an error.
+ *
+ * @since 0.1.0 @category models
+ */
+export interface Outcome {
+  readonly code: number | undefined
+  readonly rejected: boolean
+}
+
+/**
+ * Where outbound frames go: a connection's bounded outbound queue, or one HTTP request's stream.
+ *
+ * @since 0.1.0 @category models
+ */
+export interface Sink {
+  /** A notification related to a request in flight (progress, log messages). */
+  readonly notify: (frame: string) => Effect.Effect<void>
+  /** The final answer to a message: a response, a batch's array, or the error for a message that was refused. */
+  readonly respond: (frame: string, outcome: Outcome) => Effect.Effect<void>
+}
+
+type Reply = (frame: string | undefined, outcome: Outcome) => Effect.Effect<void>
+
+const answered: Outcome = { code: undefined, rejected: false }
+const rejectedWith = (error: JsonRpc.JsonRpcError): Outcome => ({ code: error.code, rejected: true })
+const failedWith = (error: JsonRpc.JsonRpcError): Outcome => ({ code: error.code, rejected: false })
 
 /** @since 0.1.0 @category models */
 export interface Dispatcher {
@@ -45,7 +72,7 @@ export interface Dispatcher {
 
 /** @since 0.1.0 @category models */
 export interface MakeOptions {
-  /** The connection's outbound sink: responses and notifications of requests that came without a sink of their own. */
+  /** The connection's sink: for messages that came without a sink of their own. */
   readonly send: Sink
   /** The FiberSet owned by the connection's Scope: request fibers die with it. */
   readonly fibers: FiberSet.FiberSet<unknown, unknown>
@@ -59,7 +86,7 @@ interface Entry {
   readonly key: string
   readonly id: JsonRpc.RequestId
   readonly deadline: number
-  readonly reply: (frame: string | undefined) => Effect.Effect<void>
+  readonly reply: Reply
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
   settled: boolean
 }
@@ -157,12 +184,12 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
 
     // The entry leaves the table only once its reply is handed on: until then its id still counts as in flight,
     // and a draining connection does not mistake "answer being queued" for idle.
-    const settle = (entry: Entry, frame: string | undefined): Effect.Effect<void> =>
+    const settle = (entry: Entry, frame: string | undefined, outcome: Outcome = answered): Effect.Effect<void> =>
       Effect.suspend(() => {
         if (entry.settled) return Effect.void
         entry.settled = true
         return Effect.ensuring(
-          entry.reply(frame),
+          entry.reply(frame, outcome),
           Effect.sync(() => {
             if (inflight.get(entry.key) === entry) inflight.delete(entry.key)
             options.onSettled?.()
@@ -188,7 +215,7 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
           else if (entry.deadline < next) next = entry.deadline
         }
         for (const entry of expired) {
-          yield* settle(entry, timeoutFrame(entry))
+          yield* settle(entry, timeoutFrame(entry), { code: JsonRpc.REQUEST_TIMEOUT, rejected: false })
           if (entry.fiber !== undefined) yield* interrupt(entry.fiber)
         }
         if (next === Infinity) {
@@ -240,7 +267,7 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
               )
             }
             lastProgress = progress
-            return sink(JsonRpc.encodeNotification("notifications/progress", {
+            return sink.notify(JsonRpc.encodeNotification("notifications/progress", {
               progressToken: token,
               progress,
               ...(opts?.total !== undefined ? { total: opts.total } : {}),
@@ -255,7 +282,7 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
               : Option.getOrUndefined(yield* Ref.get(session.logLevel))
             if (context.era === "modern" && minimum === undefined) return
             if (minimum !== undefined && McpSchema.loggingLevelRank[level] < McpSchema.loggingLevelRank[minimum]) return
-            yield* sink(JsonRpc.encodeNotification(
+            yield* sink.notify(JsonRpc.encodeNotification(
               "notifications/message",
               logger === undefined ? { level, data } : { level, logger, data }
             ))
@@ -465,22 +492,25 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
 
     const initializeParams = Schema.decodeUnknownEither(McpSchema.InitializeParams)
 
-    const initialize = (request: JsonRpc.Request, sink: Sink): Effect.Effect<void> =>
+    const reject = (reply: Reply, id: JsonRpc.RequestId | null, error: JsonRpc.JsonRpcError) =>
+      reply(errorFrame(id, error), rejectedWith(error))
+
+    const initialize = (request: JsonRpc.Request, reply: Reply): Effect.Effect<void> =>
       Effect.gen(function*() {
         if (pinned === "modern") {
-          return yield* sink(errorFrame(request.id, new JsonRpc.InvalidRequest({
+          return yield* reject(reply, request.id, new JsonRpc.InvalidRequest({
             message: `Invalid Request: this connection speaks ${ProtocolVersion.LATEST_MODERN}, which has no initialize`,
             data: { supported: ProtocolVersion.MODERN }
-          })))
+          }))
         }
         pinned = "legacy"
         if (Option.isSome(yield* Ref.get(session.negotiated))) {
-          return yield* sink(errorFrame(request.id, new JsonRpc.InvalidRequest({
+          return yield* reject(reply, request.id, new JsonRpc.InvalidRequest({
             message: "Invalid Request: the session is already initialized"
-          })))
+          }))
         }
         const decoded = initializeParams(request.params ?? {}, { errors: "all" })
-        if (Either.isLeft(decoded)) return yield* sink(errorFrame(request.id, JsonRpc.invalidParams(decoded.left)))
+        if (Either.isLeft(decoded)) return yield* reject(reply, request.id, JsonRpc.invalidParams(decoded.left))
         const params = decoded.right
         const protocolVersion = ProtocolVersion.negotiateLegacy(params.protocolVersion)
         yield* Ref.set(session.negotiated, Option.some({
@@ -488,46 +518,45 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
           clientInfo: params.clientInfo,
           clientCapabilities: params.capabilities
         }))
-        yield* sink(JsonRpc.encodeResult(request.id, {
+        yield* reply(JsonRpc.encodeResult(request.id, {
           protocolVersion,
           capabilities: server.capabilities,
           serverInfo: server.info,
           ...(server.instructions !== undefined ? { instructions: server.instructions } : {})
-        }))
+        }), answered)
       })
 
     /** Accepts a request: validates what can be validated at once, then forks its one fiber. */
     const handleRequest = (
       request: JsonRpc.Request,
       sink: Sink,
-      reply: (frame: string | undefined) => Effect.Effect<void>
+      reply: Reply
     ): Effect.Effect<void> =>
       Effect.gen(function*() {
         if (request.method === "initialize" && !hasModernMeta(request.params)) {
-          yield* initialize(request, sink)
-          return yield* reply(undefined)
+          return yield* initialize(request, reply)
         }
         const era: ProtocolVersion.Era = pinned ?? (hasModernMeta(request.params) ? "modern" : "legacy")
         pinned = era
         const spec = methods[request.method]
         if (spec === undefined || (spec.eras !== "both" && spec.eras !== era)) {
-          return yield* reply(errorFrame(request.id, new JsonRpc.MethodNotFound({
+          return yield* reject(reply, request.id, new JsonRpc.MethodNotFound({
             message: `Method not found: ${request.method}`
-          })))
+          }))
         }
         let context: RequestContext
         if (era === "modern") {
           const modern = modernContext(request)
-          if (Either.isLeft(modern)) return yield* reply(errorFrame(request.id, modern.left))
+          if (Either.isLeft(modern)) return yield* reject(reply, request.id, modern.left)
           context = modern.right
         } else {
           context = yield* legacyContext(request)
         }
         const key = JsonRpc.idKey(request.id)
         if (inflight.has(key)) {
-          return yield* reply(errorFrame(request.id, new JsonRpc.InvalidRequest({
+          return yield* reject(reply, request.id, new JsonRpc.InvalidRequest({
             message: `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight`
-          })))
+          }))
         }
         const now = yield* Clock.currentTimeMillis
         const entry: Entry = {
@@ -546,9 +575,14 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
               settle(entry, JsonRpc.encodeResult(request.id, finishResult(result, context, spec))),
             onFailure: (cause) => {
               const failure = Cause.failureOption(cause)
-              if (Option.isSome(failure)) return settle(entry, errorFrame(request.id, failure.value))
+              if (Option.isSome(failure)) {
+                return settle(entry, errorFrame(request.id, failure.value), failedWith(failure.value))
+              }
               if (Cause.isInterruptedOnly(cause)) return settle(entry, undefined)
-              return Effect.flatMap(internalErrorFrame(request, cause), (frame) => settle(entry, frame))
+              return Effect.flatMap(
+                internalErrorFrame(request, cause),
+                (frame) => settle(entry, frame, { code: JsonRpc.INTERNAL_ERROR, rejected: false })
+              )
             }
           }),
           Effect.onInterrupt(() => settle(entry, undefined))
@@ -589,7 +623,7 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
     const handleOne = (
       message: JsonRpc.Incoming | JsonRpc.Invalid,
       sink: Sink,
-      reply: (frame: string | undefined) => Effect.Effect<void>
+      reply: Reply
     ): Effect.Effect<void> => {
       switch (message._tag) {
         case "Request":
@@ -601,25 +635,26 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
             Effect.annotateLogs({ id: message.id })
           )
         case "Invalid":
-          return sink(errorFrame(message.id, message.error))
+          return reject(reply, message.id, message.error)
       }
     }
 
-    const singleReply = (sink: Sink) => (frame: string | undefined) => frame === undefined ? Effect.void : sink(frame)
+    const singleReply = (sink: Sink): Reply => (frame, outcome) =>
+      frame === undefined ? Effect.void : sink.respond(frame, outcome)
 
     const handleBatch = (items: ReadonlyArray<unknown>, sink: Sink): Effect.Effect<void> =>
       Effect.gen(function*() {
         const negotiated = yield* Ref.get(session.negotiated)
         const version = Option.getOrUndefined(Option.map(negotiated, (n) => n.protocolVersion))
         if (pinned !== "legacy" || !ProtocolVersion.allowsBatch(version)) {
-          return yield* sink(errorFrame(null, new JsonRpc.InvalidRequest({
+          return yield* reject(singleReply(sink), null, new JsonRpc.InvalidRequest({
             message: `Invalid Request: JSON-RPC batches are only allowed in protocol version 2025-03-26${
               version === undefined ? "" : ` (this session negotiated ${version})`
             }`
-          })))
+          }))
         }
         if (items.length === 0) {
-          return yield* sink(errorFrame(null, new JsonRpc.InvalidRequest({ message: "Invalid Request: empty batch" })))
+          return yield* reject(singleReply(sink), null, new JsonRpc.InvalidRequest({ message: "Invalid Request: empty batch" }))
         }
         const decoded = items.map(JsonRpc.decode)
         const responses: Array<string> = []
@@ -637,8 +672,8 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
         }
         // The batch's answer is one array, sent when its last request settles (or at once if none is pending).
         let pending = dispatched.filter((m) => m._tag === "Request").length
-        const flush = () => (responses.length > 0 ? sink(JsonRpc.encodeBatch(responses)) : Effect.void)
-        const collect = (frame: string | undefined) =>
+        const flush = () => (responses.length > 0 ? sink.respond(JsonRpc.encodeBatch(responses), answered) : Effect.void)
+        const collect: Reply = (frame) =>
           Effect.suspend(() => {
             if (frame !== undefined) responses.push(frame)
             pending -= 1
@@ -656,7 +691,7 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
 
     const handleText = (text: string, sink: Sink = options.send): Effect.Effect<void> => {
       const parsed = JsonRpc.parse(text)
-      return Either.isLeft(parsed) ? sink(errorFrame(null, parsed.left)) : handleJson(parsed.right, sink)
+      return Either.isLeft(parsed) ? reject(singleReply(sink), null, parsed.left) : handleJson(parsed.right, sink)
     }
 
     return {

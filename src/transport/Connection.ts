@@ -95,14 +95,15 @@ export const serve = (
 
     // The connection fiber writes its own replies directly: offering to the mailbox it alone drains could block
     // it on itself. Every other fiber goes through the bounded mailbox.
-    const send: Dispatcher.Sink = (frame) =>
+    const send = (frame: string) =>
       Effect.fiberIdWith((id) =>
         Equal.equals(id, self) ? transport.write(frame) : Queue.offer(mailbox, { _tag: "Out", frame })
       )
+    const sink: Dispatcher.Sink = { notify: send, respond: send }
 
     let draining = false
     const dispatcher = yield* Dispatcher.make({
-      send,
+      send: sink,
       fibers,
       onSettled: () => {
         if (draining) Queue.unsafeOffer(mailbox, wake)
