@@ -116,6 +116,9 @@ export const parse = (argv: ReadonlyArray<string>): Parsed => {
     }
     const value = eq !== -1 ? arg.slice(eq + 1) : argv[++i]
     if (value === undefined) return { _tag: "Invalid", message: `--${name} needs a value (${flag.value})` }
+    if ((flag.value === "N" || flag.value === "MS") && !/^\d+$/.test(value)) {
+      return { _tag: "Invalid", message: `--${name} needs a non-negative integer (${flag.value}), got: ${value}` }
+    }
     config.set(flag.env, value)
   }
   return { _tag: "Serve", config }

@@ -569,25 +569,29 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
         }
         inflight.set(key, entry)
         const mcp = makeMcpContext(request, context, entry, sink)
-        const run = spec.run(request.params, context, mcp).pipe(
-          Effect.matchCauseEffect({
-            onSuccess: (result) =>
-              settle(entry, JsonRpc.encodeResult(request.id, finishResult(result, context, spec))),
-            onFailure: (cause) => {
-              const failure = Cause.failureOption(cause)
-              if (Option.isSome(failure)) {
-                return settle(entry, errorFrame(request.id, failure.value), failedWith(failure.value))
+        // The fiber starts uninterruptible just long enough to install its interruption handler, then runs the
+        // handler interruptibly: a cancellation that arrives before the fiber has taken its first step (e.g. in
+        // the same stdin chunk as the request) still settles the request instead of leaving it in the table.
+        const run = Effect.interruptible(
+          spec.run(request.params, context, mcp).pipe(
+            Effect.matchCauseEffect({
+              onSuccess: (result) =>
+                settle(entry, JsonRpc.encodeResult(request.id, finishResult(result, context, spec))),
+              onFailure: (cause) => {
+                const failure = Cause.failureOption(cause)
+                if (Option.isSome(failure)) {
+                  return settle(entry, errorFrame(request.id, failure.value), failedWith(failure.value))
+                }
+                if (Cause.isInterruptedOnly(cause)) return settle(entry, undefined)
+                return Effect.flatMap(
+                  internalErrorFrame(request, cause),
+                  (frame) => settle(entry, frame, { code: JsonRpc.INTERNAL_ERROR, rejected: false })
+                )
               }
-              if (Cause.isInterruptedOnly(cause)) return settle(entry, undefined)
-              return Effect.flatMap(
-                internalErrorFrame(request, cause),
-                (frame) => settle(entry, frame, { code: JsonRpc.INTERNAL_ERROR, rejected: false })
-              )
-            }
-          }),
-          Effect.onInterrupt(() => settle(entry, undefined))
-        )
-        entry.fiber = yield* FiberSet.run(options.fibers, run)
+            })
+          )
+        ).pipe(Effect.onInterrupt(() => settle(entry, undefined)))
+        entry.fiber = yield* Effect.uninterruptible(FiberSet.run(options.fibers, run))
         yield* ensureTimer
       })
 
