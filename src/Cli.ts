@@ -5,8 +5,8 @@
  *
  * @since 0.1.0
  */
-import type { Layer } from "effect"
-import { ConfigProvider, Console, Effect, Logger, LogLevel } from "effect"
+import { ConfigProvider, Console, Effect, Layer, Logger, LogLevel } from "effect"
+import * as HttpServer from "./http/HttpServer.js"
 import type { McpServer } from "./server/McpServer.js"
 import * as Stdio from "./transport/Stdio.js"
 import { VERSION } from "./Version.js"
@@ -27,11 +27,103 @@ export interface Flag {
  */
 export const flags: ReadonlyArray<Flag> = [
   {
+    name: "transport",
+    env: "MCP_TRANSPORT",
+    value: "TRANSPORT",
+    default: "http",
+    description: "http (Streamable HTTP on --host/--port) or stdio (newline-delimited JSON on stdin/stdout)."
+  },
+  {
     name: "stdio",
     env: "MCP_STDIO",
     value: undefined,
-    default: "on",
-    description: "Serve MCP over stdin/stdout (newline-delimited JSON). The only transport in this version."
+    default: "off",
+    description: "Shorthand for --transport stdio."
+  },
+  {
+    name: "host",
+    env: "MCP_HOST",
+    value: "HOST",
+    default: "127.0.0.1",
+    description: "Address to listen on. On a loopback address, foreign Host headers are refused (DNS rebinding)."
+  },
+  { name: "port", env: "MCP_PORT", value: "N", default: "3000", description: "Port to listen on; 0 picks a free one." },
+  {
+    name: "max-body-bytes",
+    env: "MCP_MAX_BODY_BYTES",
+    value: "N",
+    default: "4194304",
+    description: "Largest accepted HTTP request body; larger is 413."
+  },
+  {
+    name: "allowed-hosts",
+    env: "MCP_ALLOWED_HOSTS",
+    value: "LIST",
+    default: "none",
+    description: "Comma-separated extra hostnames accepted in Host and Origin headers (for deployments behind a name)."
+  },
+  {
+    name: "allowed-origins",
+    env: "MCP_ALLOWED_ORIGINS",
+    value: "LIST",
+    default: "none",
+    description: "Comma-separated extra origins (scheme://host:port) accepted in the Origin header; * accepts any."
+  },
+  {
+    name: "max-sessions",
+    env: "MCP_MAX_SESSIONS",
+    value: "N",
+    default: "10000",
+    description: "Most legacy sessions at once; initialize past it is refused with 503."
+  },
+  {
+    name: "session-idle-timeout-ms",
+    env: "MCP_SESSION_IDLE_TIMEOUT_MS",
+    value: "MS",
+    default: "1800000",
+    description: "A session with no request and no open stream for this long ends (0: never)."
+  },
+  {
+    name: "max-in-flight-per-session",
+    env: "MCP_MAX_IN_FLIGHT_PER_SESSION",
+    value: "N",
+    default: "100",
+    description: "Most requests in flight per session; past it, 503 with Retry-After."
+  },
+  {
+    name: "max-streams",
+    env: "MCP_MAX_STREAMS",
+    value: "N",
+    default: "10000",
+    description: "Most open SSE streams and WebSockets across the server; past it, 503 with Retry-After."
+  },
+  {
+    name: "max-streams-per-session",
+    env: "MCP_MAX_STREAMS_PER_SESSION",
+    value: "N",
+    default: "8",
+    description: "Most open SSE streams per session."
+  },
+  {
+    name: "keepalive-ms",
+    env: "MCP_KEEPALIVE_MS",
+    value: "MS",
+    default: "15000",
+    description: "Interval of SSE keep-alive comments (0: none)."
+  },
+  {
+    name: "shutdown-timeout-ms",
+    env: "MCP_SHUTDOWN_TIMEOUT_MS",
+    value: "MS",
+    default: "5000",
+    description: "On SIGTERM/SIGINT: the whole graceful shutdown, from signal to closed sockets."
+  },
+  {
+    name: "headers-timeout-ms",
+    env: "MCP_HEADERS_TIMEOUT_MS",
+    value: "MS",
+    default: "10000",
+    description: "Time a client has to send its request headers (slowloris protection)."
   },
   {
     name: "log-level",
@@ -52,7 +144,7 @@ export const flags: ReadonlyArray<Flag> = [
     env: "MCP_MAX_MESSAGE_BYTES",
     value: "N",
     default: "4194304",
-    description: "Largest accepted message. A larger one is discarded and answered with -32600 (id null)."
+    description: "stdio: largest accepted message. A larger one is discarded and answered with -32600 (id null)."
   },
   {
     name: "request-timeout-ms",
@@ -66,7 +158,7 @@ export const flags: ReadonlyArray<Flag> = [
     env: "MCP_DRAIN_TIMEOUT_MS",
     value: "MS",
     default: "2000",
-    description: "After stdin closes, how long in-flight requests may finish before they are interrupted."
+    description: "stdio: after stdin closes, how long in-flight requests may finish before they are interrupted."
   },
   {
     name: "page-size",
@@ -136,8 +228,9 @@ export const help = (): string => {
     "",
     "Usage: node dist/main.js [flags]",
     "",
-    "Serves the built-in reference server. Both protocol eras are served: 2026-07-28 (stateless) and",
-    "2024-11-05 to 2025-11-25 (initialize handshake). stdout carries only MCP messages; logs go to stderr.",
+    "Serves the built-in reference server, by default over Streamable HTTP at http://127.0.0.1:3000/mcp",
+    "(also GET /health and GET /ready). Both protocol eras are served: 2026-07-28 (stateless) and",
+    "2024-11-05 to 2025-11-25 (initialize handshake). Logs go to stderr; with --stdio, stdout carries only MCP.",
     "",
     "Flags:",
     ...rows,
@@ -190,12 +283,35 @@ export const run = (argv: ReadonlyArray<string>, server: Layer.Layer<McpServer>)
           : format === "logfmt"
           ? Logger.withConsoleError(Logger.logfmtLogger)
           : Logger.withConsoleError(Logger.jsonLogger)
-        const provider = ConfigProvider.fromMap(new Map(parsed.config)).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
-        return Effect.logInfo("Serving MCP over stdio").pipe(
-          Effect.annotateLogs({ version: VERSION, pid: process.pid }),
-          Effect.zipRight(Stdio.serveConfig),
-          Effect.zipRight(Effect.logInfo("stdin closed; exiting")),
-          Effect.provide(server),
+        const provider = ConfigProvider.fromMap(new Map(parsed.config)).pipe(
+          ConfigProvider.orElse(() => ConfigProvider.fromEnv())
+        )
+        const transport = lookup(parsed.config, "MCP_STDIO") === "true"
+          ? "stdio"
+          : (lookup(parsed.config, "MCP_TRANSPORT") ?? "http").toLowerCase()
+        if (transport !== "stdio" && transport !== "http") {
+          return Effect.zipRight(
+            Console.error(`Unknown transport: ${transport} (http or stdio)`),
+            Effect.sync(() => (process.exitCode = 2))
+          )
+        }
+        const serve = transport === "stdio"
+          ? Effect.logInfo("Serving MCP over stdio").pipe(
+            Effect.annotateLogs({ version: VERSION, pid: process.pid }),
+            Effect.zipRight(Stdio.serveConfig),
+            Effect.zipRight(Effect.logInfo("stdin closed; exiting")),
+            Effect.provide(server)
+          )
+          : Layer.launch(HttpServer.layerConfig.pipe(Layer.provide(server))).pipe(
+            Effect.annotateLogs({ version: VERSION, pid: process.pid }),
+            Effect.catchAll((error) =>
+              Effect.zipRight(
+                Effect.logError("Cannot serve HTTP").pipe(Effect.annotateLogs({ error: String(error) })),
+                Effect.sync(() => (process.exitCode = 1))
+              )
+            )
+          )
+        return serve.pipe(
           Effect.withConfigProvider(provider),
           Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
           Logger.withMinimumLogLevel(level)

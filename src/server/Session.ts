@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Ref } from "effect"
+import type { Scope } from "effect"
+import { Clock, Effect, Option, Queue, Ref } from "effect"
 import type { ClientCapabilities, Implementation, LoggingLevel } from "../protocol/McpSchema.js"
 import { LATEST_LEGACY } from "../protocol/ProtocolVersion.js"
 
@@ -35,3 +36,112 @@ export const make: Effect.Effect<Session> = Effect.gen(function*() {
 /** The version a request on this session speaks: the negotiated one, or the latest legacy before `initialize`. */
 export const protocolVersion = (negotiated: Option.Option<Negotiated>): string =>
   Option.match(negotiated, { onNone: () => LATEST_LEGACY, onSome: (n) => n.protocolVersion })
+
+/**
+ * What the registry needs of a session: how to end it, and whether it is busy (an open stream or a request in
+ * flight keeps a session alive however long it has been since its last POST).
+ *
+ * @since 0.1.0 @category models
+ */
+export interface Managed {
+  readonly close: Effect.Effect<void>
+  readonly busy: () => boolean
+}
+
+/** @since 0.1.0 @category models */
+export interface Registry<S extends Managed> {
+  /** The session, marking it active now; undefined when unknown or ended. */
+  readonly touch: (id: string) => Effect.Effect<S | undefined>
+  /** Adds a session; false when the registry is full (the caller refuses the client). */
+  readonly add: (id: string, session: S) => Effect.Effect<boolean>
+  /** Ends and forgets a session. */
+  readonly remove: (id: string) => Effect.Effect<boolean>
+  readonly size: () => number
+  /** Ends every session (shutdown). */
+  readonly closeAll: Effect.Effect<void>
+}
+
+interface Slot<S> {
+  readonly session: S
+  lastActive: number
+}
+
+/**
+ * A bounded registry with idle expiry. The Map is kept in activity order (a touched session moves to the end), so
+ * the next session to expire is always the first one. One fiber sleeps until that session's expiry and ends it
+ * unless it was touched or is busy meanwhile; with no sessions, it waits for the next one to be added. No polling:
+ * every wake-up is a real deadline.
+ *
+ * @since 0.1.0 @category constructors
+ */
+export const makeRegistry = <S extends Managed>(options: {
+  readonly maxSessions: number
+  readonly idleTimeoutMillis: number
+}): Effect.Effect<Registry<S>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const slots = new Map<string, Slot<S>>()
+    const wake = yield* Queue.dropping<void>(1)
+
+    const end = (id: string, slot: Slot<S>) =>
+      Effect.suspend(() => {
+        if (slots.get(id) !== slot) return Effect.succeed(false)
+        slots.delete(id)
+        return Effect.as(slot.session.close, true)
+      })
+
+    const expire: Effect.Effect<never> = Effect.gen(function*() {
+      while (true) {
+        const first = slots.entries().next()
+        if (first.done === true) {
+          yield* Queue.take(wake)
+          continue
+        }
+        const [id, slot] = first.value
+        const now = yield* Clock.currentTimeMillis
+        const due = slot.lastActive + options.idleTimeoutMillis
+        if (due > now) {
+          yield* Effect.sleep(due - now)
+          continue
+        }
+        if (slot.session.busy()) {
+          // Busy sessions are not idle: count now as activity and look at the next one.
+          slots.delete(id)
+          slot.lastActive = now
+          slots.set(id, slot)
+          continue
+        }
+        yield* Effect.logDebug("Session expired").pipe(Effect.annotateLogs({ sessionId: id }))
+        yield* end(id, slot)
+      }
+    })
+    if (options.idleTimeoutMillis > 0) yield* Effect.forkScoped(expire)
+
+    return {
+      touch: (id) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const slot = slots.get(id)
+          if (slot === undefined) return undefined
+          slots.delete(id)
+          slot.lastActive = now
+          slots.set(id, slot)
+          return slot.session
+        }),
+      add: (id, session) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          if (slots.size >= options.maxSessions) return false
+          slots.set(id, { session, lastActive: now })
+          if (slots.size === 1) Queue.unsafeOffer(wake, undefined)
+          return true
+        }),
+      remove: (id) =>
+        Effect.suspend(() => {
+          const slot = slots.get(id)
+          return slot === undefined ? Effect.succeed(false) : end(id, slot)
+        }),
+      size: () => slots.size,
+      closeAll: Effect.suspend(() => {
+        const all = [...slots.entries()]
+        return Effect.forEach(all, ([id, slot]) => end(id, slot), { discard: true, concurrency: "unbounded" })
+      })
+    }
+  })

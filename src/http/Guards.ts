@@ -1,0 +1,127 @@
+/**
+ * Checks every MCP route makes before any MCP work: DNS-rebinding protection (Origin and Host), content
+ * negotiation (Accept, Content-Type), and the body size limit, applied before reading when Content-Length is given
+ * and while reading when it is not.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Either } from "effect"
+import type { IncomingMessage } from "node:http"
+
+const LOOPBACK_HOSTNAMES = new Set(["localhost", "127.0.0.1", "[::1]", "::1"])
+
+/** @since 0.1.0 @category models */
+export interface OriginPolicy {
+  /** Whether the server listens on a loopback address (then a foreign Host header is refused). */
+  readonly loopback: boolean
+  /** Extra hostnames (no port) accepted in the Host header. */
+  readonly allowedHosts: ReadonlyArray<string>
+  /** Extra origins (scheme://host[:port]) accepted in the Origin header; "*" accepts any. */
+  readonly allowedOrigins: ReadonlyArray<string>
+}
+
+/** @since 0.1.0 @category guards */
+export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOSTNAMES.has(host) || host.startsWith("127.")
+
+const hostnameOf = (hostHeader: string): string => {
+  if (hostHeader.startsWith("[")) {
+    const end = hostHeader.indexOf("]")
+    return end === -1 ? hostHeader : hostHeader.slice(0, end + 1)
+  }
+  const colon = hostHeader.indexOf(":")
+  return (colon === -1 ? hostHeader : hostHeader.slice(0, colon)).toLowerCase()
+}
+
+/**
+ * Returns the reason to refuse with 403, or undefined when the request may proceed.
+ *
+ * @since 0.1.0 @category guards
+ */
+export const checkOrigin = (req: IncomingMessage, policy: OriginPolicy): string | undefined => {
+  const host = req.headers.host
+  if (policy.loopback || policy.allowedHosts.length > 0) {
+    if (host === undefined) return "Forbidden: missing Host header"
+    const hostname = hostnameOf(host)
+    const allowed = (policy.loopback && isLoopbackHost(hostname)) || policy.allowedHosts.includes(hostname)
+    if (!allowed) return `Forbidden: Host ${host} is not allowed`
+  }
+  const origin = req.headers.origin
+  if (origin !== undefined && origin !== "null") {
+    if (policy.allowedOrigins.includes("*") || policy.allowedOrigins.includes(origin)) return undefined
+    let url: URL
+    try {
+      url = new URL(origin)
+    } catch {
+      return `Forbidden: Origin ${origin} is not allowed`
+    }
+    const hostname = url.hostname.startsWith("[") ? url.hostname : url.hostname.toLowerCase()
+    if (!(isLoopbackHost(hostname) || policy.allowedHosts.includes(hostname))) {
+      return `Forbidden: Origin ${origin} is not allowed`
+    }
+  } else if (origin === "null") {
+    return "Forbidden: Origin null is not allowed"
+  }
+  return undefined
+}
+
+const mediaTypes = (header: string | undefined): Array<string> =>
+  (header ?? "").split(",").map((part) => part.split(";")[0]!.trim().toLowerCase()).filter((t) => t !== "")
+
+/** Whether an Accept header accepts the media type (wildcards count). @since 0.1.0 @category guards */
+export const accepts = (header: string | undefined, type: string): boolean => {
+  const types = mediaTypes(header)
+  const major = type.split("/")[0]
+  return types.some((t) => t === type || t === "*/*" || t === `${major}/*`)
+}
+
+/** @since 0.1.0 @category guards */
+export const isJsonContentType = (header: string | undefined): boolean => mediaTypes(header)[0] === "application/json"
+
+/** @since 0.1.0 @category models */
+export type BodyError =
+  | { readonly _tag: "TooLarge"; readonly limit: number }
+  | { readonly _tag: "Aborted" }
+
+/**
+ * Reads the body as UTF-8 text, refusing it as soon as it exceeds `limit` bytes.
+ *
+ * @since 0.1.0 @category body
+ */
+export const readBody = (req: IncomingMessage, limit: number): Effect.Effect<Either.Either<string, BodyError>> =>
+  Effect.async<Either.Either<string, BodyError>>((resume) => {
+    const declared = req.headers["content-length"]
+    if (declared !== undefined && Number(declared) > limit) {
+      return resume(Effect.succeed(Either.left({ _tag: "TooLarge", limit })))
+    }
+    const chunks: Array<Buffer> = []
+    let size = 0
+    const cleanup = () => {
+      req.removeListener("data", onData)
+      req.removeListener("end", onEnd)
+      req.removeListener("error", onError)
+      req.removeListener("aborted", onError)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        cleanup()
+        req.pause()
+        resume(Effect.succeed(Either.left({ _tag: "TooLarge", limit })))
+        return
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = () => {
+      cleanup()
+      resume(Effect.succeed(Either.right(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8"))))
+    }
+    const onError = () => {
+      cleanup()
+      resume(Effect.succeed(Either.left({ _tag: "Aborted" })))
+    }
+    req.on("data", onData)
+    req.on("end", onEnd)
+    req.on("error", onError)
+    req.on("aborted", onError)
+    return Effect.sync(cleanup)
+  })

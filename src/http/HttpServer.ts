@@ -1,0 +1,287 @@
+/**
+ * The HTTP face: a thin adapter over `node:http` (see shared/reference/effect-http-overhead.md for why not
+ * @effect/platform's HttpServer). The server is created and closed in this Layer's Scope; each request is one
+ * fiber forked into a FiberSet from a prebuilt runtime; no routing, tracing or logging framework sits on the path.
+ *
+ * Routes: `/mcp` (Streamable HTTP, both eras), `GET /health` (liveness), `GET /ready` (readiness; false while
+ * shutting down).
+ *
+ * Shutdown (invariant 5): readiness goes false and the server stops accepting; every open stream gets its final
+ * event and ends; requests in flight get the rest of the shutdown deadline to finish; then whatever is left is
+ * interrupted (a request cut short is answered with an error, not dropped), sessions end, and idle keep-alive
+ * sockets are closed.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Config, Context, Duration, Effect, Either, FiberSet, Layer, Option } from "effect"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import * as JsonRpc from "../protocol/JsonRpc.js"
+import type { McpServer } from "../server/McpServer.js"
+import * as StreamableHttp from "../transport/StreamableHttp.js"
+import * as Streams from "../transport/Streams.js"
+import * as Guards from "./Guards.js"
+
+/** @since 0.1.0 @category models */
+export interface Options extends StreamableHttp.Options {
+  /** Default 127.0.0.1. */
+  readonly host?: string
+  /** Default 3000; 0 picks a free port. */
+  readonly port?: number
+  /** The MCP endpoint. Default "/mcp". */
+  readonly path?: string
+  /** Largest accepted request body. Default 4 MiB. */
+  readonly maxBodyBytes?: number
+  /** Extra hostnames accepted in Host (and Origin) headers, for deployments behind a name. */
+  readonly allowedHosts?: ReadonlyArray<string>
+  /** Extra origins accepted in the Origin header ("*" for any). */
+  readonly allowedOrigins?: ReadonlyArray<string>
+  /** Most long-lived streams (SSE, WebSocket) across the server; past it, 503. Default 10,000. */
+  readonly maxStreams?: number
+  /** Interval of SSE keep-alive comments. Default 15 s. */
+  readonly keepAlive?: Duration.DurationInput
+  /** The whole graceful shutdown, from signal to closed sockets. Default 5 s. */
+  readonly shutdownTimeout?: Duration.DurationInput
+  /** Slowloris protection: time allowed to receive the request headers. Default 10 s. */
+  readonly headersTimeout?: Duration.DurationInput
+  /** Time allowed to receive a whole request (headers and body; not the response). Default 30 s. */
+  readonly requestTimeout?: Duration.DurationInput
+  /** Idle keep-alive sockets close after this. Default 5 s. */
+  readonly keepAliveTimeout?: Duration.DurationInput
+}
+
+/**
+ * @since 0.1.0 @category tags
+ */
+export class HttpServer extends Context.Tag("effect-mcp-server/HttpServer")<HttpServer, {
+  readonly host: string
+  readonly port: number
+  /** The MCP endpoint's URL. */
+  readonly url: string
+  readonly ready: () => boolean
+  readonly sessions: () => number
+  readonly openStreams: () => number
+}>() {}
+
+const millis = (input: Duration.DurationInput) => Duration.toMillis(Duration.decode(input))
+
+const jsonError = (res: Http.ServerResponse, status: number, code: number, message: string, headers?: Record<string, string>) =>
+  StreamableHttp.sendJson(res, status, StreamableHttp.errorBody(code, message), headers)
+
+/**
+ * Builds the server and listens; the Scope's end is the graceful shutdown.
+ *
+ * @since 0.1.0 @category constructors
+ */
+export const make = (options: Options = {}) =>
+  Effect.gen(function*() {
+    const host = options.host ?? "127.0.0.1"
+    const path = options.path ?? "/mcp"
+    const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024
+    const policy: Guards.OriginPolicy = {
+      loopback: Guards.isLoopbackHost(host),
+      allowedHosts: options.allowedHosts ?? [],
+      allowedOrigins: options.allowedOrigins ?? []
+    }
+    const requests = yield* FiberSet.make<unknown, unknown>()
+    const streams = yield* Streams.make({ keepAlive: options.keepAlive ?? "15 seconds" })
+    const streamPermits = yield* Effect.makeSemaphore(options.maxStreams ?? 10_000)
+    const mcp = yield* StreamableHttp.make(options, { streams, streamPermits })
+    let ready = false
+
+    const post = (req: Http.IncomingMessage, res: Http.ServerResponse) =>
+      Effect.gen(function*() {
+        if (!(Guards.accepts(req.headers.accept, "application/json") && Guards.accepts(req.headers.accept, "text/event-stream"))) {
+          return jsonError(res, 406, -32000, "Not Acceptable: Accept must list application/json and text/event-stream")
+        }
+        if (!Guards.isJsonContentType(req.headers["content-type"])) {
+          return jsonError(res, 415, -32000, "Unsupported Media Type: Content-Type must be application/json")
+        }
+        const body = yield* Guards.readBody(req, maxBodyBytes)
+        if (Either.isLeft(body)) {
+          if (body.left._tag === "TooLarge") {
+            // The rest of the body is not read: answer, then close the connection.
+            res.once("finish", () => req.socket.destroy())
+            return jsonError(
+              res,
+              413,
+              JsonRpc.INVALID_REQUEST,
+              `Payload Too Large: the body exceeds ${body.left.limit} bytes`,
+              { connection: "close" }
+            )
+          }
+          return
+        }
+        const parsed = JsonRpc.parse(body.right)
+        if (Either.isLeft(parsed)) return jsonError(res, 400, JsonRpc.PARSE_ERROR, parsed.left.message)
+        yield* mcp.post(req, res, parsed.right)
+      })
+
+    const route = (req: Http.IncomingMessage, res: Http.ServerResponse): Effect.Effect<void> => {
+      const url = req.url ?? "/"
+      const query = url.indexOf("?")
+      const pathname = query === -1 ? url : url.slice(0, query)
+      if (pathname === path) {
+        const refused = Guards.checkOrigin(req, policy)
+        if (refused !== undefined) return Effect.sync(() => jsonError(res, 403, -32000, refused))
+        if (!ready) return Effect.sync(() => jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" }))
+        switch (req.method) {
+          case "POST":
+            return post(req, res)
+          case "GET":
+            if (!Guards.accepts(req.headers.accept, "text/event-stream")) {
+              return Effect.sync(() => jsonError(res, 406, -32000, "Not Acceptable: Accept must list text/event-stream"))
+            }
+            return mcp.get(req, res)
+          case "DELETE":
+            return mcp.delete(req, res)
+          default:
+            return Effect.sync(() =>
+              jsonError(res, 405, -32000, "Method Not Allowed", { allow: "GET, POST, DELETE" })
+            )
+        }
+      }
+      if (pathname === "/health" && req.method === "GET") {
+        return Effect.sync(() => StreamableHttp.sendJson(res, 200, "{\"status\":\"ok\"}"))
+      }
+      if (pathname === "/ready" && req.method === "GET") {
+        return Effect.sync(() =>
+          StreamableHttp.sendJson(res, ready ? 200 : 503, JSON.stringify({ ready, sessions: mcp.sessions() }))
+        )
+      }
+      return Effect.sync(() => jsonError(res, 404, -32000, `Not Found: ${pathname}`))
+    }
+
+    const handle = (req: Http.IncomingMessage, res: Http.ServerResponse): Effect.Effect<void> =>
+      route(req, res).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logError("HTTP request failed").pipe(
+            Effect.annotateLogs({ url: req.url, method: req.method, cause: String(cause) }),
+            Effect.zipRight(Effect.sync(() => {
+              if (!res.headersSent) jsonError(res, 500, JsonRpc.INTERNAL_ERROR, "Internal error")
+              else if (!res.writableEnded) res.end()
+            }))
+          )
+        )
+      )
+
+    const run = yield* FiberSet.runtime(requests)<never>()
+    const server = Http.createServer({
+      noDelay: true,
+      headersTimeout: millis(options.headersTimeout ?? "10 seconds"),
+      requestTimeout: millis(options.requestTimeout ?? "30 seconds")
+    })
+    server.keepAliveTimeout = millis(options.keepAliveTimeout ?? "5 seconds")
+    server.on("request", (req, res) => {
+      run(handle(req, res))
+    })
+    server.on("clientError", (_error, socket) => {
+      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n")
+      else socket.destroy()
+    })
+
+    const address = yield* Effect.async<AddressInfo, Error>((resume) => {
+      const onError = (error: Error) => resume(Effect.fail(error))
+      server.once("error", onError)
+      server.listen(options.port ?? 3000, host, () => {
+        server.removeListener("error", onError)
+        resume(Effect.succeed(server.address() as AddressInfo))
+      })
+    })
+    ready = true
+    const port = address.port
+    const shownHost = host.includes(":") ? `[${host}]` : host
+    yield* Effect.logInfo("Serving MCP over HTTP").pipe(
+      Effect.annotateLogs({ url: `http://${shownHost}:${port}${path}` })
+    )
+
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        const deadline = millis(options.shutdownTimeout ?? "5 seconds")
+        const started = yield* Clock.currentTimeMillis
+        ready = false
+        server.close()
+        yield* streams.closeAll
+        // Requests in flight get most of the deadline; a margin is kept for interrupting and closing.
+        const grace = Math.max(0, deadline - 500)
+        // Finalizers run uninterruptibly: the waiting must be made interruptible, or the timeout could not stop it.
+        const settled = yield* Effect.timeoutOption(Effect.interruptible(FiberSet.awaitEmpty(requests)), grace)
+        if (Option.isNone(settled)) {
+          yield* Effect.logWarning("Requests still in flight at the shutdown deadline; interrupting them").pipe(
+            Effect.annotateLogs({ inFlight: yield* FiberSet.size(requests) })
+          )
+        }
+        yield* FiberSet.clear(requests)
+        yield* mcp.closeSessions
+        server.closeAllConnections()
+        const now = yield* Clock.currentTimeMillis
+        yield* Effect.logInfo("HTTP server closed").pipe(Effect.annotateLogs({ millis: now - started }))
+      })
+    )
+
+    return HttpServer.of({
+      host,
+      port,
+      url: `http://${shownHost}:${port}${path}`,
+      ready: () => ready,
+      sessions: mcp.sessions,
+      openStreams: streams.size
+    })
+  })
+
+/**
+ * @since 0.1.0 @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<HttpServer, Error, McpServer> =>
+  Layer.scoped(HttpServer, make(options))
+
+const list = (name: string) =>
+  Config.option(Config.string(name)).pipe(
+    Config.map(Option.map((value) => value.split(",").map((s) => s.trim()).filter((s) => s !== "")))
+  )
+
+const optional = <A, K extends string>(key: K, value: Option.Option<A>): { [P in K]?: A } =>
+  (Option.isSome(value) ? { [key]: value.value } : {}) as { [P in K]?: A }
+
+/**
+ * The options read from `effect/Config` (the CLI's flags and environment variables).
+ *
+ * @since 0.1.0 @category config
+ */
+export const options: Config.Config<Options> = Config.all({
+  host: Config.option(Config.string("MCP_HOST")),
+  port: Config.option(Config.integer("MCP_PORT")),
+  maxBodyBytes: Config.option(Config.integer("MCP_MAX_BODY_BYTES")),
+  allowedHosts: list("MCP_ALLOWED_HOSTS"),
+  allowedOrigins: list("MCP_ALLOWED_ORIGINS"),
+  maxSessions: Config.option(Config.integer("MCP_MAX_SESSIONS")),
+  sessionIdleTimeout: Config.option(Config.integer("MCP_SESSION_IDLE_TIMEOUT_MS")),
+  maxInFlightPerSession: Config.option(Config.integer("MCP_MAX_IN_FLIGHT_PER_SESSION")),
+  maxStreams: Config.option(Config.integer("MCP_MAX_STREAMS")),
+  maxStreamsPerSession: Config.option(Config.integer("MCP_MAX_STREAMS_PER_SESSION")),
+  keepAlive: Config.option(Config.integer("MCP_KEEPALIVE_MS")),
+  shutdownTimeout: Config.option(Config.integer("MCP_SHUTDOWN_TIMEOUT_MS")),
+  headersTimeout: Config.option(Config.integer("MCP_HEADERS_TIMEOUT_MS"))
+}).pipe(Config.map((c): Options => ({
+  ...optional("host", c.host),
+  ...optional("port", c.port),
+  ...optional("maxBodyBytes", c.maxBodyBytes),
+  ...optional("allowedHosts", c.allowedHosts),
+  ...optional("allowedOrigins", c.allowedOrigins),
+  ...optional("maxSessions", c.maxSessions),
+  ...optional("sessionIdleTimeout", Option.map(c.sessionIdleTimeout, Duration.millis)),
+  ...optional("maxInFlightPerSession", c.maxInFlightPerSession),
+  ...optional("maxStreams", c.maxStreams),
+  ...optional("maxStreamsPerSession", c.maxStreamsPerSession),
+  ...optional("keepAlive", Option.map(c.keepAlive, Duration.millis)),
+  ...optional("shutdownTimeout", Option.map(c.shutdownTimeout, Duration.millis)),
+  ...optional("headersTimeout", Option.map(c.headersTimeout, Duration.millis))
+})))
+
+/**
+ * The server with its options read from Config.
+ *
+ * @since 0.1.0 @category layers
+ */
+export const layerConfig: Layer.Layer<HttpServer, Error | import("effect/ConfigError").ConfigError, McpServer> = Layer
+  .scoped(HttpServer, Effect.flatMap(options, make))

@@ -1,0 +1,534 @@
+/**
+ * Streamable HTTP on one endpoint, both eras.
+ *
+ * - Modern (2026-07-28): stateless POSTs. The headers must agree with the body (`MCP-Protocol-Version`,
+ *   `Mcp-Method`, `Mcp-Name`; -32020 otherwise). Each POST is served in its own Scope: closing the response
+ *   before the answer cancels the request (its fiber is interrupted and nothing more is sent).
+ * - Legacy (2024-11-05 to 2025-11-25): `initialize` creates a session with a cryptographically secure
+ *   `Mcp-Session-Id`; the session's dispatcher and request fibers live in the session's Scope, which ends on
+ *   DELETE, on idle expiry or at shutdown. A client disconnect is not a cancellation (the spec says so).
+ *   `GET` opens the session's stream for messages unrelated to a request; a new GET replaces the old stream.
+ *
+ * A POST carrying a request is answered with JSON, or with an SSE stream scoped to that POST when something
+ * related to the request (progress, a log message) has to go out before the answer.
+ *
+ * @since 0.1.0
+ */
+import { Deferred, Duration, Effect, Exit, Fiber, FiberSet, Option, Predicate, Queue, Ref, Scope } from "effect"
+import { randomUUID } from "node:crypto"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import * as JsonRpc from "../protocol/JsonRpc.js"
+import { MODERN_META } from "../protocol/McpSchema.js"
+import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
+import * as Dispatcher from "../server/Dispatcher.js"
+import type { McpServer } from "../server/McpServer.js"
+import * as Session from "../server/Session.js"
+import * as Sse from "./Sse.js"
+import type * as Streams from "./Streams.js"
+
+/** @since 0.1.0 @category models */
+export interface Options {
+  /** Most sessions at once; `initialize` past it is refused with 503. Default 10,000. */
+  readonly maxSessions?: number
+  /** A session with no request and no open stream for this long ends. Default 30 minutes. */
+  readonly sessionIdleTimeout?: Duration.DurationInput
+  /** Most requests in flight per session; past it, 503. Default 100. */
+  readonly maxInFlightPerSession?: number
+  /** Most open SSE streams (GET and POST) per session; past it, 503. Default 8. */
+  readonly maxStreamsPerSession?: number
+  /** Capacity of a session's GET stream queue; a consumer that falls this far behind is disconnected. Default 256. */
+  readonly streamQueueCapacity?: number
+  /** The SSE `retry` hint sent to 2025-11-25 clients. Default 1000 ms. */
+  readonly retryMillis?: number
+}
+
+/** @since 0.1.0 @category models */
+export interface StreamableHttp {
+  readonly post: (req: IncomingMessage, res: ServerResponse, body: unknown) => Effect.Effect<void>
+  readonly get: (req: IncomingMessage, res: ServerResponse) => Effect.Effect<void>
+  readonly delete: (req: IncomingMessage, res: ServerResponse) => Effect.Effect<void>
+  readonly sessions: () => number
+  /** Ends every session (shutdown): their in-flight requests are interrupted. */
+  readonly closeSessions: Effect.Effect<void>
+}
+
+interface GetStream {
+  readonly push: (frame: string) => void
+  readonly close: () => void
+}
+
+interface HttpSession extends Session.Managed {
+  readonly id: string
+  readonly dispatcher: Dispatcher.Dispatcher
+  readonly inFlight: Effect.Semaphore
+  readonly streamPermits: Effect.Semaphore
+  stream: GetStream | undefined
+  posts: number
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Small HTTP helpers
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** @since 0.1.0 @category helpers */
+export const header = (req: IncomingMessage, name: string): string | undefined => {
+  const value = req.headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** @since 0.1.0 @category helpers */
+export const errorBody = (code: number, message: string, id: JsonRpc.RequestId | null = null, data?: unknown) =>
+  JsonRpc.encodeError(id, data === undefined ? { code, message } : { code, message, data })
+
+/** Ends a response with a JSON body, unless it already started. @since 0.1.0 @category helpers */
+export const sendJson = (
+  res: ServerResponse,
+  status: number,
+  body: string | undefined,
+  headers: Record<string, string> = {}
+): void => {
+  if (res.headersSent || res.writableEnded) return
+  if (body === undefined) {
+    res.writeHead(status, headers)
+    res.end()
+    return
+  }
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": String(Buffer.byteLength(body)),
+    ...headers
+  })
+  res.end(body)
+}
+
+const BASE64_VALUE = /^=\?base64\?([A-Za-z0-9+/=]*)\?=$/
+
+/** Header values that are not plain ASCII travel as `=?base64?...?=` (SEP-2243). @since 0.1.0 */
+export const decodeHeaderValue = (value: string): string => {
+  const match = BASE64_VALUE.exec(value)
+  return match === null ? value : Buffer.from(match[1]!, "base64").toString("utf8")
+}
+
+const modernStatus = (outcome: Dispatcher.Outcome): number =>
+  outcome.code === JsonRpc.MISSING_REQUIRED_CLIENT_CAPABILITY
+    ? 400
+    : outcome.rejected
+    ? outcome.code === JsonRpc.METHOD_NOT_FOUND ? 404 : 400
+    : 200
+
+const legacyStatus = (outcome: Dispatcher.Outcome): number =>
+  outcome.rejected && (outcome.code === JsonRpc.PARSE_ERROR || outcome.code === JsonRpc.INVALID_REQUEST) ? 400 : 200
+
+const containsRequest = (json: unknown): boolean =>
+  Array.isArray(json)
+    ? json.some((item) => JsonRpc.decode(item)._tag === "Request")
+    : JsonRpc.decode(json)._tag === "Request"
+
+const isInitialize = (json: unknown): boolean =>
+  Predicate.isRecord(json) && json.method === "initialize" && json.id !== undefined
+
+const modernVersionOf = (json: unknown): string | undefined => {
+  if (!Predicate.isRecord(json) || !Predicate.isRecord(json.params)) return undefined
+  const meta = json.params._meta
+  if (!Predicate.isRecord(meta)) return undefined
+  const version = meta[MODERN_META.protocolVersion]
+  return typeof version === "string" ? version : undefined
+}
+
+const requestIdOf = (json: unknown): JsonRpc.RequestId | null =>
+  Predicate.isRecord(json) && (typeof json.id === "string" || typeof json.id === "number") ? json.id : null
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The answer to one POST: JSON, or SSE once something must go out before the answer
+// ---------------------------------------------------------------------------------------------------------------------
+
+interface PostWriter {
+  readonly sink: Dispatcher.Sink
+  /** Completes when the answer was written or the client went away (true: the client went away first). */
+  readonly done: Deferred.Deferred<boolean>
+  /** At shutdown, if the request was cut short: answer with an error rather than nothing. */
+  readonly abort: (id: JsonRpc.RequestId | null) => void
+}
+
+const makePostWriter = (
+  res: ServerResponse,
+  options: {
+    readonly headers: Record<string, string>
+    readonly status: (outcome: Dispatcher.Outcome) => number
+    readonly priming: { readonly id: string; readonly retryMillis: number } | undefined
+    readonly streams: Streams.Streams
+  }
+): Effect.Effect<PostWriter> =>
+  Effect.gen(function*() {
+    const done = yield* Deferred.make<boolean>()
+    let state: "pending" | "sse" | "ended" = "pending"
+    let removeStream = () => {}
+    let seq = 0
+    const finish = (clientGone: boolean) => {
+      state = "ended"
+      removeStream()
+      Deferred.unsafeDone(done, Exit.succeed(clientGone))
+    }
+    res.once("close", () => {
+      if (state !== "ended") finish(true)
+    })
+    const openSse = () => {
+      state = "sse"
+      Sse.open(res, options.headers)
+      if (options.priming !== undefined) res.write(Sse.priming(options.priming.id, options.priming.retryMillis))
+      removeStream = options.streams.unsafeAdd({
+        tick: () => {
+          if (!res.writableNeedDrain) res.write(Sse.comment("keepalive"))
+        },
+        // A request's stream ends with its answer; at shutdown the request gets the grace period to give one.
+        close: () => {}
+      })
+    }
+    const eventId = () => (options.priming === undefined ? undefined : `${options.priming.id}:${++seq}`)
+    const sink: Dispatcher.Sink = {
+      notify: (frame) =>
+        Effect.suspend(() => {
+          if (state === "ended") return Effect.void
+          if (state === "pending") openSse()
+          return Sse.write(res, Sse.message(frame, eventId()))
+        }),
+      respond: (frame, outcome) =>
+        Effect.suspend(() => {
+          if (state === "ended") return Effect.void
+          if (state === "pending") {
+            sendJson(res, options.status(outcome), frame, options.headers)
+            finish(false)
+            return Effect.void
+          }
+          return Effect.map(Sse.write(res, Sse.message(frame, eventId())), () => {
+            res.end()
+            finish(false)
+          })
+        })
+    }
+    const abort = (id: JsonRpc.RequestId | null) => {
+      if (state === "ended") return
+      const frame = errorBody(-32000, "Server shutting down: the request was interrupted", id)
+      if (state === "pending") {
+        sendJson(res, 503, frame, { ...options.headers, "retry-after": "1" })
+      } else {
+        res.end(Sse.message(frame, eventId()))
+      }
+      finish(false)
+    }
+    return { sink, done, abort }
+  })
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The endpoint
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0 @category constructors
+ */
+export const make = (
+  options: Options,
+  shared: {
+    readonly streams: Streams.Streams
+    /** Admission for long-lived streams across the server. */
+    readonly streamPermits: Effect.Semaphore
+  }
+): Effect.Effect<StreamableHttp, never, McpServer | Scope.Scope> =>
+  Effect.gen(function*() {
+    const registry = yield* Session.makeRegistry<HttpSession>({
+      maxSessions: options.maxSessions ?? 10_000,
+      idleTimeoutMillis: Duration.toMillis(Duration.decode(options.sessionIdleTimeout ?? "30 minutes"))
+    })
+    const retryMillis = options.retryMillis ?? 1000
+    const queueCapacity = options.streamQueueCapacity ?? 256
+    const context = yield* Effect.context<McpServer>()
+
+    const createSession = Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const fibers = yield* FiberSet.make<unknown, unknown>().pipe(Scope.extend(scope))
+      const id = randomUUID()
+      let session: HttpSession | undefined
+      // Messages unrelated to any request go on the session's GET stream, if one is open.
+      const toStream = (frame: string) =>
+        Effect.sync(() => {
+          if (session?.stream !== undefined) session.stream.push(frame)
+        })
+      const dispatcher = yield* Dispatcher.make({
+        era: "legacy",
+        fibers,
+        send: { notify: toStream, respond: (frame) => toStream(frame) }
+      })
+      session = {
+        id,
+        dispatcher,
+        inFlight: yield* Effect.makeSemaphore(options.maxInFlightPerSession ?? 100),
+        streamPermits: yield* Effect.makeSemaphore(options.maxStreamsPerSession ?? 8),
+        stream: undefined,
+        posts: 0,
+        busy: () => session!.stream !== undefined || session!.posts > 0,
+        close: Effect.suspend(() => {
+          session!.stream?.close()
+          return Scope.close(scope, Exit.void)
+        })
+      }
+      return session
+    }).pipe(Effect.provide(context))
+
+    const negotiatedVersion = (session: HttpSession) =>
+      Effect.map(Ref.get(session.dispatcher.session.negotiated), (n) => Option.getOrUndefined(n)?.protocolVersion)
+
+    const primingFor = (version: string | undefined, streamId: string) =>
+      version === "2025-11-25" ? { id: streamId, retryMillis } : undefined
+
+    // -- POST, legacy ----------------------------------------------------------------------------------------------
+
+    const postToSession = (
+      session: HttpSession,
+      res: ServerResponse,
+      json: unknown,
+      headers: Record<string, string>
+    ): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        if (!containsRequest(json)) {
+          // Notifications and responses only: 202, unless the message itself was refused.
+          let refused: { frame: string; outcome: Dispatcher.Outcome } | undefined
+          yield* session.dispatcher.handleJson(json, {
+            notify: () => Effect.void,
+            respond: (frame, outcome) =>
+              Effect.sync(() => {
+                refused = { frame, outcome }
+              })
+          })
+          if (refused !== undefined) sendJson(res, legacyStatus(refused.outcome), refused.frame, headers)
+          else sendJson(res, 202, undefined, headers)
+          return
+        }
+        const admitted = yield* session.inFlight.withPermitsIfAvailable(1)(
+          Effect.gen(function*() {
+            const version = yield* negotiatedVersion(session)
+            const writer = yield* makePostWriter(res, {
+              headers,
+              status: legacyStatus,
+              priming: primingFor(version, `${session.id}-${randomUUID()}`),
+              streams: shared.streams
+            })
+            session.posts++
+            yield* Effect.gen(function*() {
+              yield* session.dispatcher.handleJson(json, writer.sink)
+              yield* Deferred.await(writer.done)
+            }).pipe(
+              Effect.onInterrupt(() => Effect.sync(() => writer.abort(requestIdOf(json)))),
+              Effect.ensuring(Effect.sync(() => {
+                session.posts--
+              }))
+            )
+          })
+        )
+        if (Option.isNone(admitted)) {
+          sendJson(
+            res,
+            503,
+            errorBody(-32000, "Too many requests in flight for this session; retry shortly", requestIdOf(json)),
+            { ...headers, "retry-after": "1" }
+          )
+        }
+      })
+
+    const initializeSession = (res: ServerResponse, json: unknown) =>
+      Effect.gen(function*() {
+        const session = yield* createSession
+        if (!(yield* registry.add(session.id, session))) {
+          yield* session.close
+          return sendJson(res, 503, errorBody(-32000, "Too many sessions; retry later", requestIdOf(json)), {
+            "retry-after": "5"
+          })
+        }
+        yield* postToSession(session, res, json, { "mcp-session-id": session.id })
+        if (Option.isNone(yield* Ref.get(session.dispatcher.session.negotiated))) {
+          // initialize was refused (e.g. invalid params): no session came into being.
+          yield* registry.remove(session.id)
+        }
+      })
+
+    // -- POST, modern ----------------------------------------------------------------------------------------------
+
+    const headerMismatch = (res: ServerResponse, json: unknown, message: string) =>
+      sendJson(res, 400, errorBody(JsonRpc.HEADER_MISMATCH, `Header mismatch: ${message}`, requestIdOf(json)))
+
+    const postModern = (req: IncomingMessage, res: ServerResponse, json: unknown, version: string) =>
+      Effect.gen(function*() {
+        if (!Predicate.isRecord(json)) return
+        const versionHeader = header(req, "mcp-protocol-version")
+        if (versionHeader === undefined || decodeHeaderValue(versionHeader) !== version) {
+          return headerMismatch(res, json, `MCP-Protocol-Version must equal _meta protocolVersion (${version})`)
+        }
+        const method = json.method
+        const methodHeader = header(req, "mcp-method")
+        if (methodHeader === undefined || decodeHeaderValue(methodHeader) !== method) {
+          return headerMismatch(res, json, `Mcp-Method must equal the body's method (${String(method)})`)
+        }
+        const params = Predicate.isRecord(json.params) ? json.params : {}
+        const named = method === "tools/call" || method === "prompts/get"
+          ? params.name
+          : method === "resources/read"
+          ? params.uri
+          : undefined
+        if (named !== undefined) {
+          const nameHeader = header(req, "mcp-name")
+          if (nameHeader === undefined || decodeHeaderValue(nameHeader) !== String(named)) {
+            return headerMismatch(res, json, `Mcp-Name must equal the body's ${method === "resources/read" ? "uri" : "name"}`)
+          }
+        }
+        if (!containsRequest(json)) {
+          return sendJson(res, 202, undefined)
+        }
+        // One Scope per POST: when the client closes the stream, leaving it interrupts the request.
+        yield* Effect.scoped(Effect.gen(function*() {
+          const fibers = yield* FiberSet.make<unknown, unknown>()
+          const writer = yield* makePostWriter(res, {
+            headers: {},
+            status: modernStatus,
+            priming: undefined,
+            streams: shared.streams
+          })
+          const dispatcher = yield* Dispatcher.make({ era: "modern", fibers, send: writer.sink })
+          yield* dispatcher.handleJson(json, writer.sink)
+          yield* Deferred.await(writer.done)
+        }).pipe(Effect.provide(context)))
+      })
+
+    const post = (req: IncomingMessage, res: ServerResponse, json: unknown): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const modern = modernVersionOf(json)
+        if (modern !== undefined) {
+          if (Array.isArray(json)) return
+          return yield* postModern(req, res, json, modern)
+        }
+        if (Array.isArray(json) && json.some(isInitialize)) {
+          return sendJson(res, 400, errorBody(JsonRpc.INVALID_REQUEST, "Invalid Request: initialize must not be part of a batch"))
+        }
+        const sessionId = header(req, "mcp-session-id")
+        if (sessionId === undefined) {
+          if (isInitialize(json)) return yield* initializeSession(res, json)
+          if (Array.isArray(json)) {
+            return sendJson(
+              res,
+              400,
+              errorBody(JsonRpc.INVALID_REQUEST, "Invalid Request: JSON-RPC batches need a 2025-03-26 session")
+            )
+          }
+          return sendJson(
+            res,
+            400,
+            errorBody(-32000, "Bad Request: Mcp-Session-Id header is required (or send modern _meta)", requestIdOf(json))
+          )
+        }
+        const session = yield* registry.touch(sessionId)
+        if (session === undefined) {
+          return sendJson(res, 404, errorBody(-32001, "Session not found", requestIdOf(json)))
+        }
+        const versionHeader = header(req, "mcp-protocol-version")
+        if (versionHeader !== undefined && !ProtocolVersion.isLegacy(versionHeader)) {
+          return sendJson(
+            res,
+            400,
+            errorBody(-32000, `Bad Request: Unsupported protocol version: ${versionHeader}`, requestIdOf(json), {
+              supported: ProtocolVersion.LEGACY
+            })
+          )
+        }
+        yield* postToSession(session, res, json, { "mcp-session-id": session.id })
+      })
+
+    // -- GET: the session's stream ----------------------------------------------------------------------------------
+
+    const END = Symbol("end")
+
+    const get = (req: IncomingMessage, res: ServerResponse): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const sessionId = header(req, "mcp-session-id")
+        if (sessionId === undefined) {
+          return sendJson(res, 400, errorBody(-32000, "Bad Request: Mcp-Session-Id header is required"))
+        }
+        const session = yield* registry.touch(sessionId)
+        if (session === undefined) return sendJson(res, 404, errorBody(-32001, "Session not found"))
+        const version = yield* negotiatedVersion(session)
+        const serve = Effect.gen(function*() {
+          const queue = yield* Queue.bounded<string | typeof END>(queueCapacity)
+          const fiber = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((fiber) => Effect.succeed(fiber))
+          const streamId = `${session.id}-get`
+          let seq = 0
+          let ended = false
+          const endNow = () => {
+            if (ended) return
+            ended = true
+            fiber.unsafeInterruptAsFork(fiber.id())
+          }
+          const stream: GetStream = {
+            push: (frame) => {
+              if (!Queue.unsafeOffer(queue, frame)) {
+                // A consumer this far behind is cut off; it reconnects (and, with an event store, resumes).
+                res.destroy()
+                endNow()
+              }
+            },
+            close: () => {
+              if (!Queue.unsafeOffer(queue, END)) endNow()
+            }
+          }
+          // A reconnecting client replaces its old stream: no 409 loops.
+          session.stream?.close()
+          session.stream = stream
+          yield* Effect.addFinalizer(() =>
+            Effect.sync(() => {
+              if (session.stream === stream) session.stream = undefined
+              if (!res.writableEnded) res.end()
+            })
+          )
+          yield* shared.streams.register({
+            tick: () => {
+              if (!res.writableNeedDrain) res.write(Sse.comment("keepalive"))
+            },
+            close: stream.close
+          })
+          res.once("close", endNow)
+          Sse.open(res, { "mcp-session-id": session.id })
+          const priming = primingFor(version, streamId)
+          if (priming !== undefined) res.write(Sse.priming(`${streamId}:0`, priming.retryMillis))
+          while (true) {
+            const item = yield* Queue.take(queue)
+            if (item === END) {
+              res.end(Sse.event("shutdown", "{}"))
+              return
+            }
+            yield* Sse.write(res, Sse.message(item, priming === undefined ? undefined : `${streamId}:${++seq}`))
+          }
+        })
+        const admitted = yield* shared.streamPermits.withPermitsIfAvailable(1)(
+          session.streamPermits.withPermitsIfAvailable(1)(Effect.scoped(serve))
+        )
+        if (Option.isNone(admitted) || Option.isNone(admitted.value)) {
+          sendJson(res, 503, errorBody(-32000, "Too many open streams; retry shortly"), { "retry-after": "1" })
+        }
+      })
+
+    // -- DELETE ---------------------------------------------------------------------------------------------------
+
+    const del = (req: IncomingMessage, res: ServerResponse): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        const sessionId = header(req, "mcp-session-id")
+        if (sessionId === undefined) {
+          return sendJson(res, 400, errorBody(-32000, "Bad Request: Mcp-Session-Id header is required"))
+        }
+        if (yield* registry.remove(sessionId)) return sendJson(res, 200, undefined)
+        sendJson(res, 404, errorBody(-32001, "Session not found"))
+      })
+
+    return {
+      post,
+      get,
+      delete: del,
+      sessions: registry.size,
+      closeSessions: registry.closeAll
+    }
+  })

@@ -1,0 +1,73 @@
+/**
+ * The registry of open long-lived responses (SSE streams, WebSockets) of one server: one heartbeat fiber ticks
+ * them all (keep-alive comments, WebSocket pings), and shutdown closes them all with their final event. A stream
+ * costs no fiber of its own for either.
+ *
+ * @since 0.1.0
+ */
+import type { Scope } from "effect"
+import { Duration, Effect } from "effect"
+
+/** @since 0.1.0 @category models */
+export interface Stream {
+  /** Keep-alive: called every interval; must not block. */
+  readonly tick: () => void
+  /** Shutdown: send the final event and end; must not block. */
+  readonly close: () => void
+}
+
+/** @since 0.1.0 @category models */
+export interface Streams {
+  /** Registers a stream for the life of the current Scope. */
+  readonly register: (stream: Stream) => Effect.Effect<void, never, Scope.Scope>
+  /** Registers a stream from a callback; returns its removal. */
+  readonly unsafeAdd: (stream: Stream) => () => void
+  /** Closes every open stream and refuses new ones. */
+  readonly closeAll: Effect.Effect<void>
+  readonly size: () => number
+  readonly closing: () => boolean
+}
+
+/**
+ * @since 0.1.0 @category constructors
+ */
+export const make = (options: { readonly keepAlive: Duration.DurationInput }): Effect.Effect<Streams, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const open = new Set<Stream>()
+    let closing = false
+    const interval = Duration.decode(options.keepAlive)
+    if (Duration.toMillis(interval) > 0) {
+      yield* Effect.forkScoped(Effect.forever(Effect.zipRight(
+        Effect.sleep(interval),
+        Effect.sync(() => {
+          for (const stream of open) stream.tick()
+        })
+      )))
+    }
+    return {
+      register: (stream) =>
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            if (closing) stream.close()
+            else open.add(stream)
+          }),
+          () => Effect.sync(() => open.delete(stream))
+        ),
+      unsafeAdd: (stream) => {
+        if (closing) {
+          stream.close()
+          return () => {}
+        }
+        open.add(stream)
+        return () => {
+          open.delete(stream)
+        }
+      },
+      closeAll: Effect.sync(() => {
+        closing = true
+        for (const stream of [...open]) stream.close()
+      }),
+      size: () => open.size,
+      closing: () => closing
+    }
+  })
