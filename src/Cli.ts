@@ -49,6 +49,20 @@ export const flags: ReadonlyArray<Flag> = [
   },
   { name: "port", env: "MCP_PORT", value: "N", default: "3000", description: "Port to listen on; 0 picks a free one." },
   {
+    name: "no-legacy-sse",
+    env: "MCP_NO_LEGACY_SSE",
+    value: undefined,
+    default: "off",
+    description: "Do not serve the deprecated HTTP+SSE transport (GET /sse, POST /messages) for 2024-11-05 clients."
+  },
+  {
+    name: "no-websocket",
+    env: "MCP_NO_WEBSOCKET",
+    value: undefined,
+    default: "off",
+    description: "Do not serve MCP over WebSocket (GET /ws, subprotocol mcp)."
+  },
+  {
     name: "max-body-bytes",
     env: "MCP_MAX_BODY_BYTES",
     value: "N",

@@ -18,7 +18,10 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import type { McpServer } from "../server/McpServer.js"
+import type { Duplex } from "node:stream"
+import * as LegacySse from "../transport/LegacySse.js"
 import * as StreamableHttp from "../transport/StreamableHttp.js"
+import * as WebSocket from "../transport/WebSocket.js"
 import * as Streams from "../transport/Streams.js"
 import * as Guards from "./Guards.js"
 
@@ -48,6 +51,10 @@ export interface Options extends StreamableHttp.Options {
   readonly requestTimeout?: Duration.DurationInput
   /** Idle keep-alive sockets close after this. Default 5 s. */
   readonly keepAliveTimeout?: Duration.DurationInput
+  /** Serve the deprecated HTTP+SSE transport (`GET /sse`, `POST /messages`). Default true. */
+  readonly legacySse?: boolean
+  /** Serve WebSocket upgrades on `/ws`. Default true. */
+  readonly websocket?: boolean
 }
 
 /**
@@ -87,7 +94,20 @@ export const make = (options: Options = {}) =>
     const streams = yield* Streams.make({ keepAlive: options.keepAlive ?? "15 seconds" })
     const streamPermits = yield* Effect.makeSemaphore(options.maxStreams ?? 10_000)
     const mcp = yield* StreamableHttp.make(options, { streams, streamPermits })
+    const legacySse = options.legacySse === false ? undefined : LegacySse.make({ streams, streamPermits })
+    const websocket = options.websocket === false
+      ? undefined
+      : WebSocket.make({ maxMessageBytes: maxBodyBytes, streams, streamPermits })
+    if (websocket !== undefined) yield* Effect.addFinalizer(() => Effect.sync(websocket.close))
     let ready = false
+
+    // The rest of the body is not read: answer, then close the connection.
+    const tooLarge = (req: Http.IncomingMessage, res: Http.ServerResponse, limit: number) => {
+      res.once("finish", () => req.socket.destroy())
+      jsonError(res, 413, JsonRpc.INVALID_REQUEST, `Payload Too Large: the body exceeds ${limit} bytes`, {
+        connection: "close"
+      })
+    }
 
     const post = (req: Http.IncomingMessage, res: Http.ServerResponse) =>
       Effect.gen(function*() {
@@ -99,17 +119,7 @@ export const make = (options: Options = {}) =>
         }
         const body = yield* Guards.readBody(req, maxBodyBytes)
         if (Either.isLeft(body)) {
-          if (body.left._tag === "TooLarge") {
-            // The rest of the body is not read: answer, then close the connection.
-            res.once("finish", () => req.socket.destroy())
-            return jsonError(
-              res,
-              413,
-              JsonRpc.INVALID_REQUEST,
-              `Payload Too Large: the body exceeds ${body.left.limit} bytes`,
-              { connection: "close" }
-            )
-          }
+          if (body.left._tag === "TooLarge") tooLarge(req, res, body.left.limit)
           return
         }
         const parsed = JsonRpc.parse(body.right)
@@ -117,7 +127,7 @@ export const make = (options: Options = {}) =>
         yield* mcp.post(req, res, parsed.right)
       })
 
-    const route = (req: Http.IncomingMessage, res: Http.ServerResponse): Effect.Effect<void> => {
+    const route = (req: Http.IncomingMessage, res: Http.ServerResponse): Effect.Effect<void, never, McpServer> => {
       const url = req.url ?? "/"
       const query = url.indexOf("?")
       const pathname = query === -1 ? url : url.slice(0, query)
@@ -141,6 +151,27 @@ export const make = (options: Options = {}) =>
             )
         }
       }
+      if (legacySse !== undefined && (pathname === "/sse" || pathname === "/messages")) {
+        const refused = Guards.checkOrigin(req, policy)
+        if (refused !== undefined) return Effect.sync(() => jsonError(res, 403, -32000, refused))
+        if (!ready) return Effect.sync(() => jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" }))
+        if (pathname === "/sse") {
+          if (req.method !== "GET") return Effect.sync(() => jsonError(res, 405, -32000, "Method Not Allowed", { allow: "GET" }))
+          return legacySse.stream(req, res, "/messages")
+        }
+        if (req.method !== "POST") return Effect.sync(() => jsonError(res, 405, -32000, "Method Not Allowed", { allow: "POST" }))
+        if (!Guards.isJsonContentType(req.headers["content-type"])) {
+          return Effect.sync(() => jsonError(res, 415, -32000, "Unsupported Media Type: Content-Type must be application/json"))
+        }
+        return Effect.flatMap(Guards.readBody(req, maxBodyBytes), (body) =>
+          Effect.sync(() => {
+            if (Either.isLeft(body)) {
+              if (body.left._tag === "TooLarge") tooLarge(req, res, body.left.limit)
+              return
+            }
+            legacySse.message(new URLSearchParams(url.slice(query + 1)).get("sessionId"), body.right, res)
+          }))
+      }
       if (pathname === "/health" && req.method === "GET") {
         return Effect.sync(() => StreamableHttp.sendJson(res, 200, "{\"status\":\"ok\"}"))
       }
@@ -152,7 +183,7 @@ export const make = (options: Options = {}) =>
       return Effect.sync(() => jsonError(res, 404, -32000, `Not Found: ${pathname}`))
     }
 
-    const handle = (req: Http.IncomingMessage, res: Http.ServerResponse): Effect.Effect<void> =>
+    const handle = (req: Http.IncomingMessage, res: Http.ServerResponse): Effect.Effect<void, never, McpServer> =>
       route(req, res).pipe(
         Effect.catchAllCause((cause) =>
           Effect.logError("HTTP request failed").pipe(
@@ -165,7 +196,7 @@ export const make = (options: Options = {}) =>
         )
       )
 
-    const run = yield* FiberSet.runtime(requests)<never>()
+    const run = yield* FiberSet.runtime(requests)<McpServer>()
     const server = Http.createServer({
       noDelay: true,
       headersTimeout: millis(options.headersTimeout ?? "10 seconds"),
@@ -174,6 +205,22 @@ export const make = (options: Options = {}) =>
     server.keepAliveTimeout = millis(options.keepAliveTimeout ?? "5 seconds")
     server.on("request", (req, res) => {
       run(handle(req, res))
+    })
+    server.on("upgrade", (req: Http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      const url = req.url ?? "/"
+      const query = url.indexOf("?")
+      const pathname = query === -1 ? url : url.slice(0, query)
+      const refuse = (status: number, text: string) => {
+        socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+      }
+      if (websocket === undefined || pathname !== "/ws") return refuse(404, "Not Found")
+      if (Guards.checkOrigin(req, policy) !== undefined) return refuse(403, "Forbidden")
+      if (!ready) return refuse(503, "Service Unavailable")
+      run(websocket.upgrade(req, socket, head).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logError("WebSocket connection failed").pipe(Effect.annotateLogs({ cause: String(cause) }))
+        )
+      ))
     })
     server.on("clientError", (_error, socket) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n")
@@ -261,7 +308,9 @@ export const options: Config.Config<Options> = Config.all({
   maxStreamsPerSession: Config.option(Config.integer("MCP_MAX_STREAMS_PER_SESSION")),
   keepAlive: Config.option(Config.integer("MCP_KEEPALIVE_MS")),
   shutdownTimeout: Config.option(Config.integer("MCP_SHUTDOWN_TIMEOUT_MS")),
-  headersTimeout: Config.option(Config.integer("MCP_HEADERS_TIMEOUT_MS"))
+  headersTimeout: Config.option(Config.integer("MCP_HEADERS_TIMEOUT_MS")),
+  noLegacySse: Config.withDefault(Config.boolean("MCP_NO_LEGACY_SSE"), false),
+  noWebsocket: Config.withDefault(Config.boolean("MCP_NO_WEBSOCKET"), false)
 }).pipe(Config.map((c): Options => ({
   ...optional("host", c.host),
   ...optional("port", c.port),
@@ -275,7 +324,9 @@ export const options: Config.Config<Options> = Config.all({
   ...optional("maxStreamsPerSession", c.maxStreamsPerSession),
   ...optional("keepAlive", Option.map(c.keepAlive, Duration.millis)),
   ...optional("shutdownTimeout", Option.map(c.shutdownTimeout, Duration.millis)),
-  ...optional("headersTimeout", Option.map(c.headersTimeout, Duration.millis))
+  ...optional("headersTimeout", Option.map(c.headersTimeout, Duration.millis)),
+  legacySse: !c.noLegacySse,
+  websocket: !c.noWebsocket
 })))
 
 /**

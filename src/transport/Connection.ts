@@ -23,8 +23,11 @@ import type { McpServer } from "../server/McpServer.js"
  * @since 0.1.0 @category models
  */
 export interface Inbound {
-  /** One complete message frame. */
-  readonly frame: (text: string) => void
+  /**
+   * One complete message frame. False when the connection is this far behind and refuses it (a transport that
+   * cannot pause its peer, such as HTTP POSTs, answers 503); a transport that paused on `pause()` never sees false.
+   */
+  readonly frame: (text: string) => boolean
   /** A frame was larger than the limit and was discarded. */
   readonly oversized: (limit: number) => void
   /** The peer is gone (`drain: false`) or has stopped sending but still reads (`drain: true`, e.g. stdin EOF). */
@@ -81,11 +84,15 @@ export const serve = (
 
     // Frames that arrived while the mailbox was full, in order; the transport is paused while any wait here.
     const waiting: Array<Item> = []
-    const put = (item: Item) => {
-      if (waiting.length > 0 || !Queue.unsafeOffer(mailbox, item)) {
-        if (waiting.length === 0) transport.pause()
-        waiting.push(item)
-      }
+    const capacity = options.mailboxCapacity ?? 256
+    const put = (item: Item): boolean => {
+      if (waiting.length === 0 && Queue.unsafeOffer(mailbox, item)) return true
+      // Frames past a full mailbox wait here while the transport is paused; a peer that cannot be paused and
+      // keeps sending is refused once as many wait as the mailbox holds. End-of-stream is never refused.
+      if (waiting.length >= capacity && item._tag !== "End") return false
+      if (waiting.length === 0) transport.pause()
+      waiting.push(item)
+      return true
     }
     const refill = () => {
       if (waiting.length === 0) return
@@ -112,8 +119,12 @@ export const serve = (
 
     yield* transport.start({
       frame: (text) => put({ _tag: "In", text }),
-      oversized: (limit) => put({ _tag: "Oversized", limit }),
-      end: ({ drain }) => put({ _tag: "End", drain })
+      oversized: (limit) => {
+        put({ _tag: "Oversized", limit })
+      },
+      end: ({ drain }) => {
+        put({ _tag: "End", drain })
+      }
     })
 
     let drainDeadline = 0

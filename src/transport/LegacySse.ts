@@ -1,0 +1,85 @@
+/**
+ * The deprecated HTTP+SSE transport of 2024-11-05, for old clients: `GET /sse` opens the stream and announces
+ * the `endpoint` to POST to; `POST /messages?sessionId=...` is answered 202 and the reply travels on the stream.
+ * Each stream is one Connection (one fiber); its session lives exactly as long as the stream.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Option } from "effect"
+import { randomUUID } from "node:crypto"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import type { McpServer } from "../server/McpServer.js"
+import * as Connection from "./Connection.js"
+import * as Sse from "./Sse.js"
+import { errorBody, sendJson } from "./StreamableHttp.js"
+import type * as Streams from "./Streams.js"
+
+/** @since 0.1.0 @category models */
+export interface LegacySse {
+  readonly stream: (req: IncomingMessage, res: ServerResponse, messagesPath: string) => Effect.Effect<void, never, McpServer>
+  /** Hands one POSTed message to its stream's connection. */
+  readonly message: (sessionId: string | null, body: string, res: ServerResponse) => void
+  readonly sessions: () => number
+}
+
+/**
+ * @since 0.1.0 @category constructors
+ */
+export const make = (shared: {
+  readonly streams: Streams.Streams
+  readonly streamPermits: Effect.Semaphore
+  readonly drainTimeout?: number
+}): LegacySse => {
+  const sessions = new Map<string, Connection.Inbound>()
+
+  const stream = (_req: IncomingMessage, res: ServerResponse, messagesPath: string) =>
+    Effect.gen(function*() {
+      const sessionId = randomUUID()
+      const transport: Connection.Transport = {
+        start: (inbound) =>
+          Effect.acquireRelease(
+            Effect.sync(() => {
+              sessions.set(sessionId, inbound)
+              res.once("close", () => inbound.end({ drain: false }))
+              Sse.open(res)
+              res.write(Sse.event("endpoint", `${messagesPath}?sessionId=${sessionId}`))
+            }),
+            () =>
+              Effect.sync(() => {
+                sessions.delete(sessionId)
+              })
+          ).pipe(
+            Effect.zipRight(shared.streams.register({
+              tick: () => {
+                if (!res.writableNeedDrain) res.write(Sse.comment("keepalive"))
+              },
+              // At shutdown requests in flight may still answer, then the stream ends with its final event.
+              close: () => inbound.end({ drain: true })
+            }))
+          ),
+        write: (frame) => Sse.write(res, Sse.message(frame)),
+        pause: () => {},
+        resume: () => {}
+      }
+      const admitted = yield* shared.streamPermits.withPermitsIfAvailable(1)(
+        Connection.serve(transport, shared.drainTimeout === undefined ? {} : { drainTimeout: shared.drainTimeout })
+      )
+      if (Option.isNone(admitted)) {
+        return sendJson(res, 503, errorBody(-32000, "Too many open streams; retry shortly"), { "retry-after": "1" })
+      }
+      if (!res.writableEnded) res.end(Sse.event("shutdown", "{}"))
+    })
+
+  const message = (sessionId: string | null, body: string, res: ServerResponse) => {
+    const inbound = sessionId === null ? undefined : sessions.get(sessionId)
+    if (inbound === undefined) return sendJson(res, 404, errorBody(-32001, "Session not found"))
+    if (!inbound.frame(body)) {
+      return sendJson(res, 503, errorBody(-32000, "The session is too far behind; retry shortly"), {
+        "retry-after": "1"
+      })
+    }
+    sendJson(res, 202, "Accepted", {})
+  }
+
+  return { stream, message, sessions: () => sessions.size }
+}

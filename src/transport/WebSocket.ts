@@ -1,0 +1,113 @@
+/**
+ * MCP over WebSocket (a custom transport; SEP-1288 is a draft): subprotocol `mcp`, one JSON-RPC message per text
+ * frame, both eras, served as one Connection (one fiber) per socket, so frames are handled in arrival order and
+ * outbound frames go through the connection's bounded mailbox. Keep-alive pings come from the server's one
+ * heartbeat fiber; a peer that misses a pong is terminated. Close codes: 1001 at shutdown, 1009 for a frame over
+ * the size limit, 1013 when admission is refused.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Option } from "effect"
+import type { IncomingMessage } from "node:http"
+import type { Duplex } from "node:stream"
+import type { WebSocket as Ws } from "ws"
+import { WebSocketServer } from "ws"
+import type { McpServer } from "../server/McpServer.js"
+import * as Connection from "./Connection.js"
+import type * as Streams from "./Streams.js"
+
+/** @since 0.1.0 @category constants */
+export const SUBPROTOCOL = "mcp"
+
+/** @since 0.1.0 @category models */
+export interface WebSocket {
+  readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => Effect.Effect<void, never, McpServer>
+  readonly close: () => void
+}
+
+/**
+ * @since 0.1.0 @category constructors
+ */
+export const make = (options: {
+  readonly maxMessageBytes: number
+  readonly streams: Streams.Streams
+  readonly streamPermits: Effect.Semaphore
+}): WebSocket => {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxMessageBytes,
+    clientTracking: false,
+    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false)
+  })
+
+  const accept = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    Effect.async<Ws>((resume) => {
+      wss.handleUpgrade(req, socket, head, (ws) => resume(Effect.succeed(ws)))
+    })
+
+  const serve = (ws: Ws) =>
+    Effect.gen(function*() {
+      let alive = true
+      let closing = false
+      const transport: Connection.Transport = {
+        start: (inbound) =>
+          Effect.acquireRelease(
+            Effect.sync(() => {
+              const onMessage = (data: Buffer | ArrayBuffer | Array<Buffer>) => {
+                const text = Array.isArray(data)
+                  ? Buffer.concat(data).toString("utf8")
+                  : Buffer.from(data as ArrayBuffer).toString("utf8")
+                inbound.frame(text)
+              }
+              const onClose = () => inbound.end({ drain: false })
+              const onPong = () => {
+                alive = true
+              }
+              ws.on("message", onMessage)
+              ws.on("close", onClose)
+              ws.on("error", onClose)
+              ws.on("pong", onPong)
+              return { onMessage, onClose, onPong }
+            }),
+            ({ onClose, onMessage, onPong }) =>
+              Effect.sync(() => {
+                ws.removeListener("message", onMessage)
+                ws.removeListener("close", onClose)
+                ws.removeListener("error", onClose)
+                ws.removeListener("pong", onPong)
+              })
+          ).pipe(Effect.zipRight(Effect.suspend(() => options.streams.register({
+            tick: () => {
+              if (!alive) return ws.terminate()
+              alive = false
+              ws.ping()
+            },
+            // Shutdown: stop taking messages, let requests in flight answer, then close with 1001.
+            close: () => {
+              closing = true
+              inbound.end({ drain: true })
+            }
+          })))),
+        write: (frame) =>
+          Effect.async<void>((resume) => {
+            if (ws.readyState !== ws.OPEN) return resume(Effect.void)
+            ws.send(frame, () => resume(Effect.void))
+          }),
+        pause: () => ws.pause(),
+        resume: () => ws.resume()
+      }
+      yield* Connection.serve(transport)
+      if (ws.readyState === ws.OPEN) ws.close(closing ? 1001 : 1000, closing ? "server shutting down" : undefined)
+    }).pipe(Effect.ensuring(Effect.sync(() => {
+      if (ws.readyState === ws.CONNECTING || ws.readyState === ws.OPEN) ws.terminate()
+    })))
+
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    Effect.gen(function*() {
+      const ws = yield* accept(req, socket, head)
+      const admitted = yield* options.streamPermits.withPermitsIfAvailable(1)(serve(ws))
+      if (Option.isNone(admitted)) ws.close(1013, "too many connections; try again later")
+    })
+
+  return { upgrade, close: () => wss.close() }
+}
