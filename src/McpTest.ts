@@ -112,6 +112,8 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
     const pending = new Map<string, Deferred.Deferred<any, RpcError>>()
     let inbound: Connection.Inbound | undefined
     const started = yield* Deferred.make<void>()
+    // The server pauses us when its mailbox is full, like it pauses stdin: sends wait for the latch.
+    const open = yield* Effect.makeLatch(true)
 
     const transport: Connection.Transport = {
       start: (callbacks) =>
@@ -119,8 +121,8 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
           inbound = callbacks
         }).pipe(Effect.zipRight(Deferred.succeed(started, undefined))),
       write: (frame) => Queue.offer(fromServer, frame),
-      pause: () => {},
-      resume: () => {}
+      pause: () => open.unsafeClose(),
+      resume: () => open.unsafeOpen()
     }
 
     const serve = Connection.serve(
@@ -154,7 +156,8 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
         : route(parsed as ServerMessage)
     })))
 
-    const sendRaw = (text: string) => Effect.sync(() => inbound!.frame(text))
+    const sendRaw = (text: string): Effect.Effect<void> =>
+      Effect.flatMap(open.await, () => (inbound!.frame(text) ? Effect.void : sendRaw(text)))
     let nextId = 1
     let protocolVersion = options.protocolVersion ?? (era === "modern" ? LATEST_MODERN : LATEST_LEGACY)
 
