@@ -23,6 +23,7 @@ import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
 import * as Dispatcher from "../server/Dispatcher.js"
 import type { McpServer } from "../server/McpServer.js"
 import * as Session from "../server/Session.js"
+import * as EventStore from "./EventStore.js"
 import * as Sse from "./Sse.js"
 import type * as Streams from "./Streams.js"
 
@@ -36,10 +37,10 @@ export interface Options {
   readonly maxInFlightPerSession?: number
   /** Most open SSE streams (GET and POST) per session; past it, 503. Default 8. */
   readonly maxStreamsPerSession?: number
-  /** Capacity of a session's GET stream queue; a consumer that falls this far behind is disconnected. Default 256. */
-  readonly streamQueueCapacity?: number
   /** The SSE `retry` hint sent to 2025-11-25 clients. Default 1000 ms. */
   readonly retryMillis?: number
+  /** The log behind resumable streams (`Last-Event-ID`). Default: in memory, 1000 events per stream. */
+  readonly eventStore?: EventStore.EventStore["Type"]
 }
 
 /** @since 0.1.0 @category models */
@@ -52,9 +53,18 @@ export interface StreamableHttp {
   readonly closeSessions: Effect.Effect<void>
 }
 
-interface GetStream {
-  readonly push: (frame: string) => void
-  readonly close: () => void
+/**
+ * A legacy session's logical SSE stream: the events of one POST's answer, or the session's standalone GET stream.
+ * Its events are appended to the EventStore; whichever HTTP response carries the stream now (the POST itself, or
+ * a GET that resumed it with `Last-Event-ID`) is fed by a pump that reads the log from its last event on. So a
+ * client that disconnects, or falls behind, loses nothing within the store's retention: it reconnects and resumes.
+ */
+interface Channel {
+  readonly id: string
+  /** The event id of the final event (the answer); once set, no more events come. */
+  finalId: string | undefined
+  /** The pump feeding the current carrier. */
+  pump: { readonly wake: Queue.Queue<void>; readonly fiber: Fiber.RuntimeFiber<unknown, unknown> } | undefined
 }
 
 interface HttpSession extends Session.Managed {
@@ -62,8 +72,11 @@ interface HttpSession extends Session.Managed {
   readonly dispatcher: Dispatcher.Dispatcher
   readonly inFlight: Effect.Semaphore
   readonly streamPermits: Effect.Semaphore
-  stream: GetStream | undefined
+  /** Live channels, by id: POST answers not yet final, and the standalone GET stream. */
+  readonly channels: Map<string, Channel>
+  readonly standalone: Channel
   posts: number
+  nextChannel: number
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -240,35 +253,112 @@ export const make = (
       idleTimeoutMillis: Duration.toMillis(Duration.decode(options.sessionIdleTimeout ?? "30 minutes"))
     })
     const retryMillis = options.retryMillis ?? 1000
-    const queueCapacity = options.streamQueueCapacity ?? 256
+    const store = options.eventStore ?? EventStore.makeMemory()
     const context = yield* Effect.context<McpServer>()
+
+    // -- channels and pumps ---------------------------------------------------------------------------------------
+
+    const poke = (channel: Channel) => {
+      if (channel.pump !== undefined) Queue.unsafeOffer(channel.pump.wake, undefined)
+    }
+    const endPump = (channel: Channel) => {
+      const pump = channel.pump
+      if (pump !== undefined) pump.fiber.unsafeInterruptAsFork(pump.fiber.id())
+    }
+    const appendTo = (channel: Channel, frame: string, final: boolean): Effect.Effect<string> =>
+      Effect.map(store.append(channel.id, frame), (eventId) => {
+        if (final) channel.finalId = eventId
+        poke(channel)
+        return eventId
+      })
+
+    /**
+     * Feeds `res` with the channel's events after `lastEventId`, until the final event, the client leaves, or
+     * shutdown (the standalone stream then ends with its final event). A newer pump on the same channel (a client
+     * that reconnected) replaces this one. Runs on the fiber of the HTTP request that carries the stream.
+     */
+    const pump = (channel: Channel, res: ServerResponse, lastEventId: string, live: boolean) =>
+      Effect.gen(function*() {
+        const wake = yield* Queue.dropping<void>(1)
+        const fiber = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((f) => Effect.succeed(f))
+        let gone = false
+        let shutdown = false
+        if (live) {
+          endPump(channel)
+          channel.pump = { wake, fiber }
+          yield* Effect.addFinalizer(() =>
+            Effect.sync(() => {
+              if (channel.pump?.fiber === fiber) channel.pump = undefined
+            })
+          )
+        }
+        res.once("close", () => {
+          gone = true
+          Queue.unsafeOffer(wake, undefined)
+        })
+        yield* shared.streams.register({
+          tick: () => {
+            if (!res.writableNeedDrain) res.write(Sse.comment("keepalive"))
+          },
+          // The standalone stream ends at shutdown; an answer's stream waits (within the grace) for its answer.
+          close: () => {
+            if (channel.finalId !== undefined || channel.id.endsWith("/get")) {
+              shutdown = true
+              Queue.unsafeOffer(wake, undefined)
+            }
+          }
+        })
+        let last = lastEventId
+        while (true) {
+          const replay = yield* store.after(last)
+          if (Option.isSome(replay)) {
+            if (replay.value.truncated) {
+              yield* Effect.logWarning("A resumed stream lost events evicted from the event store").pipe(
+                Effect.annotateLogs({ stream: channel.id, lastEventId: last })
+              )
+            }
+            for (const event of replay.value.events) {
+              if (gone) return
+              yield* Sse.write(res, Sse.message(event.frame, event.id))
+              last = event.id
+              if (event.id === channel.finalId) return res.end()
+            }
+          }
+          if (gone) return
+          if (!live || channel.finalId === last) return res.end()
+          if (shutdown) return res.end(Sse.event("shutdown", "{}"))
+          yield* Queue.take(wake)
+        }
+      }).pipe(Effect.ensuring(Effect.sync(() => {
+        if (!res.writableEnded && !res.destroyed) res.end()
+      })), Effect.scoped)
 
     const createSession = Effect.gen(function*() {
       const scope = yield* Scope.make()
       const fibers = yield* FiberSet.make<unknown, unknown>().pipe(Scope.extend(scope))
       const id = randomUUID()
-      let session: HttpSession | undefined
-      // Messages unrelated to any request go on the session's GET stream, if one is open.
-      const toStream = (frame: string) =>
-        Effect.sync(() => {
-          if (session?.stream !== undefined) session.stream.push(frame)
-        })
+      const standalone: Channel = { id: `${id}/get`, finalId: undefined, pump: undefined }
+      // Messages unrelated to any request go on the session's standalone stream (logged even while no GET is
+      // open, so a client that opens one with Last-Event-ID gets them).
+      const toStream = (frame: string) => appendTo(standalone, frame, false)
       const dispatcher = yield* Dispatcher.make({
         era: "legacy",
         fibers,
         send: { notify: toStream, respond: (frame) => toStream(frame) }
       })
-      session = {
+      const session: HttpSession = {
         id,
         dispatcher,
         inFlight: yield* Effect.makeSemaphore(options.maxInFlightPerSession ?? 100),
         streamPermits: yield* Effect.makeSemaphore(options.maxStreamsPerSession ?? 8),
-        stream: undefined,
+        channels: new Map([[standalone.id, standalone]]),
+        standalone,
         posts: 0,
-        busy: () => session!.stream !== undefined || session!.posts > 0,
+        nextChannel: 0,
+        busy: () => session.standalone.pump !== undefined || session.posts > 0,
         close: Effect.suspend(() => {
-          session!.stream?.close()
-          return Scope.close(scope, Exit.void)
+          for (const channel of session.channels.values()) endPump(channel)
+          return Effect.zipRight(Scope.close(scope, Exit.void), store.drop(standalone.id))
         })
       }
       return session
@@ -276,9 +366,6 @@ export const make = (
 
     const negotiatedVersion = (session: HttpSession) =>
       Effect.map(Ref.get(session.dispatcher.session.negotiated), (n) => Option.getOrUndefined(n)?.protocolVersion)
-
-    const primingFor = (version: string | undefined, streamId: string) =>
-      version === "2025-11-25" ? { id: streamId, retryMillis } : undefined
 
     // -- POST, legacy ----------------------------------------------------------------------------------------------
 
@@ -306,18 +393,60 @@ export const make = (
         const admitted = yield* session.inFlight.withPermitsIfAvailable(1)(
           Effect.gen(function*() {
             const version = yield* negotiatedVersion(session)
-            const writer = yield* makePostWriter(res, {
-              headers,
-              status: legacyStatus,
-              priming: primingFor(version, `${session.id}-${randomUUID()}`),
-              streams: shared.streams
-            })
+            const channel: Channel = { id: `${session.id}/${++session.nextChannel}`, finalId: undefined, pump: undefined }
+            // The answer goes out as JSON when it comes first; the first related message before it turns this
+            // POST's response into the channel's SSE stream (fed from the log, so it can be resumed).
+            type Decision =
+              | { readonly _tag: "Json"; readonly frame: string; readonly outcome: Dispatcher.Outcome }
+              | { readonly _tag: "Sse" }
+              | { readonly _tag: "Gone" }
+            const decided = yield* Deferred.make<Decision>()
+            let decision: Decision | undefined
+            const decide = (d: Decision) => {
+              if (decision !== undefined) return false
+              decision = d
+              Deferred.unsafeDone(decided, Exit.succeed(d))
+              return true
+            }
+            res.once("close", () => decide({ _tag: "Gone" }))
+            const sink: Dispatcher.Sink = {
+              notify: (frame) =>
+                Effect.suspend(() => {
+                  if (channel.finalId !== undefined) return Effect.void
+                  if (decision === undefined) {
+                    session.channels.set(channel.id, channel)
+                    decide({ _tag: "Sse" })
+                  }
+                  return Effect.asVoid(appendTo(channel, frame, false))
+                }),
+              respond: (frame, outcome) =>
+                Effect.suspend(() => {
+                  if (channel.finalId !== undefined) return Effect.void
+                  if (decide({ _tag: "Json", frame, outcome })) return Effect.void
+                  return Effect.map(appendTo(channel, frame, true), () => {
+                    session.channels.delete(channel.id)
+                  })
+                })
+            }
             session.posts++
             yield* Effect.gen(function*() {
-              yield* session.dispatcher.handleJson(json, writer.sink)
-              yield* Deferred.await(writer.done)
+              yield* session.dispatcher.handleJson(json, sink)
+              const d = yield* Deferred.await(decided)
+              if (d._tag === "Json") return sendJson(res, legacyStatus(d.outcome), d.frame, headers)
+              if (d._tag === "Gone") return
+              Sse.open(res, headers)
+              const first = `${channel.id}#0`
+              if (version === "2025-11-25") res.write(Sse.priming(first, retryMillis))
+              yield* pump(channel, res, first, true)
             }).pipe(
-              Effect.onInterrupt(() => Effect.sync(() => writer.abort(requestIdOf(json)))),
+              Effect.onInterrupt(() =>
+                Effect.sync(() => {
+                  // Shutdown cut the request short: answer with an error rather than nothing.
+                  const frame = errorBody(-32000, "Server shutting down: the request was interrupted", requestIdOf(json))
+                  if (!res.headersSent) sendJson(res, 503, frame, { ...headers, "retry-after": "1" })
+                  else if (!res.writableEnded) res.end(Sse.message(frame))
+                })
+              ),
               Effect.ensuring(Effect.sync(() => {
                 session.posts--
               }))
@@ -442,8 +571,6 @@ export const make = (
 
     // -- GET: the session's stream ----------------------------------------------------------------------------------
 
-    const END = Symbol("end")
-
     const get = (req: IncomingMessage, res: ServerResponse): Effect.Effect<void> =>
       Effect.gen(function*() {
         const sessionId = header(req, "mcp-session-id")
@@ -453,59 +580,29 @@ export const make = (
         const session = yield* registry.touch(sessionId)
         if (session === undefined) return sendJson(res, 404, errorBody(-32001, "Session not found"))
         const version = yield* negotiatedVersion(session)
+        const lastEventId = header(req, "last-event-id")
+        let channel = session.standalone
+        let live = true
+        if (lastEventId !== undefined) {
+          // Resumption: only this session's streams, and only the stream the id names.
+          const streamId = EventStore.streamOf(lastEventId)
+          if (streamId === undefined || !streamId.startsWith(`${session.id}/`)) {
+            return sendJson(res, 400, errorBody(-32000, "Bad Request: Last-Event-ID is not an event of this session"))
+          }
+          const found = session.channels.get(streamId)
+          // A stream whose answer was already logged is replayed and then ends.
+          channel = found ?? { id: streamId, finalId: undefined, pump: undefined }
+          live = found !== undefined
+        }
         const serve = Effect.gen(function*() {
-          const queue = yield* Queue.bounded<string | typeof END>(queueCapacity)
-          const fiber = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((fiber) => Effect.succeed(fiber))
-          const streamId = `${session.id}-get`
-          let seq = 0
-          let ended = false
-          const endNow = () => {
-            if (ended) return
-            ended = true
-            fiber.unsafeInterruptAsFork(fiber.id())
-          }
-          const stream: GetStream = {
-            push: (frame) => {
-              if (!Queue.unsafeOffer(queue, frame)) {
-                // A consumer this far behind is cut off; it reconnects (and, with an event store, resumes).
-                res.destroy()
-                endNow()
-              }
-            },
-            close: () => {
-              if (!Queue.unsafeOffer(queue, END)) endNow()
-            }
-          }
-          // A reconnecting client replaces its old stream: no 409 loops.
-          session.stream?.close()
-          session.stream = stream
-          yield* Effect.addFinalizer(() =>
-            Effect.sync(() => {
-              if (session.stream === stream) session.stream = undefined
-              if (!res.writableEnded) res.end()
-            })
-          )
-          yield* shared.streams.register({
-            tick: () => {
-              if (!res.writableNeedDrain) res.write(Sse.comment("keepalive"))
-            },
-            close: stream.close
-          })
-          res.once("close", endNow)
           Sse.open(res, { "mcp-session-id": session.id })
-          const priming = primingFor(version, streamId)
-          if (priming !== undefined) res.write(Sse.priming(`${streamId}:0`, priming.retryMillis))
-          while (true) {
-            const item = yield* Queue.take(queue)
-            if (item === END) {
-              res.end(Sse.event("shutdown", "{}"))
-              return
-            }
-            yield* Sse.write(res, Sse.message(item, priming === undefined ? undefined : `${streamId}:${++seq}`))
-          }
+          const from = lastEventId ?? `${channel.id}#0`
+          if (lastEventId === undefined && version === "2025-11-25") res.write(Sse.priming(from, retryMillis))
+          // A reconnecting client replaces its old stream (the old pump ends): no 409 loops.
+          yield* pump(channel, res, from, live)
         })
         const admitted = yield* shared.streamPermits.withPermitsIfAvailable(1)(
-          session.streamPermits.withPermitsIfAvailable(1)(Effect.scoped(serve))
+          session.streamPermits.withPermitsIfAvailable(1)(serve)
         )
         if (Option.isNone(admitted) || Option.isNone(admitted.value)) {
           sendJson(res, 503, errorBody(-32000, "Too many open streams; retry shortly"), { "retry-after": "1" })
