@@ -410,9 +410,10 @@ export const make = (
             }
             res.once("close", () => decide({ _tag: "Gone" }))
             const sink: Dispatcher.Sink = {
+              // A client gone before the stream started has no event id to resume from: nothing is logged for it.
               notify: (frame) =>
                 Effect.suspend(() => {
-                  if (channel.finalId !== undefined) return Effect.void
+                  if (channel.finalId !== undefined || decision?._tag === "Gone") return Effect.void
                   if (decision === undefined) {
                     session.channels.set(channel.id, channel)
                     decide({ _tag: "Sse" })
@@ -421,7 +422,7 @@ export const make = (
                 }),
               respond: (frame, outcome) =>
                 Effect.suspend(() => {
-                  if (channel.finalId !== undefined) return Effect.void
+                  if (channel.finalId !== undefined || decision?._tag === "Gone") return Effect.void
                   if (decide({ _tag: "Json", frame, outcome })) return Effect.void
                   return Effect.map(appendTo(channel, frame, true), () => {
                     session.channels.delete(channel.id)
