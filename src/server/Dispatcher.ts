@@ -103,25 +103,37 @@ interface RequestContext {
 
 type Result = Record<string, unknown>
 
+interface Env {
+  readonly server: McpServer["Type"]
+  readonly session: Session.Session
+}
+
 interface Method {
   readonly eras: "legacy" | "modern" | "both"
   readonly cacheable: boolean
-  readonly run: (params: unknown, context: RequestContext, mcp: McpContext["Type"]) => Effect.Effect<Result, JsonRpc.JsonRpcError>
+  readonly run: (
+    params: unknown,
+    context: RequestContext,
+    mcp: McpContext["Type"],
+    env: Env
+  ) => Effect.Effect<Result, JsonRpc.JsonRpcError>
 }
 
 const method = <A, I>(
   schema: Schema.Schema<A, I, never>,
   eras: Method["eras"],
-  run: (params: A, context: RequestContext, mcp: McpContext["Type"]) => Effect.Effect<Result, JsonRpc.JsonRpcError>,
+  run: (params: A, context: RequestContext, mcp: McpContext["Type"], env: Env) => Effect.Effect<Result, JsonRpc.JsonRpcError>,
   cacheable = false
 ): Method => {
   const decode = Schema.decodeUnknownEither(schema)
   return {
     eras,
     cacheable,
-    run: (params, context, mcp) => {
+    run: (params, context, mcp, env) => {
       const decoded = decode(params ?? {}, { errors: "all" })
-      return Either.isLeft(decoded) ? Effect.fail(JsonRpc.invalidParams(decoded.left)) : run(decoded.right, context, mcp)
+      return Either.isLeft(decoded)
+        ? Effect.fail(JsonRpc.invalidParams(decoded.left))
+        : run(decoded.right, context, mcp, env)
     }
   }
 }
@@ -152,6 +164,8 @@ const withCursor = (result: Result, nextCursor: string | undefined): Result =>
   nextCursor === undefined ? result : { ...result, nextCursor }
 
 const MODERN_PV = McpSchema.MODERN_META.protocolVersion
+const initializeParams = Schema.decodeUnknownEither(McpSchema.InitializeParams)
+const cancelledParams = Schema.decodeUnknownEither(McpSchema.CancelledParams)
 const decodeModernMeta = Schema.decodeUnknownEither(McpSchema.ModernRequestMeta)
 
 const hasModernMeta = (params: Record<string, unknown> | undefined): boolean =>
@@ -163,6 +177,137 @@ const progressTokenOf = (params: Record<string, unknown> | undefined): McpSchema
   const token = meta.progressToken
   return typeof token === "string" || typeof token === "number" ? token : undefined
 }
+
+const shapeTool = (tool: Tool, version: string) => {
+  const definition = tool.definition
+  if (definition.outputSchema === undefined) return definition
+  const keep = ProtocolVersion.hasStructuredOutput(version) &&
+    (ProtocolVersion.isModern(version) || tool.structuredIsObject)
+  if (keep) return definition
+  const { outputSchema: _, ...rest } = definition
+  return rest
+}
+
+const resourceNotFound = (uri: string, context: RequestContext): JsonRpc.JsonRpcError =>
+  ProtocolVersion.resourceNotFoundIsInvalidParams(context.protocolVersion)
+    ? new JsonRpc.InvalidParams({ message: `Resource not found: ${uri}`, data: { uri } })
+    : new JsonRpc.ResourceNotFound({ message: `Resource not found: ${uri}`, uri, data: { uri } })
+
+const complete = (
+  completer: ((value: string, ctx: Readonly<Record<string, string>>) => Effect.Effect<ReadonlyArray<string>>) | undefined,
+  params: McpSchema.CompleteParams
+): Effect.Effect<Result> =>
+  completer === undefined
+    ? Effect.succeed({ completion: { values: [], hasMore: false } })
+    : Effect.map(completer(params.argument.value, params.context?.arguments ?? {}), (all) => ({
+      completion: {
+        values: all.slice(0, 100),
+        total: all.length,
+        hasMore: all.length > 100
+      }
+    }))
+
+/** The method table: built once, its params decoders compiled once; handlers get their server and session. */
+const methods: Record<string, Method> = {
+  "ping": method(McpSchema.EmptyParams, "legacy", () => Effect.succeed({})),
+  "logging/setLevel": method(McpSchema.SetLevelParams, "legacy", (params, _context, _mcp, env) =>
+    Effect.as(Ref.set(env.session.logLevel, Option.some(params.level)), {})),
+  "server/discover": method(McpSchema.EmptyParams, "modern", (_params, _context, _mcp, env) =>
+    Effect.succeed({
+      supportedVersions: ProtocolVersion.MODERN,
+      capabilities: env.server.capabilities,
+      ...(env.server.instructions !== undefined ? { instructions: env.server.instructions } : {})
+    }), true),
+  "tools/list": method(McpSchema.PaginatedParams, "both", (params, context, _mcp, env) =>
+    Effect.flatMap(Ref.get(env.server.registry), (registry) => {
+      const page = paginate([...registry.tools.values()], params.cursor, "tools", env.server.pageSize)
+      return Either.isLeft(page)
+        ? Effect.fail(page.left)
+        : Effect.succeed(withCursor(
+          { tools: page.right.page.map((tool) => shapeTool(tool, context.protocolVersion)) },
+          page.right.nextCursor
+        ))
+    }), true),
+  "tools/call": method(McpSchema.CallToolParams, "both", (params, context, mcp, env) =>
+    Effect.flatMap(Ref.get(env.server.registry), (registry) => {
+      const tool = registry.tools.get(params.name)
+      if (tool === undefined) {
+        return Effect.fail(
+          new JsonRpc.InvalidParams({ message: `Unknown tool: ${params.name}`, data: { name: params.name } })
+        )
+      }
+      return Effect.map(Effect.provideService(tool.call(params.arguments), McpContext, mcp), (result) => {
+        if (result.structuredContent === undefined) return result as Result
+        const keep = ProtocolVersion.hasStructuredOutput(context.protocolVersion) &&
+          (context.era === "modern" || tool.structuredIsObject)
+        if (keep) return result as Result
+        const { structuredContent: _, ...rest } = result
+        return rest as Result
+      })
+    })),
+  "resources/list": method(McpSchema.PaginatedParams, "both", (params, _context, _mcp, env) =>
+    Effect.flatMap(Ref.get(env.server.registry), (registry) => {
+      const page = paginate([...registry.resources.values()], params.cursor, "resources", env.server.pageSize)
+      return Either.isLeft(page) ? Effect.fail(page.left) : Effect.succeed(withCursor(
+        { resources: page.right.page.map((r) => r.definition) },
+        page.right.nextCursor
+      ))
+    }), true),
+  "resources/templates/list": method(McpSchema.PaginatedParams, "both", (params, _context, _mcp, env) =>
+    Effect.flatMap(Ref.get(env.server.registry), (registry) => {
+      const page = paginate(registry.templates, params.cursor, "templates", env.server.pageSize)
+      return Either.isLeft(page) ? Effect.fail(page.left) : Effect.succeed(withCursor(
+        { resourceTemplates: page.right.page.map((t) => t.definition) },
+        page.right.nextCursor
+      ))
+    }), true),
+  "resources/read": method(McpSchema.ReadResourceParams, "both", (params, context, mcp, env) =>
+    Effect.flatMap(Ref.get(env.server.registry), (registry) => {
+      const read = (effect: Effect.Effect<ReadonlyArray<McpSchema.ResourceContents>, JsonRpc.JsonRpcError, McpContext>) =>
+        Effect.map(Effect.provideService(effect, McpContext, mcp), (contents): Result => ({ contents }))
+      const resource = registry.resources.get(params.uri)
+      if (resource !== undefined) return read(resource.read(params.uri))
+      for (const template of registry.templates) {
+        const matched = template.match(params.uri)
+        if (matched !== undefined) return read(template.read(params.uri, matched))
+      }
+      return Effect.fail(resourceNotFound(params.uri, context))
+    }), true),
+  "prompts/list": method(McpSchema.PaginatedParams, "both", (params, _context, _mcp, env) =>
+    Effect.flatMap(Ref.get(env.server.registry), (registry) => {
+      const page = paginate([...registry.prompts.values()], params.cursor, "prompts", env.server.pageSize)
+      return Either.isLeft(page) ? Effect.fail(page.left) : Effect.succeed(withCursor(
+        { prompts: page.right.page.map((p) => p.definition) },
+        page.right.nextCursor
+      ))
+    }), true),
+  "prompts/get": method(McpSchema.GetPromptParams, "both", (params, _context, mcp, env) =>
+    Effect.flatMap(Ref.get(env.server.registry), (registry) => {
+      const prompt = registry.prompts.get(params.name)
+      if (prompt === undefined) {
+        return Effect.fail(
+          new JsonRpc.InvalidParams({ message: `Unknown prompt: ${params.name}`, data: { name: params.name } })
+        )
+      }
+      return Effect.provideService(prompt.get(params.arguments) as Effect.Effect<Result, JsonRpc.JsonRpcError, McpContext>, McpContext, mcp)
+    })),
+  "completion/complete": method(McpSchema.CompleteParams, "both", (params, _context, _mcp, env) =>
+    Effect.flatMap(Ref.get(env.server.registry), (registry): Effect.Effect<Result, JsonRpc.JsonRpcError> => {
+      const ref = params.ref
+      if (ref.type === "ref/prompt") {
+        const prompt = registry.prompts.get(ref.name)
+        if (prompt === undefined) {
+          return Effect.fail(new JsonRpc.InvalidParams({ message: `Unknown prompt: ${ref.name}` }))
+        }
+        return complete(prompt.completions[params.argument.name], params)
+      }
+      const template = registry.templates.find((t) => t.definition.uriTemplate === ref.uri)
+      if (template !== undefined) return complete(template.completions[params.argument.name], params)
+      if (registry.resources.has(ref.uri)) return complete(undefined, params)
+      return Effect.fail(new JsonRpc.InvalidParams({ message: `Unknown resource template: ${ref.uri}` }))
+    }))
+}
+
 
 /**
  * Builds the dispatcher of one connection or legacy session.
@@ -177,6 +322,7 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
     let pinned: ProtocolVersion.Era | undefined = options.era
     let timer: Fiber.RuntimeFiber<unknown, unknown> | undefined
     const serverInfoMeta = { [McpSchema.MODERN_META.serverInfo]: server.info }
+    const env: Env = { server, session }
 
     // -----------------------------------------------------------------------------------------------------------
     // Settling: every accepted request settles exactly once, with a response frame or (cancelled) without one.
@@ -294,135 +440,6 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
     // Methods
     // -----------------------------------------------------------------------------------------------------------
 
-    const shapeTool = (tool: Tool, version: string) => {
-      const definition = tool.definition
-      if (definition.outputSchema === undefined) return definition
-      const keep = ProtocolVersion.hasStructuredOutput(version) &&
-        (ProtocolVersion.isModern(version) || tool.structuredIsObject)
-      if (keep) return definition
-      const { outputSchema: _, ...rest } = definition
-      return rest
-    }
-
-    const resourceNotFound = (uri: string, context: RequestContext): JsonRpc.JsonRpcError =>
-      ProtocolVersion.resourceNotFoundIsInvalidParams(context.protocolVersion)
-        ? new JsonRpc.InvalidParams({ message: `Resource not found: ${uri}`, data: { uri } })
-        : new JsonRpc.ResourceNotFound({ message: `Resource not found: ${uri}`, uri, data: { uri } })
-
-    const complete = (
-      completer: ((value: string, ctx: Readonly<Record<string, string>>) => Effect.Effect<ReadonlyArray<string>>) | undefined,
-      params: McpSchema.CompleteParams
-    ): Effect.Effect<Result> =>
-      completer === undefined
-        ? Effect.succeed({ completion: { values: [], hasMore: false } })
-        : Effect.map(completer(params.argument.value, params.context?.arguments ?? {}), (all) => ({
-          completion: {
-            values: all.slice(0, 100),
-            total: all.length,
-            hasMore: all.length > 100
-          }
-        }))
-
-    const methods: Record<string, Method> = {
-      "ping": method(McpSchema.EmptyParams, "legacy", () => Effect.succeed({})),
-      "logging/setLevel": method(McpSchema.SetLevelParams, "legacy", (params) =>
-        Effect.as(Ref.set(session.logLevel, Option.some(params.level)), {})),
-      "server/discover": method(McpSchema.EmptyParams, "modern", () =>
-        Effect.succeed({
-          supportedVersions: ProtocolVersion.MODERN,
-          capabilities: server.capabilities,
-          ...(server.instructions !== undefined ? { instructions: server.instructions } : {})
-        }), true),
-      "tools/list": method(McpSchema.PaginatedParams, "both", (params, context) =>
-        Effect.flatMap(Ref.get(server.registry), (registry) => {
-          const page = paginate([...registry.tools.values()], params.cursor, "tools", server.pageSize)
-          return Either.isLeft(page)
-            ? Effect.fail(page.left)
-            : Effect.succeed(withCursor(
-              { tools: page.right.page.map((tool) => shapeTool(tool, context.protocolVersion)) },
-              page.right.nextCursor
-            ))
-        }), true),
-      "tools/call": method(McpSchema.CallToolParams, "both", (params, context, mcp) =>
-        Effect.flatMap(Ref.get(server.registry), (registry) => {
-          const tool = registry.tools.get(params.name)
-          if (tool === undefined) {
-            return Effect.fail(
-              new JsonRpc.InvalidParams({ message: `Unknown tool: ${params.name}`, data: { name: params.name } })
-            )
-          }
-          return Effect.map(Effect.provideService(tool.call(params.arguments), McpContext, mcp), (result) => {
-            if (result.structuredContent === undefined) return result as Result
-            const keep = ProtocolVersion.hasStructuredOutput(context.protocolVersion) &&
-              (context.era === "modern" || tool.structuredIsObject)
-            if (keep) return result as Result
-            const { structuredContent: _, ...rest } = result
-            return rest as Result
-          })
-        })),
-      "resources/list": method(McpSchema.PaginatedParams, "both", (params) =>
-        Effect.flatMap(Ref.get(server.registry), (registry) => {
-          const page = paginate([...registry.resources.values()], params.cursor, "resources", server.pageSize)
-          return Either.isLeft(page) ? Effect.fail(page.left) : Effect.succeed(withCursor(
-            { resources: page.right.page.map((r) => r.definition) },
-            page.right.nextCursor
-          ))
-        }), true),
-      "resources/templates/list": method(McpSchema.PaginatedParams, "both", (params) =>
-        Effect.flatMap(Ref.get(server.registry), (registry) => {
-          const page = paginate(registry.templates, params.cursor, "templates", server.pageSize)
-          return Either.isLeft(page) ? Effect.fail(page.left) : Effect.succeed(withCursor(
-            { resourceTemplates: page.right.page.map((t) => t.definition) },
-            page.right.nextCursor
-          ))
-        }), true),
-      "resources/read": method(McpSchema.ReadResourceParams, "both", (params, context, mcp) =>
-        Effect.flatMap(Ref.get(server.registry), (registry) => {
-          const read = (effect: Effect.Effect<ReadonlyArray<McpSchema.ResourceContents>, JsonRpc.JsonRpcError, McpContext>) =>
-            Effect.map(Effect.provideService(effect, McpContext, mcp), (contents): Result => ({ contents }))
-          const resource = registry.resources.get(params.uri)
-          if (resource !== undefined) return read(resource.read(params.uri))
-          for (const template of registry.templates) {
-            const matched = template.match(params.uri)
-            if (matched !== undefined) return read(template.read(params.uri, matched))
-          }
-          return Effect.fail(resourceNotFound(params.uri, context))
-        }), true),
-      "prompts/list": method(McpSchema.PaginatedParams, "both", (params) =>
-        Effect.flatMap(Ref.get(server.registry), (registry) => {
-          const page = paginate([...registry.prompts.values()], params.cursor, "prompts", server.pageSize)
-          return Either.isLeft(page) ? Effect.fail(page.left) : Effect.succeed(withCursor(
-            { prompts: page.right.page.map((p) => p.definition) },
-            page.right.nextCursor
-          ))
-        }), true),
-      "prompts/get": method(McpSchema.GetPromptParams, "both", (params, _context, mcp) =>
-        Effect.flatMap(Ref.get(server.registry), (registry) => {
-          const prompt = registry.prompts.get(params.name)
-          if (prompt === undefined) {
-            return Effect.fail(
-              new JsonRpc.InvalidParams({ message: `Unknown prompt: ${params.name}`, data: { name: params.name } })
-            )
-          }
-          return Effect.provideService(prompt.get(params.arguments) as Effect.Effect<Result, JsonRpc.JsonRpcError, McpContext>, McpContext, mcp)
-        })),
-      "completion/complete": method(McpSchema.CompleteParams, "both", (params) =>
-        Effect.flatMap(Ref.get(server.registry), (registry): Effect.Effect<Result, JsonRpc.JsonRpcError> => {
-          const ref = params.ref
-          if (ref.type === "ref/prompt") {
-            const prompt = registry.prompts.get(ref.name)
-            if (prompt === undefined) {
-              return Effect.fail(new JsonRpc.InvalidParams({ message: `Unknown prompt: ${ref.name}` }))
-            }
-            return complete(prompt.completions[params.argument.name], params)
-          }
-          const template = registry.templates.find((t) => t.definition.uriTemplate === ref.uri)
-          if (template !== undefined) return complete(template.completions[params.argument.name], params)
-          if (registry.resources.has(ref.uri)) return complete(undefined, params)
-          return Effect.fail(new JsonRpc.InvalidParams({ message: `Unknown resource template: ${ref.uri}` }))
-        }))
-    }
-
     // -----------------------------------------------------------------------------------------------------------
     // Requests
     // -----------------------------------------------------------------------------------------------------------
@@ -490,7 +507,6 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
         progressToken: progressTokenOf(request.params)
       }))
 
-    const initializeParams = Schema.decodeUnknownEither(McpSchema.InitializeParams)
 
     const reject = (reply: Reply, id: JsonRpc.RequestId | null, error: JsonRpc.JsonRpcError) =>
       reply(errorFrame(id, error), rejectedWith(error))
@@ -573,7 +589,7 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
         // handler interruptibly: a cancellation that arrives before the fiber has taken its first step (e.g. in
         // the same stdin chunk as the request) still settles the request instead of leaving it in the table.
         const run = Effect.interruptible(
-          spec.run(request.params, context, mcp).pipe(
+          spec.run(request.params, context, mcp, env).pipe(
             Effect.matchCauseEffect({
               onSuccess: (result) =>
                 settle(entry, JsonRpc.encodeResult(request.id, finishResult(result, context, spec))),
@@ -599,7 +615,6 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
     // Notifications and responses
     // -----------------------------------------------------------------------------------------------------------
 
-    const cancelledParams = Schema.decodeUnknownEither(McpSchema.CancelledParams)
 
     const handleNotification = (notification: JsonRpc.Notification): Effect.Effect<void> => {
       switch (notification.method) {
