@@ -24,6 +24,7 @@ import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
 import { McpContext } from "./McpContext.js"
 import type { ProgressOptions } from "./McpContext.js"
 import { McpServer } from "./McpServer.js"
+import type { Registry } from "./McpServer.js"
 import * as Session from "./Session.js"
 import type { Tool } from "./Tool.js"
 
@@ -147,7 +148,7 @@ const paginate = <A>(
   let offset = 0
   if (cursor !== undefined) {
     const decoded = Buffer.from(cursor, "base64url").toString("utf8")
-    const match = /^([a-z]+):(\d{1,9})$/.exec(decoded)
+    const match = /^([A-Za-z]+):(\d{1,9})$/.exec(decoded)
     offset = match !== null && match[1] === kind ? Number(match[2]) : -1
     if (offset < 0 || offset > items.length || Buffer.from(decoded).toString("base64url") !== cursor) {
       return Either.left(new JsonRpc.InvalidParams({ message: "Invalid params: cursor is not a cursor this server issued" }))
@@ -207,6 +208,23 @@ const complete = (
       }
     }))
 
+/** A paginated, cacheable list method: `key` names both the result's array and the cursor's kind. */
+const listMethod = <A>(
+  key: string,
+  items: (registry: Registry) => ReadonlyArray<A>,
+  show: (item: A, context: RequestContext) => unknown
+): Method =>
+  method(McpSchema.PaginatedParams, "both", (params, context, _mcp, env) =>
+    Effect.flatMap(Ref.get(env.server.registry), (registry) => {
+      const page = paginate(items(registry), params.cursor, key, env.server.pageSize)
+      return Either.isLeft(page)
+        ? Effect.fail(page.left)
+        : Effect.succeed(withCursor(
+          { [key]: page.right.page.map((item) => show(item, context)) },
+          page.right.nextCursor
+        ))
+    }), true)
+
 /** The method table: built once, its params decoders compiled once; handlers get their server and session. */
 const methods: Record<string, Method> = {
   "ping": method(McpSchema.EmptyParams, "legacy", () => Effect.succeed({})),
@@ -218,16 +236,8 @@ const methods: Record<string, Method> = {
       capabilities: env.server.capabilities,
       ...(env.server.instructions !== undefined ? { instructions: env.server.instructions } : {})
     }), true),
-  "tools/list": method(McpSchema.PaginatedParams, "both", (params, context, _mcp, env) =>
-    Effect.flatMap(Ref.get(env.server.registry), (registry) => {
-      const page = paginate([...registry.tools.values()], params.cursor, "tools", env.server.pageSize)
-      return Either.isLeft(page)
-        ? Effect.fail(page.left)
-        : Effect.succeed(withCursor(
-          { tools: page.right.page.map((tool) => shapeTool(tool, context.protocolVersion)) },
-          page.right.nextCursor
-        ))
-    }), true),
+  "tools/list": listMethod("tools", (registry) => [...registry.tools.values()], (tool, context) =>
+    shapeTool(tool, context.protocolVersion)),
   "tools/call": method(McpSchema.CallToolParams, "both", (params, context, mcp, env) =>
     Effect.flatMap(Ref.get(env.server.registry), (registry) => {
       const tool = registry.tools.get(params.name)
@@ -245,22 +255,8 @@ const methods: Record<string, Method> = {
         return rest as Result
       })
     })),
-  "resources/list": method(McpSchema.PaginatedParams, "both", (params, _context, _mcp, env) =>
-    Effect.flatMap(Ref.get(env.server.registry), (registry) => {
-      const page = paginate([...registry.resources.values()], params.cursor, "resources", env.server.pageSize)
-      return Either.isLeft(page) ? Effect.fail(page.left) : Effect.succeed(withCursor(
-        { resources: page.right.page.map((r) => r.definition) },
-        page.right.nextCursor
-      ))
-    }), true),
-  "resources/templates/list": method(McpSchema.PaginatedParams, "both", (params, _context, _mcp, env) =>
-    Effect.flatMap(Ref.get(env.server.registry), (registry) => {
-      const page = paginate(registry.templates, params.cursor, "templates", env.server.pageSize)
-      return Either.isLeft(page) ? Effect.fail(page.left) : Effect.succeed(withCursor(
-        { resourceTemplates: page.right.page.map((t) => t.definition) },
-        page.right.nextCursor
-      ))
-    }), true),
+  "resources/list": listMethod("resources", (registry) => [...registry.resources.values()], (r) => r.definition),
+  "resources/templates/list": listMethod("resourceTemplates", (registry) => registry.templates, (t) => t.definition),
   "resources/read": method(McpSchema.ReadResourceParams, "both", (params, context, mcp, env) =>
     Effect.flatMap(Ref.get(env.server.registry), (registry) => {
       const read = (effect: Effect.Effect<ReadonlyArray<McpSchema.ResourceContents>, JsonRpc.JsonRpcError, McpContext>) =>
@@ -273,14 +269,7 @@ const methods: Record<string, Method> = {
       }
       return Effect.fail(resourceNotFound(params.uri, context))
     }), true),
-  "prompts/list": method(McpSchema.PaginatedParams, "both", (params, _context, _mcp, env) =>
-    Effect.flatMap(Ref.get(env.server.registry), (registry) => {
-      const page = paginate([...registry.prompts.values()], params.cursor, "prompts", env.server.pageSize)
-      return Either.isLeft(page) ? Effect.fail(page.left) : Effect.succeed(withCursor(
-        { prompts: page.right.page.map((p) => p.definition) },
-        page.right.nextCursor
-      ))
-    }), true),
+  "prompts/list": listMethod("prompts", (registry) => [...registry.prompts.values()], (p) => p.definition),
   "prompts/get": method(McpSchema.GetPromptParams, "both", (params, _context, mcp, env) =>
     Effect.flatMap(Ref.get(env.server.registry), (registry) => {
       const prompt = registry.prompts.get(params.name)
