@@ -43,9 +43,16 @@ export interface ToolOptions<P extends Schema.Schema.AnyNoContext> {
   readonly _meta?: JsonObject
   /** The arguments, usually a `Schema.Struct`. Omitted: the tool takes no arguments. */
   readonly parameters?: P
+  /**
+   * A hand-written JSON Schema to list instead of the one derived from `parameters` (e.g. one migrated from
+   * another SDK, with `$schema`, `$defs` and keywords Schema does not produce). Arguments are still decoded with
+   * `parameters` (when given), so keep the two in agreement. It must have `type: "object"` at the root.
+   */
+  readonly inputSchema?: JsonObject
 }
 
 const NoParameters = Schema.Struct({})
+const PassThrough = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
 /**
  * Turns a schema into a JSON Schema 2020-12 object: no `$schema` (2020-12 is MCP's default dialect), a root `$ref`
@@ -141,8 +148,8 @@ export function make(
     readonly handler: (params: unknown) => Effect.Effect<unknown, unknown, unknown>
   }
 ): Tool<unknown> {
-  const parameters = options.parameters ?? NoParameters
-  const inputSchema = toJsonSchema(parameters)
+  const parameters = options.parameters ?? (options.inputSchema !== undefined ? PassThrough : NoParameters)
+  const inputSchema = options.inputSchema ?? toJsonSchema(parameters)
   if (inputSchema.type !== "object") {
     throw new Error(`Tool "${options.name}": parameters must describe an object (got ${JSON.stringify(inputSchema)})`)
   }

@@ -1,0 +1,4 @@
+// `npm run conformance`: see scripts/conformance.ts.
+import { main } from "./conformance.js"
+
+await main()
