@@ -14,14 +14,14 @@
  *
  * @since 0.1.0
  */
-import { Deferred, Duration, Effect, Exit, Fiber, FiberSet, Option, Predicate, Queue, Ref, Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Option, Predicate, Queue, Ref, Scope } from "effect"
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import { MODERN_META } from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
 import * as Dispatcher from "../server/Dispatcher.js"
-import type { McpServer } from "../server/McpServer.js"
+import { McpServer } from "../server/McpServer.js"
 import * as Session from "../server/Session.js"
 import * as EventStore from "./EventStore.js"
 import * as Sse from "./Sse.js"
@@ -254,7 +254,9 @@ export const make = (
     })
     const retryMillis = options.retryMillis ?? 1000
     const store = options.eventStore ?? EventStore.makeMemory()
-    const context = yield* Effect.context<McpServer>()
+    // Only the server is passed on: the whole context here would carry this layer's Scope along with it, and a
+    // per-POST scope must not be shadowed by it.
+    const context = Context.make(McpServer, yield* McpServer)
 
     // -- channels and pumps ---------------------------------------------------------------------------------------
 
