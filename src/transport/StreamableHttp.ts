@@ -279,7 +279,7 @@ export const make = (
      * shutdown (the standalone stream then ends with its final event). A newer pump on the same channel (a client
      * that reconnected) replaces this one. Runs on the fiber of the HTTP request that carries the stream.
      */
-    const pump = (channel: Channel, res: ServerResponse, lastEventId: string, live: boolean) =>
+    const pump = (channel: Channel, res: ServerResponse, lastEventId: string, live: boolean, abortFrame?: string) =>
       Effect.gen(function*() {
         const wake = yield* Queue.dropping<void>(1)
         const fiber = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((f) => Effect.succeed(f))
@@ -331,9 +331,18 @@ export const make = (
           if (shutdown) return res.end(Sse.event("shutdown", "{}"))
           yield* Queue.take(wake)
         }
-      }).pipe(Effect.ensuring(Effect.sync(() => {
-        if (!res.writableEnded && !res.destroyed) res.end()
-      })), Effect.scoped)
+      }).pipe(
+        // Cut short (shutdown): a request's stream ends with an error answer rather than nothing.
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            if (abortFrame !== undefined && !res.writableEnded && !res.destroyed) res.write(Sse.message(abortFrame))
+          })
+        ),
+        Effect.ensuring(Effect.sync(() => {
+          if (!res.writableEnded && !res.destroyed) res.end()
+        })),
+        Effect.scoped
+      )
 
     const createSession = Effect.gen(function*() {
       const scope = yield* Scope.make()
@@ -432,6 +441,7 @@ export const make = (
                 })
             }
             session.posts++
+            const shutdownFrame = errorBody(-32000, "Server shutting down: the request was interrupted", requestIdOf(json))
             yield* Effect.gen(function*() {
               yield* session.dispatcher.handleJson(json, sink)
               const d = yield* Deferred.await(decided)
@@ -440,14 +450,12 @@ export const make = (
               Sse.open(res, headers)
               const first = `${channel.id}#0`
               if (version === "2025-11-25") res.write(Sse.priming(first, retryMillis))
-              yield* pump(channel, res, first, true)
+              yield* pump(channel, res, first, true, shutdownFrame)
             }).pipe(
               Effect.onInterrupt(() =>
                 Effect.sync(() => {
-                  // Shutdown cut the request short: answer with an error rather than nothing.
-                  const frame = errorBody(-32000, "Server shutting down: the request was interrupted", requestIdOf(json))
-                  if (!res.headersSent) sendJson(res, 503, frame, { ...headers, "retry-after": "1" })
-                  else if (!res.writableEnded) res.end(Sse.message(frame))
+                  // Shutdown cut the request short before any stream: answer with an error rather than nothing.
+                  if (!res.headersSent) sendJson(res, 503, shutdownFrame, { ...headers, "retry-after": "1" })
                 })
               ),
               Effect.ensuring(Effect.sync(() => {
