@@ -50,6 +50,8 @@ export interface Sink {
   readonly notify: (frame: string) => Effect.Effect<void>
   /** The final answer to a message: a response, a batch's array, or the error for a message that was refused. */
   readonly respond: (frame: string, outcome: Outcome) => Effect.Effect<void>
+  /** The request settled without an answer (it was cancelled): a stream of its own can end now. */
+  readonly end?: () => Effect.Effect<void>
 }
 
 type Reply = (frame: string | undefined, outcome: Outcome) => Effect.Effect<void>
@@ -648,7 +650,7 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
     }
 
     const singleReply = (sink: Sink): Reply => (frame, outcome) =>
-      frame === undefined ? Effect.void : sink.respond(frame, outcome)
+      frame === undefined ? (sink.end?.() ?? Effect.void) : sink.respond(frame, outcome)
 
     const handleBatch = (items: ReadonlyArray<unknown>, sink: Sink): Effect.Effect<void> =>
       Effect.gen(function*() {

@@ -61,8 +61,8 @@ export interface StreamableHttp {
  */
 interface Channel {
   readonly id: string
-  /** The event id of the final event (the answer); once set, no more events come. */
-  finalId: string | undefined
+  /** No more events come: the answer was logged, or the request was cancelled. */
+  closed: boolean
   /** The pump feeding the current carrier. */
   pump: { readonly wake: Queue.Queue<void>; readonly fiber: Fiber.RuntimeFiber<unknown, unknown> } | undefined
 }
@@ -217,6 +217,11 @@ const makePostWriter = (
             res.end()
             finish(false)
           })
+        }),
+      end: () =>
+        Effect.sync(() => {
+          if (state === "sse") res.end()
+          if (state !== "ended") finish(false)
         })
     }
     const abort = (id: JsonRpc.RequestId | null) => {
@@ -269,7 +274,7 @@ export const make = (
     }
     const appendTo = (channel: Channel, frame: string, final: boolean): Effect.Effect<string> =>
       Effect.map(store.append(channel.id, frame), (eventId) => {
-        if (final) channel.finalId = eventId
+        if (final) channel.closed = true
         poke(channel)
         return eventId
       })
@@ -304,7 +309,7 @@ export const make = (
           },
           // The standalone stream ends at shutdown; an answer's stream waits (within the grace) for its answer.
           close: () => {
-            if (channel.finalId !== undefined || channel.id.endsWith("/get")) {
+            if (channel.closed || channel.id.endsWith("/get")) {
               shutdown = true
               Queue.unsafeOffer(wake, undefined)
             }
@@ -323,11 +328,11 @@ export const make = (
               if (gone) return
               yield* Sse.write(res, Sse.message(event.frame, event.id))
               last = event.id
-              if (event.id === channel.finalId) return res.end()
             }
           }
           if (gone) return
-          if (!live || channel.finalId === last) return res.end()
+          // Everything logged so far is written: a stream that gets no more events ends here.
+          if (!live || channel.closed) return res.end()
           if (shutdown) return res.end(Sse.event("shutdown", "{}"))
           yield* Queue.take(wake)
         }
@@ -348,7 +353,7 @@ export const make = (
       const scope = yield* Scope.make()
       const fibers = yield* FiberSet.make<unknown, unknown>().pipe(Scope.extend(scope))
       const id = randomUUID()
-      const standalone: Channel = { id: `${id}/get`, finalId: undefined, pump: undefined }
+      const standalone: Channel = { id: `${id}/get`, closed: false, pump: undefined }
       // Messages unrelated to any request go on the session's standalone stream (logged even while no GET is
       // open, so a client that opens one with Last-Event-ID gets them).
       const toStream = (frame: string) => appendTo(standalone, frame, false)
@@ -404,7 +409,7 @@ export const make = (
         const admitted = yield* session.inFlight.withPermitsIfAvailable(1)(
           Effect.gen(function*() {
             const version = yield* negotiatedVersion(session)
-            const channel: Channel = { id: `${session.id}/${++session.nextChannel}`, finalId: undefined, pump: undefined }
+            const channel: Channel = { id: `${session.id}/${++session.nextChannel}`, closed: false, pump: undefined }
             // The answer goes out as JSON when it comes first; the first related message before it turns this
             // POST's response into the channel's SSE stream (fed from the log, so it can be resumed).
             type Decision =
@@ -424,7 +429,7 @@ export const make = (
               // A client gone before the stream started has no event id to resume from: nothing is logged for it.
               notify: (frame) =>
                 Effect.suspend(() => {
-                  if (channel.finalId !== undefined || decision?._tag === "Gone") return Effect.void
+                  if (channel.closed || decision?._tag === "Gone") return Effect.void
                   if (decision === undefined) {
                     session.channels.set(channel.id, channel)
                     decide({ _tag: "Sse" })
@@ -433,11 +438,19 @@ export const make = (
                 }),
               respond: (frame, outcome) =>
                 Effect.suspend(() => {
-                  if (channel.finalId !== undefined || decision?._tag === "Gone") return Effect.void
+                  if (channel.closed || decision?._tag === "Gone") return Effect.void
                   if (decide({ _tag: "Json", frame, outcome })) return Effect.void
                   return Effect.map(appendTo(channel, frame, true), () => {
                     session.channels.delete(channel.id)
                   })
+                }),
+              // Cancelled (notifications/cancelled): no answer will come; the stream, if any, ends.
+              end: () =>
+                Effect.sync(() => {
+                  if (decide({ _tag: "Gone" }) && !res.headersSent) sendJson(res, 202, undefined, headers)
+                  channel.closed = true
+                  session.channels.delete(channel.id)
+                  poke(channel)
                 })
             }
             session.posts++
@@ -602,7 +615,7 @@ export const make = (
           }
           const found = session.channels.get(streamId)
           // A stream whose answer was already logged is replayed and then ends.
-          channel = found ?? { id: streamId, finalId: undefined, pump: undefined }
+          channel = found ?? { id: streamId, closed: true, pump: undefined }
           live = found !== undefined
         }
         const serve = Effect.gen(function*() {
