@@ -223,6 +223,24 @@ describe("guards and bad input", () => {
     assert.deepStrictEqual(await health.json(), { status: "ok" })
   })
 
+  it("slowloris: a client that never finishes its headers is cut off; others are served meanwhile", async () => {
+    const { port, url } = await start({ headersTimeout: "300 millis", requestTimeout: "300 millis" })
+    const net = await import("node:net")
+    const slow = net.connect(port, "127.0.0.1")
+    await new Promise<void>((resolve) => slow.once("connect", () => resolve()))
+    slow.write("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    const ended = new Promise<string>((resolve) => {
+      let data = ""
+      slow.on("data", (chunk) => (data += chunk))
+      slow.once("close", () => resolve(data))
+    })
+    const served = await post(url, initialize())
+    assert.strictEqual(served.status, 200)
+    await served.text()
+    const answer = await ended
+    assert.match(answer, /^HTTP\/1\.1 408/)
+  })
+
   it("a foreign Host is 403 on a loopback server unless allowed", async () => {
     const { port } = await start({ allowedHosts: ["mcp.example.com"] })
     const status = (host: string) =>

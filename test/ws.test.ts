@@ -116,6 +116,22 @@ describe("WebSocket", () => {
     for (const r of admitted) r.socket.close()
   })
 
+  it("keep-alive: the server pings; a peer that never answers pongs is dropped", async () => {
+    const { ws } = await start({ keepAlive: "100 millis" })
+    const healthy = await open(ws)
+    const pinged = new Promise<void>((resolve) => healthy.once("ping", () => resolve()))
+    await pinged
+    const silent = await new Promise<WebSocket>((resolve, reject) => {
+      const socket = new WebSocket(ws, "mcp", { autoPong: false })
+      socket.once("open", () => resolve(socket))
+      socket.once("error", reject)
+    })
+    const { code } = await closed(silent)
+    assert.strictEqual(code, 1006, "terminated without a close frame")
+    assert.strictEqual(healthy.readyState, WebSocket.OPEN, "the peer that answers pongs stays")
+    healthy.close()
+  })
+
   it("shutdown: requests in flight answer, then the socket closes with 1001", async () => {
     const { runtime, ws } = await start()
     const socket = await open(ws)

@@ -197,10 +197,14 @@ export const make = (options: Options = {}) =>
       )
 
     const run = yield* FiberSet.runtime(requests)<McpServer>()
+    const headersTimeout = millis(options.headersTimeout ?? "10 seconds")
+    const requestTimeout = millis(options.requestTimeout ?? "30 seconds")
     const server = Http.createServer({
       noDelay: true,
-      headersTimeout: millis(options.headersTimeout ?? "10 seconds"),
-      requestTimeout: millis(options.requestTimeout ?? "30 seconds")
+      headersTimeout,
+      requestTimeout,
+      // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(headersTimeout, requestTimeout) / 2)))
     })
     server.keepAliveTimeout = millis(options.keepAliveTimeout ?? "5 seconds")
     server.on("request", (req, res) => {
@@ -222,9 +226,13 @@ export const make = (options: Options = {}) =>
         )
       ))
     })
-    server.on("clientError", (_error, socket) => {
-      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n")
-      else socket.destroy()
+    server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return socket.destroy()
+      socket.end(
+        error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+          : "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+      )
     })
 
     const address = yield* Effect.async<AddressInfo, Error>((resume) => {
