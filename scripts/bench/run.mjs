@@ -1,0 +1,293 @@
+// npm run bench [-- --quick] [--rounds N] [--duration S] [--servers a,b]
+//
+// Throughput and latency of `tools/call echo` against, in the same run and interleaved over rounds, fresh
+// processes of: a raw node:http JSON-RPC floor, this server in the modern era (stateless) and the legacy era (one
+// session), and the official SDK 1.x stateless and stateful (node:http, JSON responses). autocannon at 50
+// connections and at 1; every response is checked for its own id and the echoed text. Per server: req/s,
+// p50/p95/p99, server CPU microseconds per request (/proc), peak RSS, and ratios to the floor of the same round.
+// Then: heap per idle legacy session and per session with an open SSE stream, and SIGTERM-to-exit with open SSE
+// streams. Everything binds to 127.0.0.1, every loop is bounded, and only processes it started are signalled.
+// Prints one markdown table and writes it to scripts/bench/results/.
+import autocannon from "autocannon"
+import { execFileSync, spawn } from "node:child_process"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import http from "node:http"
+import os from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, "..", "..")
+const argv = process.argv.slice(2)
+const flag = (name, fallback) => {
+  const i = argv.indexOf(`--${name}`)
+  return i === -1 ? fallback : argv[i + 1]
+}
+const quick = argv.includes("--quick")
+const rounds = Number(flag("rounds", quick ? 1 : 3))
+const duration = Number(flag("duration", quick ? 3 : 8))
+const warmup = quick ? 1 : 2
+const connectionsList = quick ? [50] : [50, 1]
+const TEXT = "hello from the bench"
+
+const hasTaskset = (() => {
+  try {
+    execFileSync("taskset", ["-c", "0", "true"])
+    return os.cpus().length > 1
+  } catch {
+    return false
+  }
+})()
+
+const SERVERS = {
+  raw: { cmd: [join(here, "servers", "raw.mjs")], era: "legacy", stateful: false },
+  "ours-modern": { cmd: [join(root, "dist", "main.js"), "--port", "0", "--log-level", "info", "--log-format", "json"], era: "modern" },
+  "ours-legacy": { cmd: [join(root, "dist", "main.js"), "--port", "0", "--log-level", "info", "--log-format", "json"], era: "legacy", stateful: true },
+  "sdk-stateless": { cmd: [join(here, "servers", "sdk.mjs")], era: "legacy", env: { SDK_MODE: "stateless" } },
+  "sdk-stateful": { cmd: [join(here, "servers", "sdk.mjs")], era: "legacy", stateful: true, env: { SDK_MODE: "stateful" } }
+}
+const selected = (flag("servers", Object.keys(SERVERS).join(","))).split(",")
+
+const startServer = (name, extraArgs = []) =>
+  new Promise((resolve, reject) => {
+    const spec = SERVERS[name]
+    const node = [process.execPath, "--max-semi-space-size=64", ...spec.cmd, ...extraArgs]
+    const [cmd, args] = hasTaskset ? ["taskset", ["-c", "1", ...node]] : [node[0], node.slice(1)]
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PORT: "0", ...spec.env } })
+    let out = ""
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`${name} did not start: ${out}`))
+    }, 15_000)
+    const onData = (chunk) => {
+      out += chunk
+      const match = /READY (\S+)/.exec(out) ?? /"url":"(http:\/\/[^"]+)"/.exec(out) ?? /url=(http:\/\/\S+)/.exec(out)
+      if (match !== null) {
+        clearTimeout(timer)
+        resolve({ child, url: match[1], pid: child.pid })
+      }
+    }
+    child.stdout.on("data", onData)
+    child.stderr.on("data", onData)
+    child.once("exit", (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${name} exited (${code}): ${out}`))
+    })
+  })
+
+const stopServer = (child) =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve()
+    child.removeAllListeners("exit")
+    const kill = setTimeout(() => child.kill("SIGKILL"), 10_000)
+    child.once("exit", () => {
+      clearTimeout(kill)
+      resolve()
+    })
+    child.kill("SIGTERM")
+  })
+
+const procCpuMicros = (pid) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6
+}
+const procPeakRssMiB = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024
+
+const postJson = (url, body, headers = {}) =>
+  new Promise((resolve, reject) => {
+    const req = http.request(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers }
+    }, (res) => {
+      let text = ""
+      res.on("data", (c) => (text += c))
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, text }))
+    })
+    req.on("error", reject)
+    req.end(JSON.stringify(body))
+  })
+
+const MODERN_META = { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} }
+
+/** Headers and a body builder for one server: modern requests carry _meta and headers; legacy ones a session. */
+const prepare = async (name, url) => {
+  const spec = SERVERS[name]
+  if (spec.era === "modern") {
+    return {
+      headers: { "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "echo" },
+      body: (id) => JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { text: TEXT }, _meta: MODERN_META } })
+    }
+  }
+  const init = await postJson(url, {
+    jsonrpc: "2.0",
+    id: 0,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } }
+  })
+  const session = init.headers["mcp-session-id"]
+  const headers = { "mcp-protocol-version": "2025-06-18", ...(spec.stateful && session ? { "mcp-session-id": session } : {}) }
+  await postJson(url, { jsonrpc: "2.0", method: "notifications/initialized" }, headers)
+  return {
+    headers,
+    body: (id) => JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { text: TEXT } } })
+  }
+}
+
+const load = (url, prepared, connections, seconds) =>
+  new Promise((resolve, reject) => {
+    let seq = 1000
+    let mismatches = 0
+    const needle = JSON.stringify(TEXT)
+    const instance = autocannon({
+      url,
+      method: "POST",
+      connections,
+      duration: seconds,
+      timeout: 10,
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...prepared.headers },
+      requests: [{
+        setupRequest: (req, ctx) => {
+          ctx.id = ++seq
+          req.body = prepared.body(ctx.id)
+          return req
+        },
+        onResponse: (status, body, ctx) => {
+          const text = String(body)
+          if (status !== 200 || !text.includes(`"id":${ctx.id}`) || !text.includes(needle)) mismatches++
+        }
+      }]
+    }, (error, result) => (error ? reject(error) : resolve({ result, mismatches })))
+    setTimeout(() => instance.stop(), (seconds + 20) * 1000).unref()
+  })
+
+const median = (values) => {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b)
+  if (sorted.length === 0) return NaN
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+const throughput = async () => {
+  const samples = [] // { round, server, connections, rps, p50, p95, p99, cpuUs, rss, bad }
+  for (let round = 1; round <= rounds; round++) {
+    for (const connections of connectionsList) {
+      for (const name of selected) {
+        const { child, url, pid } = await startServer(name)
+        try {
+          const prepared = await prepare(name, url)
+          await load(url, prepared, connections, warmup)
+          const cpu0 = procCpuMicros(pid)
+          const { result, mismatches } = await load(url, prepared, connections, duration)
+          const cpu = procCpuMicros(pid) - cpu0
+          const ok = result.requests.total
+          samples.push({
+            round,
+            server: name,
+            connections,
+            rps: ok / duration,
+            p50: result.latency.p50,
+            p95: result.latency.p97_5 ?? result.latency.p99,
+            p99: result.latency.p99,
+            cpuUs: cpu / Math.max(1, ok),
+            rss: procPeakRssMiB(pid),
+            bad: mismatches + result.errors + result.timeouts + result.non2xx
+          })
+          process.stderr.write(`round ${round} c=${connections} ${name}: ${Math.round(ok / duration)} req/s, ${Math.round(cpu / Math.max(1, ok))} us/req, bad=${mismatches + result.errors + result.non2xx}\n`)
+        } finally {
+          await stopServer(child)
+        }
+      }
+    }
+  }
+  return samples
+}
+
+const runScript = (args) => {
+  const out = execFileSync(process.execPath, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 300_000 })
+  return JSON.parse(out.trim().split("\n").filter((l) => l.startsWith("{")).at(-1))
+}
+
+const shutdown = async (streams) => {
+  // One GET stream per session (a new GET replaces a session's old stream), so one session per stream.
+  const { child, url } = await startServer("ours-legacy", ["--max-streams", String(streams + 10), "--max-sessions", String(streams + 10)])
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity })
+  const sessions = []
+  for (let i = 0; i < streams; i += 100) {
+    const batch = await Promise.all(Array.from({ length: Math.min(100, streams - i) }, () =>
+      postJson(url, { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "b", version: "1" } } })
+    ))
+    sessions.push(...batch.map((r) => r.headers["mcp-session-id"]))
+  }
+  const ends = []
+  for (let i = 0; i < streams; i += 100) {
+    await Promise.all(sessions.slice(i, i + 100).map((session) =>
+      new Promise((resolve, reject) => {
+        const req = http.request(url, { agent, headers: { accept: "text/event-stream", "mcp-session-id": session } }, (res) => {
+          let body = ""
+          let clean = false
+          res.on("data", (c) => (body += c))
+          res.on("end", () => (clean = true))
+          ends.push(new Promise((r) => res.on("close", () => r(clean && body.includes("event: shutdown")))))
+          resolve()
+        })
+        req.on("error", reject)
+        req.end()
+      })
+    ))
+  }
+  child.removeAllListeners("exit")
+  const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)))
+  const t0 = performance.now()
+  child.kill("SIGTERM")
+  const code = await exited
+  const millis = performance.now() - t0
+  const clean = (await Promise.all(ends)).filter(Boolean).length
+  agent.destroy()
+  return { streams, millis, code, clean }
+}
+
+const main = async () => {
+  const started = new Date()
+  const samples = await throughput()
+  const rows = []
+  for (const connections of connectionsList) {
+    const floorByRound = new Map(samples.filter((s) => s.server === "raw" && s.connections === connections).map((s) => [s.round, s]))
+    for (const name of selected) {
+      const mine = samples.filter((s) => s.server === name && s.connections === connections)
+      const cpuRatio = median(mine.map((s) => s.cpuUs / (floorByRound.get(s.round)?.cpuUs ?? NaN)))
+      const rpsRatio = median(mine.map((s) => s.rps / (floorByRound.get(s.round)?.rps ?? NaN)))
+      const p50Ratio = median(mine.map((s) => s.p50 / (floorByRound.get(s.round)?.p50 ?? NaN)))
+      rows.push(`| ${name} | ${connections} | ${Math.round(median(mine.map((s) => s.rps)))} | ${median(mine.map((s) => s.p50)).toFixed(2)} / ${median(mine.map((s) => s.p95)).toFixed(2)} / ${median(mine.map((s) => s.p99)).toFixed(2)} | ${Math.round(median(mine.map((s) => s.cpuUs)))} | ${median(mine.map((s) => s.rss)).toFixed(0)} | ${rpsRatio.toFixed(2)}x | ${cpuRatio.toFixed(2)}x | ${p50Ratio.toFixed(2)}x | ${mine.reduce((a, s) => a + s.bad, 0)} |`)
+    }
+  }
+  const memory = [1000, ...(quick ? [] : [10000])].map((n) => runScript(["--expose-gc", join(root, "scripts", "session-memory.mjs"), String(n)]))
+  const shutdowns = []
+  for (const n of [1000, ...(quick ? [] : [10000])]) shutdowns.push(await shutdown(n))
+  const lines = [
+    `# npm run bench${quick ? " --quick" : ""}: ${started.toISOString()}`,
+    "",
+    `Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; Node ${process.version}; ${rounds} round(s) of ${duration} s (+${warmup} s warm-up) per server, interleaved; servers pinned to CPU 1 and the load to CPU 0: ${hasTaskset}. Medians over rounds; ratios are to the raw floor of the same round.`,
+    "",
+    "| server | conns | req/s | p50 / p97.5 / p99 ms | server CPU us/req | peak RSS MiB | req/s vs floor | CPU/req vs floor | p50 vs floor | bad |",
+    "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ...rows,
+    "",
+    "| memory (this server, legacy sessions, after full GC) | heap per idle session | heap per session with an open SSE stream |",
+    "|---|---:|---:|",
+    ...memory.map((m) => `| ${m.sessions} sessions | ${m.heapPerIdleSessionKiB} KiB | ${m.heapPerSessionWithStreamKiB} KiB |`),
+    "",
+    "| shutdown (SIGTERM to exit, open GET SSE streams) | time | exit code | streams ended cleanly with their final event |",
+    "|---|---:|---:|---:|",
+    ...shutdowns.map((s) => `| ${s.streams} streams | ${Math.round(s.millis)} ms | ${s.code} | ${s.clean} / ${s.streams} |`),
+    "",
+    "Fibers per idle connection: 1 (asserted by test/Connection.test.ts with Supervisor.track). Fan-out and the cost of 5 no-op interceptors: not measured yet (notifications and interceptors arrive with issue 4).",
+    ""
+  ]
+  const table = lines.join("\n")
+  console.log(table)
+  mkdirSync(join(here, "results"), { recursive: true })
+  writeFileSync(join(here, "results", `${started.toISOString().replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.md`), table)
+}
+
+await main()
