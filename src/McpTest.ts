@@ -127,7 +127,7 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
 
     const serve = Connection.serve(
       transport,
-      options.mailboxCapacity === undefined ? {} : { mailboxCapacity: options.mailboxCapacity }
+      { transport: "memory", ...(options.mailboxCapacity === undefined ? {} : { mailboxCapacity: options.mailboxCapacity }) }
     )
     yield* options.supervisor === undefined
       ? Effect.forkScoped(serve)

@@ -82,6 +82,8 @@ export const HEADER_MISMATCH = -32020
 export const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
 /** @since 0.1.0 @category error codes */
 export const UNSUPPORTED_PROTOCOL_VERSION = -32022
+/** 2025-11-25: the request needs the user to complete a URL-mode elicitation first. @since 0.1.0 @category codes */
+export const URL_ELICITATION_REQUIRED = -32042
 
 const errorFields = { message: Schema.String, data: Schema.optional(Schema.Unknown) }
 
@@ -183,6 +185,20 @@ export class UnsupportedProtocolVersion extends Schema.TaggedError<UnsupportedPr
 }
 
 /**
+ * 2025-11-25: the request cannot go on until the user completes the URL-mode elicitations in `data.elicitations`
+ * (each `{ mode: "url", elicitationId, url, message }`).
+ *
+ * @since 0.1.0 @category errors
+ */
+export class UrlElicitationRequired extends Schema.TaggedError<UrlElicitationRequired>(
+  "effect-mcp-server/JsonRpc/UrlElicitationRequired"
+)("UrlElicitationRequired", errorFields) {
+  get code(): number {
+    return URL_ELICITATION_REQUIRED
+  }
+}
+
+/**
  * Every error that crosses the wire as a JSON-RPC error object.
  *
  * @since 0.1.0 @category errors
@@ -198,6 +214,7 @@ export type JsonRpcError =
   | HeaderMismatch
   | MissingRequiredClientCapability
   | UnsupportedProtocolVersion
+  | UrlElicitationRequired
 
 /** @since 0.1.0 @category errors */
 export const toErrorObject = (error: JsonRpcError): ErrorObject =>
@@ -314,6 +331,10 @@ export const encodeError = (id: RequestId | null, error: ErrorObject): string =>
   `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"error":${JSON.stringify(error)}}`
 
 /** @since 0.1.0 @category encoding */
+export const encodeRequest = (id: RequestId, method: string, params: unknown): string =>
+  `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}`
+
+/** @since 0.1.0 @category encoding */
 export const encodeNotification = (method: string, params: unknown): string =>
   params === undefined
     ? `{"jsonrpc":"2.0","method":${JSON.stringify(method)}}`
@@ -339,7 +360,8 @@ const errorClasses = [
   ResourceNotFound,
   HeaderMismatch,
   MissingRequiredClientCapability,
-  UnsupportedProtocolVersion
+  UnsupportedProtocolVersion,
+  UrlElicitationRequired
 ] as const
 
 /** @since 0.1.0 @category guards */

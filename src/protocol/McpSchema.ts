@@ -210,6 +210,20 @@ export const CallToolParams = Schema.Struct({
 export const ReadResourceParams = Schema.Struct({ uri: Schema.String, ...meta })
 
 /** @since 0.1.0 @category params */
+export const SubscribeParams = Schema.Struct({ uri: Schema.String, ...meta })
+
+/** Modern `subscriptions/listen`: which notifications the stream should carry. @since 0.1.0 @category params */
+export const ListenParams = Schema.Struct({
+  notifications: Schema.Struct({
+    toolsListChanged: Schema.optional(Schema.Boolean),
+    promptsListChanged: Schema.optional(Schema.Boolean),
+    resourcesListChanged: Schema.optional(Schema.Boolean),
+    resourceSubscriptions: Schema.optional(Schema.Array(Schema.String))
+  }),
+  ...meta
+})
+
+/** @since 0.1.0 @category params */
 export const GetPromptParams = Schema.Struct({
   name: Schema.String,
   arguments: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),

@@ -17,14 +17,17 @@
  * @since 0.1.0
  */
 import type { Fiber } from "effect"
-import { Cause, Clock, Effect, Either, FiberSet, Option, Predicate, Ref, Schema } from "effect"
+import { Cause, Clock, Deferred, Effect, Either, FiberSet, Option, Predicate, Queue, Ref, Schema, Scope } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpSchema from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
+import * as ClientRequests from "./ClientRequests.js"
+import * as Interceptor from "./Interceptor.js"
 import { McpContext } from "./McpContext.js"
-import type { ProgressOptions } from "./McpContext.js"
+import type { ListRootsResult, ProgressOptions } from "./McpContext.js"
 import { McpServer } from "./McpServer.js"
 import type { Registry } from "./McpServer.js"
+import * as Notifications from "./Notifications.js"
 import * as Session from "./Session.js"
 import type { Tool } from "./Tool.js"
 
@@ -71,6 +74,13 @@ export interface Dispatcher {
   /** The era pinned by the first message, if any. */
   readonly era: () => ProtocolVersion.Era | undefined
   readonly session: Session.Session
+  /**
+   * Takes the unsolicited notifications (list_changed, resources/updated) pending for this session, coalesced,
+   * as frames ready to send (through the outbound interceptors, if any). The transport calls it when `onPush`
+   * fired, from whatever carries the session's unsolicited messages.
+   */
+  readonly takePushed: Effect.Effect<ReadonlyArray<string>>
+  readonly hasPushed: () => boolean
 }
 
 /** @since 0.1.0 @category models */
@@ -83,6 +93,11 @@ export interface MakeOptions {
   readonly era?: ProtocolVersion.Era
   /** Called whenever a request settles, so a draining connection can notice it became idle. */
   readonly onSettled?: () => void
+  /** Called (synchronously, must not block) when unsolicited notifications became pending: see `takePushed`. */
+  readonly onPush?: () => void
+  /** For interceptors: the transport's name, and the legacy session id if the transport has one. */
+  readonly transport?: string
+  readonly sessionId?: string
 }
 
 interface Entry {
@@ -92,6 +107,17 @@ interface Entry {
   readonly reply: Reply
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
   settled: boolean
+  /** Modern multi round-trip: the answers known this round, by input key, and how many questions were asked. */
+  answers: Record<string, unknown> | undefined
+  asked: number
+}
+
+/** A question to the client awaiting its answer. */
+interface Outgoing {
+  readonly id: number
+  readonly deadline: number
+  readonly answer: Deferred.Deferred<unknown, ClientRequests.ClientError>
+  readonly sink: Sink
 }
 
 interface RequestContext {
@@ -109,34 +135,47 @@ type Result = Record<string, unknown>
 interface Env {
   readonly server: McpServer["Type"]
   readonly session: Session.Session
+  /** The legacy session's entry in the notification hub, created on first use. */
+  readonly subscriber: () => Notifications.Subscriber
 }
 
 interface Method {
   readonly eras: "legacy" | "modern" | "both"
   readonly cacheable: boolean
+  /** Runs until the client or the server ends it (`subscriptions/listen`): no request timeout applies. */
+  readonly longLived: boolean
   readonly run: (
     params: unknown,
     context: RequestContext,
     mcp: McpContext["Type"],
-    env: Env
+    env: Env,
+    sink: Sink
   ) => Effect.Effect<Result, JsonRpc.JsonRpcError>
 }
 
 const method = <A, I>(
   schema: Schema.Schema<A, I, never>,
   eras: Method["eras"],
-  run: (params: A, context: RequestContext, mcp: McpContext["Type"], env: Env) => Effect.Effect<Result, JsonRpc.JsonRpcError>,
-  cacheable = false
+  run: (
+    params: A,
+    context: RequestContext,
+    mcp: McpContext["Type"],
+    env: Env,
+    sink: Sink
+  ) => Effect.Effect<Result, JsonRpc.JsonRpcError>,
+  cacheable = false,
+  longLived = false
 ): Method => {
   const decode = Schema.decodeUnknownEither(schema)
   return {
     eras,
     cacheable,
-    run: (params, context, mcp, env) => {
+    longLived,
+    run: (params, context, mcp, env, sink) => {
       const decoded = decode(params ?? {}, { errors: "all" })
       return Either.isLeft(decoded)
         ? Effect.fail(JsonRpc.invalidParams(decoded.left))
-        : run(decoded.right, context, mcp, env)
+        : run(decoded.right, context, mcp, env, sink)
     }
   }
 }
@@ -227,6 +266,68 @@ const listMethod = <A>(
         ))
     }), true)
 
+const SUBSCRIPTION_ID = McpSchema.MODERN_META.subscriptionId
+
+/** The methods that may answer `input_required` (modern multi round-trip requests). */
+const ROUND_TRIP_METHODS = new Set(["tools/call", "resources/read", "prompts/get"])
+
+const inputRequiredOf = (cause: Cause.Cause<unknown>): ClientRequests.InputRequired | undefined =>
+  Option.getOrUndefined(Cause.find(cause, (c) =>
+    c._tag === "Die" && ClientRequests.isInputRequired(c.defect) ? Option.some(c.defect) : Option.none()))
+
+/**
+ * Modern `subscriptions/listen`: acknowledges the honoured subset, then forwards the subscriber's coalesced
+ * notifications (tagged with the subscription id) until the client ends it (closing the stream or
+ * `notifications/cancelled`: this fiber is interrupted) or the server ends it gracefully (the final result).
+ */
+const listen = (
+  params: typeof McpSchema.ListenParams.Type,
+  id: JsonRpc.RequestId,
+  hub: Notifications.Hub,
+  sink: Sink
+): Effect.Effect<Result> =>
+  Effect.gen(function*() {
+    const wake = yield* Queue.dropping<void>(1)
+    const wanted = params.notifications
+    const lists = new Set<Notifications.ListKind>()
+    if (wanted.toolsListChanged === true) lists.add("tools")
+    if (wanted.promptsListChanged === true) lists.add("prompts")
+    if (wanted.resourcesListChanged === true) lists.add("resources")
+    const uris = [...new Set(wanted.resourceSubscriptions ?? [])].slice(0, Notifications.MAX_URIS_PER_SUBSCRIBER)
+    const subscriber = new Notifications.Subscriber(lists, () => {
+      Queue.unsafeOffer(wake, undefined)
+    }, JSON.stringify(id))
+    const honoured = {
+      ...(lists.has("tools") ? { toolsListChanged: true } : {}),
+      ...(lists.has("prompts") ? { promptsListChanged: true } : {}),
+      ...(lists.has("resources") ? { resourcesListChanged: true } : {}),
+      ...(wanted.resourceSubscriptions !== undefined ? { resourceSubscriptions: uris } : {})
+    }
+    return yield* Effect.acquireUseRelease(
+      Effect.sync(() => {
+        hub.add(subscriber)
+        for (const uri of uris) hub.subscribe(subscriber, uri)
+      }),
+      () =>
+        Effect.gen(function*() {
+          yield* sink.notify(JsonRpc.encodeNotification("notifications/subscriptions/acknowledged", {
+            notifications: honoured,
+            _meta: { [SUBSCRIPTION_ID]: id }
+          }))
+          while (!subscriber.ended) {
+            yield* Queue.take(wake)
+            for (const frame of subscriber.take()) yield* sink.notify(frame)
+          }
+          yield* sink.notify(JsonRpc.encodeNotification("notifications/cancelled", {
+            requestId: id,
+            reason: "The server is shutting down"
+          }))
+          return { _meta: { [SUBSCRIPTION_ID]: id } }
+        }),
+      () => Effect.sync(() => hub.remove(subscriber))
+    )
+  })
+
 /** The method table: built once, its params decoders compiled once; handlers get their server and session. */
 const methods: Record<string, Method> = {
   "ping": method(McpSchema.EmptyParams, "legacy", () => Effect.succeed({})),
@@ -282,6 +383,21 @@ const methods: Record<string, Method> = {
       }
       return Effect.provideService(prompt.get(params.arguments) as Effect.Effect<Result, JsonRpc.JsonRpcError, McpContext>, McpContext, mcp)
     })),
+  "resources/subscribe": method(McpSchema.SubscribeParams, "legacy", (params, _context, _mcp, env) =>
+    Effect.suspend(() =>
+      env.server.notifications.subscribe(env.subscriber(), params.uri)
+        ? Effect.succeed({})
+        : Effect.fail(new JsonRpc.InvalidParams({
+          message: `Invalid params: a session may hold at most ${Notifications.MAX_URIS_PER_SUBSCRIBER} subscriptions`
+        }))
+    )),
+  "resources/unsubscribe": method(McpSchema.SubscribeParams, "legacy", (params, _context, _mcp, env) =>
+    Effect.sync(() => {
+      env.server.notifications.unsubscribe(env.subscriber(), params.uri)
+      return {}
+    })),
+  "subscriptions/listen": method(McpSchema.ListenParams, "modern", (params, _context, mcp, env, sink) =>
+    listen(params, mcp.requestId, env.server.notifications, sink), false, true),
   "completion/complete": method(McpSchema.CompleteParams, "both", (params, _context, _mcp, env) =>
     Effect.flatMap(Ref.get(env.server.registry), (registry): Effect.Effect<Result, JsonRpc.JsonRpcError> => {
       const ref = params.ref
@@ -305,15 +421,41 @@ const methods: Record<string, Method> = {
  *
  * @since 0.1.0 @category constructors
  */
-export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, McpServer> =>
+export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, McpServer | Scope.Scope> =>
   Effect.gen(function*() {
     const server = yield* McpServer
     const session = yield* Session.make
     const inflight = new Map<string, Entry>()
+    const outgoing = new Map<string, Outgoing>()
+    let nextOutgoing = 0
     let pinned: ProtocolVersion.Era | undefined = options.era
     let timer: Fiber.RuntimeFiber<unknown, unknown> | undefined
     const serverInfoMeta = { [McpSchema.MODERN_META.serverInfo]: server.info }
-    const env: Env = { server, session }
+    const hub = server.notifications
+    const subscriber = () => {
+      if (session.subscriber === undefined) {
+        const onPush = options.onPush
+        session.subscriber = new Notifications.Subscriber(
+          new Set(["tools", "prompts", "resources"]),
+          onPush === undefined ? () => {} : onPush
+        )
+        hub.add(session.subscriber)
+      }
+      return session.subscriber
+    }
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        if (session.subscriber !== undefined) hub.remove(session.subscriber)
+        for (const out of outgoing.values()) {
+          Deferred.unsafeDone(out.answer, Effect.fail(new ClientRequests.ClientError({
+            message: "The connection closed before the client answered",
+            reason: "closed"
+          })))
+        }
+        outgoing.clear()
+      })
+    )
+    const env: Env = { server, session, subscriber }
 
     // -----------------------------------------------------------------------------------------------------------
     // Settling: every accepted request settles exactly once, with a response frame or (cancelled) without one.
@@ -355,6 +497,16 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
           yield* settle(entry, timeoutFrame(entry), { code: JsonRpc.REQUEST_TIMEOUT, rejected: false })
           if (entry.fiber !== undefined) yield* interrupt(entry.fiber)
         }
+        for (const [key, out] of outgoing) {
+          if (out.deadline <= now) {
+            outgoing.delete(key)
+            Deferred.unsafeDone(out.answer, Effect.fail(new ClientRequests.ClientError({
+              message: `The client did not answer within ${server.clientRequestTimeoutMillis} ms`,
+              reason: "timeout"
+            })))
+            yield* cancelOutgoing(out, "Timed out")
+          } else if (out.deadline < next) next = out.deadline
+        }
         if (next === Infinity) {
           timer = undefined
           return
@@ -369,12 +521,70 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
       Effect.fiberIdWith((self) => fiber.interruptAsFork(self))
 
     const ensureTimer: Effect.Effect<void> = Effect.suspend(() =>
-      timer !== undefined || server.requestTimeoutMillis <= 0
+      timer !== undefined || (server.requestTimeoutMillis <= 0 && server.clientRequestTimeoutMillis <= 0)
         ? Effect.void
         : Effect.map(FiberSet.run(options.fibers, timerLoop), (fiber) => {
           timer = fiber
         })
     )
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Asking the client
+    // -----------------------------------------------------------------------------------------------------------
+
+    /** Tells the client we no longer wait for the answer (best effort: the stream may be gone). */
+    const cancelOutgoing = (out: Outgoing, reason: string) =>
+      out.sink.notify(JsonRpc.encodeNotification("notifications/cancelled", { requestId: out.id, reason }))
+
+    /** Legacy: a JSON-RPC request to the client on the request's stream; the answer comes back as a Response. */
+    const askLegacy = (method: string, params: Record<string, unknown>, sink: Sink): Effect.Effect<unknown, ClientRequests.ClientError> =>
+      Effect.gen(function*() {
+        const id = ++nextOutgoing
+        const key = JsonRpc.idKey(id)
+        const answer = yield* Deferred.make<unknown, ClientRequests.ClientError>()
+        const now = yield* Clock.currentTimeMillis
+        const timeout = server.clientRequestTimeoutMillis
+        const out: Outgoing = { id, deadline: timeout > 0 ? now + timeout : Infinity, answer, sink }
+        outgoing.set(key, out)
+        return yield* Effect.zipRight(
+          Effect.zipRight(ensureTimer, sink.notify(JsonRpc.encodeRequest(id, method, params))),
+          Deferred.await(answer)
+        ).pipe(
+          Effect.onInterrupt(() =>
+            outgoing.get(key) === out
+              ? Effect.zipRight(Effect.sync(() => outgoing.delete(key)), cancelOutgoing(out, "The request was cancelled"))
+              : Effect.void
+          ),
+          Effect.ensuring(Effect.sync(() => {
+            if (outgoing.get(key) === out) outgoing.delete(key)
+          }))
+        )
+      })
+
+    /** Modern: the answer from this round's inputs, or end the round with `input_required`. */
+    const askModern = (entry: Entry, method: string, params: Record<string, unknown>): Effect.Effect<unknown> =>
+      Effect.suspend(() => {
+        const key = `q${entry.asked++}`
+        const answer = entry.answers?.[key]
+        return answer !== undefined ? Effect.succeed(answer) : Effect.die(new ClientRequests.InputRequired(key, method, params))
+      })
+
+    const handleResponse = (response: JsonRpc.Response): Effect.Effect<void> => {
+      const key = response.id === null ? undefined : JsonRpc.idKey(response.id)
+      const out = key === undefined ? undefined : outgoing.get(key)
+      if (out === undefined) {
+        return Effect.logDebug("Ignored a response to no request of ours").pipe(Effect.annotateLogs({ id: response.id }))
+      }
+      outgoing.delete(key!)
+      return response.error !== undefined
+        ? Deferred.fail(out.answer, new ClientRequests.ClientError({
+          message: response.error.message,
+          reason: "error",
+          code: response.error.code,
+          data: response.error.data
+        }))
+        : Deferred.succeed(out.answer, response.result)
+    }
 
     // -----------------------------------------------------------------------------------------------------------
     // Per-request context for handlers
@@ -423,7 +633,27 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
               "notifications/message",
               logger === undefined ? { level, data } : { level, logger, data }
             ))
-          })
+          }),
+        ask: (method, params) =>
+          Effect.suspend((): Effect.Effect<unknown, ClientRequests.ClientError | JsonRpc.MissingRequiredClientCapability> => {
+            const missing = ClientRequests.checkCapability(method, params, context.clientCapabilities)
+            if (missing !== undefined) return Effect.fail(missing)
+            if (context.era === "modern") return askModern(entry, method, params)
+            if (method === "roots/list" && session.roots !== undefined) return Effect.succeed(session.roots)
+            const asked = askLegacy(method, params, sink)
+            return method === "roots/list"
+              ? Effect.tap(asked, (roots) =>
+                Effect.sync(() => {
+                  session.roots = roots as ListRootsResult
+                }))
+              : asked
+          }),
+        elicitationComplete: (elicitationId) =>
+          context.era === "legacy" && context.protocolVersion >= "2025-11-25"
+            ? outboundSink(options.send).notify(
+              JsonRpc.encodeNotification("notifications/elicitation/complete", { elicitationId })
+            )
+            : Effect.void
       })
     }
 
@@ -448,6 +678,23 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
         }
         : { ...result, resultType: "complete", _meta: meta }
     }
+
+    const inputRequiredResult = (
+      request: JsonRpc.Request,
+      entry: Entry,
+      input: ClientRequests.InputRequired,
+      now: number
+    ): Result => ({
+      resultType: "input_required",
+      inputRequests: { [input.key]: { method: input.method, params: input.params } },
+      requestState: server.requestState.sign({
+        m: request.method,
+        d: ClientRequests.paramsDigest(request.params),
+        p: null,
+        r: entry.answers ?? {}
+      }, now),
+      _meta: serverInfoMeta
+    })
 
     const errorFrame = (id: JsonRpc.RequestId | null, error: JsonRpc.JsonRpcError) =>
       JsonRpc.encodeError(id, JsonRpc.toErrorObject(error))
@@ -525,6 +772,8 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
           clientInfo: params.clientInfo,
           clientCapabilities: params.capabilities
         }))
+        // From now on the session hears about list changes.
+        subscriber()
         yield* reply(JsonRpc.encodeResult(request.id, {
           protocolVersion,
           capabilities: server.capabilities,
@@ -565,14 +814,46 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
             message: `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight`
           }))
         }
+        // Modern multi round-trip: a retry brings the answers of this round and the signed state of earlier ones.
+        let answers: Record<string, unknown> | undefined
+        const roundTrip = era === "modern" && ROUND_TRIP_METHODS.has(request.method)
+        if (roundTrip && (request.params?.requestState !== undefined || request.params?.inputResponses !== undefined)) {
+          const given = request.params.inputResponses
+          if (given !== undefined && !Predicate.isRecord(given)) {
+            return yield* reject(reply, request.id, new JsonRpc.InvalidParams({
+              message: "Invalid params: inputResponses must be an object"
+            }))
+          }
+          const state = request.params.requestState
+          let earlier: Record<string, unknown> = {}
+          if (state !== undefined) {
+            const verified = typeof state === "string"
+              ? server.requestState.verify(state, {
+                method: request.method,
+                digest: ClientRequests.paramsDigest(request.params),
+                principal: null
+              }, yield* Clock.currentTimeMillis)
+              : { ok: false as const, reason: "malformed" }
+            if (!verified.ok) {
+              return yield* reject(reply, request.id, new JsonRpc.InvalidParams({
+                message: `Invalid params: requestState rejected (${verified.reason})`,
+                data: { reason: verified.reason }
+              }))
+            }
+            earlier = verified.payload.r
+          }
+          answers = { ...earlier, ...(given as Record<string, unknown> | undefined) }
+        }
         const now = yield* Clock.currentTimeMillis
         const entry: Entry = {
           key,
           id: request.id,
-          deadline: server.requestTimeoutMillis > 0 ? now + server.requestTimeoutMillis : Infinity,
+          deadline: server.requestTimeoutMillis > 0 && !spec.longLived ? now + server.requestTimeoutMillis : Infinity,
           reply,
           fiber: undefined,
-          settled: false
+          settled: false,
+          answers,
+          asked: 0
         }
         inflight.set(key, entry)
         const mcp = makeMcpContext(request, context, entry, sink)
@@ -580,7 +861,7 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
         // handler interruptibly: a cancellation that arrives before the fiber has taken its first step (e.g. in
         // the same stdin chunk as the request) still settles the request instead of leaving it in the table.
         const run = Effect.interruptible(
-          spec.run(request.params, context, mcp, env).pipe(
+          spec.run(request.params, context, mcp, env, sink).pipe(
             Effect.matchCauseEffect({
               onSuccess: (result) =>
                 settle(entry, JsonRpc.encodeResult(request.id, finishResult(result, context, spec))),
@@ -590,6 +871,13 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
                   return settle(entry, errorFrame(request.id, failure.value), failedWith(failure.value))
                 }
                 if (Cause.isInterruptedOnly(cause)) return settle(entry, undefined)
+                const input = roundTrip ? inputRequiredOf(cause) : undefined
+                if (input !== undefined) {
+                  return Effect.flatMap(
+                    Clock.currentTimeMillis,
+                    (now) => settle(entry, JsonRpc.encodeResult(request.id, inputRequiredResult(request, entry, input, now)))
+                  )
+                }
                 return Effect.flatMap(
                   internalErrorFrame(request, cause),
                   (frame) => settle(entry, frame, { code: JsonRpc.INTERNAL_ERROR, rejected: false })
@@ -621,6 +909,10 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
         }
         case "notifications/initialized":
           return Ref.set(session.initialized, true)
+        case "notifications/roots/list_changed":
+          return Effect.sync(() => {
+            session.roots = undefined
+          })
         default:
           return Effect.logDebug("Ignored a notification").pipe(Effect.annotateLogs({ method: notification.method }))
       }
@@ -641,13 +933,112 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
         case "Notification":
           return handleNotification(message)
         case "Response":
-          return Effect.logDebug("Ignored a response to no request of ours").pipe(
-            Effect.annotateLogs({ id: message.id })
-          )
+          return handleResponse(message)
         case "Invalid":
           return reject(reply, message.id, message.error)
       }
     }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Interceptors: with none registered, nothing below runs.
+    // -----------------------------------------------------------------------------------------------------------
+
+    const interceptContext = (
+      direction: Interceptor.Context["direction"],
+      requestId: JsonRpc.RequestId | null | undefined
+    ): Effect.Effect<Interceptor.Context> =>
+      Effect.map(Ref.get(session.negotiated), (negotiated) => ({
+        direction,
+        era: pinned,
+        protocolVersion: pinned === "modern"
+          ? ProtocolVersion.LATEST_MODERN
+          : Option.getOrUndefined(negotiated)?.protocolVersion,
+        sessionId: options.sessionId,
+        transport: options.transport ?? "unknown",
+        principal: undefined,
+        requestId,
+        metadata: new Map()
+      }))
+
+    const idOf = (message: Record<string, unknown>): JsonRpc.RequestId | null | undefined =>
+      typeof message.id === "string" || typeof message.id === "number" ? message.id : message.id === null ? null : undefined
+
+    type Inbound =
+      | { readonly _tag: "Pass"; readonly json: unknown }
+      | { readonly _tag: "Answer"; readonly frame: string; readonly outcome: Outcome }
+      | { readonly _tag: "Drop"; readonly request: boolean }
+
+    const interceptInbound = (json: unknown): Effect.Effect<Inbound> => {
+      if (!Predicate.isRecord(json)) return Effect.succeed({ _tag: "Pass", json })
+      const id = idOf(json)
+      const request = typeof json.method === "string" && id !== undefined && id !== null
+      return Effect.flatMap(interceptContext("inbound", id), (context) =>
+        Effect.map(Interceptor.run(server.interceptors(), json as Interceptor.Message, context), (verdict): Inbound => {
+          switch (verdict._tag) {
+            case "Pass":
+              return { _tag: "Pass", json: verdict.message }
+            case "Block":
+              return request
+                ? {
+                  _tag: "Answer",
+                  frame: JsonRpc.encodeError(id!, verdict.error),
+                  outcome: { code: verdict.error.code, rejected: true }
+                }
+                : { _tag: "Drop", request }
+            case "Respond":
+              return request
+                ? { _tag: "Answer", frame: JsonRpc.encodeResult(id!, verdict.result), outcome: answered }
+                : { _tag: "Drop", request }
+            case "Drop":
+              return { _tag: "Drop", request }
+          }
+        }))
+    }
+
+    const interceptOne = (message: unknown): Effect.Effect<unknown | undefined> => {
+      if (!Predicate.isRecord(message)) return Effect.succeed(message)
+      const id = idOf(message)
+      const response = id !== undefined && message.method === undefined
+      return Effect.flatMap(interceptContext("outbound", id), (context) =>
+        Effect.map(Interceptor.run(server.interceptors(), message as Interceptor.Message, context), (verdict) => {
+          switch (verdict._tag) {
+            case "Pass":
+              return verdict.message
+            case "Block":
+              return response ? { jsonrpc: "2.0", id, error: verdict.error } : undefined
+            case "Respond":
+              return response ? { jsonrpc: "2.0", id, result: verdict.result } : undefined
+            case "Drop":
+              return undefined
+          }
+        }))
+    }
+
+    /** An outbound frame through the chain: the frame to send, or undefined when it was dropped. */
+    const interceptOutbound = (frame: string): Effect.Effect<string | undefined> =>
+      Effect.suspend(() => {
+        const message: unknown = JSON.parse(frame)
+        if (!Array.isArray(message)) {
+          return Effect.map(interceptOne(message), (out) =>
+            out === undefined ? undefined : out === message ? frame : JSON.stringify(out))
+        }
+        return Effect.map(Effect.forEach(message, interceptOne), (outs) => {
+          const kept = outs.filter((out) => out !== undefined)
+          return kept.length === 0 ? undefined : JSON.stringify(kept)
+        })
+      })
+
+    const intercepted = (sink: Sink): Sink => ({
+      notify: (frame) => Effect.flatMap(interceptOutbound(frame), (out) => (out === undefined ? Effect.void : sink.notify(out))),
+      respond: (frame, outcome) =>
+        Effect.flatMap(
+          interceptOutbound(frame),
+          (out) => (out === undefined ? (sink.end?.() ?? Effect.void) : sink.respond(out, outcome))
+        ),
+      ...(sink.end !== undefined ? { end: sink.end } : {})
+    })
+
+    const outboundSink = (sink: Sink): Sink => (server.interceptors().length === 0 ? sink : intercepted(sink))
 
     const singleReply = (sink: Sink): Reply => (frame, outcome) =>
       frame === undefined ? (sink.end?.() ?? Effect.void) : sink.respond(frame, outcome)
@@ -666,8 +1057,18 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
         if (items.length === 0) {
           return yield* reject(singleReply(sink), null, new JsonRpc.InvalidRequest({ message: "Invalid Request: empty batch" }))
         }
-        const decoded = items.map(JsonRpc.decode)
         const responses: Array<string> = []
+        let admitted: ReadonlyArray<unknown> = items
+        if (server.interceptors().length > 0) {
+          const passed: Array<unknown> = []
+          for (const item of items) {
+            const verdict = yield* interceptInbound(item)
+            if (verdict._tag === "Pass") passed.push(verdict.json)
+            else if (verdict._tag === "Answer") responses.push(verdict.frame)
+          }
+          admitted = passed
+        }
+        const decoded = admitted.map(JsonRpc.decode)
         const dispatched: Array<JsonRpc.Incoming> = []
         for (const message of decoded) {
           if (message._tag === "Invalid") {
@@ -696,12 +1097,26 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
         for (const message of dispatched) yield* handleOne(message, sink, collect)
       })
 
-    const handleJson = (json: unknown, sink: Sink = options.send): Effect.Effect<void> =>
-      Array.isArray(json) ? handleBatch(json, sink) : handleOne(JsonRpc.decode(json), sink, singleReply(sink))
+    const handleJson = (json: unknown, given: Sink = options.send): Effect.Effect<void> => {
+      const sink = outboundSink(given)
+      if (Array.isArray(json)) return handleBatch(json, sink)
+      const reply = singleReply(sink)
+      if (server.interceptors().length === 0) return handleOne(JsonRpc.decode(json), sink, reply)
+      return Effect.flatMap(interceptInbound(json), (verdict) => {
+        switch (verdict._tag) {
+          case "Pass":
+            return handleOne(JsonRpc.decode(verdict.json), sink, reply)
+          case "Answer":
+            return reply(verdict.frame, verdict.outcome)
+          case "Drop":
+            return verdict.request ? reply(undefined, answered) : Effect.void
+        }
+      })
+    }
 
     const handleText = (text: string, sink: Sink = options.send): Effect.Effect<void> => {
       const parsed = JsonRpc.parse(text)
-      return Either.isLeft(parsed) ? reject(singleReply(sink), null, parsed.left) : handleJson(parsed.right, sink)
+      return Either.isLeft(parsed) ? reject(singleReply(outboundSink(sink)), null, parsed.left) : handleJson(parsed.right, sink)
     }
 
     return {
@@ -709,6 +1124,15 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
       handleJson,
       inFlight: () => inflight.size,
       era: () => pinned,
-      session
+      session,
+      takePushed: Effect.suspend(() => {
+        const frames = session.subscriber?.take() ?? []
+        if (frames.length === 0 || server.interceptors().length === 0) return Effect.succeed(frames)
+        return Effect.map(
+          Effect.forEach(frames, interceptOutbound),
+          (outs) => outs.filter((out): out is string => out !== undefined)
+        )
+      }),
+      hasPushed: () => session.subscriber?.hasPending ?? false
     }
   })

@@ -10,12 +10,78 @@ import type { RequestId } from "../protocol/JsonRpc.js"
 import { MissingRequiredClientCapability } from "../protocol/JsonRpc.js"
 import type { ClientCapabilities, Implementation, LoggingLevel } from "../protocol/McpSchema.js"
 import type { Era } from "../protocol/ProtocolVersion.js"
+import type { ClientError } from "./ClientRequests.js"
 
 /** @since 0.1.0 @category models */
 export interface ProgressOptions {
   readonly total?: number
   readonly message?: string
 }
+
+/**
+ * `sampling/createMessage` params (`tools`/`toolChoice` need the client's `sampling.tools`).
+ *
+ * @since 0.1.0 @category models
+ */
+export interface CreateMessageParams {
+  readonly messages: ReadonlyArray<{ readonly role: "user" | "assistant"; readonly content: unknown }>
+  readonly maxTokens: number
+  readonly systemPrompt?: string
+  readonly modelPreferences?: Record<string, unknown>
+  readonly includeContext?: "none" | "thisServer" | "allServers"
+  readonly temperature?: number
+  readonly stopSequences?: ReadonlyArray<string>
+  readonly metadata?: Record<string, unknown>
+  readonly tools?: ReadonlyArray<Record<string, unknown>>
+  readonly toolChoice?: { readonly mode: "auto" | "required" | "none" }
+  readonly [key: string]: unknown
+}
+
+/** @since 0.1.0 @category models */
+export interface CreateMessageResult {
+  readonly role: "user" | "assistant"
+  readonly content: any
+  readonly model: string
+  readonly stopReason?: string
+  readonly [key: string]: unknown
+}
+
+/**
+ * `elicitation/create` params: form mode (a flat `requestedSchema`) or URL mode (2025-11-25+: `url` and
+ * `elicitationId`).
+ *
+ * @since 0.1.0 @category models
+ */
+export type ElicitParams =
+  | {
+    readonly mode?: "form"
+    readonly message: string
+    readonly requestedSchema: Record<string, unknown>
+    readonly [key: string]: unknown
+  }
+  | {
+    readonly mode: "url"
+    readonly message: string
+    readonly url: string
+    readonly elicitationId: string
+    readonly [key: string]: unknown
+  }
+
+/** @since 0.1.0 @category models */
+export interface ElicitResult {
+  readonly action: "accept" | "decline" | "cancel"
+  readonly content?: Record<string, unknown>
+  readonly [key: string]: unknown
+}
+
+/** @since 0.1.0 @category models */
+export interface ListRootsResult {
+  readonly roots: ReadonlyArray<{ readonly uri: string; readonly name?: string; readonly [key: string]: unknown }>
+  readonly [key: string]: unknown
+}
+
+/** What asking the client can fail with. @since 0.1.0 @category models */
+export type AskError = ClientError | MissingRequiredClientCapability
 
 /**
  * The per-request service a handler can `yield*`.
@@ -39,6 +105,15 @@ export class McpContext extends Context.Tag("effect-mcp-server/McpContext")<McpC
    * request's `_meta` logLevel, without which nothing is sent).
    */
   readonly log: (level: LoggingLevel, data: unknown, logger?: string) => Effect.Effect<void>
+  /**
+   * Asks the client a question (`sampling/createMessage`, `elicitation/create`, `roots/list`). Legacy: a request
+   * to the client on this request's stream, answered in time or failed with `ClientError`. Modern: the answer
+   * from this round's `inputResponses`, or the round ends with `input_required` and the handler runs again when
+   * the client retries. Fails with -32021 when the client did not declare the capability the question needs.
+   */
+  readonly ask: (method: "sampling/createMessage" | "elicitation/create" | "roots/list", params: Record<string, unknown>) => Effect.Effect<unknown, AskError>
+  /** Legacy 2025-11-25: tells the client a URL-mode elicitation finished (`notifications/elicitation/complete`). */
+  readonly elicitationComplete: (elicitationId: string) => Effect.Effect<void>
 }>() {}
 
 /**
@@ -73,3 +148,38 @@ export const requireClientCapability = (
         message: `Missing required client capability: ${capability}`,
         data: { requiredCapabilities: { [capability]: {} } }
       }))
+
+/**
+ * Asks the client's LLM for a completion (`sampling/createMessage`).
+ *
+ * @since 0.1.0 @category accessors
+ */
+export const sample = (params: CreateMessageParams): Effect.Effect<CreateMessageResult, AskError, McpContext> =>
+  Effect.flatMap(McpContext, (context) => context.ask("sampling/createMessage", params) as Effect.Effect<CreateMessageResult, AskError>)
+
+/**
+ * Asks the user for input (`elicitation/create`), in form or URL mode.
+ *
+ * @since 0.1.0 @category accessors
+ */
+export const elicit = (params: ElicitParams): Effect.Effect<ElicitResult, AskError, McpContext> =>
+  Effect.flatMap(McpContext, (context) => context.ask("elicitation/create", params) as Effect.Effect<ElicitResult, AskError>)
+
+/**
+ * Asks the client for its roots (`roots/list`). Legacy sessions cache the answer until the client sends
+ * `notifications/roots/list_changed`.
+ *
+ * @since 0.1.0 @category accessors
+ */
+export const listRoots: Effect.Effect<ListRootsResult, AskError, McpContext> = Effect.flatMap(
+  McpContext,
+  (context) => context.ask("roots/list", {}) as Effect.Effect<ListRootsResult, AskError>
+)
+
+/**
+ * Tells the client that a URL-mode elicitation completed (2025-11-25 sessions; elsewhere a no-op).
+ *
+ * @since 0.1.0 @category accessors
+ */
+export const elicitationComplete = (elicitationId: string): Effect.Effect<void, never, McpContext> =>
+  Effect.flatMap(McpContext, (context) => context.elicitationComplete(elicitationId))

@@ -6,9 +6,12 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Duration, Effect, Layer, Option, Ref } from "effect"
+import { Config, Context, Duration, Effect, Layer, Option, Redacted, Ref } from "effect"
 import type { Implementation, ServerCapabilities } from "../protocol/McpSchema.js"
+import * as ClientRequests from "./ClientRequests.js"
+import type { Interceptor } from "./Interceptor.js"
 import type { McpContext } from "./McpContext.js"
+import * as Notifications from "./Notifications.js"
 import type { Prompt } from "./Prompt.js"
 import type { Resource, ResourceTemplate } from "./Resource.js"
 import type { Tool } from "./Tool.js"
@@ -27,6 +30,12 @@ export interface Options {
   readonly cacheTtlMs?: number
   /** Modern `cacheScope` on cacheable results. Default "public". */
   readonly cacheScope?: "public" | "private"
+  /** How long a question to the client (sampling, elicitation, roots) may wait for its answer. Default 5 minutes. */
+  readonly clientRequestTimeout?: Duration.DurationInput
+  /** The HMAC key for modern `requestState`. Default: random per process (states do not survive a restart). */
+  readonly requestStateKey?: string
+  /** How long a modern `requestState` stays valid. Default 10 minutes. */
+  readonly requestStateTtl?: Duration.DurationInput
 }
 
 /** The registry: insertion-ordered, so listings are deterministic. @since 0.1.0 @category models */
@@ -55,6 +64,27 @@ export class McpServer extends Context.Tag("effect-mcp-server/McpServer")<McpSer
   readonly addResource: (resource: Resource) => Effect.Effect<void>
   readonly addResourceTemplate: (template: ResourceTemplate) => Effect.Effect<void>
   readonly addPrompt: (prompt: Prompt) => Effect.Effect<void>
+  /** Adds or replaces a tool while serving; clients are told the list changed. */
+  readonly putTool: (tool: Tool) => Effect.Effect<void>
+  /** Removes a tool; true if there was one (clients are then told the list changed). */
+  readonly removeTool: (name: string) => Effect.Effect<boolean>
+  readonly putResource: (resource: Resource) => Effect.Effect<void>
+  readonly removeResource: (uri: string) => Effect.Effect<boolean>
+  readonly putResourceTemplate: (template: ResourceTemplate) => Effect.Effect<void>
+  readonly removeResourceTemplate: (uriTemplate: string) => Effect.Effect<boolean>
+  readonly putPrompt: (prompt: Prompt) => Effect.Effect<void>
+  readonly removePrompt: (name: string) => Effect.Effect<boolean>
+  /** Sends `notifications/resources/updated` to the clients subscribed to `uri`; returns how many. */
+  readonly resourceUpdated: (uri: string) => Effect.Effect<number>
+  /** Sends `notifications/<kind>/list_changed` to every client that listens (the put/remove methods do it). */
+  readonly listChanged: (kind: Notifications.ListKind) => Effect.Effect<number>
+  /** The fan-out of unsolicited notifications. */
+  readonly notifications: Notifications.Hub
+  /** The interceptor chain, in order. */
+  readonly interceptors: () => ReadonlyArray<Interceptor>
+  readonly addInterceptors: (interceptors: ReadonlyArray<Interceptor>) => Effect.Effect<void>
+  readonly clientRequestTimeoutMillis: number
+  readonly requestState: ClientRequests.StateCodec
 }>() {}
 
 const withDuplicateCheck = <K, V>(map: ReadonlyMap<K, V>, key: K, value: V, what: string): ReadonlyMap<K, V> => {
@@ -73,6 +103,19 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"]> =>
     // Adding is a pure update of an immutable registry; a duplicate name throws inside it: a defect, since it is a
     // programming error found when the server's layers are built.
     const update = (f: (registry: Registry) => Registry) => Ref.update(registry, f)
+    const hub = new Notifications.Hub()
+    let interceptors: ReadonlyArray<Interceptor> = []
+    // Changes made while serving: the registry is swapped, then listeners are told (they re-read the list).
+    const change = <A>(kind: Notifications.ListKind, f: (registry: Registry) => readonly [A, Registry]) =>
+      Effect.map(Ref.modify(registry, f), (a) => {
+        hub.listChanged(kind)
+        return a
+      })
+    const without = <K, V>(map: ReadonlyMap<K, V>, key: K): ReadonlyMap<K, V> => {
+      const next = new Map(map)
+      next.delete(key)
+      return next
+    }
     const info: Implementation = options.title === undefined
       ? { name: options.name, version: options.version }
       : { name: options.name, version: options.version, title: options.title }
@@ -83,7 +126,13 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"]> =>
       requestTimeoutMillis: Duration.toMillis(Duration.decode(options.requestTimeout ?? "60 seconds")),
       cacheTtlMs: Math.max(0, options.cacheTtlMs ?? 60_000),
       cacheScope: options.cacheScope ?? "public",
-      capabilities: { tools: {}, resources: {}, prompts: {}, completions: {}, logging: {} },
+      capabilities: {
+        tools: { listChanged: true },
+        resources: { subscribe: true, listChanged: true },
+        prompts: { listChanged: true },
+        completions: {},
+        logging: {}
+      },
       registry,
       addTool: (tool) =>
         update((r) => ({ ...r, tools: withDuplicateCheck(r.tools, tool.name, tool, "tool") })),
@@ -100,7 +149,52 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"]> =>
           return { ...r, templates: [...r.templates, template] }
         }),
       addPrompt: (prompt) =>
-        update((r) => ({ ...r, prompts: withDuplicateCheck(r.prompts, prompt.definition.name, prompt, "prompt") }))
+        update((r) => ({ ...r, prompts: withDuplicateCheck(r.prompts, prompt.definition.name, prompt, "prompt") })),
+      putTool: (tool) =>
+        change("tools", (r) => [undefined, { ...r, tools: new Map(r.tools).set(tool.name, tool) }]),
+      removeTool: (name) =>
+        change("tools", (r) => r.tools.has(name) ? [true, { ...r, tools: without(r.tools, name) }] : [false, r]),
+      putResource: (resource) =>
+        change("resources", (r) => [undefined, {
+          ...r,
+          resources: new Map(r.resources).set(resource.definition.uri, resource)
+        }]),
+      removeResource: (uri) =>
+        change("resources", (r) =>
+          r.resources.has(uri) ? [true, { ...r, resources: without(r.resources, uri) }] : [false, r]),
+      putResourceTemplate: (template) =>
+        change("resources", (r) => [undefined, {
+          ...r,
+          templates: [
+            ...r.templates.filter((t) => t.definition.uriTemplate !== template.definition.uriTemplate),
+            template
+          ]
+        }]),
+      removeResourceTemplate: (uriTemplate) =>
+        change("resources", (r) => {
+          const templates = r.templates.filter((t) => t.definition.uriTemplate !== uriTemplate)
+          return templates.length === r.templates.length ? [false, r] : [true, { ...r, templates }]
+        }),
+      putPrompt: (prompt) =>
+        change("prompts", (r) => [undefined, {
+          ...r,
+          prompts: new Map(r.prompts).set(prompt.definition.name, prompt)
+        }]),
+      removePrompt: (name) =>
+        change("prompts", (r) => r.prompts.has(name) ? [true, { ...r, prompts: without(r.prompts, name) }] : [false, r]),
+      resourceUpdated: (uri) => Effect.sync(() => hub.resourceUpdated(uri)),
+      listChanged: (kind) => Effect.sync(() => hub.listChanged(kind)),
+      notifications: hub,
+      interceptors: () => interceptors,
+      addInterceptors: (added) =>
+        Effect.sync(() => {
+          interceptors = [...interceptors, ...added]
+        }),
+      clientRequestTimeoutMillis: Duration.toMillis(Duration.decode(options.clientRequestTimeout ?? "5 minutes")),
+      requestState: ClientRequests.makeStateCodec({
+        key: options.requestStateKey,
+        ttlMillis: Duration.toMillis(Duration.decode(options.requestStateTtl ?? "10 minutes"))
+      })
     })
   })
 
@@ -124,11 +218,21 @@ export const layerConfig = (options: Options): Layer.Layer<McpServer, never> =>
       const pageSize = yield* Config.option(Config.integer("MCP_PAGE_SIZE"))
       const timeout = yield* Config.option(Config.integer("MCP_REQUEST_TIMEOUT_MS"))
       const ttl = yield* Config.option(Config.integer("MCP_CACHE_TTL_MS"))
+      const clientTimeout = yield* Config.option(Config.integer("MCP_CLIENT_REQUEST_TIMEOUT_MS"))
+      const stateKey = yield* Config.option(Config.redacted("MCP_REQUEST_STATE_KEY"))
       return yield* make({
         ...options,
         ...Option.match(pageSize, { onNone: () => ({}), onSome: (pageSize) => ({ pageSize }) }),
         ...Option.match(timeout, { onNone: () => ({}), onSome: (ms) => ({ requestTimeout: Duration.millis(ms) }) }),
-        ...Option.match(ttl, { onNone: () => ({}), onSome: (cacheTtlMs) => ({ cacheTtlMs }) })
+        ...Option.match(ttl, { onNone: () => ({}), onSome: (cacheTtlMs) => ({ cacheTtlMs }) }),
+        ...Option.match(clientTimeout, {
+          onNone: () => ({}),
+          onSome: (ms) => ({ clientRequestTimeout: Duration.millis(ms) })
+        }),
+        ...Option.match(stateKey, {
+          onNone: () => ({}),
+          onSome: (key) => ({ requestStateKey: Redacted.value(key) })
+        })
       })
     }).pipe(Effect.orDie)
   )
@@ -215,3 +319,50 @@ export const prompt = <R>(prompt: Prompt<R>): Layer.Layer<never, never, McpServe
     }),
     (server, p) => server.addPrompt(p)
   )
+
+// Changing the server while it serves. Each change tells the clients that listen that the list changed.
+
+/**
+ * Adds or replaces a tool while serving (its handler needs nothing but the request's `McpContext`).
+ *
+ * @since 0.1.0 @category runtime
+ */
+export const putTool = (tool: Tool): Effect.Effect<void, never, McpServer> =>
+  Effect.flatMap(McpServer, (server) => server.putTool(tool))
+
+/** @since 0.1.0 @category runtime */
+export const removeTool = (name: string): Effect.Effect<boolean, never, McpServer> =>
+  Effect.flatMap(McpServer, (server) => server.removeTool(name))
+
+/** @since 0.1.0 @category runtime */
+export const putResource = (resource: Resource): Effect.Effect<void, never, McpServer> =>
+  Effect.flatMap(McpServer, (server) => server.putResource(resource))
+
+/** @since 0.1.0 @category runtime */
+export const removeResource = (uri: string): Effect.Effect<boolean, never, McpServer> =>
+  Effect.flatMap(McpServer, (server) => server.removeResource(uri))
+
+/** @since 0.1.0 @category runtime */
+export const putResourceTemplate = (template: ResourceTemplate): Effect.Effect<void, never, McpServer> =>
+  Effect.flatMap(McpServer, (server) => server.putResourceTemplate(template))
+
+/** @since 0.1.0 @category runtime */
+export const removeResourceTemplate = (uriTemplate: string): Effect.Effect<boolean, never, McpServer> =>
+  Effect.flatMap(McpServer, (server) => server.removeResourceTemplate(uriTemplate))
+
+/** @since 0.1.0 @category runtime */
+export const putPrompt = (prompt: Prompt): Effect.Effect<void, never, McpServer> =>
+  Effect.flatMap(McpServer, (server) => server.putPrompt(prompt))
+
+/** @since 0.1.0 @category runtime */
+export const removePrompt = (name: string): Effect.Effect<boolean, never, McpServer> =>
+  Effect.flatMap(McpServer, (server) => server.removePrompt(name))
+
+/**
+ * Tells the clients subscribed to `uri` (legacy `resources/subscribe`, modern `subscriptions/listen`) that it
+ * changed. Returns how many subscribers were signalled.
+ *
+ * @since 0.1.0 @category runtime
+ */
+export const resourceUpdated = (uri: string): Effect.Effect<number, never, McpServer> =>
+  Effect.flatMap(McpServer, (server) => server.resourceUpdated(uri))

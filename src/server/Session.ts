@@ -8,6 +8,8 @@ import type { Scope } from "effect"
 import { Clock, Effect, Option, Queue, Ref } from "effect"
 import type { ClientCapabilities, Implementation, LoggingLevel } from "../protocol/McpSchema.js"
 import { LATEST_LEGACY } from "../protocol/ProtocolVersion.js"
+import type { ListRootsResult } from "./McpContext.js"
+import type { Subscriber } from "./Notifications.js"
 
 /** What `initialize` fixed for the session's lifetime. @since 0.1.0 @category models */
 export interface Negotiated {
@@ -22,6 +24,10 @@ export interface Session {
   readonly initialized: Ref.Ref<boolean>
   /** The minimum level set by `logging/setLevel`; none means every level is sent (as the official SDK does). */
   readonly logLevel: Ref.Ref<Option.Option<LoggingLevel>>
+  /** Its entry in the notification hub (list_changed, subscribed URIs), once initialized. */
+  subscriber: Subscriber | undefined
+  /** The client's roots, cached until it sends `notifications/roots/list_changed`. */
+  roots: ListRootsResult | undefined
 }
 
 /** @since 0.1.0 @category constructors */
@@ -29,7 +35,9 @@ export const make: Effect.Effect<Session> = Effect.gen(function*() {
   return {
     negotiated: yield* Ref.make(Option.none<Negotiated>()),
     initialized: yield* Ref.make(false),
-    logLevel: yield* Ref.make(Option.none<LoggingLevel>())
+    logLevel: yield* Ref.make(Option.none<LoggingLevel>()),
+    subscriber: undefined,
+    roots: undefined
   }
 })
 

@@ -51,6 +51,8 @@ export interface Options {
   readonly mailboxCapacity?: number
   /** After `end({ drain: true })`, how long in-flight requests may still finish. Default 2 s. */
   readonly drainTimeout?: Duration.DurationInput
+  /** The transport's name, for interceptors and logs. */
+  readonly transport?: string
 }
 
 type Item =
@@ -59,8 +61,10 @@ type Item =
   | { readonly _tag: "Oversized"; readonly limit: number }
   | { readonly _tag: "End"; readonly drain: boolean }
   | { readonly _tag: "Wake" }
+  | { readonly _tag: "Push" }
 
 const wake: Item = { _tag: "Wake" }
+const push: Item = { _tag: "Push" }
 
 /**
  * Serves one connection until the peer ends it, or until the fiber running it is interrupted. The connection's
@@ -109,12 +113,24 @@ export const serve = (
     const sink: Dispatcher.Sink = { notify: send, respond: send }
 
     let draining = false
+    // Unsolicited notifications (list_changed, resources/updated) stay coalesced in the session's subscriber; one
+    // Push item in the mailbox tells this fiber to take them. If the mailbox is full no item is queued, and the
+    // check after every item picks them up instead: nothing is lost and nothing grows.
+    let pushQueued = false
     const dispatcher = yield* Dispatcher.make({
       send: sink,
       fibers,
       onSettled: () => {
         if (draining) Queue.unsafeOffer(mailbox, wake)
-      }
+      },
+      onPush: () => {
+        if (!pushQueued) pushQueued = Queue.unsafeOffer(mailbox, push)
+      },
+      ...(options.transport !== undefined ? { transport: options.transport } : {})
+    })
+    const deliverPushed = Effect.suspend(() => {
+      pushQueued = false
+      return Effect.flatMap(dispatcher.takePushed, (frames) => Effect.forEach(frames, transport.write, { discard: true }))
     })
 
     yield* transport.start({
@@ -168,7 +184,12 @@ export const serve = (
         }
         case "Wake":
           break
+        case "Push": {
+          yield* deliverPushed
+          break
+        }
       }
+      if (!pushQueued && dispatcher.hasPushed()) yield* deliverPushed
       if (draining && dispatcher.inFlight() === 0 && (yield* Queue.size(mailbox)) === 0) return
     }
   }))

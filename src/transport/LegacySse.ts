@@ -62,7 +62,10 @@ export const make = (shared: {
         resume: () => {}
       }
       const admitted = yield* shared.streamPermits.withPermitsIfAvailable(1)(
-        Connection.serve(transport, shared.drainTimeout === undefined ? {} : { drainTimeout: shared.drainTimeout })
+        Connection.serve(transport, {
+          transport: "sse",
+          ...(shared.drainTimeout === undefined ? {} : { drainTimeout: shared.drainTimeout })
+        })
       )
       if (Option.isNone(admitted)) {
         return sendJson(res, 503, errorBody(-32000, "Too many open streams; retry shortly"), { "retry-after": "1" })

@@ -126,7 +126,7 @@ export const transport = (
 export const serve = (options: Options = {}): Effect.Effect<void, never, McpServer> =>
   Connection.serve(
     transport(options.stdin ?? process.stdin, options.stdout ?? process.stdout, options.maxMessageBytes),
-    options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }
+    { transport: "stdio", ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }) }
   )
 
 /**

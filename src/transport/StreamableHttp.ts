@@ -284,7 +284,14 @@ export const make = (
      * shutdown (the standalone stream then ends with its final event). A newer pump on the same channel (a client
      * that reconnected) replaces this one. Runs on the fiber of the HTTP request that carries the stream.
      */
-    const pump = (channel: Channel, res: ServerResponse, lastEventId: string, live: boolean, abortFrame?: string) =>
+    const pump = (
+      channel: Channel,
+      res: ServerResponse,
+      lastEventId: string,
+      live: boolean,
+      abortFrame?: string,
+      pushed?: Dispatcher.Dispatcher
+    ) =>
       Effect.gen(function*() {
         const wake = yield* Queue.dropping<void>(1)
         const fiber = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((f) => Effect.succeed(f))
@@ -317,6 +324,11 @@ export const make = (
         })
         let last = lastEventId
         while (true) {
+          // The session's coalesced unsolicited notifications join its standalone stream's log here, so a client
+          // that reconnects with Last-Event-ID gets them too.
+          if (pushed !== undefined && pushed.hasPushed()) {
+            for (const frame of yield* pushed.takePushed) yield* store.append(channel.id, frame)
+          }
           const replay = yield* store.after(last)
           if (Option.isSome(replay)) {
             if (replay.value.truncated) {
@@ -360,8 +372,12 @@ export const make = (
       const dispatcher = yield* Dispatcher.make({
         era: "legacy",
         fibers,
-        send: { notify: toStream, respond: (frame) => toStream(frame) }
-      })
+        send: { notify: toStream, respond: (frame) => toStream(frame) },
+        // Pending list_changed / resources/updated wait (coalesced) until the standalone stream's pump takes them.
+        onPush: () => poke(standalone),
+        transport: "http",
+        sessionId: id
+      }).pipe(Scope.extend(scope))
       const session: HttpSession = {
         id,
         dispatcher,
@@ -544,7 +560,7 @@ export const make = (
             priming: undefined,
             streams: shared.streams
           })
-          const dispatcher = yield* Dispatcher.make({ era: "modern", fibers, send: writer.sink })
+          const dispatcher = yield* Dispatcher.make({ era: "modern", fibers, send: writer.sink, transport: "http" })
           yield* dispatcher.handleJson(json, writer.sink)
           yield* Deferred.await(writer.done)
         }).pipe(Effect.provide(context)))
@@ -623,7 +639,7 @@ export const make = (
           const from = lastEventId ?? `${channel.id}#0`
           if (lastEventId === undefined && version === "2025-11-25") res.write(Sse.priming(from, retryMillis))
           // A reconnecting client replaces its old stream (the old pump ends): no 409 loops.
-          yield* pump(channel, res, from, live)
+          yield* pump(channel, res, from, live, undefined, channel === session.standalone ? session.dispatcher : undefined)
         })
         const admitted = yield* shared.streamPermits.withPermitsIfAvailable(1)(
           session.streamPermits.withPermitsIfAvailable(1)(serve)

@@ -96,7 +96,7 @@ export const make = (options: {
         pause: () => ws.pause(),
         resume: () => ws.resume()
       }
-      yield* Connection.serve(transport)
+      yield* Connection.serve(transport, { transport: "websocket" })
       if (ws.readyState === ws.OPEN) ws.close(closing ? 1001 : 1000, closing ? "server shutting down" : undefined)
     }).pipe(Effect.ensuring(Effect.sync(() => {
       if (ws.readyState === ws.CONNECTING || ws.readyState === ws.OPEN) ws.terminate()

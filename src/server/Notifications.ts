@@ -1,0 +1,189 @@
+/**
+ * Unsolicited notifications: `notifications/{tools,prompts,resources}/list_changed` and
+ * `notifications/resources/updated`, fanned out to the connections that should see them.
+ *
+ * Every signal here is idempotent ("the list changed", "this URI changed"), so each subscriber keeps at most one
+ * pending copy of each: a set of list kinds and a map of URIs. A broadcast marks the subscriber and wakes it; the
+ * subscriber's own delivery (its connection fiber, its session's stream pump, or its `subscriptions/listen`
+ * request) takes what is pending when it gets to it. A stalled subscriber therefore costs O(kinds + subscribed
+ * URIs) memory however many broadcasts it misses, misses nothing that matters (the latest state is re-read on
+ * receipt), and never slows the others: a broadcast is a synchronous loop of flag sets, with no awaiting.
+ *
+ * A broadcast is serialized once: the frame for a list kind is a constant and the frame for a URI is encoded once
+ * per broadcast and shared by every recipient. Modern subscribers tag each notification with their subscription
+ * id by splicing it into that shared frame, not by re-encoding it.
+ *
+ * @since 0.1.0
+ */
+import * as JsonRpc from "../protocol/JsonRpc.js"
+import { MODERN_META } from "../protocol/McpSchema.js"
+
+/** @since 0.1.0 @category models */
+export type ListKind = "tools" | "prompts" | "resources"
+
+/** @since 0.1.0 @category constants */
+export const listChangedMethod: Readonly<Record<ListKind, string>> = {
+  tools: "notifications/tools/list_changed",
+  prompts: "notifications/prompts/list_changed",
+  resources: "notifications/resources/list_changed"
+}
+
+const listFrame: Readonly<Record<ListKind, string>> = {
+  tools: JsonRpc.encodeNotification(listChangedMethod.tools, undefined),
+  prompts: JsonRpc.encodeNotification(listChangedMethod.prompts, undefined),
+  resources: JsonRpc.encodeNotification(listChangedMethod.resources, undefined)
+}
+
+const TAG_KEY = JSON.stringify(MODERN_META.subscriptionId)
+
+/**
+ * Adds `_meta.subscriptionId` to a notification frame encoded by `JsonRpc.encodeNotification`, without parsing or
+ * re-encoding it: the frame ends with `}` (no params) or `}}` (params object).
+ *
+ * @since 0.1.0 @category encoding
+ */
+export const tagFrame = (frame: string, tagJson: string): string => {
+  const meta = `"_meta":{${TAG_KEY}:${tagJson}}`
+  if (!frame.includes(`,"params":{`)) return `${frame.slice(0, -1)},"params":{${meta}}}`
+  return frame.endsWith("{}}") ? `${frame.slice(0, -2)}${meta}}}` : `${frame.slice(0, -2)},${meta}}}`
+}
+
+/** The most URIs one subscriber may subscribe to (each costs a map entry). @since 0.1.0 @category constants */
+export const MAX_URIS_PER_SUBSCRIBER = 1000
+
+/**
+ * One recipient of unsolicited notifications: a legacy session (stdio, WebSocket, SSE or HTTP) or one modern
+ * `subscriptions/listen` stream.
+ *
+ * @since 0.1.0 @category models
+ */
+export class Subscriber {
+  /** List kinds signalled and not yet taken. */
+  private readonly pendingLists = new Set<ListKind>()
+  /** URIs signalled and not yet taken, with the broadcast's shared frame. */
+  private readonly pendingUris = new Map<string, string>()
+  /** Subscribed URIs. */
+  readonly uris = new Set<string>()
+
+  constructor(
+    /** Which list_changed kinds this subscriber receives. */
+    readonly lists: ReadonlySet<ListKind>,
+    /** Called (synchronously, from the broadcaster) when something became pending. Must not block. */
+    readonly wake: () => void,
+    /** The JSON of the subscription id to tag notifications with (modern), or undefined (legacy). */
+    readonly tagJson?: string
+  ) {}
+
+  /** @internal */
+  signalList(kind: ListKind): void {
+    if (!this.lists.has(kind)) return
+    const first = this.pendingLists.size === 0 && this.pendingUris.size === 0
+    this.pendingLists.add(kind)
+    if (first) this.wake()
+  }
+
+  /** @internal */
+  signalUri(uri: string, frame: string): void {
+    const first = this.pendingLists.size === 0 && this.pendingUris.size === 0
+    this.pendingUris.set(uri, frame)
+    if (first) this.wake()
+  }
+
+  /** Set when the server ends the subscription gracefully (shutdown). */
+  ended = false
+
+  /** @internal */
+  end(): void {
+    this.ended = true
+    this.wake()
+  }
+
+  get hasPending(): boolean {
+    return this.pendingLists.size > 0 || this.pendingUris.size > 0
+  }
+
+  /** Takes every pending notification as frames ready to send, oldest kind first. */
+  take(): Array<string> {
+    const frames: Array<string> = []
+    for (const kind of this.pendingLists) frames.push(this.tag(listFrame[kind]))
+    for (const frame of this.pendingUris.values()) frames.push(this.tag(frame))
+    this.pendingLists.clear()
+    this.pendingUris.clear()
+    return frames
+  }
+
+  private tag(frame: string): string {
+    return this.tagJson === undefined ? frame : tagFrame(frame, this.tagJson)
+  }
+}
+
+/**
+ * The fan-out point. Touched only in synchronous steps (like the dispatcher's tables), so it needs no lock.
+ *
+ * @since 0.1.0 @category models
+ */
+export class Hub {
+  private readonly all = new Set<Subscriber>()
+  private readonly byUri = new Map<string, Set<Subscriber>>()
+
+  get size(): number {
+    return this.all.size
+  }
+
+  add(subscriber: Subscriber): void {
+    this.all.add(subscriber)
+  }
+
+  remove(subscriber: Subscriber): void {
+    this.all.delete(subscriber)
+    for (const uri of subscriber.uris) this.unsubscribe(subscriber, uri)
+  }
+
+  /** False when the subscriber already holds the most subscriptions allowed. */
+  subscribe(subscriber: Subscriber, uri: string): boolean {
+    if (subscriber.uris.has(uri)) return true
+    if (subscriber.uris.size >= MAX_URIS_PER_SUBSCRIBER) return false
+    subscriber.uris.add(uri)
+    let set = this.byUri.get(uri)
+    if (set === undefined) {
+      set = new Set()
+      this.byUri.set(uri, set)
+    }
+    set.add(subscriber)
+    return true
+  }
+
+  unsubscribe(subscriber: Subscriber, uri: string): void {
+    subscriber.uris.delete(uri)
+    const set = this.byUri.get(uri)
+    if (set === undefined) return
+    set.delete(subscriber)
+    if (set.size === 0) this.byUri.delete(uri)
+  }
+
+  /** Ends every subscription gracefully (shutdown): modern listen streams send their final result. */
+  endAll(): void {
+    for (const subscriber of this.all) subscriber.end()
+  }
+
+  /** Signals `notifications/<kind>/list_changed` to every subscriber that wants it. */
+  listChanged(kind: ListKind): number {
+    let n = 0
+    for (const subscriber of this.all) {
+      if (subscriber.lists.has(kind)) {
+        subscriber.signalList(kind)
+        n++
+      }
+    }
+    return n
+  }
+
+  /** Signals `notifications/resources/updated` to the subscribers of `uri`; the frame is encoded once. */
+  resourceUpdated(uri: string): number {
+    const set = this.byUri.get(uri)
+    if (set === undefined) return 0
+    const frame = JsonRpc.encodeNotification("notifications/resources/updated", { uri })
+    for (const subscriber of set) subscriber.signalUri(uri, frame)
+    return set.size
+  }
+}
