@@ -19,15 +19,7 @@ import { HttpServer } from "../src/index.js"
 import * as ConformanceServer from "../test/fixtures/ConformanceServer.js"
 
 /** Scenarios that fail today for a known reason: a feature that a later issue brings. */
-export const EXPECTED_FAILURES: Readonly<Record<string, string>> = {
-  "tools-call-sampling": "sampling/createMessage needs server-to-client requests (issue 4)",
-  "tools-call-elicitation": "elicitation/create needs server-to-client requests (issue 4)",
-  "elicitation-sep1034-defaults": "elicitation/create needs server-to-client requests (issue 4)",
-  "elicitation-sep1330-enums": "elicitation/create needs server-to-client requests (issue 4)",
-  "resources-subscribe": "resources/subscribe arrives with notifications and subscriptions (issue 4)",
-  "resources-unsubscribe": "resources/unsubscribe arrives with notifications and subscriptions (issue 4)",
-  "server-sse-polling": "pending in conformance 0.1.16: runs no check against a server (SEP-1699 polling)"
-}
+export const EXPECTED_FAILURES: Readonly<Record<string, string>> = {}
 
 export interface ScenarioResult {
   readonly scenario: string

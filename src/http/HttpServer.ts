@@ -17,7 +17,7 @@ import { Clock, Config, Context, Duration, Effect, Either, FiberSet, Layer, Opti
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as JsonRpc from "../protocol/JsonRpc.js"
-import type { McpServer } from "../server/McpServer.js"
+import { McpServer } from "../server/McpServer.js"
 import type { Duplex } from "node:stream"
 import * as LegacySse from "../transport/LegacySse.js"
 import * as StreamableHttp from "../transport/StreamableHttp.js"
@@ -244,6 +244,7 @@ export const make = (options: Options = {}) =>
       })
     })
     ready = true
+    const mcpServer = yield* McpServer
     const port = address.port
     const shownHost = host.includes(":") ? `[${host}]` : host
     yield* Effect.logInfo("Serving MCP over HTTP").pipe(
@@ -257,6 +258,8 @@ export const make = (options: Options = {}) =>
         ready = false
         server.close()
         yield* streams.closeAll
+        // Modern subscriptions/listen streams end gracefully: their final result, then the stream closes.
+        mcpServer.notifications.endAll()
         // Requests in flight get most of the deadline; a margin is kept for interrupting and closing.
         const grace = Math.max(0, deadline - 500)
         // Finalizers run uninterruptibly: the waiting must be made interruptible, or the timeout could not stop it.

@@ -55,6 +55,11 @@ export interface Sink {
   readonly respond: (frame: string, outcome: Outcome) => Effect.Effect<void>
   /** The request settled without an answer (it was cancelled): a stream of its own can end now. */
   readonly end?: () => Effect.Effect<void>
+  /**
+   * SEP-1699 polling: close the HTTP response carrying this request's stream while the request goes on; the
+   * client resumes with `Last-Event-ID`. Absent where a stream cannot be resumed.
+   */
+  readonly closeStream?: () => Effect.Effect<void>
 }
 
 type Reply = (frame: string | undefined, outcome: Outcome) => Effect.Effect<void>
@@ -648,6 +653,7 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
                 }))
               : asked
           }),
+        closeStream: Effect.suspend(() => sink.closeStream?.() ?? Effect.void),
         elicitationComplete: (elicitationId) =>
           context.era === "legacy" && context.protocolVersion >= "2025-11-25"
             ? outboundSink(options.send).notify(
@@ -1035,7 +1041,8 @@ export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, Mcp
           interceptOutbound(frame),
           (out) => (out === undefined ? (sink.end?.() ?? Effect.void) : sink.respond(out, outcome))
         ),
-      ...(sink.end !== undefined ? { end: sink.end } : {})
+      ...(sink.end !== undefined ? { end: sink.end } : {}),
+      ...(sink.closeStream !== undefined ? { closeStream: sink.closeStream } : {})
     })
 
     const outboundSink = (sink: Sink): Sink => (server.interceptors().length === 0 ? sink : intercepted(sink))

@@ -112,6 +112,12 @@ export class McpContext extends Context.Tag("effect-mcp-server/McpContext")<McpC
    * the client retries. Fails with -32021 when the client did not declare the capability the question needs.
    */
   readonly ask: (method: "sampling/createMessage" | "elicitation/create" | "roots/list", params: Record<string, unknown>) => Effect.Effect<unknown, AskError>
+  /**
+   * SEP-1699 (legacy Streamable HTTP, 2025-11-25): closes the HTTP response that carries this request's SSE
+   * stream while the request goes on; the client reconnects with `Last-Event-ID` and gets the rest, answer
+   * included. A no-op where the stream cannot be resumed (other transports and versions).
+   */
+  readonly closeStream: Effect.Effect<void>
   /** Legacy 2025-11-25: tells the client a URL-mode elicitation finished (`notifications/elicitation/complete`). */
   readonly elicitationComplete: (elicitationId: string) => Effect.Effect<void>
 }>() {}
@@ -175,6 +181,13 @@ export const listRoots: Effect.Effect<ListRootsResult, AskError, McpContext> = E
   McpContext,
   (context) => context.ask("roots/list", {}) as Effect.Effect<ListRootsResult, AskError>
 )
+
+/**
+ * Closes this request's HTTP stream so the client polls for the rest (SEP-1699); see `McpContext.closeStream`.
+ *
+ * @since 0.1.0 @category accessors
+ */
+export const closeStream: Effect.Effect<void, never, McpContext> = Effect.flatMap(McpContext, (c) => c.closeStream)
 
 /**
  * Tells the client that a URL-mode elicitation completed (2025-11-25 sessions; elsewhere a no-op).

@@ -63,6 +63,8 @@ interface Channel {
   readonly id: string
   /** No more events come: the answer was logged, or the request was cancelled. */
   closed: boolean
+  /** SEP-1699: the current carrier should end once it has written what is logged (the client will resume). */
+  cut: boolean
   /** The pump feeding the current carrier. */
   pump: { readonly wake: Queue.Queue<void>; readonly fiber: Fiber.RuntimeFiber<unknown, unknown> } | undefined
 }
@@ -345,6 +347,10 @@ export const make = (
           if (gone) return
           // Everything logged so far is written: a stream that gets no more events ends here.
           if (!live || channel.closed) return res.end()
+          if (channel.cut) {
+            channel.cut = false
+            return res.end()
+          }
           if (shutdown) return res.end(Sse.event("shutdown", "{}"))
           yield* Queue.take(wake)
         }
@@ -365,7 +371,7 @@ export const make = (
       const scope = yield* Scope.make()
       const fibers = yield* FiberSet.make<unknown, unknown>().pipe(Scope.extend(scope))
       const id = randomUUID()
-      const standalone: Channel = { id: `${id}/get`, closed: false, pump: undefined }
+      const standalone: Channel = { id: `${id}/get`, closed: false, cut: false, pump: undefined }
       // Messages unrelated to any request go on the session's standalone stream (logged even while no GET is
       // open, so a client that opens one with Last-Event-ID gets them).
       const toStream = (frame: string) => appendTo(standalone, frame, false)
@@ -425,7 +431,12 @@ export const make = (
         const admitted = yield* session.inFlight.withPermitsIfAvailable(1)(
           Effect.gen(function*() {
             const version = yield* negotiatedVersion(session)
-            const channel: Channel = { id: `${session.id}/${++session.nextChannel}`, closed: false, pump: undefined }
+            const channel: Channel = {
+              id: `${session.id}/${++session.nextChannel}`,
+              closed: false,
+              cut: false,
+              pump: undefined
+            }
             // The answer goes out as JSON when it comes first; the first related message before it turns this
             // POST's response into the channel's SSE stream (fed from the log, so it can be resumed).
             type Decision =
@@ -460,6 +471,21 @@ export const make = (
                     session.channels.delete(channel.id)
                   })
                 }),
+              // Only a 2025-11-25 stream starts with a priming event id the client can resume from.
+              ...(version === "2025-11-25"
+                ? {
+                  closeStream: () =>
+                    Effect.sync(() => {
+                      if (channel.closed || decision?._tag === "Gone" || decision?._tag === "Json") return
+                      if (decision === undefined) {
+                        session.channels.set(channel.id, channel)
+                        decide({ _tag: "Sse" })
+                      }
+                      channel.cut = true
+                      poke(channel)
+                    })
+                }
+                : {}),
               // Cancelled (notifications/cancelled): no answer will come; the stream, if any, ends.
               end: () =>
                 Effect.sync(() => {
@@ -631,7 +657,7 @@ export const make = (
           }
           const found = session.channels.get(streamId)
           // A stream whose answer was already logged is replayed and then ends.
-          channel = found ?? { id: streamId, closed: true, pump: undefined }
+          channel = found ?? { id: streamId, closed: true, cut: false, pump: undefined }
           live = found !== undefined
         }
         const serve = Effect.gen(function*() {
