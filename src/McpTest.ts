@@ -15,8 +15,8 @@
  *
  * @since 0.1.0
  */
-import type { Scope, Supervisor } from "effect"
-import { Data, Deferred, Effect, Predicate, Queue } from "effect"
+import type { Supervisor } from "effect"
+import { Data, Deferred, Effect, Predicate, Queue, Scope } from "effect"
 import type { RequestId } from "./protocol/JsonRpc.js"
 import * as JsonRpc from "./protocol/JsonRpc.js"
 import type {
@@ -79,6 +79,9 @@ export interface Client {
   readonly callTool: (name: string, args?: JsonObject, options?: RequestOptions) => Effect.Effect<CallToolResult, RpcError>
   /** Notifications, and responses to no pending request (e.g. errors with id null), in arrival order. */
   readonly messages: Queue.Dequeue<ServerMessage>
+  /** Answers a request the server sent us (sampling, elicitation, roots) that `onRequest` did not handle. */
+  readonly respond: (id: RequestId, result: unknown) => Effect.Effect<void>
+  readonly respondError: (id: RequestId, error: JsonRpc.ErrorObject) => Effect.Effect<void>
   /** Ends the connection as a vanished peer would. */
   readonly close: Effect.Effect<void>
 }
@@ -94,6 +97,12 @@ export interface ConnectOptions {
   /** Supervise the server-side fibers of this connection (to count them). */
   readonly supervisor?: Supervisor.Supervisor<unknown>
   readonly mailboxCapacity?: number
+  /**
+   * Answers the server's requests (sampling, elicitation, roots) as a client's request handlers would; a failure
+   * is sent back as a JSON-RPC error. Without it those requests arrive on `messages`, to be answered with
+   * `respond`.
+   */
+  readonly onRequest?: (method: string, params: any) => Effect.Effect<unknown, RpcError>
 }
 
 /**
@@ -106,6 +115,7 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
     const era = options.era ?? "legacy"
     const capabilities = options.capabilities ?? {}
     const clientInfo = options.clientInfo ?? { name: "mcp-test", version: "0.0.0" }
+    const scope = yield* Effect.scope
     const fromServer = yield* Queue.bounded<string>(1024)
     // Bounded like every buffer here: a test that never reads keeps the newest 4096 messages.
     const messages = yield* Queue.sliding<ServerMessage>(4096)
@@ -135,6 +145,18 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
     yield* Deferred.await(started)
 
     const route = (message: ServerMessage): Effect.Effect<void> => {
+      const onRequest = options.onRequest
+      if (onRequest !== undefined && message.method !== undefined && message.id !== undefined && message.id !== null) {
+        const id = message.id
+        return Effect.forkScoped(
+          onRequest(message.method, message.params).pipe(
+            Effect.matchEffect({
+              onFailure: (error) => sendRaw(JSON.stringify({ jsonrpc: "2.0", id, error: { code: error.code, message: error.message } })),
+              onSuccess: (result) => sendRaw(JSON.stringify({ jsonrpc: "2.0", id, result }))
+            })
+          )
+        ).pipe(Effect.asVoid, Effect.provideService(Scope.Scope, scope))
+      }
       const isResponse = message.method === undefined && (message.result !== undefined || message.error !== undefined)
       if (isResponse && message.id !== undefined && message.id !== null) {
         const key = JsonRpc.idKey(message.id)
@@ -211,6 +233,8 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
       callTool: (name, args, requestOptions) =>
         request("tools/call", args === undefined ? { name } : { name, arguments: args }, requestOptions),
       messages,
+      respond: (id, result) => sendRaw(JSON.stringify({ jsonrpc: "2.0", id, result })),
+      respondError: (id, error) => sendRaw(JSON.stringify({ jsonrpc: "2.0", id, error })),
       close: Effect.sync(() => inbound!.end({ drain: false }))
     } satisfies Client
   })

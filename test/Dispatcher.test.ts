@@ -346,7 +346,13 @@ describe("modern era (2026-07-28)", () => {
       const client = yield* McpTest.connect({ era: "modern" })
       assert.deepStrictEqual(yield* client.request("server/discover"), {
         supportedVersions: ["2026-07-28"],
-        capabilities: { tools: {}, resources: {}, prompts: {}, completions: {}, logging: {} },
+        capabilities: {
+          tools: { listChanged: true },
+          resources: { subscribe: true, listChanged: true },
+          prompts: { listChanged: true },
+          completions: {},
+          logging: {}
+        },
         resultType: "complete",
         ttlMs: 60_000,
         cacheScope: "public",

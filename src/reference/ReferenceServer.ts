@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Ref, Schema } from "effect"
 import * as Content from "../server/Content.js"
 import * as McpContext from "../server/McpContext.js"
 import * as McpServer from "../server/McpServer.js"
@@ -240,6 +240,107 @@ const CodeReview = Prompt.make({
     ])
 })
 
+// -- asking the client --------------------------------------------------------------------------------------------
+
+const Summarize = Tool.make({
+  name: "summarize",
+  title: "Summarize",
+  description: "Asks the client's LLM to summarize the text (sampling; needs the client's sampling capability).",
+  parameters: Schema.Struct({ text: Schema.String }),
+  handler: ({ text }) =>
+    Effect.map(
+      McpContext.sample({
+        messages: [{ role: "user", content: { type: "text", text: `Summarize in one sentence:\n\n${text}` } }],
+        maxTokens: 200
+      }),
+      (result) => `Summary: ${result.content?.type === "text" ? result.content.text : JSON.stringify(result.content)}`
+    )
+})
+
+const Confirm = Tool.make({
+  name: "confirm_action",
+  title: "Confirm an action",
+  description: "Asks the user to confirm an action (elicitation, form mode; needs the client's elicitation capability).",
+  parameters: Schema.Struct({ action: Schema.String }),
+  handler: ({ action }) =>
+    Effect.map(
+      McpContext.elicit({
+        message: `Do you want to ${action}?`,
+        requestedSchema: {
+          type: "object",
+          properties: { confirm: { type: "boolean", title: "Confirm", default: false } },
+          required: ["confirm"]
+        }
+      }),
+      (result) =>
+        result.action === "accept" && result.content?.confirm === true
+          ? `Confirmed: ${action}`
+          : `Not confirmed (${result.action}): ${action}`
+    )
+})
+
+const Roots = Tool.make({
+  name: "list_roots",
+  title: "List roots",
+  description: "Lists the client's roots (needs the client's roots capability).",
+  handler: () =>
+    Effect.map(McpContext.listRoots, (result) =>
+      result.roots.length === 0 ? "No roots" : result.roots.map((root) => root.uri).join("\n"))
+})
+
+// -- changes while serving -------------------------------------------------------------------------------------------
+
+/**
+ * A counter the `increment` tool bumps; its resource's subscribers hear `notifications/resources/updated`.
+ *
+ * @since 0.1.0 @category services
+ */
+export class Counter extends Context.Tag("effect-mcp-server/reference/Counter")<Counter, Ref.Ref<number>>() {
+  static readonly layer = Layer.effect(Counter, Ref.make(0))
+}
+
+const COUNTER_URI = "reference://counter"
+
+const CounterResource = Resource.make({
+  uri: COUNTER_URI,
+  name: "counter",
+  title: "Counter",
+  description: "The counter that the increment tool bumps; subscribe to hear when it changes.",
+  mimeType: "text/plain",
+  read: Effect.flatMap(Counter, (counter) => Effect.map(Ref.get(counter), String))
+})
+
+const Increment = Tool.make({
+  name: "increment",
+  title: "Increment",
+  description: "Adds one to the counter resource and notifies its subscribers.",
+  handler: () =>
+    Effect.gen(function*() {
+      const counter = yield* Counter
+      const value = yield* Ref.updateAndGet(counter, (n) => n + 1)
+      yield* McpServer.resourceUpdated(COUNTER_URI)
+      return `Counter: ${value}`
+    })
+})
+
+const Extra = Tool.make({
+  name: "extra",
+  description: "A tool that toggle_extra_tool adds and removes while the server runs.",
+  handler: () => Effect.succeed("The extra tool is here")
+})
+
+const ToggleExtra = Tool.make({
+  name: "toggle_extra_tool",
+  title: "Toggle the extra tool",
+  description: "Adds the tool `extra`, or removes it if present: clients hear notifications/tools/list_changed.",
+  handler: () =>
+    Effect.gen(function*() {
+      if (yield* McpServer.removeTool("extra")) return "Removed the extra tool"
+      yield* McpServer.putTool(Extra)
+      return "Added the extra tool"
+    })
+})
+
 /**
  * Every feature of the reference server, needing `McpServer` and `Catalog`.
  *
@@ -256,13 +357,19 @@ export const features = Layer.mergeAll(
   McpServer.tool(Audio),
   McpServer.tool(Link),
   McpServer.tool(Embedded),
+  McpServer.tool(Summarize),
+  McpServer.tool(Confirm),
+  McpServer.tool(Roots),
+  McpServer.tool(Increment),
+  McpServer.tool(ToggleExtra),
+  McpServer.resource(CounterResource),
   McpServer.resource(Info),
   McpServer.resource(ConfigResource),
   McpServer.resource(Logo),
   McpServer.resourceTemplate(Items),
   McpServer.prompt(Greeting),
   McpServer.prompt(CodeReview)
-).pipe(Layer.provide(Catalog.layer))
+).pipe(Layer.provide(Layer.merge(Catalog.layer, Counter.layer)))
 
 /** @since 0.1.0 @category constants */
 export const info = {
