@@ -3,90 +3,9 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, Layer, ManagedRuntime, Ref } from "effect"
 import http from "node:http"
-import { afterEach, assert, describe, it } from "vitest"
-import { HttpServer } from "../src/index.js"
-import * as TestServer from "./fixtures/TestServer.js"
-
-type Runtime = ManagedRuntime.ManagedRuntime<HttpServer.HttpServer | TestServer.Probe, unknown>
-const runtimes: Array<Runtime> = []
-
-const start = async (options: HttpServer.Options = {}, server: Partial<Parameters<typeof TestServer.layer>[0]> = {}) => {
-  const runtime: Runtime = ManagedRuntime.make(
-    HttpServer.layer({ port: 0, shutdownTimeout: "2 seconds", ...options }).pipe(
-      Layer.provideMerge(TestServer.layer(server))
-    )
-  )
-  runtimes.push(runtime)
-  const info = await runtime.runPromise(HttpServer.HttpServer)
-  const events = () => runtime.runPromise(Effect.flatMap(TestServer.Probe, (probe) => Ref.get(probe.events)))
-  return { runtime, url: info.url, port: info.port, info, events }
-}
-
-afterEach(async () => {
-  await Promise.all(runtimes.splice(0).map((runtime) => runtime.dispose()))
-})
-
-const until = async (check: () => Promise<boolean> | boolean, what: string) => {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return
-    await new Promise((r) => setTimeout(r, 10))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
-
-const JSON_AND_SSE = { "content-type": "application/json", accept: "application/json, text/event-stream" }
-
-const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(url, { method: "POST", headers: { ...JSON_AND_SSE, ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) })
-
-const initialize = (version = "2025-11-25") => ({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: { protocolVersion: version, capabilities: {}, clientInfo: { name: "http-test", version: "1" } }
-})
-
-const session = async (url: string, version = "2025-11-25") => {
-  const res = await post(url, initialize(version))
-  assert.strictEqual(res.status, 200)
-  const id = res.headers.get("mcp-session-id")!
-  await res.json()
-  const ack = await post(url, { jsonrpc: "2.0", method: "notifications/initialized" }, { "mcp-session-id": id })
-  assert.strictEqual(ack.status, 202)
-  return id
-}
-
-const modernMeta = { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} }
-const modernHeaders = (method: string, name?: string): Record<string, string> => ({
-  "mcp-protocol-version": "2026-07-28",
-  "mcp-method": method,
-  ...(name !== undefined ? { "mcp-name": name } : {})
-})
-
-/** Reads SSE events from a fetch response until `stop` says so. */
-const readEvents = async (res: Response, stop: (events: Array<{ id?: string; data: string }>) => boolean) => {
-  const reader = res.body!.getReader()
-  const decoder = new TextDecoder()
-  const events: Array<{ id?: string; data: string }> = []
-  let buffer = ""
-  while (!stop(events)) {
-    const { done, value } = await reader.read()
-    if (done) break
-    buffer += decoder.decode(value, { stream: true })
-    let end: number
-    while ((end = buffer.indexOf("\n\n")) !== -1) {
-      const block = buffer.slice(0, end)
-      buffer = buffer.slice(end + 2)
-      const lines = block.split("\n")
-      const data = lines.filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n")
-      const id = lines.find((l) => l.startsWith("id:"))?.slice(3).trim()
-      if (lines.some((l) => l.startsWith("data:"))) events.push(id === undefined ? { data } : { id, data })
-    }
-  }
-  return { events, cancel: () => reader.cancel() }
-}
+import { assert, describe, it } from "vitest"
+import { initialize, JSON_AND_SSE, modernHeaders, modernMeta, post, readEvents, session, start, until } from "./fixtures/Http.js"
 
 describe("Streamable HTTP with the official SDK client", () => {
   it("initialize, tools, structured output, logging, progress (SSE answers) and cancellation", async () => {

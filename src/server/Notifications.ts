@@ -98,6 +98,11 @@ export class Subscriber {
     this.wake()
   }
 
+  /** How many notifications are pending: never more than the list kinds plus the subscribed URIs. */
+  get pendingCount(): number {
+    return this.pendingLists.size + this.pendingUris.size
+  }
+
   get hasPending(): boolean {
     return this.pendingLists.size > 0 || this.pendingUris.size > 0
   }
@@ -128,6 +133,18 @@ export class Hub {
 
   get size(): number {
     return this.all.size
+  }
+
+  /** For metrics and tests: subscribers, and the notifications pending across them (total and worst). */
+  stats(): { readonly subscribers: number; readonly pending: number; readonly maxPending: number } {
+    let pending = 0
+    let maxPending = 0
+    for (const subscriber of this.all) {
+      const n = subscriber.pendingCount
+      pending += n
+      if (n > maxPending) maxPending = n
+    }
+    return { subscribers: this.all.size, pending, maxPending }
   }
 
   add(subscriber: Subscriber): void {

@@ -82,9 +82,10 @@ export const makeMemory = (options: { readonly eventsPerStream?: number; readonl
         const streamId = streamOf(lastEventId)
         const log = streamId === undefined ? undefined : logs.get(streamId)
         if (streamId === undefined || log === undefined) return Option.none()
+        // A log holds a contiguous run of sequence numbers ending at next - 1: the events after `seq` are a slice.
         const seq = sequenceOf(lastEventId)
-        const events = log.events.filter((event) => sequenceOf(event.id) > seq)
-        const oldest = log.events.length === 0 ? log.next : sequenceOf(log.events[0]!.id)
+        const oldest = log.next - log.events.length
+        const events = log.events.slice(Math.max(0, seq + 1 - oldest))
         return Option.some({ streamId, events, truncated: oldest > seq + 1 })
       }),
     drop: (streamId) =>

@@ -338,10 +338,14 @@ export const make = (
                 Effect.annotateLogs({ stream: channel.id, lastEventId: last })
               )
             }
-            for (const event of replay.value.events) {
+            // Everything logged since the last write goes out as one chunk: one syscall per wake-up, not per event.
+            const events = replay.value.events
+            if (events.length > 0) {
               if (gone) return
-              yield* Sse.write(res, Sse.message(event.frame, event.id))
-              last = event.id
+              let chunk = ""
+              for (const event of events) chunk += Sse.message(event.frame, event.id)
+              last = events[events.length - 1]!.id
+              yield* Sse.write(res, chunk)
             }
           }
           if (gone) return
