@@ -75,7 +75,9 @@ describe("legacy era", () => {
         "bad_output",
         "scalar",
         "echo",
-        "add"
+        "add",
+        "ask",
+        "needs_login"
       ])
       assert.strictEqual(pages, 3)
       const first = yield* client.request("tools/list")

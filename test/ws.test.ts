@@ -49,7 +49,7 @@ describe("WebSocket", () => {
     const client = new Client({ name: "ws-test", version: "1.0.0" })
     await client.connect(new WebSocketClientTransport(new URL(ws)))
     assert.strictEqual(client.getServerVersion()?.name, "effect-mcp-server-reference")
-    assert.strictEqual((await client.listTools()).tools.length, 10)
+    assert.strictEqual((await client.listTools()).tools.length, 15)
     const add = await client.callTool({ name: "add", arguments: { a: 2, b: 40 } })
     assert.deepStrictEqual(add.structuredContent, { sum: 42 })
     const progress: Array<number> = []
