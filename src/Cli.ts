@@ -7,6 +7,7 @@
  */
 import { ConfigProvider, Console, Effect, Layer, Logger, LogLevel } from "effect"
 import * as HttpServer from "./http/HttpServer.js"
+import * as Interceptor from "./server/Interceptor.js"
 import type { McpServer } from "./server/McpServer.js"
 import * as Stdio from "./transport/Stdio.js"
 import { VERSION } from "./Version.js"
@@ -188,6 +189,41 @@ export const flags: ReadonlyArray<Flag> = [
     default: "60000",
     description: "Modern-era ttlMs on cacheable results (lists, server/discover)."
   },
+  {
+    name: "client-request-timeout-ms",
+    env: "MCP_CLIENT_REQUEST_TIMEOUT_MS",
+    value: "MS",
+    default: "300000",
+    description: "How long a question to the client (sampling, elicitation, roots) waits for its answer. 0 waits forever."
+  },
+  {
+    name: "request-state-key",
+    env: "MCP_REQUEST_STATE_KEY",
+    value: "KEY",
+    default: "random per process",
+    description: "HMAC key for modern requestState (multi round-trip requests); set it to share states across replicas."
+  },
+  {
+    name: "log-messages",
+    env: "MCP_LOG_MESSAGES",
+    value: undefined,
+    default: "off",
+    description: "Log every inbound and outbound JSON-RPC message (method, id, direction; no bodies)."
+  },
+  {
+    name: "allow-methods",
+    env: "MCP_ALLOW_METHODS",
+    value: "LIST",
+    default: "all",
+    description: "Comma-separated methods clients may call; others get -32601 (initialize and ping are always allowed)."
+  },
+  {
+    name: "deny-methods",
+    env: "MCP_DENY_METHODS",
+    value: "LIST",
+    default: "none",
+    description: "Comma-separated methods clients may not call (-32601)."
+  },
   { name: "help", env: "", value: undefined, default: "", description: "Print this help and exit." },
   { name: "version", env: "", value: undefined, default: "", description: "Print the version and exit." }
 ]
@@ -267,6 +303,22 @@ const logLevels: Record<string, LogLevel.LogLevel> = {
 const lookup = (config: ReadonlyMap<string, string>, key: string): string | undefined =>
   config.get(key) ?? process.env[key]
 
+const listOf = (value: string | undefined): ReadonlyArray<string> | undefined =>
+  value === undefined ? undefined : value.split(",").map((m) => m.trim()).filter((m) => m !== "")
+
+/** The interceptors the flags ask for, registered on the server in a fixed order: logger, then method lists. */
+const withInterceptors = (config: ReadonlyMap<string, string>, server: Layer.Layer<McpServer>): Layer.Layer<McpServer> => {
+  const chain: Array<Interceptor.Interceptor> = []
+  if (lookup(config, "MCP_LOG_MESSAGES") === "true") chain.push(Interceptor.logger())
+  const allow = listOf(lookup(config, "MCP_ALLOW_METHODS"))
+  if (allow !== undefined) {
+    chain.push(Interceptor.methods({ allow: [...allow, "initialize", "notifications/initialized", "ping"] }))
+  }
+  const deny = listOf(lookup(config, "MCP_DENY_METHODS"))
+  if (deny !== undefined) chain.push(Interceptor.methods({ deny }))
+  return chain.length === 0 ? server : Interceptor.layer(...chain).pipe(Layer.provideMerge(server))
+}
+
 /**
  * Runs the CLI: help, version, or serve `server` over stdio with logs on stderr.
  *
@@ -309,14 +361,15 @@ export const run = (argv: ReadonlyArray<string>, server: Layer.Layer<McpServer>)
             Effect.sync(() => (process.exitCode = 2))
           )
         }
+        const serverWithInterceptors = withInterceptors(parsed.config, server)
         const serve = transport === "stdio"
           ? Effect.logInfo("Serving MCP over stdio").pipe(
             Effect.annotateLogs({ version: VERSION, pid: process.pid }),
             Effect.zipRight(Stdio.serveConfig),
             Effect.zipRight(Effect.logInfo("stdin closed; exiting")),
-            Effect.provide(server)
+            Effect.provide(serverWithInterceptors)
           )
-          : Layer.launch(HttpServer.layerConfig.pipe(Layer.provide(server))).pipe(
+          : Layer.launch(HttpServer.layerConfig.pipe(Layer.provide(serverWithInterceptors))).pipe(
             Effect.annotateLogs({ version: VERSION, pid: process.pid }),
             Effect.catchAll((error) =>
               Effect.zipRight(

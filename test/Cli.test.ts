@@ -221,6 +221,23 @@ describe("CLI: flags and environment reach the server", () => {
     }
   })
 
+  it("--deny-methods and --allow-methods refuse calls with -32601; --log-messages logs each message", async () => {
+    const denied = spawnServer(["--stdio", "--deny-methods", "tools/call,prompts/get", "--log-messages"])
+    await denied.initialize("2025-11-25")
+    const call = await denied.request(1, "tools/call", { name: "echo", arguments: { text: "x" } })
+    assert.deepStrictEqual(call.error, { code: -32601, message: "Method not allowed: tools/call" })
+    assert.isUndefined((await denied.request(2, "tools/list")).error)
+    const logged = () => denied.logs().filter((line) => typeof line === "object" && String(line.message).startsWith("<- "))
+    await denied.waitFor(() => (logged().length >= 3 ? true : undefined), "the message log lines")
+    assert.isTrue(logged().some((line) => typeof line === "object" && line.annotations?.method === "tools/call"))
+
+    const allowed = spawnServer(["--stdio"], cleanEnv({ MCP_ALLOW_METHODS: "tools/list" }))
+    await allowed.initialize("2025-11-25")
+    assert.isUndefined((await allowed.request(1, "tools/list")).error)
+    assert.isUndefined((await allowed.request(2, "ping")).error)
+    assert.strictEqual((await allowed.request(3, "prompts/list")).error?.code, -32601)
+  })
+
   it("MCP_LOG_LEVEL in the environment applies, and --log-level wins over it", async () => {
     const quiet = spawnServer(["--stdio"], cleanEnv({ MCP_LOG_LEVEL: "warning" }))
     await quiet.initialize("2025-11-25")
