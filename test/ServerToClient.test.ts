@@ -5,7 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Queue, Ref, TestClock } from "effect"
-import { McpServer, McpTest, Tool } from "../src/index.js"
+import { Connection, McpServer, McpTest, Tool } from "../src/index.js"
 import type { JsonObject } from "../src/protocol/McpSchema.js"
 import * as TestServer from "./fixtures/TestServer.js"
 
@@ -85,6 +85,51 @@ describe("list_changed and legacy subscriptions", () => {
       assert.strictEqual((yield* rpcError(legacy.request("resources/subscribe", {}))).code, -32602)
       const modern = yield* McpTest.connect({ era: "modern" })
       assert.strictEqual((yield* rpcError(modern.request("resources/subscribe", { uri: "test://doc" }))).code, -32601)
+    }).pipe(Effect.provide(TestServer.layer())))
+})
+
+describe("a stalled subscriber", () => {
+  it.scoped("costs O(1) pending notifications however many broadcasts it misses, and slows nobody", () =>
+    Effect.gen(function*() {
+      // A peer that stops reading after its first two answers (initialize, resources/subscribe): every later write
+      // suspends forever.
+      let inbound: Connection.Inbound | undefined
+      let writes = 0
+      const stalled: Connection.Transport = {
+        start: (callbacks) =>
+          Effect.sync(() => {
+            inbound = callbacks
+          }),
+        write: () => (++writes <= 2 ? Effect.void : Effect.never),
+        pause: () => {},
+        resume: () => {}
+      }
+      yield* Effect.forkScoped(Connection.serve(stalled))
+      yield* settle
+      inbound!.frame(JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "stalled", version: "1" } }
+      }))
+      inbound!.frame(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri: "test://doc" } }))
+      yield* settle
+      const healthy = yield* McpTest.connect()
+      yield* healthy.request("resources/subscribe", { uri: "test://doc" })
+      const server = yield* McpServer.McpServer
+      let received = 0
+      for (let round = 0; round < 2000; round++) {
+        server.notifications.listChanged("tools")
+        server.notifications.resourceUpdated("test://doc")
+        yield* settle
+        received += (yield* drain(healthy)).length
+      }
+      // The healthy client heard every round; the stalled one holds one pending copy per kind and URI.
+      assert.strictEqual(received, 4000)
+      const stats = server.notifications.stats()
+      assert.strictEqual(stats.subscribers, 2)
+      assert.strictEqual(stats.maxPending, 2)
+      assert.strictEqual(stats.pending, 2)
     }).pipe(Effect.provide(TestServer.layer())))
 })
 
