@@ -44,7 +44,13 @@ const SERVERS = {
   "ours-modern": { cmd: [join(root, "dist", "main.js"), "--port", "0", "--log-level", "info", "--log-format", "json"], era: "modern" },
   "ours-legacy": { cmd: [join(root, "dist", "main.js"), "--port", "0", "--log-level", "info", "--log-format", "json"], era: "legacy", stateful: true },
   "sdk-stateless": { cmd: [join(here, "servers", "sdk.mjs")], era: "legacy", env: { SDK_MODE: "stateless" } },
-  "sdk-stateful": { cmd: [join(here, "servers", "sdk.mjs")], era: "legacy", stateful: true, env: { SDK_MODE: "stateful" } }
+  "sdk-stateful": { cmd: [join(here, "servers", "sdk.mjs")], era: "legacy", stateful: true, env: { SDK_MODE: "stateful" } },
+  // The legacy server again with five no-op interceptors on every message: the chain's cost, compared in the same round.
+  "ours-legacy-5-interceptors": {
+    cmd: [join(here, "servers", "ours-intercepted.mjs"), "--port", "0", "--log-level", "info", "--log-format", "json"],
+    era: "legacy",
+    stateful: true
+  }
 }
 const selected = (flag("servers", Object.keys(SERVERS).join(","))).split(",")
 
@@ -271,6 +277,17 @@ const main = async () => {
   const memory = [1000, ...(quick ? [] : [10000])].map((n) => runScript(["--expose-gc", join(root, "scripts", "session-memory.mjs"), String(n)]))
   const shutdowns = []
   for (const n of [1000, ...(quick ? [] : [10000])]) shutdowns.push(await shutdown(n))
+  const fanout = runScript([join(here, "fanout.mjs"), "1000", quick ? "5" : "20"])
+  // The interceptors' cost: p95 and CPU of the legacy server with 5 no-op interceptors over the same without, per round.
+  const interceptorCost = connectionsList.map((connections) => {
+    const plain = new Map(samples.filter((s) => s.server === "ours-legacy" && s.connections === connections).map((s) => [s.round, s]))
+    const chained = samples.filter((s) => s.server === "ours-legacy-5-interceptors" && s.connections === connections)
+    return {
+      connections,
+      p95: median(chained.map((s) => s.p95 / (plain.get(s.round)?.p95 ?? NaN))),
+      cpu: median(chained.map((s) => s.cpuUs / (plain.get(s.round)?.cpuUs ?? NaN)))
+    }
+  })
   const lines = [
     `# npm run bench${quick ? " --quick" : ""}: ${started.toISOString()}`,
     "",
@@ -288,7 +305,16 @@ const main = async () => {
     "|---|---:|---:|---:|",
     ...shutdowns.map((s) => `| ${s.streams} streams | ${Math.round(s.millis)} ms | ${s.code} | ${s.clean} / ${s.streams} |`),
     "",
-    "Fibers per idle connection: 1 (asserted by test/Connection.test.ts with Supervisor.track). Fan-out and the cost of 5 no-op interceptors: not measured yet (notifications and interceptors arrive with issue 4).",
+    `| fan-out: one notifications/resources/updated to ${fanout.streams} subscribed SSE streams (median of ${fanout.triggers}) | trigger answered | last arrival | server CPU per broadcast |`,
+    "|---|---:|---:|---:|",
+    `| raw node:http floor (serialize once, write N times) | ${fanout.floor.issueMs.toFixed(1)} ms | ${fanout.floor.lastArrivalMs.toFixed(1)} ms | ${fanout.floor.serverCpuMsPerBroadcast.toFixed(1)} ms |`,
+    `| this server (legacy sessions, GET streams, tool increment) | ${fanout.ours.issueMs.toFixed(1)} ms | ${fanout.ours.lastArrivalMs.toFixed(1)} ms | ${fanout.ours.serverCpuMsPerBroadcast.toFixed(1)} ms (${(fanout.ours.serverCpuMsPerBroadcast / fanout.floor.serverCpuMsPerBroadcast).toFixed(2)}x the floor) |`,
+    "",
+    "| 5 no-op interceptors (ours-legacy-5-interceptors over ours-legacy, same round) | p95 | CPU/req |",
+    "|---|---:|---:|",
+    ...interceptorCost.map((c) => `| ${c.connections} connection(s) | ${Number.isFinite(c.p95) ? `${((c.p95 - 1) * 100).toFixed(1)}%` : "n/a"} | ${Number.isFinite(c.cpu) ? `${((c.cpu - 1) * 100).toFixed(1)}%` : "n/a"} |`),
+    "",
+    "Fibers per idle connection: 1 (asserted by test/Connection.test.ts with Supervisor.track).",
     ""
   ]
   const table = lines.join("\n")
