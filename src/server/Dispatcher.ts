@@ -421,725 +421,803 @@ const methods: Record<string, Method> = {
 }
 
 
+type Inbound =
+  | { readonly _tag: "Pass"; readonly json: unknown }
+  | { readonly _tag: "Answer"; readonly frame: string; readonly outcome: Outcome }
+  | { readonly _tag: "Drop"; readonly request: boolean }
+
 /**
- * Builds the dispatcher of one connection or legacy session.
- *
- * @since 0.1.0 @category constructors
+ * The dispatcher of one connection or legacy session. State lives in fields and behaviour on the prototype, so a
+ * connection (or idle legacy session) costs one object and its tables, not a closure per operation.
  */
-export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, McpServer | Scope.Scope> =>
-  Effect.gen(function*() {
-    const server = yield* McpServer
-    const session = yield* Session.make
-    const inflight = new Map<string, Entry>()
-    const outgoing = new Map<string, Outgoing>()
-    let nextOutgoing = 0
-    let pinned: ProtocolVersion.Era | undefined = options.era
-    let timer: Fiber.RuntimeFiber<unknown, unknown> | undefined
-    const serverInfoMeta = { [McpSchema.MODERN_META.serverInfo]: server.info }
-    const hub = server.notifications
-    const subscriber = () => {
-      if (session.subscriber === undefined) {
-        const onPush = options.onPush
-        session.subscriber = new Notifications.Subscriber(
-          new Set(["tools", "prompts", "resources"]),
-          onPush === undefined ? () => {} : onPush
-        )
-        hub.add(session.subscriber)
-      }
-      return session.subscriber
+class Engine implements Dispatcher, Env {
+  readonly inflight = new Map<string, Entry>()
+  /** Questions to the client awaiting answers: created on the first question. */
+  outgoingTable: Map<string, Outgoing> | undefined = undefined
+  nextOutgoing = 0
+  pinned: ProtocolVersion.Era | undefined
+  timer: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
+  readonly hub: Notifications.Hub
+  readonly serverInfoMeta: Record<string, unknown>
+
+  constructor(
+    readonly options: MakeOptions,
+    readonly server: McpServer["Type"],
+    readonly session: Session.Session
+  ) {
+    this.pinned = options.era
+    this.hub = server.notifications
+    this.serverInfoMeta = serverInfoMetaOf(server)
+  }
+
+  get outgoing(): Map<string, Outgoing> {
+    if (this.outgoingTable === undefined) this.outgoingTable = new Map()
+    return this.outgoingTable
+  }
+
+  /** The legacy session's entry in the notification hub, created on first use. */
+  subscriber(): Notifications.Subscriber {
+    const session = this.session
+    if (session.subscriber === undefined) {
+      session.subscriber = new Notifications.Subscriber(Notifications.ALL_LISTS, this.options.onPush ?? noop)
+      this.hub.add(session.subscriber)
     }
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        if (session.subscriber !== undefined) hub.remove(session.subscriber)
-        for (const out of outgoing.values()) {
-          Deferred.unsafeDone(out.answer, Effect.fail(new ClientRequests.ClientError({
-            message: "The connection closed before the client answered",
-            reason: "closed"
-          })))
-        }
-        outgoing.clear()
-      })
-    )
-    const env: Env = { server, session, subscriber }
+    return session.subscriber
+  }
 
-    // -----------------------------------------------------------------------------------------------------------
-    // Settling: every accepted request settles exactly once, with a response frame or (cancelled) without one.
-    // -----------------------------------------------------------------------------------------------------------
+  /** The connection's Scope closed: leave the hub, and fail the questions still waiting for the client. */
+  get close(): Effect.Effect<void> {
+    return Effect.sync(() => {
+      if (this.session.subscriber !== undefined) this.hub.remove(this.session.subscriber)
+      const outgoing = this.outgoingTable
+      if (outgoing === undefined) return
+      for (const out of outgoing.values()) {
+        Deferred.unsafeDone(out.answer, Effect.fail(new ClientRequests.ClientError({
+          message: "The connection closed before the client answered",
+          reason: "closed"
+        })))
+      }
+      outgoing.clear()
+    })
+  }
 
-    // The entry leaves the table only once its reply is handed on: until then its id still counts as in flight,
-    // and a draining connection does not mistake "answer being queued" for idle.
-    const settle = (entry: Entry, frame: string | undefined, outcome: Outcome = answered): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (entry.settled) return Effect.void
-        entry.settled = true
-        return Effect.ensuring(
-          entry.reply(frame, outcome),
-          Effect.sync(() => {
-            if (inflight.get(entry.key) === entry) inflight.delete(entry.key)
-            options.onSettled?.()
-          })
-        )
-      })
+  inFlight(): number {
+    return this.inflight.size
+  }
 
-    const timeoutFrame = (entry: Entry) =>
-      JsonRpc.encodeError(entry.id, {
-        code: JsonRpc.REQUEST_TIMEOUT,
-        message: `Request timed out after ${server.requestTimeoutMillis} ms`
-      })
+  era(): ProtocolVersion.Era | undefined {
+    return this.pinned
+  }
 
-    // Sleeps until the oldest in-flight request's deadline; exits when nothing is in flight.
-    const timerLoop: Effect.Effect<void> = Effect.gen(function*() {
+  get takePushed(): Effect.Effect<ReadonlyArray<string>> {
+    return Effect.suspend(() => {
+      const frames = this.session.subscriber?.take() ?? []
+      if (frames.length === 0 || this.server.interceptors().length === 0) return Effect.succeed(frames)
+      return Effect.map(
+        Effect.forEach(frames, (frame) => this.interceptOutbound(frame)),
+        (outs) => outs.filter((out): out is string => out !== undefined)
+      )
+    })
+  }
+
+  hasPushed(): boolean {
+    return this.session.subscriber?.hasPending ?? false
+  }
+
+
+  // -----------------------------------------------------------------------------------------------------------
+  // Settling: every accepted request settles exactly once, with a response frame or (cancelled) without one.
+  // -----------------------------------------------------------------------------------------------------------
+
+  // The entry leaves the table only once its reply is handed on: until then its id still counts as in flight,
+  // and a draining connection does not mistake "answer being queued" for idle.
+  settle(entry: Entry, frame: string | undefined, outcome: Outcome = answered): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (entry.settled) return Effect.void
+      entry.settled = true
+      return Effect.ensuring(
+        entry.reply(frame, outcome),
+        Effect.sync(() => {
+          if (this.inflight.get(entry.key) === entry) this.inflight.delete(entry.key)
+          this.options.onSettled?.()
+        })
+      )
+    })
+  }
+
+  timeoutFrame(entry: Entry) {
+    return JsonRpc.encodeError(entry.id, {
+      code: JsonRpc.REQUEST_TIMEOUT,
+      message: `Request timed out after ${this.server.requestTimeoutMillis} ms`
+    })
+  }
+
+  // Sleeps until the oldest in-flight request's deadline; exits when nothing is in flight.
+  get timerLoop(): Effect.Effect<void> {
+    return Effect.gen(this, function*() {
       while (true) {
         const now = yield* Clock.currentTimeMillis
         let next = Infinity
         const expired: Array<Entry> = []
-        for (const entry of inflight.values()) {
+        for (const entry of this.inflight.values()) {
           if (entry.settled) continue
           if (entry.deadline <= now) expired.push(entry)
           else if (entry.deadline < next) next = entry.deadline
         }
         for (const entry of expired) {
-          yield* settle(entry, timeoutFrame(entry), { code: JsonRpc.REQUEST_TIMEOUT, rejected: false })
-          if (entry.fiber !== undefined) yield* interrupt(entry.fiber)
+          yield* this.settle(entry, this.timeoutFrame(entry), { code: JsonRpc.REQUEST_TIMEOUT, rejected: false })
+          if (entry.fiber !== undefined) yield* this.interrupt(entry.fiber)
         }
-        for (const [key, out] of outgoing) {
+        for (const [key, out] of this.outgoingTable ?? noOutgoing) {
           if (out.deadline <= now) {
-            outgoing.delete(key)
+            this.outgoingTable!.delete(key)
             Deferred.unsafeDone(out.answer, Effect.fail(new ClientRequests.ClientError({
-              message: `The client did not answer within ${server.clientRequestTimeoutMillis} ms`,
+              message: `The client did not answer within ${this.server.clientRequestTimeoutMillis} ms`,
               reason: "timeout"
             })))
-            yield* cancelOutgoing(out, "Timed out")
+            yield* this.cancelOutgoing(out, "Timed out")
           } else if (out.deadline < next) next = out.deadline
         }
         if (next === Infinity) {
-          timer = undefined
+          this.timer = undefined
           return
         }
         yield* Effect.sleep(next - now)
       }
     })
+  }
 
-    // Signals the interruption without waiting for it: the caller may be the fiber that drains the very queue a
-    // finalizer of the interrupted request could be waiting on.
-    const interrupt = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> =>
-      Effect.fiberIdWith((self) => fiber.interruptAsFork(self))
+  // Signals the interruption without waiting for it: the caller may be the fiber that drains the very queue a
+  // finalizer of the interrupted request could be waiting on.
+  interrupt(fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> {
+    return Effect.fiberIdWith((self) => fiber.interruptAsFork(self))
+  }
 
-    const ensureTimer: Effect.Effect<void> = Effect.suspend(() =>
-      timer !== undefined || (server.requestTimeoutMillis <= 0 && server.clientRequestTimeoutMillis <= 0)
+
+  get ensureTimer(): Effect.Effect<void> {
+    return Effect.suspend(() =>
+      this.timer !== undefined || (this.server.requestTimeoutMillis <= 0 && this.server.clientRequestTimeoutMillis <= 0)
         ? Effect.void
-        : Effect.map(FiberSet.run(options.fibers, timerLoop), (fiber) => {
-          timer = fiber
+        : Effect.map(FiberSet.run(this.options.fibers, this.timerLoop), (fiber) => {
+          this.timer = fiber
         })
     )
+  }
 
-    // -----------------------------------------------------------------------------------------------------------
-    // Asking the client
-    // -----------------------------------------------------------------------------------------------------------
+  // -----------------------------------------------------------------------------------------------------------
+  // Asking the client
+  // -----------------------------------------------------------------------------------------------------------
 
-    /** Tells the client we no longer wait for the answer (best effort: the stream may be gone). */
-    const cancelOutgoing = (out: Outgoing, reason: string) =>
-      out.sink.notify(JsonRpc.encodeNotification("notifications/cancelled", { requestId: out.id, reason }))
+  /** Tells the client we no longer wait for the answer (best effort: the stream may be gone). */
+  cancelOutgoing(out: Outgoing, reason: string) {
+    return out.sink.notify(JsonRpc.encodeNotification("notifications/cancelled", { requestId: out.id, reason }))
+  }
 
-    /** Legacy: a JSON-RPC request to the client on the request's stream; the answer comes back as a Response. */
-    const askLegacy = (method: string, params: Record<string, unknown>, sink: Sink): Effect.Effect<unknown, ClientRequests.ClientError> =>
-      Effect.gen(function*() {
-        const id = ++nextOutgoing
-        const key = JsonRpc.idKey(id)
-        const answer = yield* Deferred.make<unknown, ClientRequests.ClientError>()
-        const now = yield* Clock.currentTimeMillis
-        const timeout = server.clientRequestTimeoutMillis
-        const out: Outgoing = { id, deadline: timeout > 0 ? now + timeout : Infinity, answer, sink }
-        outgoing.set(key, out)
-        return yield* Effect.zipRight(
-          Effect.zipRight(ensureTimer, sink.notify(JsonRpc.encodeRequest(id, method, params))),
-          Deferred.await(answer)
-        ).pipe(
-          Effect.onInterrupt(() =>
-            outgoing.get(key) === out
-              ? Effect.zipRight(Effect.sync(() => outgoing.delete(key)), cancelOutgoing(out, "The request was cancelled"))
-              : Effect.void
-          ),
-          Effect.ensuring(Effect.sync(() => {
-            if (outgoing.get(key) === out) outgoing.delete(key)
-          }))
-        )
-      })
-
-    /** Modern: the answer from this round's inputs, or end the round with `input_required`. */
-    const askModern = (entry: Entry, method: string, params: Record<string, unknown>): Effect.Effect<unknown> =>
-      Effect.suspend(() => {
-        const key = `q${entry.asked++}`
-        const answer = entry.answers?.[key]
-        return answer !== undefined ? Effect.succeed(answer) : Effect.die(new ClientRequests.InputRequired(key, method, params))
-      })
-
-    const handleResponse = (response: JsonRpc.Response): Effect.Effect<void> => {
-      const key = response.id === null ? undefined : JsonRpc.idKey(response.id)
-      const out = key === undefined ? undefined : outgoing.get(key)
-      if (out === undefined) {
-        return Effect.logDebug("Ignored a response to no request of ours").pipe(Effect.annotateLogs({ id: response.id }))
-      }
-      outgoing.delete(key!)
-      return response.error !== undefined
-        ? Deferred.fail(out.answer, new ClientRequests.ClientError({
-          message: response.error.message,
-          reason: "error",
-          code: response.error.code,
-          data: response.error.data
-        }))
-        : Deferred.succeed(out.answer, response.result)
-    }
-
-    // -----------------------------------------------------------------------------------------------------------
-    // Per-request context for handlers
-    // -----------------------------------------------------------------------------------------------------------
-
-    const makeMcpContext = (
-      request: JsonRpc.Request,
-      context: RequestContext,
-      entry: Entry,
-      sink: Sink
-    ): McpContext["Type"] => {
-      let lastProgress = -Infinity
-      const token = context.progressToken
-      return McpContext.of({
-        requestId: request.id,
-        method: request.method,
-        era: context.era,
-        protocolVersion: context.protocolVersion,
-        clientInfo: context.clientInfo,
-        clientCapabilities: context.clientCapabilities,
-        progress: (progress: number, opts?: ProgressOptions) =>
-          Effect.suspend(() => {
-            if (token === undefined || entry.settled) return Effect.void
-            if (!(progress > lastProgress)) {
-              return Effect.logWarning("Progress must increase; skipped a notification").pipe(
-                Effect.annotateLogs({ method: request.method, progress, last: lastProgress })
-              )
-            }
-            lastProgress = progress
-            return sink.notify(JsonRpc.encodeNotification("notifications/progress", {
-              progressToken: token,
-              progress,
-              ...(opts?.total !== undefined ? { total: opts.total } : {}),
-              ...(opts?.message !== undefined ? { message: opts.message } : {})
-            }))
-          }),
-        log: (level, data, logger) =>
-          Effect.gen(function*() {
-            if (entry.settled) return
-            const minimum = context.era === "modern"
-              ? context.logLevel
-              : Option.getOrUndefined(yield* Ref.get(session.logLevel))
-            if (context.era === "modern" && minimum === undefined) return
-            if (minimum !== undefined && McpSchema.loggingLevelRank[level] < McpSchema.loggingLevelRank[minimum]) return
-            yield* sink.notify(JsonRpc.encodeNotification(
-              "notifications/message",
-              logger === undefined ? { level, data } : { level, logger, data }
-            ))
-          }),
-        ask: (method, params) =>
-          Effect.suspend((): Effect.Effect<unknown, ClientRequests.ClientError | JsonRpc.MissingRequiredClientCapability> => {
-            const missing = ClientRequests.checkCapability(method, params, context.clientCapabilities)
-            if (missing !== undefined) return Effect.fail(missing)
-            if (context.era === "modern") return askModern(entry, method, params)
-            if (method === "roots/list" && session.roots !== undefined) return Effect.succeed(session.roots)
-            const asked = askLegacy(method, params, sink)
-            return method === "roots/list"
-              ? Effect.tap(asked, (roots) =>
-                Effect.sync(() => {
-                  session.roots = roots as ListRootsResult
-                }))
-              : asked
-          }),
-        closeStream: Effect.suspend(() => sink.closeStream?.() ?? Effect.void),
-        elicitationComplete: (elicitationId) =>
-          context.era === "legacy" && context.protocolVersion >= "2025-11-25"
-            ? outboundSink(options.send).notify(
-              JsonRpc.encodeNotification("notifications/elicitation/complete", { elicitationId })
-            )
+  /** Legacy: a JSON-RPC request to the client on the request's stream; the answer comes back as a Response. */
+  askLegacy(method: string, params: Record<string, unknown>, sink: Sink): Effect.Effect<unknown, ClientRequests.ClientError> {
+    return Effect.gen(this, function*() {
+      const id = ++this.nextOutgoing
+      const key = JsonRpc.idKey(id)
+      const answer = yield* Deferred.make<unknown, ClientRequests.ClientError>()
+      const now = yield* Clock.currentTimeMillis
+      const timeout = this.server.clientRequestTimeoutMillis
+      const out: Outgoing = { id, deadline: timeout > 0 ? now + timeout : Infinity, answer, sink }
+      this.outgoing.set(key, out)
+      return yield* Effect.zipRight(
+        Effect.zipRight(this.ensureTimer, sink.notify(JsonRpc.encodeRequest(id, method, params))),
+        Deferred.await(answer)
+      ).pipe(
+        Effect.onInterrupt(() =>
+          this.outgoing.get(key) === out
+            ? Effect.zipRight(Effect.sync(() => this.outgoing.delete(key)), this.cancelOutgoing(out, "The request was cancelled"))
             : Effect.void
-      })
-    }
-
-    // -----------------------------------------------------------------------------------------------------------
-    // Methods
-    // -----------------------------------------------------------------------------------------------------------
-
-    // -----------------------------------------------------------------------------------------------------------
-    // Requests
-    // -----------------------------------------------------------------------------------------------------------
-
-    const finishResult = (result: Result, context: RequestContext, spec: Method): Result => {
-      if (context.era === "legacy") return result
-      const meta = Predicate.isRecord(result._meta) ? { ...result._meta, ...serverInfoMeta } : serverInfoMeta
-      return spec.cacheable
-        ? {
-          ...result,
-          resultType: "complete",
-          ttlMs: result.contents !== undefined ? 0 : server.cacheTtlMs,
-          cacheScope: server.cacheScope,
-          _meta: meta
-        }
-        : { ...result, resultType: "complete", _meta: meta }
-    }
-
-    const inputRequiredResult = (
-      request: JsonRpc.Request,
-      entry: Entry,
-      input: ClientRequests.InputRequired,
-      now: number
-    ): Result => ({
-      resultType: "input_required",
-      inputRequests: { [input.key]: { method: input.method, params: input.params } },
-      requestState: server.requestState.sign({
-        m: request.method,
-        d: ClientRequests.paramsDigest(request.params),
-        p: null,
-        r: entry.answers ?? {}
-      }, now),
-      _meta: serverInfoMeta
-    })
-
-    const errorFrame = (id: JsonRpc.RequestId | null, error: JsonRpc.JsonRpcError) =>
-      JsonRpc.encodeError(id, JsonRpc.toErrorObject(error))
-
-    const internalErrorFrame = (request: JsonRpc.Request, cause: Cause.Cause<unknown>) =>
-      Effect.as(
-        Effect.logError("Request handler died").pipe(
-          Effect.annotateLogs({ method: request.method, id: request.id, cause: Cause.pretty(cause) })
         ),
-        JsonRpc.encodeError(request.id, { code: JsonRpc.INTERNAL_ERROR, message: "Internal error" })
+        Effect.ensuring(Effect.sync(() => {
+          if (this.outgoing.get(key) === out) this.outgoing.delete(key)
+        }))
       )
+    })
+  }
 
-    const modernContext = (request: JsonRpc.Request): Either.Either<RequestContext, JsonRpc.JsonRpcError> => {
-      const meta = request.params?._meta
-      if (!Predicate.isRecord(meta) || meta[MODERN_PV] === undefined) {
-        return Either.left(new JsonRpc.InvalidParams({ message: `Invalid params: _meta.${MODERN_PV} is required` }))
-      }
-      const version = meta[MODERN_PV]
-      if (typeof version !== "string") {
-        return Either.left(new JsonRpc.InvalidParams({ message: `Invalid params: _meta.${MODERN_PV} must be a string` }))
-      }
-      if (!ProtocolVersion.isModern(version)) {
-        return Either.left(new JsonRpc.UnsupportedProtocolVersion({
-          message: `Unsupported protocol version: ${version}`,
-          data: { supported: ProtocolVersion.MODERN, requested: version }
-        }))
-      }
-      const decoded = decodeModernMeta(meta, { errors: "all" })
-      if (Either.isLeft(decoded)) return Either.left(JsonRpc.invalidParams(decoded.left, "Invalid params: _meta"))
-      const m = decoded.right
-      return Either.right({
-        era: "modern",
-        protocolVersion: version,
-        clientInfo: m[McpSchema.MODERN_META.clientInfo],
-        clientCapabilities: m[McpSchema.MODERN_META.clientCapabilities],
-        logLevel: m[McpSchema.MODERN_META.logLevel],
-        progressToken: m.progressToken
-      })
+  /** Modern: the answer from this round's inputs, or end the round with `input_required`. */
+  askModern(entry: Entry, method: string, params: Record<string, unknown>): Effect.Effect<unknown> {
+    return Effect.suspend(() => {
+      const key = `q${entry.asked++}`
+      const answer = entry.answers?.[key]
+      return answer !== undefined ? Effect.succeed(answer) : Effect.die(new ClientRequests.InputRequired(key, method, params))
+    })
+  }
+
+  handleResponse(response: JsonRpc.Response): Effect.Effect<void> {
+    const key = response.id === null ? undefined : JsonRpc.idKey(response.id)
+    const out = key === undefined ? undefined : this.outgoing.get(key)
+    if (out === undefined) {
+      return Effect.logDebug("Ignored a response to no request of ours").pipe(Effect.annotateLogs({ id: response.id }))
     }
-
-    const legacyContext = (request: JsonRpc.Request): Effect.Effect<RequestContext> =>
-      Effect.map(Ref.get(session.negotiated), (negotiated) => ({
-        era: "legacy" as const,
-        protocolVersion: Session.protocolVersion(negotiated),
-        clientInfo: Option.getOrUndefined(Option.map(negotiated, (n) => n.clientInfo)),
-        clientCapabilities: Option.match(negotiated, { onNone: () => ({}), onSome: (n) => n.clientCapabilities }),
-        logLevel: undefined,
-        progressToken: progressTokenOf(request.params)
+    this.outgoing.delete(key!)
+    return response.error !== undefined
+      ? Deferred.fail(out.answer, new ClientRequests.ClientError({
+        message: response.error.message,
+        reason: "error",
+        code: response.error.code,
+        data: response.error.data
       }))
+      : Deferred.succeed(out.answer, response.result)
+  }
 
+  // -----------------------------------------------------------------------------------------------------------
+  // Per-request context for handlers
+  // -----------------------------------------------------------------------------------------------------------
 
-    const reject = (reply: Reply, id: JsonRpc.RequestId | null, error: JsonRpc.JsonRpcError) =>
-      reply(errorFrame(id, error), rejectedWith(error))
-
-    const initialize = (request: JsonRpc.Request, reply: Reply): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        if (pinned === "modern") {
-          return yield* reject(reply, request.id, new JsonRpc.InvalidRequest({
-            message: `Invalid Request: this connection speaks ${ProtocolVersion.LATEST_MODERN}, which has no initialize`,
-            data: { supported: ProtocolVersion.MODERN }
+  makeMcpContext(
+    request: JsonRpc.Request,
+    context: RequestContext,
+    entry: Entry,
+    sink: Sink
+  ): McpContext["Type"] {
+    let lastProgress = -Infinity
+    const token = context.progressToken
+    return McpContext.of({
+      requestId: request.id,
+      method: request.method,
+      era: context.era,
+      protocolVersion: context.protocolVersion,
+      clientInfo: context.clientInfo,
+      clientCapabilities: context.clientCapabilities,
+      progress: (progress: number, opts?: ProgressOptions) =>
+        Effect.suspend(() => {
+          if (token === undefined || entry.settled) return Effect.void
+          if (!(progress > lastProgress)) {
+            return Effect.logWarning("Progress must increase; skipped a notification").pipe(
+              Effect.annotateLogs({ method: request.method, progress, last: lastProgress })
+            )
+          }
+          lastProgress = progress
+          return sink.notify(JsonRpc.encodeNotification("notifications/progress", {
+            progressToken: token,
+            progress,
+            ...(opts?.total !== undefined ? { total: opts.total } : {}),
+            ...(opts?.message !== undefined ? { message: opts.message } : {})
           }))
-        }
-        pinned = "legacy"
-        if (Option.isSome(yield* Ref.get(session.negotiated))) {
-          return yield* reject(reply, request.id, new JsonRpc.InvalidRequest({
-            message: "Invalid Request: the session is already initialized"
-          }))
-        }
-        const decoded = initializeParams(request.params ?? {}, { errors: "all" })
-        if (Either.isLeft(decoded)) return yield* reject(reply, request.id, JsonRpc.invalidParams(decoded.left))
-        const params = decoded.right
-        const protocolVersion = ProtocolVersion.negotiateLegacy(params.protocolVersion)
-        yield* Ref.set(session.negotiated, Option.some({
-          protocolVersion,
-          clientInfo: params.clientInfo,
-          clientCapabilities: params.capabilities
+        }),
+      log: (level, data, logger) =>
+        Effect.gen(this, function*() {
+          if (entry.settled) return
+          const minimum = context.era === "modern"
+            ? context.logLevel
+            : Option.getOrUndefined(yield* Ref.get(this.session.logLevel))
+          if (context.era === "modern" && minimum === undefined) return
+          if (minimum !== undefined && McpSchema.loggingLevelRank[level] < McpSchema.loggingLevelRank[minimum]) return
+          yield* sink.notify(JsonRpc.encodeNotification(
+            "notifications/message",
+            logger === undefined ? { level, data } : { level, logger, data }
+          ))
+        }),
+      ask: (method, params) =>
+        Effect.suspend((): Effect.Effect<unknown, ClientRequests.ClientError | JsonRpc.MissingRequiredClientCapability> => {
+          const missing = ClientRequests.checkCapability(method, params, context.clientCapabilities)
+          if (missing !== undefined) return Effect.fail(missing)
+          if (context.era === "modern") return this.askModern(entry, method, params)
+          if (method === "roots/list" && this.session.roots !== undefined) return Effect.succeed(this.session.roots)
+          const asked = this.askLegacy(method, params, sink)
+          return method === "roots/list"
+            ? Effect.tap(asked, (roots) =>
+              Effect.sync(() => {
+                this.session.roots = roots as ListRootsResult
+              }))
+            : asked
+        }),
+      closeStream: Effect.suspend(() => sink.closeStream?.() ?? Effect.void),
+      elicitationComplete: (elicitationId) =>
+        context.era === "legacy" && context.protocolVersion >= "2025-11-25"
+          ? this.outboundSink(this.options.send).notify(
+            JsonRpc.encodeNotification("notifications/elicitation/complete", { elicitationId })
+          )
+          : Effect.void
+    })
+  }
+
+  // -----------------------------------------------------------------------------------------------------------
+  // Methods
+  // -----------------------------------------------------------------------------------------------------------
+
+  // -----------------------------------------------------------------------------------------------------------
+  // Requests
+  // -----------------------------------------------------------------------------------------------------------
+
+  finishResult(result: Result, context: RequestContext, spec: Method): Result {
+    if (context.era === "legacy") return result
+    const meta = Predicate.isRecord(result._meta) ? { ...result._meta, ...this.serverInfoMeta } : this.serverInfoMeta
+    return spec.cacheable
+      ? {
+        ...result,
+        resultType: "complete",
+        ttlMs: result.contents !== undefined ? 0 : this.server.cacheTtlMs,
+        cacheScope: this.server.cacheScope,
+        _meta: meta
+      }
+      : { ...result, resultType: "complete", _meta: meta }
+  }
+
+  inputRequiredResult(
+    request: JsonRpc.Request,
+    entry: Entry,
+    input: ClientRequests.InputRequired,
+    now: number
+  ): Result {
+    return ({
+    resultType: "input_required",
+    inputRequests: { [input.key]: { method: input.method, params: input.params } },
+    requestState: this.server.requestState.sign({
+      m: request.method,
+      d: ClientRequests.paramsDigest(request.params),
+      p: null,
+      r: entry.answers ?? {}
+    }, now),
+    _meta: this.serverInfoMeta
+  })
+  }
+
+  errorFrame(id: JsonRpc.RequestId | null, error: JsonRpc.JsonRpcError) {
+    return JsonRpc.encodeError(id, JsonRpc.toErrorObject(error))
+  }
+
+  internalErrorFrame(request: JsonRpc.Request, cause: Cause.Cause<unknown>) {
+    return Effect.as(
+      Effect.logError("Request handler died").pipe(
+        Effect.annotateLogs({ method: request.method, id: request.id, cause: Cause.pretty(cause) })
+      ),
+      JsonRpc.encodeError(request.id, { code: JsonRpc.INTERNAL_ERROR, message: "Internal error" })
+    )
+  }
+
+  modernContext(request: JsonRpc.Request): Either.Either<RequestContext, JsonRpc.JsonRpcError> {
+    const meta = request.params?._meta
+    if (!Predicate.isRecord(meta) || meta[MODERN_PV] === undefined) {
+      return Either.left(new JsonRpc.InvalidParams({ message: `Invalid params: _meta.${MODERN_PV} is required` }))
+    }
+    const version = meta[MODERN_PV]
+    if (typeof version !== "string") {
+      return Either.left(new JsonRpc.InvalidParams({ message: `Invalid params: _meta.${MODERN_PV} must be a string` }))
+    }
+    if (!ProtocolVersion.isModern(version)) {
+      return Either.left(new JsonRpc.UnsupportedProtocolVersion({
+        message: `Unsupported protocol version: ${version}`,
+        data: { supported: ProtocolVersion.MODERN, requested: version }
+      }))
+    }
+    const decoded = decodeModernMeta(meta, { errors: "all" })
+    if (Either.isLeft(decoded)) return Either.left(JsonRpc.invalidParams(decoded.left, "Invalid params: _meta"))
+    const m = decoded.right
+    return Either.right({
+      era: "modern",
+      protocolVersion: version,
+      clientInfo: m[McpSchema.MODERN_META.clientInfo],
+      clientCapabilities: m[McpSchema.MODERN_META.clientCapabilities],
+      logLevel: m[McpSchema.MODERN_META.logLevel],
+      progressToken: m.progressToken
+    })
+  }
+
+  legacyContext(request: JsonRpc.Request): Effect.Effect<RequestContext> {
+    return Effect.map(Ref.get(this.session.negotiated), (negotiated) => ({
+      era: "legacy" as const,
+      protocolVersion: Session.protocolVersion(negotiated),
+      clientInfo: Option.getOrUndefined(Option.map(negotiated, (n) => n.clientInfo)),
+      clientCapabilities: Option.match(negotiated, { onNone: () => ({}), onSome: (n) => n.clientCapabilities }),
+      logLevel: undefined,
+      progressToken: progressTokenOf(request.params)
+    }))
+  }
+
+
+  reject(reply: Reply, id: JsonRpc.RequestId | null, error: JsonRpc.JsonRpcError) {
+    return reply(this.errorFrame(id, error), rejectedWith(error))
+  }
+
+  initialize(request: JsonRpc.Request, reply: Reply): Effect.Effect<void> {
+    return Effect.gen(this, function*() {
+      if (this.pinned === "modern") {
+        return yield* this.reject(reply, request.id, new JsonRpc.InvalidRequest({
+          message: `Invalid Request: this connection speaks ${ProtocolVersion.LATEST_MODERN}, which has no initialize`,
+          data: { supported: ProtocolVersion.MODERN }
         }))
-        // From now on the session hears about list changes.
-        subscriber()
-        yield* reply(JsonRpc.encodeResult(request.id, {
-          protocolVersion,
-          capabilities: server.capabilities,
-          serverInfo: server.info,
-          ...(server.instructions !== undefined ? { instructions: server.instructions } : {})
-        }), answered)
-      })
+      }
+      this.pinned = "legacy"
+      if (Option.isSome(yield* Ref.get(this.session.negotiated))) {
+        return yield* this.reject(reply, request.id, new JsonRpc.InvalidRequest({
+          message: "Invalid Request: the session is already initialized"
+        }))
+      }
+      const decoded = initializeParams(request.params ?? {}, { errors: "all" })
+      if (Either.isLeft(decoded)) return yield* this.reject(reply, request.id, JsonRpc.invalidParams(decoded.left))
+      const params = decoded.right
+      const protocolVersion = ProtocolVersion.negotiateLegacy(params.protocolVersion)
+      yield* Ref.set(this.session.negotiated, Option.some({
+        protocolVersion,
+        clientInfo: params.clientInfo,
+        clientCapabilities: params.capabilities
+      }))
+      // From now on the session hears about list changes.
+      this.subscriber()
+      yield* reply(JsonRpc.encodeResult(request.id, {
+        protocolVersion,
+        capabilities: this.server.capabilities,
+        serverInfo: this.server.info,
+        ...(this.server.instructions !== undefined ? { instructions: this.server.instructions } : {})
+      }), answered)
+    })
+  }
 
-    /** Accepts a request: validates what can be validated at once, then forks its one fiber. */
-    const handleRequest = (
-      request: JsonRpc.Request,
-      sink: Sink,
-      reply: Reply
-    ): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        if (request.method === "initialize" && !hasModernMeta(request.params)) {
-          return yield* initialize(request, reply)
-        }
-        const era: ProtocolVersion.Era = pinned ?? (hasModernMeta(request.params) ? "modern" : "legacy")
-        pinned = era
-        const spec = methods[request.method]
-        if (spec === undefined || (spec.eras !== "both" && spec.eras !== era)) {
-          return yield* reject(reply, request.id, new JsonRpc.MethodNotFound({
-            message: `Method not found: ${request.method}`
+  /** Accepts a request: validates what can be validated at once, then forks its one fiber. */
+  handleRequest(
+    request: JsonRpc.Request,
+    sink: Sink,
+    reply: Reply
+  ): Effect.Effect<void> {
+    return Effect.gen(this, function*() {
+      if (request.method === "initialize" && !hasModernMeta(request.params)) {
+        return yield* this.initialize(request, reply)
+      }
+      const era: ProtocolVersion.Era = this.pinned ?? (hasModernMeta(request.params) ? "modern" : "legacy")
+      this.pinned = era
+      const spec = methods[request.method]
+      if (spec === undefined || (spec.eras !== "both" && spec.eras !== era)) {
+        return yield* this.reject(reply, request.id, new JsonRpc.MethodNotFound({
+          message: `Method not found: ${request.method}`
+        }))
+      }
+      let context: RequestContext
+      if (era === "modern") {
+        const modern = this.modernContext(request)
+        if (Either.isLeft(modern)) return yield* this.reject(reply, request.id, modern.left)
+        context = modern.right
+      } else {
+        context = yield* this.legacyContext(request)
+      }
+      const key = JsonRpc.idKey(request.id)
+      if (this.inflight.has(key)) {
+        return yield* this.reject(reply, request.id, new JsonRpc.InvalidRequest({
+          message: `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight`
+        }))
+      }
+      // Modern multi round-trip: a retry brings the answers of this round and the signed state of earlier ones.
+      let answers: Record<string, unknown> | undefined
+      const roundTrip = era === "modern" && ROUND_TRIP_METHODS.has(request.method)
+      if (roundTrip && (request.params?.requestState !== undefined || request.params?.inputResponses !== undefined)) {
+        const given = request.params.inputResponses
+        if (given !== undefined && !Predicate.isRecord(given)) {
+          return yield* this.reject(reply, request.id, new JsonRpc.InvalidParams({
+            message: "Invalid params: inputResponses must be an object"
           }))
         }
-        let context: RequestContext
-        if (era === "modern") {
-          const modern = modernContext(request)
-          if (Either.isLeft(modern)) return yield* reject(reply, request.id, modern.left)
-          context = modern.right
-        } else {
-          context = yield* legacyContext(request)
-        }
-        const key = JsonRpc.idKey(request.id)
-        if (inflight.has(key)) {
-          return yield* reject(reply, request.id, new JsonRpc.InvalidRequest({
-            message: `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight`
-          }))
-        }
-        // Modern multi round-trip: a retry brings the answers of this round and the signed state of earlier ones.
-        let answers: Record<string, unknown> | undefined
-        const roundTrip = era === "modern" && ROUND_TRIP_METHODS.has(request.method)
-        if (roundTrip && (request.params?.requestState !== undefined || request.params?.inputResponses !== undefined)) {
-          const given = request.params.inputResponses
-          if (given !== undefined && !Predicate.isRecord(given)) {
-            return yield* reject(reply, request.id, new JsonRpc.InvalidParams({
-              message: "Invalid params: inputResponses must be an object"
+        const state = request.params.requestState
+        let earlier: Record<string, unknown> = {}
+        if (state !== undefined) {
+          const verified = typeof state === "string"
+            ? this.server.requestState.verify(state, {
+              method: request.method,
+              digest: ClientRequests.paramsDigest(request.params),
+              principal: null
+            }, yield* Clock.currentTimeMillis)
+            : { ok: false as const, reason: "malformed" }
+          if (!verified.ok) {
+            return yield* this.reject(reply, request.id, new JsonRpc.InvalidParams({
+              message: `Invalid params: requestState rejected (${verified.reason})`,
+              data: { reason: verified.reason }
             }))
           }
-          const state = request.params.requestState
-          let earlier: Record<string, unknown> = {}
-          if (state !== undefined) {
-            const verified = typeof state === "string"
-              ? server.requestState.verify(state, {
-                method: request.method,
-                digest: ClientRequests.paramsDigest(request.params),
-                principal: null
-              }, yield* Clock.currentTimeMillis)
-              : { ok: false as const, reason: "malformed" }
-            if (!verified.ok) {
-              return yield* reject(reply, request.id, new JsonRpc.InvalidParams({
-                message: `Invalid params: requestState rejected (${verified.reason})`,
-                data: { reason: verified.reason }
-              }))
-            }
-            earlier = verified.payload.r
-          }
-          answers = { ...earlier, ...(given as Record<string, unknown> | undefined) }
+          earlier = verified.payload.r
         }
-        const now = yield* Clock.currentTimeMillis
-        const entry: Entry = {
-          key,
-          id: request.id,
-          deadline: server.requestTimeoutMillis > 0 && !spec.longLived ? now + server.requestTimeoutMillis : Infinity,
-          reply,
-          fiber: undefined,
-          settled: false,
-          answers,
-          asked: 0
-        }
-        inflight.set(key, entry)
-        const mcp = makeMcpContext(request, context, entry, sink)
-        // The fiber starts uninterruptible just long enough to install its interruption handler, then runs the
-        // handler interruptibly: a cancellation that arrives before the fiber has taken its first step (e.g. in
-        // the same stdin chunk as the request) still settles the request instead of leaving it in the table.
-        const run = Effect.interruptible(
-          spec.run(request.params, context, mcp, env, sink).pipe(
-            Effect.matchCauseEffect({
-              onSuccess: (result) =>
-                settle(entry, JsonRpc.encodeResult(request.id, finishResult(result, context, spec))),
-              onFailure: (cause) => {
-                const failure = Cause.failureOption(cause)
-                if (Option.isSome(failure)) {
-                  return settle(entry, errorFrame(request.id, failure.value), failedWith(failure.value))
-                }
-                if (Cause.isInterruptedOnly(cause)) return settle(entry, undefined)
-                const input = roundTrip ? inputRequiredOf(cause) : undefined
-                if (input !== undefined) {
-                  return Effect.flatMap(
-                    Clock.currentTimeMillis,
-                    (now) => settle(entry, JsonRpc.encodeResult(request.id, inputRequiredResult(request, entry, input, now)))
-                  )
-                }
+        answers = { ...earlier, ...(given as Record<string, unknown> | undefined) }
+      }
+      const now = yield* Clock.currentTimeMillis
+      const entry: Entry = {
+        key,
+        id: request.id,
+        deadline: this.server.requestTimeoutMillis > 0 && !spec.longLived ? now + this.server.requestTimeoutMillis : Infinity,
+        reply,
+        fiber: undefined,
+        settled: false,
+        answers,
+        asked: 0
+      }
+      this.inflight.set(key, entry)
+      const mcp = this.makeMcpContext(request, context, entry, sink)
+      // The fiber starts uninterruptible just long enough to install its interruption handler, then runs the
+      // handler interruptibly: a cancellation that arrives before the fiber has taken its first step (e.g. in
+      // the same stdin chunk as the request) still settles the request instead of leaving it in the table.
+      const run = Effect.interruptible(
+        spec.run(request.params, context, mcp, this, sink).pipe(
+          Effect.matchCauseEffect({
+            onSuccess: (result) =>
+              this.settle(entry, JsonRpc.encodeResult(request.id, this.finishResult(result, context, spec))),
+            onFailure: (cause) => {
+              const failure = Cause.failureOption(cause)
+              if (Option.isSome(failure)) {
+                return this.settle(entry, this.errorFrame(request.id, failure.value), failedWith(failure.value))
+              }
+              if (Cause.isInterruptedOnly(cause)) return this.settle(entry, undefined)
+              const input = roundTrip ? inputRequiredOf(cause) : undefined
+              if (input !== undefined) {
                 return Effect.flatMap(
-                  internalErrorFrame(request, cause),
-                  (frame) => settle(entry, frame, { code: JsonRpc.INTERNAL_ERROR, rejected: false })
+                  Clock.currentTimeMillis,
+                  (now) => this.settle(entry, JsonRpc.encodeResult(request.id, this.inputRequiredResult(request, entry, input, now)))
                 )
               }
-            })
-          )
-        ).pipe(Effect.onInterrupt(() => settle(entry, undefined)))
-        entry.fiber = yield* Effect.uninterruptible(FiberSet.run(options.fibers, run))
-        yield* ensureTimer
-      })
-
-    // -----------------------------------------------------------------------------------------------------------
-    // Notifications and responses
-    // -----------------------------------------------------------------------------------------------------------
-
-
-    const handleNotification = (notification: JsonRpc.Notification): Effect.Effect<void> => {
-      switch (notification.method) {
-        case "notifications/cancelled": {
-          const params = cancelledParams(notification.params ?? {})
-          if (Either.isLeft(params)) {
-            return Effect.logDebug("Ignored a malformed notifications/cancelled")
-          }
-          const entry = inflight.get(JsonRpc.idKey(params.right.requestId))
-          // Unknown or finished requests are ignored, as the spec allows: cancellation races completion.
-          if (entry === undefined || entry.fiber === undefined) return Effect.void
-          return interrupt(entry.fiber)
-        }
-        case "notifications/initialized":
-          return Ref.set(session.initialized, true)
-        case "notifications/roots/list_changed":
-          return Effect.sync(() => {
-            session.roots = undefined
+              return Effect.flatMap(
+                this.internalErrorFrame(request, cause),
+                (frame) => this.settle(entry, frame, { code: JsonRpc.INTERNAL_ERROR, rejected: false })
+              )
+            }
           })
-        default:
-          return Effect.logDebug("Ignored a notification").pipe(Effect.annotateLogs({ method: notification.method }))
-      }
-    }
-
-    // -----------------------------------------------------------------------------------------------------------
-    // Frames and batches
-    // -----------------------------------------------------------------------------------------------------------
-
-    const handleOne = (
-      message: JsonRpc.Incoming | JsonRpc.Invalid,
-      sink: Sink,
-      reply: Reply
-    ): Effect.Effect<void> => {
-      switch (message._tag) {
-        case "Request":
-          return handleRequest(message, sink, reply)
-        case "Notification":
-          return handleNotification(message)
-        case "Response":
-          return handleResponse(message)
-        case "Invalid":
-          return reject(reply, message.id, message.error)
-      }
-    }
-
-    // -----------------------------------------------------------------------------------------------------------
-    // Interceptors: with none registered, nothing below runs.
-    // -----------------------------------------------------------------------------------------------------------
-
-    const interceptContext = (
-      direction: Interceptor.Context["direction"],
-      requestId: JsonRpc.RequestId | null | undefined
-    ): Effect.Effect<Interceptor.Context> =>
-      Effect.map(Ref.get(session.negotiated), (negotiated) => ({
-        direction,
-        era: pinned,
-        protocolVersion: pinned === "modern"
-          ? ProtocolVersion.LATEST_MODERN
-          : Option.getOrUndefined(negotiated)?.protocolVersion,
-        sessionId: options.sessionId,
-        transport: options.transport ?? "unknown",
-        principal: undefined,
-        requestId,
-        metadata: new Map()
-      }))
-
-    const idOf = (message: Record<string, unknown>): JsonRpc.RequestId | null | undefined =>
-      typeof message.id === "string" || typeof message.id === "number" ? message.id : message.id === null ? null : undefined
-
-    type Inbound =
-      | { readonly _tag: "Pass"; readonly json: unknown }
-      | { readonly _tag: "Answer"; readonly frame: string; readonly outcome: Outcome }
-      | { readonly _tag: "Drop"; readonly request: boolean }
-
-    const interceptInbound = (json: unknown): Effect.Effect<Inbound> => {
-      if (!Predicate.isRecord(json)) return Effect.succeed({ _tag: "Pass", json })
-      const id = idOf(json)
-      const request = typeof json.method === "string" && id !== undefined && id !== null
-      return Effect.flatMap(interceptContext("inbound", id), (context) =>
-        Effect.map(Interceptor.run(server.interceptors(), json as Interceptor.Message, context), (verdict): Inbound => {
-          switch (verdict._tag) {
-            case "Pass":
-              return { _tag: "Pass", json: verdict.message }
-            case "Block":
-              return request
-                ? {
-                  _tag: "Answer",
-                  frame: JsonRpc.encodeError(id!, verdict.error),
-                  outcome: { code: verdict.error.code, rejected: true }
-                }
-                : { _tag: "Drop", request }
-            case "Respond":
-              return request
-                ? { _tag: "Answer", frame: JsonRpc.encodeResult(id!, verdict.result), outcome: answered }
-                : { _tag: "Drop", request }
-            case "Drop":
-              return { _tag: "Drop", request }
-          }
-        }))
-    }
-
-    const interceptOne = (message: unknown): Effect.Effect<unknown | undefined> => {
-      if (!Predicate.isRecord(message)) return Effect.succeed(message)
-      const id = idOf(message)
-      const response = id !== undefined && message.method === undefined
-      return Effect.flatMap(interceptContext("outbound", id), (context) =>
-        Effect.map(Interceptor.run(server.interceptors(), message as Interceptor.Message, context), (verdict) => {
-          switch (verdict._tag) {
-            case "Pass":
-              return verdict.message
-            case "Block":
-              return response ? { jsonrpc: "2.0", id, error: verdict.error } : undefined
-            case "Respond":
-              return response ? { jsonrpc: "2.0", id, result: verdict.result } : undefined
-            case "Drop":
-              return undefined
-          }
-        }))
-    }
-
-    /** An outbound frame through the chain: the frame to send, or undefined when it was dropped. */
-    const interceptOutbound = (frame: string): Effect.Effect<string | undefined> =>
-      Effect.suspend(() => {
-        const message: unknown = JSON.parse(frame)
-        if (!Array.isArray(message)) {
-          return Effect.map(interceptOne(message), (out) =>
-            out === undefined ? undefined : out === message ? frame : JSON.stringify(out))
-        }
-        return Effect.map(Effect.forEach(message, interceptOne), (outs) => {
-          const kept = outs.filter((out) => out !== undefined)
-          return kept.length === 0 ? undefined : JSON.stringify(kept)
-        })
-      })
-
-    const intercepted = (sink: Sink): Sink => ({
-      notify: (frame) => Effect.flatMap(interceptOutbound(frame), (out) => (out === undefined ? Effect.void : sink.notify(out))),
-      respond: (frame, outcome) =>
-        Effect.flatMap(
-          interceptOutbound(frame),
-          (out) => (out === undefined ? (sink.end?.() ?? Effect.void) : sink.respond(out, outcome))
-        ),
-      ...(sink.end !== undefined ? { end: sink.end } : {}),
-      ...(sink.closeStream !== undefined ? { closeStream: sink.closeStream } : {})
+        )
+      ).pipe(Effect.onInterrupt(() => this.settle(entry, undefined)))
+      entry.fiber = yield* Effect.uninterruptible(FiberSet.run(this.options.fibers, run))
+      yield* this.ensureTimer
     })
+  }
 
-    const outboundSink = (sink: Sink): Sink => (server.interceptors().length === 0 ? sink : intercepted(sink))
+  // -----------------------------------------------------------------------------------------------------------
+  // Notifications and responses
+  // -----------------------------------------------------------------------------------------------------------
 
-    const singleReply = (sink: Sink): Reply => (frame, outcome) =>
-      frame === undefined ? (sink.end?.() ?? Effect.void) : sink.respond(frame, outcome)
 
-    const handleBatch = (items: ReadonlyArray<unknown>, sink: Sink): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const negotiated = yield* Ref.get(session.negotiated)
-        const version = Option.getOrUndefined(Option.map(negotiated, (n) => n.protocolVersion))
-        if (pinned !== "legacy" || !ProtocolVersion.allowsBatch(version)) {
-          return yield* reject(singleReply(sink), null, new JsonRpc.InvalidRequest({
-            message: `Invalid Request: JSON-RPC batches are only allowed in protocol version 2025-03-26${
-              version === undefined ? "" : ` (this session negotiated ${version})`
-            }`
-          }))
+  handleNotification(notification: JsonRpc.Notification): Effect.Effect<void> {
+    switch (notification.method) {
+      case "notifications/cancelled": {
+        const params = cancelledParams(notification.params ?? {})
+        if (Either.isLeft(params)) {
+          return Effect.logDebug("Ignored a malformed notifications/cancelled")
         }
-        if (items.length === 0) {
-          return yield* reject(singleReply(sink), null, new JsonRpc.InvalidRequest({ message: "Invalid Request: empty batch" }))
-        }
-        const responses: Array<string> = []
-        let admitted: ReadonlyArray<unknown> = items
-        if (server.interceptors().length > 0) {
-          const passed: Array<unknown> = []
-          for (const item of items) {
-            const verdict = yield* interceptInbound(item)
-            if (verdict._tag === "Pass") passed.push(verdict.json)
-            else if (verdict._tag === "Answer") responses.push(verdict.frame)
-          }
-          admitted = passed
-        }
-        const decoded = admitted.map(JsonRpc.decode)
-        const dispatched: Array<JsonRpc.Incoming> = []
-        for (const message of decoded) {
-          if (message._tag === "Invalid") {
-            responses.push(errorFrame(message.id, message.error))
-          } else if (message._tag === "Request" && message.method === "initialize") {
-            responses.push(errorFrame(message.id, new JsonRpc.InvalidRequest({
-              message: "Invalid Request: initialize must not be part of a batch"
-            })))
-          } else {
-            dispatched.push(message)
-          }
-        }
-        // The batch's answer is one array, sent when its last request settles (or at once if none is pending).
-        let pending = dispatched.filter((m) => m._tag === "Request").length
-        const flush = () => (responses.length > 0 ? sink.respond(JsonRpc.encodeBatch(responses), answered) : Effect.void)
-        const collect: Reply = (frame) =>
-          Effect.suspend(() => {
-            if (frame !== undefined) responses.push(frame)
-            pending -= 1
-            return pending === 0 ? flush() : Effect.void
-          })
-        if (pending === 0) {
-          for (const message of dispatched) yield* handleOne(message, sink, collect)
-          return yield* flush()
-        }
-        for (const message of dispatched) yield* handleOne(message, sink, collect)
-      })
+        const entry = this.inflight.get(JsonRpc.idKey(params.right.requestId))
+        // Unknown or finished requests are ignored, as the spec allows: cancellation races completion.
+        if (entry === undefined || entry.fiber === undefined) return Effect.void
+        return this.interrupt(entry.fiber)
+      }
+      case "notifications/initialized":
+        return Ref.set(this.session.initialized, true)
+      case "notifications/roots/list_changed":
+        return Effect.sync(() => {
+          this.session.roots = undefined
+        })
+      default:
+        return Effect.logDebug("Ignored a notification").pipe(Effect.annotateLogs({ method: notification.method }))
+    }
+  }
 
-    const handleJson = (json: unknown, given: Sink = options.send): Effect.Effect<void> => {
-      const sink = outboundSink(given)
-      if (Array.isArray(json)) return handleBatch(json, sink)
-      const reply = singleReply(sink)
-      if (server.interceptors().length === 0) return handleOne(JsonRpc.decode(json), sink, reply)
-      return Effect.flatMap(interceptInbound(json), (verdict) => {
+  // -----------------------------------------------------------------------------------------------------------
+  // Frames and batches
+  // -----------------------------------------------------------------------------------------------------------
+
+  handleOne(
+    message: JsonRpc.Incoming | JsonRpc.Invalid,
+    sink: Sink,
+    reply: Reply
+  ): Effect.Effect<void> {
+    switch (message._tag) {
+      case "Request":
+        return this.handleRequest(message, sink, reply)
+      case "Notification":
+        return this.handleNotification(message)
+      case "Response":
+        return this.handleResponse(message)
+      case "Invalid":
+        return this.reject(reply, message.id, message.error)
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------------------------
+  // Interceptors: with none registered, nothing below runs.
+  // -----------------------------------------------------------------------------------------------------------
+
+  interceptContext(
+    direction: Interceptor.Context["direction"],
+    requestId: JsonRpc.RequestId | null | undefined
+  ): Effect.Effect<Interceptor.Context> {
+    return Effect.map(Ref.get(this.session.negotiated), (negotiated) => ({
+      direction,
+      era: this.pinned,
+      protocolVersion: this.pinned === "modern"
+        ? ProtocolVersion.LATEST_MODERN
+        : Option.getOrUndefined(negotiated)?.protocolVersion,
+      sessionId: this.options.sessionId,
+      transport: this.options.transport ?? "unknown",
+      principal: undefined,
+      requestId,
+      metadata: new Map()
+    }))
+  }
+
+  idOf(message: Record<string, unknown>): JsonRpc.RequestId | null | undefined {
+    return typeof message.id === "string" || typeof message.id === "number" ? message.id : message.id === null ? null : undefined
+  }
+
+
+  interceptInbound(json: unknown): Effect.Effect<Inbound> {
+    if (!Predicate.isRecord(json)) return Effect.succeed({ _tag: "Pass", json })
+    const id = this.idOf(json)
+    const request = typeof json.method === "string" && id !== undefined && id !== null
+    return Effect.flatMap(this.interceptContext("inbound", id), (context) =>
+      Effect.map(Interceptor.run(this.server.interceptors(), json as Interceptor.Message, context), (verdict): Inbound => {
         switch (verdict._tag) {
           case "Pass":
-            return handleOne(JsonRpc.decode(verdict.json), sink, reply)
-          case "Answer":
-            return reply(verdict.frame, verdict.outcome)
+            return { _tag: "Pass", json: verdict.message }
+          case "Block":
+            return request
+              ? {
+                _tag: "Answer",
+                frame: JsonRpc.encodeError(id!, verdict.error),
+                outcome: { code: verdict.error.code, rejected: true }
+              }
+              : { _tag: "Drop", request }
+          case "Respond":
+            return request
+              ? { _tag: "Answer", frame: JsonRpc.encodeResult(id!, verdict.result), outcome: answered }
+              : { _tag: "Drop", request }
           case "Drop":
-            return verdict.request ? reply(undefined, answered) : Effect.void
+            return { _tag: "Drop", request }
         }
+      }))
+  }
+
+  interceptOne(message: unknown): Effect.Effect<unknown | undefined> {
+    if (!Predicate.isRecord(message)) return Effect.succeed(message)
+    const id = this.idOf(message)
+    const response = id !== undefined && message.method === undefined
+    return Effect.flatMap(this.interceptContext("outbound", id), (context) =>
+      Effect.map(Interceptor.run(this.server.interceptors(), message as Interceptor.Message, context), (verdict) => {
+        switch (verdict._tag) {
+          case "Pass":
+            return verdict.message
+          case "Block":
+            return response ? { jsonrpc: "2.0", id, error: verdict.error } : undefined
+          case "Respond":
+            return response ? { jsonrpc: "2.0", id, result: verdict.result } : undefined
+          case "Drop":
+            return undefined
+        }
+      }))
+  }
+
+  /** An outbound frame through the chain: the frame to send, or undefined when it was dropped. */
+  interceptOutbound(frame: string): Effect.Effect<string | undefined> {
+    return Effect.suspend(() => {
+      const message: unknown = JSON.parse(frame)
+      if (!Array.isArray(message)) {
+        return Effect.map(this.interceptOne(message), (out) =>
+          out === undefined ? undefined : out === message ? frame : JSON.stringify(out))
+      }
+      return Effect.map(Effect.forEach(message, this.interceptOne), (outs) => {
+        const kept = outs.filter((out) => out !== undefined)
+        return kept.length === 0 ? undefined : JSON.stringify(kept)
       })
-    }
+    })
+  }
 
-    const handleText = (text: string, sink: Sink = options.send): Effect.Effect<void> => {
-      const parsed = JsonRpc.parse(text)
-      return Either.isLeft(parsed) ? reject(singleReply(outboundSink(sink)), null, parsed.left) : handleJson(parsed.right, sink)
-    }
+  intercepted(sink: Sink): Sink {
+    return ({
+    notify: (frame) => Effect.flatMap(this.interceptOutbound(frame), (out) => (out === undefined ? Effect.void : sink.notify(out))),
+    respond: (frame, outcome) =>
+      Effect.flatMap(
+        this.interceptOutbound(frame),
+        (out) => (out === undefined ? (sink.end?.() ?? Effect.void) : sink.respond(out, outcome))
+      ),
+    ...(sink.end !== undefined ? { end: sink.end } : {}),
+    ...(sink.closeStream !== undefined ? { closeStream: sink.closeStream } : {})
+  })
+  }
 
-    return {
-      handleText,
-      handleJson,
-      inFlight: () => inflight.size,
-      era: () => pinned,
-      session,
-      takePushed: Effect.suspend(() => {
-        const frames = session.subscriber?.take() ?? []
-        if (frames.length === 0 || server.interceptors().length === 0) return Effect.succeed(frames)
-        return Effect.map(
-          Effect.forEach(frames, interceptOutbound),
-          (outs) => outs.filter((out): out is string => out !== undefined)
-        )
-      }),
-      hasPushed: () => session.subscriber?.hasPending ?? false
-    }
+  outboundSink(sink: Sink): Sink {
+    return (this.server.interceptors().length === 0 ? sink : this.intercepted(sink))
+  }
+
+  singleReply(sink: Sink): Reply {
+    return (frame, outcome) =>
+    frame === undefined ? (sink.end?.() ?? Effect.void) : sink.respond(frame, outcome)
+  }
+
+  handleBatch(items: ReadonlyArray<unknown>, sink: Sink): Effect.Effect<void> {
+    return Effect.gen(this, function*() {
+      const negotiated = yield* Ref.get(this.session.negotiated)
+      const version = Option.getOrUndefined(Option.map(negotiated, (n) => n.protocolVersion))
+      if (this.pinned !== "legacy" || !ProtocolVersion.allowsBatch(version)) {
+        return yield* this.reject(this.singleReply(sink), null, new JsonRpc.InvalidRequest({
+          message: `Invalid Request: JSON-RPC batches are only allowed in protocol version 2025-03-26${
+            version === undefined ? "" : ` (this session negotiated ${version})`
+          }`
+        }))
+      }
+      if (items.length === 0) {
+        return yield* this.reject(this.singleReply(sink), null, new JsonRpc.InvalidRequest({ message: "Invalid Request: empty batch" }))
+      }
+      const responses: Array<string> = []
+      let admitted: ReadonlyArray<unknown> = items
+      if (this.server.interceptors().length > 0) {
+        const passed: Array<unknown> = []
+        for (const item of items) {
+          const verdict = yield* this.interceptInbound(item)
+          if (verdict._tag === "Pass") passed.push(verdict.json)
+          else if (verdict._tag === "Answer") responses.push(verdict.frame)
+        }
+        admitted = passed
+      }
+      const decoded = admitted.map(JsonRpc.decode)
+      const dispatched: Array<JsonRpc.Incoming> = []
+      for (const message of decoded) {
+        if (message._tag === "Invalid") {
+          responses.push(this.errorFrame(message.id, message.error))
+        } else if (message._tag === "Request" && message.method === "initialize") {
+          responses.push(this.errorFrame(message.id, new JsonRpc.InvalidRequest({
+            message: "Invalid Request: initialize must not be part of a batch"
+          })))
+        } else {
+          dispatched.push(message)
+        }
+      }
+      // The batch's answer is one array, sent when its last request settles (or at once if none is pending).
+      let pending = dispatched.filter((m) => m._tag === "Request").length
+      const flush = () => (responses.length > 0 ? sink.respond(JsonRpc.encodeBatch(responses), answered) : Effect.void)
+      const collect: Reply = (frame) =>
+        Effect.suspend(() => {
+          if (frame !== undefined) responses.push(frame)
+          pending -= 1
+          return pending === 0 ? flush() : Effect.void
+        })
+      if (pending === 0) {
+        for (const message of dispatched) yield* this.handleOne(message, sink, collect)
+        return yield* flush()
+      }
+      for (const message of dispatched) yield* this.handleOne(message, sink, collect)
+    })
+  }
+
+  handleJson(json: unknown, given: Sink = this.options.send): Effect.Effect<void> {
+    const sink = this.outboundSink(given)
+    if (Array.isArray(json)) return this.handleBatch(json, sink)
+    const reply = this.singleReply(sink)
+    if (this.server.interceptors().length === 0) return this.handleOne(JsonRpc.decode(json), sink, reply)
+    return Effect.flatMap(this.interceptInbound(json), (verdict) => {
+      switch (verdict._tag) {
+        case "Pass":
+          return this.handleOne(JsonRpc.decode(verdict.json), sink, reply)
+        case "Answer":
+          return reply(verdict.frame, verdict.outcome)
+        case "Drop":
+          return verdict.request ? reply(undefined, answered) : Effect.void
+      }
+    })
+  }
+
+  handleText(text: string, sink: Sink = this.options.send): Effect.Effect<void> {
+    const parsed = JsonRpc.parse(text)
+    return Either.isLeft(parsed) ? this.reject(this.singleReply(this.outboundSink(sink)), null, parsed.left) : this.handleJson(parsed.right, sink)
+  }
+
+}
+
+const noop = () => {}
+const noOutgoing: ReadonlyMap<string, Outgoing> = new Map()
+
+// One serverInfo `_meta` object per server, shared by its dispatchers.
+const serverInfoMetas = new WeakMap<object, Record<string, unknown>>()
+const serverInfoMetaOf = (server: McpServer["Type"]): Record<string, unknown> => {
+  let meta = serverInfoMetas.get(server)
+  if (meta === undefined) {
+    meta = { [McpSchema.MODERN_META.serverInfo]: server.info }
+    serverInfoMetas.set(server, meta)
+  }
+  return meta
+}
+
+/**
+ * Builds the dispatcher of one connection or legacy session; it leaves the notification hub when the Scope closes.
+ *
+ * @since 0.1.0 @category constructors
+ */
+export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, McpServer | Scope.Scope> =>
+  Effect.gen(function*() {
+    const engine = new Engine(options, yield* McpServer, yield* Session.make)
+    yield* Effect.addFinalizer(() => engine.close)
+    return engine
   })

@@ -48,6 +48,9 @@ export const tagFrame = (frame: string, tagJson: string): string => {
   return frame.endsWith("{}}") ? `${frame.slice(0, -2)}${meta}}}` : `${frame.slice(0, -2)},${meta}}}`
 }
 
+/** Every list kind: what a legacy session hears. @since 0.1.0 @category constants */
+export const ALL_LISTS: ReadonlySet<ListKind> = new Set<ListKind>(["tools", "prompts", "resources"])
+
 /** The most URIs one subscriber may subscribe to (each costs a map entry). @since 0.1.0 @category constants */
 export const MAX_URIS_PER_SUBSCRIBER = 1000
 
@@ -58,12 +61,12 @@ export const MAX_URIS_PER_SUBSCRIBER = 1000
  * @since 0.1.0 @category models
  */
 export class Subscriber {
+  // Allocated on first use: most subscribers (idle legacy sessions) never hold anything pending or subscribed.
   /** List kinds signalled and not yet taken. */
-  private readonly pendingLists = new Set<ListKind>()
+  private pendingLists: Set<ListKind> | undefined = undefined
   /** URIs signalled and not yet taken, with the broadcast's shared frame. */
-  private readonly pendingUris = new Map<string, string>()
-  /** Subscribed URIs. */
-  readonly uris = new Set<string>()
+  private pendingUris: Map<string, string> | undefined = undefined
+  private subscribed: Set<string> | undefined = undefined
 
   constructor(
     /** Which list_changed kinds this subscriber receives. */
@@ -74,19 +77,31 @@ export class Subscriber {
     readonly tagJson?: string
   ) {}
 
+  /** Subscribed URIs. */
+  get uris(): Set<string> {
+    if (this.subscribed === undefined) this.subscribed = new Set()
+    return this.subscribed
+  }
+
   /** @internal */
   signalList(kind: ListKind): void {
     if (!this.lists.has(kind)) return
-    const first = this.pendingLists.size === 0 && this.pendingUris.size === 0
+    const first = !this.hasPending
+    if (this.pendingLists === undefined) this.pendingLists = new Set()
     this.pendingLists.add(kind)
     if (first) this.wake()
   }
 
   /** @internal */
   signalUri(uri: string, frame: string): void {
-    const first = this.pendingLists.size === 0 && this.pendingUris.size === 0
+    const first = !this.hasPending
+    if (this.pendingUris === undefined) this.pendingUris = new Map()
     this.pendingUris.set(uri, frame)
     if (first) this.wake()
+  }
+
+  get hasSubscriptions(): boolean {
+    return this.subscribed !== undefined && this.subscribed.size > 0
   }
 
   /** Set when the server ends the subscription gracefully (shutdown). */
@@ -100,20 +115,25 @@ export class Subscriber {
 
   /** How many notifications are pending: never more than the list kinds plus the subscribed URIs. */
   get pendingCount(): number {
-    return this.pendingLists.size + this.pendingUris.size
+    return (this.pendingLists?.size ?? 0) + (this.pendingUris?.size ?? 0)
   }
 
   get hasPending(): boolean {
-    return this.pendingLists.size > 0 || this.pendingUris.size > 0
+    return (this.pendingLists !== undefined && this.pendingLists.size > 0) ||
+      (this.pendingUris !== undefined && this.pendingUris.size > 0)
   }
 
   /** Takes every pending notification as frames ready to send, oldest kind first. */
   take(): Array<string> {
     const frames: Array<string> = []
-    for (const kind of this.pendingLists) frames.push(this.tag(listFrame[kind]))
-    for (const frame of this.pendingUris.values()) frames.push(this.tag(frame))
-    this.pendingLists.clear()
-    this.pendingUris.clear()
+    if (this.pendingLists !== undefined) {
+      for (const kind of this.pendingLists) frames.push(this.tag(listFrame[kind]))
+      this.pendingLists.clear()
+    }
+    if (this.pendingUris !== undefined) {
+      for (const frame of this.pendingUris.values()) frames.push(this.tag(frame))
+      this.pendingUris.clear()
+    }
     return frames
   }
 
@@ -153,7 +173,7 @@ export class Hub {
 
   remove(subscriber: Subscriber): void {
     this.all.delete(subscriber)
-    for (const uri of subscriber.uris) this.unsubscribe(subscriber, uri)
+    if (subscriber.hasSubscriptions) for (const uri of [...subscriber.uris]) this.unsubscribe(subscriber, uri)
   }
 
   /** False when the subscriber already holds the most subscriptions allowed. */
@@ -171,6 +191,7 @@ export class Hub {
   }
 
   unsubscribe(subscriber: Subscriber, uri: string): void {
+    if (!subscriber.hasSubscriptions) return
     subscriber.uris.delete(uri)
     const set = this.byUri.get(uri)
     if (set === undefined) return
