@@ -22,19 +22,26 @@ const Extra = Tool.make({ name: "extra", handler: () => Effect.succeed("extra") 
 
 interface Stream {
   readonly messages: Array<{ method?: string; params?: any; id?: unknown; result?: any }>
+  /** The SSE event id of each message, in the same order. */
+  readonly eventIds: Array<string | undefined>
   readonly close: () => void
 }
 
 /** Opens the session's GET stream on its own socket and collects the JSON-RPC messages it carries. */
-const openGet = (url: string, sessionId: string): Promise<Stream> =>
+const openGet = (url: string, sessionId: string, lastEventId?: string): Promise<Stream> =>
   new Promise((resolve, reject) => {
     const req = http.request(url, {
       method: "GET",
       agent: false,
-      headers: { accept: "text/event-stream", "mcp-session-id": sessionId }
+      headers: {
+        accept: "text/event-stream",
+        "mcp-session-id": sessionId,
+        ...(lastEventId !== undefined ? { "last-event-id": lastEventId } : {})
+      }
     }, (res) => {
       if (res.statusCode !== 200) return reject(new Error(`GET answered ${res.statusCode}`))
       const messages: Stream["messages"] = []
+      const eventIds: Stream["eventIds"] = []
       let buffer = ""
       res.setEncoding("utf8")
       res.on("data", (chunk: string) => {
@@ -44,10 +51,13 @@ const openGet = (url: string, sessionId: string): Promise<Stream> =>
           const block = buffer.slice(0, end)
           buffer = buffer.slice(end + 2)
           const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("")
-          if (data !== "" && data !== "{}") messages.push(JSON.parse(data))
+          if (data !== "" && data !== "{}") {
+            messages.push(JSON.parse(data))
+            eventIds.push(block.split("\n").find((l) => l.startsWith("id:"))?.slice(3).trim())
+          }
         }
       })
-      resolve({ messages, close: () => req.destroy() })
+      resolve({ messages, eventIds, close: () => req.destroy() })
     })
     req.on("error", () => {})
     req.end()
@@ -84,6 +94,24 @@ describe("legacy Streamable HTTP", () => {
       "notifications/resources/updated"
     ])
     get.close()
+  })
+
+  it("notifications written straight to a parked stream are logged: a resumed stream gets what it missed", async () => {
+    const { url, runtime } = await start()
+    const id = await session(url)
+    const first = await openGet(url, id)
+    await runtime.runPromise(McpServer.putTool(Extra))
+    await until(() => first.messages.length === 1, "the first notification")
+    const eventId = first.eventIds[0]
+    assert.match(eventId ?? "", /\/get#\d+$/)
+    first.close()
+    await new Promise((r) => setTimeout(r, 50))
+    await runtime.runPromise(McpServer.removePrompt("hello"))
+    const resumed = await openGet(url, id, eventId)
+    await until(() => resumed.messages.length >= 1, "the missed notification")
+    await new Promise((r) => setTimeout(r, 50))
+    assert.deepStrictEqual(resumed.messages.map((m) => m.method), ["notifications/prompts/list_changed"])
+    resumed.close()
   })
 
   it("with no stream open, changes wait coalesced and arrive when the client opens one", async () => {

@@ -85,6 +85,8 @@ export interface Dispatcher {
    * fired, from whatever carries the session's unsolicited messages.
    */
   readonly takePushed: Effect.Effect<ReadonlyArray<string>>
+  /** `takePushed` in one synchronous step, when no interceptor needs to see the frames (else undefined). */
+  readonly takePushedSync: () => ReadonlyArray<string> | undefined
   readonly hasPushed: () => boolean
 }
 
@@ -498,6 +500,11 @@ class Engine implements Dispatcher, Env {
         (outs) => outs.filter((out): out is string => out !== undefined)
       )
     })
+  }
+
+  takePushedSync(): ReadonlyArray<string> | undefined {
+    if (this.server.interceptors().length > 0) return undefined
+    return this.session.subscriber?.take() ?? []
   }
 
   hasPushed(): boolean {

@@ -30,6 +30,11 @@ export class EventStore extends Context.Tag("effect-mcp-server/EventStore")<Even
   readonly append: (streamId: string, frame: string) => Effect.Effect<string>
   /** The events after `lastEventId` on its stream; none when the stream is unknown. */
   readonly after: (lastEventId: string) => Effect.Effect<Option.Option<Replay>>
+  /**
+   * Appends synchronously, for stores that can (the in-memory one): lets a broadcast write a parked stream's
+   * notification in its own step instead of waking the stream's fiber. Optional; without it streams are woken.
+   */
+  readonly unsafeAppend?: (streamId: string, frame: string) => string
   /** Forgets a stream (its session ended). */
   readonly drop: (streamId: string) => Effect.Effect<void>
 }>() {}
@@ -61,22 +66,23 @@ export const makeMemory = (options: { readonly eventsPerStream?: number; readonl
   const perStream = options.eventsPerStream ?? 1000
   const maxStreams = options.streams ?? 10_000
   const logs = new Map<string, Log>()
+  const unsafeAppend = (streamId: string, frame: string): string => {
+    let log = logs.get(streamId)
+    if (log === undefined) {
+      log = { next: 1, events: [] }
+      if (logs.size >= maxStreams) logs.delete(logs.keys().next().value!)
+    } else {
+      logs.delete(streamId)
+    }
+    logs.set(streamId, log)
+    const id = `${streamId}#${log.next++}`
+    log.events.push({ id, frame })
+    if (log.events.length > perStream) log.events.shift()
+    return id
+  }
   return EventStore.of({
-    append: (streamId, frame) =>
-      Effect.sync(() => {
-        let log = logs.get(streamId)
-        if (log === undefined) {
-          log = { next: 1, events: [] }
-          if (logs.size >= maxStreams) logs.delete(logs.keys().next().value!)
-        } else {
-          logs.delete(streamId)
-        }
-        logs.set(streamId, log)
-        const id = `${streamId}#${log.next++}`
-        log.events.push({ id, frame })
-        if (log.events.length > perStream) log.events.shift()
-        return id
-      }),
+    append: (streamId, frame) => Effect.sync(() => unsafeAppend(streamId, frame)),
+    unsafeAppend,
     after: (lastEventId) =>
       Effect.sync(() => {
         const streamId = streamOf(lastEventId)

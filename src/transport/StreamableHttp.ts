@@ -66,7 +66,17 @@ interface Channel {
   /** SEP-1699: the current carrier should end once it has written what is logged (the client will resume). */
   cut: boolean
   /** The pump feeding the current carrier. */
-  pump: { readonly wake: Queue.Queue<void>; readonly fiber: Fiber.RuntimeFiber<unknown, unknown> } | undefined
+  pump: Pump | undefined
+}
+
+interface Pump {
+  readonly wake: Queue.Queue<void>
+  readonly fiber: Fiber.RuntimeFiber<unknown, unknown>
+  readonly res: ServerResponse
+  /** The id of the last event written to `res`. */
+  last: string
+  /** Parked on `wake` with everything logged so far written, and nobody has poked it since. */
+  parked: boolean
 }
 
 interface HttpSession extends Session.Managed {
@@ -268,7 +278,36 @@ export const make = (
     // -- channels and pumps ---------------------------------------------------------------------------------------
 
     const poke = (channel: Channel) => {
-      if (channel.pump !== undefined) Queue.unsafeOffer(channel.pump.wake, undefined)
+      const pump = channel.pump
+      if (pump === undefined) return
+      pump.parked = false
+      Queue.unsafeOffer(pump.wake, undefined)
+    }
+
+    /**
+     * A session's pending notifications, delivered in the broadcaster's own step when its GET stream's pump is
+     * parked and caught up: logged (so resumption still has them) and written at once, without waking the pump's
+     * fiber. Otherwise (no stream, a stream behind or applying backpressure, an async store, interceptors) the
+     * pump is poked and takes them itself.
+     */
+    const pushTo = (session: HttpSession) => {
+      const channel = session.standalone
+      const pump = channel.pump
+      const append = store.unsafeAppend
+      if (pump !== undefined && pump.parked && append !== undefined && !pump.res.writableNeedDrain && !pump.res.destroyed) {
+        const frames = session.dispatcher.takePushedSync()
+        if (frames !== undefined) {
+          let chunk = ""
+          for (const frame of frames) {
+            const id = append(channel.id, frame)
+            chunk += Sse.message(frame, id)
+            pump.last = id
+          }
+          if (chunk !== "") pump.res.write(chunk)
+          return
+        }
+      }
+      poke(channel)
     }
     const endPump = (channel: Channel) => {
       const pump = channel.pump
@@ -299,9 +338,11 @@ export const make = (
         const fiber = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((f) => Effect.succeed(f))
         let gone = false
         let shutdown = false
+        // Shared with `pushTo`, which may write for this pump while it is parked.
+        const state: Pump = { wake, fiber, res, last: lastEventId, parked: false }
         if (live) {
           endPump(channel)
-          channel.pump = { wake, fiber }
+          channel.pump = state
           yield* Effect.addFinalizer(() =>
             Effect.sync(() => {
               if (channel.pump?.fiber === fiber) channel.pump = undefined
@@ -310,6 +351,7 @@ export const make = (
         }
         res.once("close", () => {
           gone = true
+          state.parked = false
           Queue.unsafeOffer(wake, undefined)
         })
         yield* shared.streams.register({
@@ -320,12 +362,13 @@ export const make = (
           close: () => {
             if (channel.closed || channel.id.endsWith("/get")) {
               shutdown = true
+              state.parked = false
               Queue.unsafeOffer(wake, undefined)
             }
           }
         })
-        let last = lastEventId
         while (true) {
+          const last = state.last
           // The session's coalesced unsolicited notifications join its standalone stream's log here, so a client
           // that reconnects with Last-Event-ID gets them too.
           if (pushed !== undefined && pushed.hasPushed()) {
@@ -344,7 +387,7 @@ export const make = (
               if (gone) return
               let chunk = ""
               for (const event of events) chunk += Sse.message(event.frame, event.id)
-              last = events[events.length - 1]!.id
+              state.last = events[events.length - 1]!.id
               yield* Sse.write(res, chunk)
             }
           }
@@ -356,7 +399,9 @@ export const make = (
             return res.end()
           }
           if (shutdown) return res.end(Sse.event("shutdown", "{}"))
+          state.parked = true
           yield* Queue.take(wake)
+          state.parked = false
         }
       }).pipe(
         // Cut short (shutdown): a request's stream ends with an error answer rather than nothing.
@@ -384,7 +429,7 @@ export const make = (
         fibers,
         send: { notify: toStream, respond: (frame) => toStream(frame) },
         // Pending list_changed / resources/updated wait (coalesced) until the standalone stream's pump takes them.
-        onPush: () => poke(standalone),
+        onPush: () => pushTo(session),
         transport: "http",
         sessionId: id
       }).pipe(Scope.extend(scope))
