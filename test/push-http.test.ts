@@ -177,6 +177,47 @@ describe("legacy Streamable HTTP", () => {
   }, 60_000)
 })
 
+describe("asking the client over legacy Streamable HTTP", () => {
+  it("the question goes on the POST's SSE stream, the answer is a POST answered 202, then the result follows", async () => {
+    const { url } = await start()
+    const id = await session(url, "2025-11-25", { sampling: {} })
+    const call = await post(url, {
+      jsonrpc: "2.0",
+      id: 5,
+      method: "tools/call",
+      params: { name: "ask", arguments: { questions: ["sample"] } }
+    }, { "mcp-session-id": id })
+    assert.include(call.headers.get("content-type"), "text/event-stream")
+    const reader = call.body!.getReader()
+    const decoder = new TextDecoder()
+    let text = ""
+    const messages = () =>
+      text.split("\n\n").map((b) => b.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join(""))
+        .filter((d) => d !== "").map((d) => JSON.parse(d))
+    while (!messages().some((m) => m.method === "sampling/createMessage")) {
+      const { done, value } = await reader.read()
+      if (done) throw new Error("stream ended")
+      text += decoder.decode(value, { stream: true })
+    }
+    const question = messages().find((m) => m.method === "sampling/createMessage")
+    const answer = await post(url, {
+      jsonrpc: "2.0",
+      id: question.id,
+      result: { role: "assistant", content: { type: "text", text: "sampled" }, model: "m" }
+    }, { "mcp-session-id": id })
+    assert.strictEqual(answer.status, 202)
+    while (!messages().some((m) => m.id === 5)) {
+      const { done, value } = await reader.read()
+      if (done) break
+      text += decoder.decode(value, { stream: true })
+    }
+    const result = messages().find((m) => m.id === 5)
+    assert.deepStrictEqual(JSON.parse(result.result.content[0].text), [
+      { role: "assistant", content: { type: "text", text: "sampled" }, model: "m" }
+    ])
+  })
+})
+
 describe("modern subscriptions/listen over HTTP", () => {
   const listen = (url: string, id: string | number, notifications: Record<string, unknown>) =>
     post(url, {
