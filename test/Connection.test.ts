@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, FiberStatus, Ref, Scope, Supervisor } from "effect"
-import { McpTest } from "../src/index.js"
+import { McpServer, McpTest } from "../src/index.js"
 import * as TestServer from "./fixtures/TestServer.js"
 
 const settle = Effect.gen(function*() {
@@ -39,20 +39,21 @@ describe("Connection", () => {
       assert.strictEqual(yield* live(supervisor), 1, "back to one fiber when idle again")
     }).pipe(Effect.provide(TestServer.layer({ requestTimeout: 0 }))))
 
-  it.scopedLive("with a request timeout, one timer fiber per connection exists only while requests are in flight", () =>
+  it.scopedLive("with a request timeout, a connection still costs 1 fiber + 1 per request: deadlines live on the server's one timer", () =>
     Effect.gen(function*() {
       const supervisor = yield* Supervisor.track
+      const server = yield* McpServer.McpServer
       const client = yield* McpTest.connect({ supervisor })
       yield* settle
       assert.strictEqual(yield* live(supervisor), 1)
       const calls = yield* Effect.forEach([1, 2, 3], () => Effect.fork(client.callTool("sleep", { ms: 100 })))
       yield* settle
-      assert.strictEqual(yield* live(supervisor), 1 + 3 + 1, "connection + 3 requests + 1 shared timer")
+      assert.strictEqual(yield* live(supervisor), 1 + 3, "connection + 3 requests, no timer fiber of its own")
+      assert.strictEqual(server.deadlines.size(), 3)
       yield* Effect.forEach(calls, Fiber.join)
-      // The timer wakes at the oldest request's deadline, finds nothing in flight and ends.
-      yield* Effect.sleep("700 millis")
       yield* settle
       assert.strictEqual(yield* live(supervisor), 1)
+      assert.strictEqual(server.deadlines.size(), 0, "a settled request leaves the timer at once")
     }).pipe(Effect.provide(TestServer.layer({ requestTimeout: "500 millis" }))))
 
   it.scoped("a vanished peer: in-flight handlers are interrupted and their finalizers run", () =>

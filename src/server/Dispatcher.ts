@@ -3,10 +3,9 @@
  *
  * - the in-flight table: request id -> its fiber, so `notifications/cancelled` interrupts exactly that request and
  *   a second request with an id still in flight is refused;
- * - the deadlines: a request still running at its deadline is interrupted and answered with -32001. One timer
- *   fiber exists only while requests are in flight, and sleeps until the oldest one's deadline (all requests
- *   share one timeout, so the oldest is always the next to expire): no polling, and an idle connection costs no
- *   timer;
+ * - the deadlines: a request still running at its deadline is interrupted and answered with -32001. Deadlines
+ *   are kept by the server's one timer fiber (`Deadlines`), not by a fiber per connection or request: no
+ *   polling, and an idle connection costs no timer;
  * - the era: the first message pins it (`initialize` -> legacy, modern `_meta` -> modern), as the spec's dual-era
  *   rule says.
  *
@@ -17,7 +16,7 @@
  * @since 0.1.0
  */
 import type { Fiber } from "effect"
-import { Cause, Clock, Deferred, Effect, Either, FiberSet, Option, Predicate, Queue, Ref, Schema, Scope } from "effect"
+import { Cause, Clock, Deferred, Effect, Either, FiberId, FiberSet, Option, Predicate, Queue, Ref, Schema, Scope } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpSchema from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
@@ -94,8 +93,12 @@ export interface Dispatcher {
 export interface MakeOptions {
   /** The connection's sink: for messages that came without a sink of their own. */
   readonly send: Sink
-  /** The FiberSet owned by the connection's Scope: request fibers die with it. */
-  readonly fibers: FiberSet.FiberSet<unknown, unknown>
+  /**
+   * The FiberSet owned by the connection's Scope: each request runs in a fiber of its own there and dies with it.
+   * Without it, requests run inline, in the fiber that hands the message in (an HTTP POST's own fiber):
+   * `handleJson` then returns once the request has settled.
+   */
+  readonly fibers?: FiberSet.FiberSet<unknown, unknown>
   /** Pin the era up front (e.g. a legacy HTTP session). */
   readonly era?: ProtocolVersion.Era
   /** Called whenever a request settles, so a draining connection can notice it became idle. */
@@ -110,7 +113,10 @@ export interface MakeOptions {
 interface Entry {
   readonly key: string
   readonly id: JsonRpc.RequestId
-  readonly deadline: number
+  /** Its timeout, in ms (0: none), as registered with the server's Deadlines. */
+  readonly timeout: number
+  /** Set by the timer before it interrupts the request: the interruption then answers -32001. */
+  timedOut: boolean
   readonly reply: Reply
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
   settled: boolean
@@ -122,7 +128,6 @@ interface Entry {
 /** A question to the client awaiting its answer. */
 interface Outgoing {
   readonly id: number
-  readonly deadline: number
   readonly answer: Deferred.Deferred<unknown, ClientRequests.ClientError>
   readonly sink: Sink
 }
@@ -438,7 +443,6 @@ class Engine implements Dispatcher, Env {
   outgoingTable: Map<string, Outgoing> | undefined = undefined
   nextOutgoing = 0
   pinned: ProtocolVersion.Era | undefined
-  timer: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
   readonly hub: Notifications.Hub
   readonly serverInfoMeta: Record<string, unknown>
 
@@ -522,6 +526,7 @@ class Engine implements Dispatcher, Env {
     return Effect.suspend(() => {
       if (entry.settled) return Effect.void
       entry.settled = true
+      this.server.deadlines.remove(entry, entry.timeout)
       return Effect.ensuring(
         entry.reply(frame, outcome),
         Effect.sync(() => {
@@ -539,57 +544,12 @@ class Engine implements Dispatcher, Env {
     })
   }
 
-  // Sleeps until the oldest in-flight request's deadline; exits when nothing is in flight.
-  get timerLoop(): Effect.Effect<void> {
-    return Effect.gen(this, function*() {
-      while (true) {
-        const now = yield* Clock.currentTimeMillis
-        let next = Infinity
-        const expired: Array<Entry> = []
-        for (const entry of this.inflight.values()) {
-          if (entry.settled) continue
-          if (entry.deadline <= now) expired.push(entry)
-          else if (entry.deadline < next) next = entry.deadline
-        }
-        for (const entry of expired) {
-          yield* this.settle(entry, this.timeoutFrame(entry), { code: JsonRpc.REQUEST_TIMEOUT, rejected: false })
-          if (entry.fiber !== undefined) yield* this.interrupt(entry.fiber)
-        }
-        for (const [key, out] of this.outgoingTable ?? noOutgoing) {
-          if (out.deadline <= now) {
-            this.outgoingTable!.delete(key)
-            Deferred.unsafeDone(out.answer, Effect.fail(new ClientRequests.ClientError({
-              message: `The client did not answer within ${this.server.clientRequestTimeoutMillis} ms`,
-              reason: "timeout"
-            })))
-            yield* this.cancelOutgoing(out, "Timed out")
-          } else if (out.deadline < next) next = out.deadline
-        }
-        if (next === Infinity) {
-          this.timer = undefined
-          return
-        }
-        yield* Effect.sleep(next - now)
-      }
-    })
-  }
-
   // Signals the interruption without waiting for it: the caller may be the fiber that drains the very queue a
   // finalizer of the interrupted request could be waiting on.
   interrupt(fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> {
     return Effect.fiberIdWith((self) => fiber.interruptAsFork(self))
   }
 
-
-  get ensureTimer(): Effect.Effect<void> {
-    return Effect.suspend(() =>
-      this.timer !== undefined || (this.server.requestTimeoutMillis <= 0 && this.server.clientRequestTimeoutMillis <= 0)
-        ? Effect.void
-        : Effect.map(FiberSet.run(this.options.fibers, this.timerLoop), (fiber) => {
-          this.timer = fiber
-        })
-    )
-  }
 
   // -----------------------------------------------------------------------------------------------------------
   // Asking the client
@@ -606,13 +566,22 @@ class Engine implements Dispatcher, Env {
       const id = ++this.nextOutgoing
       const key = JsonRpc.idKey(id)
       const answer = yield* Deferred.make<unknown, ClientRequests.ClientError>()
-      const now = yield* Clock.currentTimeMillis
       const timeout = this.server.clientRequestTimeoutMillis
-      const out: Outgoing = { id, deadline: timeout > 0 ? now + timeout : Infinity, answer, sink }
+      const out: Outgoing = { id, answer, sink }
       this.outgoing.set(key, out)
+      // The timer only completes the Deferred; this fiber tells the client it stopped waiting.
+      yield* this.server.deadlines.add(out, timeout, () => {
+        Deferred.unsafeDone(answer, Effect.fail(new ClientRequests.ClientError({
+          message: `The client did not answer within ${timeout} ms`,
+          reason: "timeout"
+        })))
+      })
       return yield* Effect.zipRight(
-        Effect.zipRight(this.ensureTimer, sink.notify(JsonRpc.encodeRequest(id, method, params))),
-        Deferred.await(answer)
+        sink.notify(JsonRpc.encodeRequest(id, method, params)),
+        Effect.tapError(
+          Deferred.await(answer),
+          (error) => (error.reason === "timeout" ? this.cancelOutgoing(out, "Timed out") : Effect.void)
+        )
       ).pipe(
         Effect.onInterrupt(() =>
           this.outgoing.get(key) === out
@@ -620,6 +589,7 @@ class Engine implements Dispatcher, Env {
             : Effect.void
         ),
         Effect.ensuring(Effect.sync(() => {
+          this.server.deadlines.remove(out, timeout)
           if (this.outgoing.get(key) === out) this.outgoing.delete(key)
         }))
       )
@@ -918,11 +888,11 @@ class Engine implements Dispatcher, Env {
         }
         answers = { ...earlier, ...(given as Record<string, unknown> | undefined) }
       }
-      const now = yield* Clock.currentTimeMillis
       const entry: Entry = {
         key,
         id: request.id,
-        deadline: this.server.requestTimeoutMillis > 0 && !spec.longLived ? now + this.server.requestTimeoutMillis : Infinity,
+        timeout: spec.longLived ? 0 : this.server.requestTimeoutMillis,
+        timedOut: false,
         reply,
         fiber: undefined,
         settled: false,
@@ -944,7 +914,7 @@ class Engine implements Dispatcher, Env {
               if (Option.isSome(failure)) {
                 return this.settle(entry, this.errorFrame(request.id, failure.value), failedWith(failure.value))
               }
-              if (Cause.isInterruptedOnly(cause)) return this.settle(entry, undefined)
+              if (Cause.isInterruptedOnly(cause)) return this.settleInterrupted(entry)
               const input = roundTrip ? inputRequiredOf(cause) : undefined
               if (input !== undefined) {
                 return Effect.flatMap(
@@ -959,10 +929,28 @@ class Engine implements Dispatcher, Env {
             }
           })
         )
-      ).pipe(Effect.onInterrupt(() => this.settle(entry, undefined)))
-      entry.fiber = yield* Effect.uninterruptible(FiberSet.run(this.options.fibers, run))
-      yield* this.ensureTimer
+      ).pipe(Effect.onInterrupt(() => this.settleInterrupted(entry)))
+      // The timer only signals: the interrupted request answers -32001 itself (see settleInterrupted).
+      yield* this.server.deadlines.add(entry, entry.timeout, () => {
+        if (entry.settled || entry.fiber === undefined) return
+        entry.timedOut = true
+        entry.fiber.unsafeInterruptAsFork(FiberId.none)
+      })
+      const fibers = this.options.fibers
+      if (fibers === undefined) {
+        // Inline: this fiber is the request's.
+        entry.fiber = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((fiber) => Effect.succeed(fiber))
+        return yield* run
+      }
+      entry.fiber = yield* Effect.uninterruptible(FiberSet.run(fibers, run))
     })
+  }
+
+  /** An interrupted request settles without an answer, unless the interruption was its timeout. */
+  settleInterrupted(entry: Entry): Effect.Effect<void> {
+    return entry.timedOut
+      ? this.settle(entry, this.timeoutFrame(entry), { code: JsonRpc.REQUEST_TIMEOUT, rejected: false })
+      : this.settle(entry, undefined)
   }
 
   // -----------------------------------------------------------------------------------------------------------
@@ -1204,7 +1192,6 @@ class Engine implements Dispatcher, Env {
 }
 
 const noop = () => {}
-const noOutgoing: ReadonlyMap<string, Outgoing> = new Map()
 
 // One serverInfo `_meta` object per server, shared by its dispatchers.
 const serverInfoMetas = new WeakMap<object, Record<string, unknown>>()
@@ -1216,6 +1203,18 @@ const serverInfoMetaOf = (server: McpServer["Type"]): Record<string, unknown> =>
   }
   return meta
 }
+
+/**
+ * A dispatcher that runs requests inline and needs no Scope: for one modern request (an HTTP POST), which holds no
+ * subscription and asks the client nothing over the wire (the modern era asks with `input_required`).
+ *
+ * @since 0.1.0 @category constructors
+ */
+export const makeInline = (
+  options: Omit<MakeOptions, "fibers">,
+  server: McpServer["Type"],
+  session: Session.Session
+): Dispatcher => new Engine(options, server, session)
 
 /**
  * Builds the dispatcher of one connection or legacy session; it leaves the notification hub when the Scope closes.

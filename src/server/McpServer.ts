@@ -6,9 +6,11 @@
  *
  * @since 0.1.0
  */
+import type { Scope } from "effect"
 import { Config, Context, Duration, Effect, Layer, Option, Redacted, Ref } from "effect"
 import type { Implementation, ServerCapabilities } from "../protocol/McpSchema.js"
 import * as ClientRequests from "./ClientRequests.js"
+import * as Deadlines from "./Deadlines.js"
 import type { Interceptor } from "./Interceptor.js"
 import type { McpContext } from "./McpContext.js"
 import * as Notifications from "./Notifications.js"
@@ -85,6 +87,8 @@ export class McpServer extends Context.Tag("effect-mcp-server/McpServer")<McpSer
   readonly addInterceptors: (interceptors: ReadonlyArray<Interceptor>) => Effect.Effect<void>
   readonly clientRequestTimeoutMillis: number
   readonly requestState: ClientRequests.StateCodec
+  /** The server's one timer: request timeouts and questions to the client. */
+  readonly deadlines: Deadlines.Deadlines
 }>() {}
 
 const withDuplicateCheck = <K, V>(map: ReadonlyMap<K, V>, key: K, value: V, what: string): ReadonlyMap<K, V> => {
@@ -97,8 +101,9 @@ const withDuplicateCheck = <K, V>(map: ReadonlyMap<K, V>, key: K, value: V, what
  *
  * @since 0.1.0 @category constructors
  */
-export const make = (options: Options): Effect.Effect<McpServer["Type"]> =>
+export const make = (options: Options): Effect.Effect<McpServer["Type"], never, Scope.Scope> =>
   Effect.gen(function*() {
+    const deadlines = yield* Deadlines.make
     const registry = yield* Ref.make(emptyRegistry)
     // Adding is a pure update of an immutable registry; a duplicate name throws inside it: a defect, since it is a
     // programming error found when the server's layers are built.
@@ -191,6 +196,7 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"]> =>
           interceptors = [...interceptors, ...added]
         }),
       clientRequestTimeoutMillis: Duration.toMillis(Duration.decode(options.clientRequestTimeout ?? "5 minutes")),
+      deadlines,
       requestState: ClientRequests.makeStateCodec({
         key: options.requestStateKey,
         ttlMillis: Duration.toMillis(Duration.decode(options.requestStateTtl ?? "10 minutes"))
@@ -203,7 +209,7 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"]> =>
  *
  * @since 0.1.0 @category layers
  */
-export const layer = (options: Options): Layer.Layer<McpServer> => Layer.effect(McpServer, make(options))
+export const layer = (options: Options): Layer.Layer<McpServer> => Layer.scoped(McpServer, make(options))
 
 /**
  * The server with its tunables read from `effect/Config` (`MCP_PAGE_SIZE`, `MCP_REQUEST_TIMEOUT_MS`,
@@ -212,7 +218,7 @@ export const layer = (options: Options): Layer.Layer<McpServer> => Layer.effect(
  * @since 0.1.0 @category layers
  */
 export const layerConfig = (options: Options): Layer.Layer<McpServer, never> =>
-  Layer.effect(
+  Layer.scoped(
     McpServer,
     Effect.gen(function*() {
       const pageSize = yield* Config.option(Config.integer("MCP_PAGE_SIZE"))

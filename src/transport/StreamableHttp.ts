@@ -14,7 +14,8 @@
  *
  * @since 0.1.0
  */
-import { Context, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Option, Predicate, Queue, Ref, Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, FiberId, FiberSet, Option, Predicate, Queue, Ref, Scope } from "effect"
+import type { Fiber } from "effect"
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as JsonRpc from "../protocol/JsonRpc.js"
@@ -167,87 +168,89 @@ const requestIdOf = (json: unknown): JsonRpc.RequestId | null =>
 // The answer to one POST: JSON, or SSE once something must go out before the answer
 // ---------------------------------------------------------------------------------------------------------------------
 
-interface PostWriter {
-  readonly sink: Dispatcher.Sink
-  /** Completes when the answer was written or the client went away (true: the client went away first). */
-  readonly done: Deferred.Deferred<boolean>
-  /** At shutdown, if the request was cut short: answer with an error rather than nothing. */
-  readonly abort: (id: JsonRpc.RequestId | null) => void
-}
+/**
+ * The answer to one modern POST, written by the POST's own fiber (its request runs inline): JSON, or SSE once
+ * something must go out before the answer. Closing the response before the answer interrupts that fiber, which is
+ * the request's cancellation.
+ */
+class ModernPost implements Dispatcher.Sink {
+  state: "pending" | "sse" | "ended" = "pending"
+  removeStream: (() => void) | undefined = undefined
 
-const makePostWriter = (
-  res: ServerResponse,
-  options: {
-    readonly headers: Record<string, string>
-    readonly status: (outcome: Dispatcher.Outcome) => number
-    readonly priming: { readonly id: string; readonly retryMillis: number } | undefined
-    readonly streams: Streams.Streams
-  }
-): Effect.Effect<PostWriter> =>
-  Effect.gen(function*() {
-    const done = yield* Deferred.make<boolean>()
-    let state: "pending" | "sse" | "ended" = "pending"
-    let removeStream = () => {}
-    let seq = 0
-    const finish = (clientGone: boolean) => {
-      state = "ended"
-      removeStream()
-      Deferred.unsafeDone(done, Exit.succeed(clientGone))
-    }
+  constructor(
+    readonly res: ServerResponse,
+    readonly streams: Streams.Streams,
+    fiber: Fiber.RuntimeFiber<unknown, unknown>
+  ) {
     res.once("close", () => {
-      if (state !== "ended") finish(true)
+      if (this.state === "ended") return
+      this.finish()
+      fiber.unsafeInterruptAsFork(FiberId.none)
     })
-    const openSse = () => {
-      state = "sse"
-      Sse.open(res, options.headers)
-      if (options.priming !== undefined) res.write(Sse.priming(options.priming.id, options.priming.retryMillis))
-      removeStream = options.streams.unsafeAdd({
-        tick: () => {
-          if (!res.writableNeedDrain) res.write(Sse.comment("keepalive"))
-        },
-        // A request's stream ends with its answer; at shutdown the request gets the grace period to give one.
-        close: () => {}
-      })
+  }
+
+  finish(): void {
+    this.state = "ended"
+    this.removeStream?.()
+  }
+
+  openSse(): void {
+    const res = this.res
+    this.state = "sse"
+    Sse.open(res)
+    this.removeStream = this.streams.unsafeAdd({
+      tick: () => {
+        if (!res.writableNeedDrain) res.write(Sse.comment("keepalive"))
+      },
+      // A request's stream ends with its answer; at shutdown the request gets the grace period to give one.
+      close: () => {}
+    })
+  }
+
+  notify(frame: string): Effect.Effect<void> {
+    if (this.state === "ended") return Effect.void
+    if (this.state === "pending") this.openSse()
+    return Sse.write(this.res, Sse.message(frame))
+  }
+
+  respond(frame: string, outcome: Dispatcher.Outcome): Effect.Effect<void> {
+    if (this.state === "ended") return Effect.void
+    if (this.state === "pending") {
+      sendJson(this.res, modernStatus(outcome), frame)
+      this.finish()
+      return Effect.void
     }
-    const eventId = () => (options.priming === undefined ? undefined : `${options.priming.id}:${++seq}`)
-    const sink: Dispatcher.Sink = {
-      notify: (frame) =>
-        Effect.suspend(() => {
-          if (state === "ended") return Effect.void
-          if (state === "pending") openSse()
-          return Sse.write(res, Sse.message(frame, eventId()))
-        }),
-      respond: (frame, outcome) =>
-        Effect.suspend(() => {
-          if (state === "ended") return Effect.void
-          if (state === "pending") {
-            sendJson(res, options.status(outcome), frame, options.headers)
-            finish(false)
-            return Effect.void
-          }
-          return Effect.map(Sse.write(res, Sse.message(frame, eventId())), () => {
-            res.end()
-            finish(false)
-          })
-        }),
-      end: () =>
-        Effect.sync(() => {
-          if (state === "sse") res.end()
-          if (state !== "ended") finish(false)
-        })
+    return Effect.map(Sse.write(this.res, Sse.message(frame)), () => {
+      this.res.end()
+      this.finish()
+    })
+  }
+
+  /**
+   * The request is over: with no answer written, a notification gets 202, a request cut short by shutdown an
+   * error (503) rather than nothing, one that ended unanswered (dropped by an interceptor) an empty 202.
+   */
+  close(interruptedId: JsonRpc.RequestId | null | undefined): void {
+    if (this.state === "ended") return
+    if (this.state === "sse") {
+      this.res.end(
+        interruptedId === undefined
+          ? undefined
+          : Sse.message(errorBody(-32000, "Server shutting down: the request was interrupted", interruptedId))
+      )
+    } else if (interruptedId !== undefined) {
+      sendJson(
+        this.res,
+        503,
+        errorBody(-32000, "Server shutting down: the request was interrupted", interruptedId),
+        { "retry-after": "1" }
+      )
+    } else {
+      sendJson(this.res, 202, undefined)
     }
-    const abort = (id: JsonRpc.RequestId | null) => {
-      if (state === "ended") return
-      const frame = errorBody(-32000, "Server shutting down: the request was interrupted", id)
-      if (state === "pending") {
-        sendJson(res, 503, frame, { ...options.headers, "retry-after": "1" })
-      } else {
-        res.end(Sse.message(frame, eventId()))
-      }
-      finish(false)
-    }
-    return { sink, done, abort }
-  })
+    this.finish()
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The endpoint
@@ -273,7 +276,10 @@ export const make = (
     const store = options.eventStore ?? EventStore.makeMemory()
     // Only the server is passed on: the whole context here would carry this layer's Scope along with it, and a
     // per-POST scope must not be shadowed by it.
-    const context = Context.make(McpServer, yield* McpServer)
+    const server = yield* McpServer
+    const context = Context.make(McpServer, server)
+    // Modern requests keep no session state: every modern POST's dispatcher shares this one.
+    const modernSession = yield* Session.make
 
     // -- channels and pumps ---------------------------------------------------------------------------------------
 
@@ -623,22 +629,15 @@ export const make = (
             return headerMismatch(res, json, `Mcp-Name must equal the body's ${method === "resources/read" ? "uri" : "name"}`)
           }
         }
-        if (!containsRequest(json)) {
-          return sendJson(res, 202, undefined)
-        }
-        // One Scope per POST: when the client closes the stream, leaving it interrupts the request.
-        yield* Effect.scoped(Effect.gen(function*() {
-          const fibers = yield* FiberSet.make<unknown, unknown>()
-          const writer = yield* makePostWriter(res, {
-            headers: {},
-            status: modernStatus,
-            priming: undefined,
-            streams: shared.streams
-          })
-          const dispatcher = yield* Dispatcher.make({ era: "modern", fibers, send: writer.sink, transport: "http" })
-          yield* dispatcher.handleJson(json, writer.sink)
-          yield* Deferred.await(writer.done)
-        }).pipe(Effect.provide(context)))
+        // The request runs inline on this fiber: no Scope, FiberSet or fiber of its own per POST.
+        const fiber = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((f) => Effect.succeed(f))
+        const answer = new ModernPost(res, shared.streams, fiber)
+        const dispatcher = Dispatcher.makeInline({ era: "modern", send: answer, transport: "http" }, server, modernSession)
+        yield* dispatcher.handleJson(json, answer).pipe(
+          Effect.onExit((exit) =>
+            Effect.sync(() => answer.close(Exit.isInterrupted(exit) ? requestIdOf(json) : undefined))
+          )
+        )
       })
 
     const post = (req: IncomingMessage, res: ServerResponse, json: unknown): Effect.Effect<void> =>
