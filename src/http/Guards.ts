@@ -64,8 +64,21 @@ export const checkOrigin = (req: IncomingMessage, policy: OriginPolicy): string 
   return undefined
 }
 
-const mediaTypes = (header: string | undefined): Array<string> =>
-  (header ?? "").split(",").map((part) => part.split(";")[0]!.trim().toLowerCase()).filter((t) => t !== "")
+const parseMediaTypes = (header: string): ReadonlyArray<string> =>
+  header.split(",").map((part) => part.split(";")[0]!.trim().toLowerCase()).filter((t) => t !== "")
+
+// Clients send the same few Accept and Content-Type values on every request: remember the last ones parsed.
+const recentMediaTypes = new Map<string, ReadonlyArray<string>>()
+const mediaTypes = (header: string | undefined): ReadonlyArray<string> => {
+  if (header === undefined || header === "") return []
+  let types = recentMediaTypes.get(header)
+  if (types === undefined) {
+    types = parseMediaTypes(header)
+    if (recentMediaTypes.size >= 64) recentMediaTypes.clear()
+    recentMediaTypes.set(header, types)
+  }
+  return types
+}
 
 /** Whether an Accept header accepts the media type (wildcards count). @since 0.1.0 @category guards */
 export const accepts = (header: string | undefined, type: string): boolean => {
@@ -83,45 +96,61 @@ export type BodyError =
   | { readonly _tag: "Aborted" }
 
 /**
+ * Reads the body as UTF-8 text with node callbacks (no fiber), refusing it as soon as it exceeds `limit` bytes.
+ * Calls `done` once; returns a function that stops reading (for an interrupted caller).
+ *
+ * @since 0.1.0 @category body
+ */
+export const readBodyWith = (
+  req: IncomingMessage,
+  limit: number,
+  done: (body: Either.Either<string, BodyError>) => void
+): () => void => {
+  const declared = req.headers["content-length"]
+  if (declared !== undefined && Number(declared) > limit) {
+    done(Either.left({ _tag: "TooLarge", limit }))
+    return () => {}
+  }
+  const chunks: Array<Buffer> = []
+  let size = 0
+  const cleanup = () => {
+    req.removeListener("data", onData)
+    req.removeListener("end", onEnd)
+    req.removeListener("error", onError)
+    req.removeListener("aborted", onError)
+  }
+  const onData = (chunk: Buffer) => {
+    size += chunk.length
+    if (size > limit) {
+      cleanup()
+      req.pause()
+      done(Either.left({ _tag: "TooLarge", limit }))
+      return
+    }
+    chunks.push(chunk)
+  }
+  const onEnd = () => {
+    cleanup()
+    done(Either.right(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8")))
+  }
+  const onError = () => {
+    cleanup()
+    done(Either.left({ _tag: "Aborted" }))
+  }
+  req.on("data", onData)
+  req.on("end", onEnd)
+  req.on("error", onError)
+  req.on("aborted", onError)
+  return cleanup
+}
+
+/**
  * Reads the body as UTF-8 text, refusing it as soon as it exceeds `limit` bytes.
  *
  * @since 0.1.0 @category body
  */
 export const readBody = (req: IncomingMessage, limit: number): Effect.Effect<Either.Either<string, BodyError>> =>
   Effect.async<Either.Either<string, BodyError>>((resume) => {
-    const declared = req.headers["content-length"]
-    if (declared !== undefined && Number(declared) > limit) {
-      return resume(Effect.succeed(Either.left({ _tag: "TooLarge", limit })))
-    }
-    const chunks: Array<Buffer> = []
-    let size = 0
-    const cleanup = () => {
-      req.removeListener("data", onData)
-      req.removeListener("end", onEnd)
-      req.removeListener("error", onError)
-      req.removeListener("aborted", onError)
-    }
-    const onData = (chunk: Buffer) => {
-      size += chunk.length
-      if (size > limit) {
-        cleanup()
-        req.pause()
-        resume(Effect.succeed(Either.left({ _tag: "TooLarge", limit })))
-        return
-      }
-      chunks.push(chunk)
-    }
-    const onEnd = () => {
-      cleanup()
-      resume(Effect.succeed(Either.right(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks, size).toString("utf8"))))
-    }
-    const onError = () => {
-      cleanup()
-      resume(Effect.succeed(Either.left({ _tag: "Aborted" })))
-    }
-    req.on("data", onData)
-    req.on("end", onEnd)
-    req.on("error", onError)
-    req.on("aborted", onError)
+    const cleanup = readBodyWith(req, limit, (body) => resume(Effect.succeed(body)))
     return Effect.sync(cleanup)
   })

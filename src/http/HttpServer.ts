@@ -109,23 +109,28 @@ export const make = (options: Options = {}) =>
       })
     }
 
-    const post = (req: Http.IncomingMessage, res: Http.ServerResponse) =>
-      Effect.gen(function*() {
-        if (!(Guards.accepts(req.headers.accept, "application/json") && Guards.accepts(req.headers.accept, "text/event-stream"))) {
-          return jsonError(res, 406, -32000, "Not Acceptable: Accept must list application/json and text/event-stream")
-        }
-        if (!Guards.isJsonContentType(req.headers["content-type"])) {
-          return jsonError(res, 415, -32000, "Unsupported Media Type: Content-Type must be application/json")
-        }
-        const body = yield* Guards.readBody(req, maxBodyBytes)
+    /**
+     * POST /mcp: the headers are checked and the body read and parsed with node callbacks, and only then is the
+     * request's one fiber started, with the parsed message: no fiber waits on the socket.
+     */
+    const post = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+      if (!(Guards.accepts(req.headers.accept, "application/json") && Guards.accepts(req.headers.accept, "text/event-stream"))) {
+        return jsonError(res, 406, -32000, "Not Acceptable: Accept must list application/json and text/event-stream")
+      }
+      if (!Guards.isJsonContentType(req.headers["content-type"])) {
+        return jsonError(res, 415, -32000, "Unsupported Media Type: Content-Type must be application/json")
+      }
+      Guards.readBodyWith(req, maxBodyBytes, (body) => {
         if (Either.isLeft(body)) {
           if (body.left._tag === "TooLarge") tooLarge(req, res, body.left.limit)
           return
         }
         const parsed = JsonRpc.parse(body.right)
         if (Either.isLeft(parsed)) return jsonError(res, 400, JsonRpc.PARSE_ERROR, parsed.left.message)
-        yield* mcp.post(req, res, parsed.right)
+        if (!ready) return jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" })
+        run(guarded(req, res, mcp.post(req, res, parsed.right)))
       })
+    }
 
     const route = (req: Http.IncomingMessage, res: Http.ServerResponse): Effect.Effect<void, never, McpServer> => {
       const url = req.url ?? "/"
@@ -137,7 +142,7 @@ export const make = (options: Options = {}) =>
         if (!ready) return Effect.sync(() => jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" }))
         switch (req.method) {
           case "POST":
-            return post(req, res)
+            return Effect.sync(() => post(req, res))
           case "GET":
             if (!Guards.accepts(req.headers.accept, "text/event-stream")) {
               return Effect.sync(() => jsonError(res, 406, -32000, "Not Acceptable: Accept must list text/event-stream"))
@@ -183,8 +188,8 @@ export const make = (options: Options = {}) =>
       return Effect.sync(() => jsonError(res, 404, -32000, `Not Found: ${pathname}`))
     }
 
-    const handle = (req: Http.IncomingMessage, res: Http.ServerResponse): Effect.Effect<void, never, McpServer> =>
-      route(req, res).pipe(
+    const guarded = <R>(req: Http.IncomingMessage, res: Http.ServerResponse, effect: Effect.Effect<void, never, R>) =>
+      effect.pipe(
         Effect.catchAllCause((cause) =>
           Effect.logError("HTTP request failed").pipe(
             Effect.annotateLogs({ url: req.url, method: req.method, cause: String(cause) }),
@@ -197,6 +202,17 @@ export const make = (options: Options = {}) =>
       )
 
     const run = yield* FiberSet.runtime(requests)<McpServer>()
+    const handle = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+      // POST /mcp starts its fiber once the body is in (see `post`); everything else gets one at once.
+      const url = req.url ?? "/"
+      if (req.method === "POST" && (url === path || url.startsWith(`${path}?`))) {
+        const refused = Guards.checkOrigin(req, policy)
+        if (refused !== undefined) return jsonError(res, 403, -32000, refused)
+        if (!ready) return jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" })
+        return post(req, res)
+      }
+      run(guarded(req, res, route(req, res)))
+    }
     const headersTimeout = millis(options.headersTimeout ?? "10 seconds")
     const requestTimeout = millis(options.requestTimeout ?? "30 seconds")
     const server = Http.createServer({
@@ -207,9 +223,7 @@ export const make = (options: Options = {}) =>
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(headersTimeout, requestTimeout) / 2)))
     })
     server.keepAliveTimeout = millis(options.keepAliveTimeout ?? "5 seconds")
-    server.on("request", (req, res) => {
-      run(handle(req, res))
-    })
+    server.on("request", handle)
     server.on("upgrade", (req: Http.IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = req.url ?? "/"
       const query = url.indexOf("?")

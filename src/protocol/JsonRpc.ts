@@ -275,6 +275,18 @@ export const decode = (value: unknown): Incoming | Invalid => {
   if (!Predicate.isRecord(value)) {
     return invalid(null, "Invalid Request: a JSON-RPC message must be an object")
   }
+  // The common case, checked by hand: a well-formed request or notification with no stray envelope fields. Anything
+  // else goes through the Schema, which also explains what is wrong.
+  if (value.jsonrpc === "2.0" && typeof value.method === "string" && value.result === undefined && value.error === undefined) {
+    const id = value.id
+    const params = value.params
+    if ((params === undefined || Predicate.isRecord(params)) && !Array.isArray(params)) {
+      if (id === undefined) return { _tag: "Notification", method: value.method, params }
+      if (typeof id === "string" || (typeof id === "number" && Number.isFinite(id))) {
+        return { _tag: "Request", id, method: value.method, params }
+      }
+    }
+  }
   const envelope = decodeEnvelope(value)
   if (Either.isLeft(envelope)) {
     const id = readableId(value)

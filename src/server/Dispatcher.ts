@@ -222,6 +222,47 @@ const initializeParams = Schema.decodeUnknownEither(McpSchema.InitializeParams)
 const cancelledParams = Schema.decodeUnknownEither(McpSchema.CancelledParams)
 const decodeModernMeta = Schema.decodeUnknownEither(McpSchema.ModernRequestMeta)
 
+const CAPABILITY_OBJECTS = ["experimental", "sampling", "elicitation", "tasks", "extensions"] as const
+const PLAIN_CLIENT_INFO = new Set(["name", "version", "title"])
+
+/**
+ * The usual modern `_meta`, checked by hand (the Schema decode is the slow path, kept for anything unusual and for
+ * its error messages): capabilities whose known entries are objects, client info of plain strings, a known log
+ * level, a string or number progress token. Undefined when the Schema must decide.
+ */
+const plainModernMeta = (meta: Record<string, unknown>): {
+  readonly clientCapabilities: McpSchema.ClientCapabilities
+  readonly clientInfo: McpSchema.Implementation | undefined
+  readonly logLevel: McpSchema.LoggingLevel | undefined
+  readonly progressToken: McpSchema.ProgressToken | undefined
+} | undefined => {
+  const capabilities = meta[McpSchema.MODERN_META.clientCapabilities]
+  if (!Predicate.isRecord(capabilities)) return undefined
+  for (const key of CAPABILITY_OBJECTS) {
+    const value = capabilities[key]
+    if (value !== undefined && !Predicate.isRecord(value)) return undefined
+  }
+  const roots = capabilities.roots
+  if (roots !== undefined && (!Predicate.isRecord(roots) || (roots.listChanged !== undefined && typeof roots.listChanged !== "boolean"))) {
+    return undefined
+  }
+  const info = meta[McpSchema.MODERN_META.clientInfo]
+  if (info !== undefined) {
+    if (!Predicate.isRecord(info) || typeof info.name !== "string" || typeof info.version !== "string") return undefined
+    for (const key in info) if (!PLAIN_CLIENT_INFO.has(key) || typeof info[key] !== "string") return undefined
+  }
+  const level = meta[McpSchema.MODERN_META.logLevel]
+  if (level !== undefined && !(typeof level === "string" && Object.hasOwn(McpSchema.loggingLevelRank, level))) return undefined
+  const token = meta.progressToken
+  if (token !== undefined && typeof token !== "string" && typeof token !== "number") return undefined
+  return {
+    clientCapabilities: capabilities as McpSchema.ClientCapabilities,
+    clientInfo: info as McpSchema.Implementation | undefined,
+    logLevel: level as McpSchema.LoggingLevel | undefined,
+    progressToken: token as McpSchema.ProgressToken | undefined
+  }
+}
+
 const hasModernMeta = (params: Record<string, unknown> | undefined): boolean =>
   params !== undefined && Predicate.isRecord(params._meta) && params._meta[MODERN_PV] !== undefined
 
@@ -762,6 +803,17 @@ class Engine implements Dispatcher, Env {
         message: `Unsupported protocol version: ${version}`,
         data: { supported: ProtocolVersion.MODERN, requested: version }
       }))
+    }
+    const fast = plainModernMeta(meta)
+    if (fast !== undefined) {
+      return Either.right({
+        era: "modern",
+        protocolVersion: version,
+        clientInfo: fast.clientInfo,
+        clientCapabilities: fast.clientCapabilities,
+        logLevel: fast.logLevel,
+        progressToken: fast.progressToken
+      })
     }
     const decoded = decodeModernMeta(meta, { errors: "all" })
     if (Either.isLeft(decoded)) return Either.left(JsonRpc.invalidParams(decoded.left, "Invalid params: _meta"))
