@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import type { Fiber } from "effect"
-import { Cause, Clock, Deferred, Effect, Either, FiberId, FiberSet, Option, Predicate, Queue, Ref, Schema, Scope } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, Either, FiberId, FiberRef, FiberSet, Option, Predicate, Queue, Ref, Schema, Scope } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpSchema from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
@@ -176,7 +176,9 @@ const method = <A, I>(
     sink: Sink
   ) => Effect.Effect<Result, JsonRpc.JsonRpcError>,
   cacheable = false,
-  longLived = false
+  longLived = false,
+  /** A hand-written check of the usual shape, returning the params as decoded; the Schema decides otherwise. */
+  plain?: (params: unknown) => A | undefined
 ): Method => {
   const decode = Schema.decodeUnknownEither(schema)
   return {
@@ -184,12 +186,34 @@ const method = <A, I>(
     cacheable,
     longLived,
     run: (params, context, mcp, env, sink) => {
+      const fast = plain?.(params)
+      if (fast !== undefined) return run(fast, context, mcp, env, sink)
       const decoded = decode(params ?? {}, { errors: "all" })
       return Either.isLeft(decoded)
         ? Effect.fail(JsonRpc.invalidParams(decoded.left))
         : run(decoded.right, context, mcp, env, sink)
     }
   }
+}
+
+/** The request's services: what the registration captured, plus its `McpContext`, as one Context. */
+const withMcp = <A, E>(
+  effect: Effect.Effect<A, E, McpContext>,
+  captured: Context.Context<never> | undefined,
+  mcp: McpContext["Type"]
+): Effect.Effect<A, E> =>
+  Effect.locally(
+    effect as Effect.Effect<A, E>,
+    FiberRef.currentContext,
+    captured === undefined ? Context.make(McpContext, mcp) : Context.add(captured, McpContext, mcp)
+  )
+
+/** tools/call params of the usual shape: a string name and object arguments (`_meta` is read elsewhere). */
+const plainCallToolParams = (params: unknown): typeof McpSchema.CallToolParams.Type | undefined => {
+  if (!Predicate.isRecord(params) || typeof params.name !== "string") return undefined
+  const args = params.arguments
+  if (args !== undefined && !Predicate.isRecord(args)) return undefined
+  return params as typeof McpSchema.CallToolParams.Type
 }
 
 const paginate = <A>(
@@ -394,48 +418,44 @@ const methods: Record<string, Method> = {
     }), true),
   "tools/list": listMethod("tools", (registry) => [...registry.tools.values()], (tool, context) =>
     shapeTool(tool, context.protocolVersion)),
-  "tools/call": method(McpSchema.CallToolParams, "both", (params, context, mcp, env) =>
-    Effect.flatMap(Ref.get(env.server.registry), (registry) => {
-      const tool = registry.tools.get(params.name)
-      if (tool === undefined) {
-        return Effect.fail(
-          new JsonRpc.InvalidParams({ message: `Unknown tool: ${params.name}`, data: { name: params.name } })
-        )
-      }
-      return Effect.map(Effect.provideService(tool.call(params.arguments), McpContext, mcp), (result) => {
-        if (result.structuredContent === undefined) return result as Result
-        const keep = ProtocolVersion.hasStructuredOutput(context.protocolVersion) &&
-          (context.era === "modern" || tool.structuredIsObject)
-        if (keep) return result as Result
-        const { structuredContent: _, ...rest } = result
-        return rest as Result
-      })
-    })),
+  "tools/call": method(McpSchema.CallToolParams, "both", (params, context, mcp, env) => {
+    const tool = env.server.currentRegistry().tools.get(params.name)
+    if (tool === undefined) {
+      return Effect.fail(new JsonRpc.InvalidParams({ message: `Unknown tool: ${params.name}`, data: { name: params.name } }))
+    }
+    return Effect.map(withMcp(tool.call(params.arguments), tool.context, mcp), (result) => {
+      if (result.structuredContent === undefined) return result as Result
+      const keep = ProtocolVersion.hasStructuredOutput(context.protocolVersion) &&
+        (context.era === "modern" || tool.structuredIsObject)
+      if (keep) return result as Result
+      const { structuredContent: _, ...rest } = result
+      return rest as Result
+    })
+  }, false, false, plainCallToolParams),
   "resources/list": listMethod("resources", (registry) => [...registry.resources.values()], (r) => r.definition),
   "resources/templates/list": listMethod("resourceTemplates", (registry) => registry.templates, (t) => t.definition),
-  "resources/read": method(McpSchema.ReadResourceParams, "both", (params, context, mcp, env) =>
-    Effect.flatMap(Ref.get(env.server.registry), (registry) => {
-      const read = (effect: Effect.Effect<ReadonlyArray<McpSchema.ResourceContents>, JsonRpc.JsonRpcError, McpContext>) =>
-        Effect.map(Effect.provideService(effect, McpContext, mcp), (contents): Result => ({ contents }))
-      const resource = registry.resources.get(params.uri)
-      if (resource !== undefined) return read(resource.read(params.uri))
-      for (const template of registry.templates) {
-        const matched = template.match(params.uri)
-        if (matched !== undefined) return read(template.read(params.uri, matched))
-      }
-      return Effect.fail(resourceNotFound(params.uri, context))
-    }), true),
+  "resources/read": method(McpSchema.ReadResourceParams, "both", (params, context, mcp, env) => {
+    const registry = env.server.currentRegistry()
+    const read = (
+      effect: Effect.Effect<ReadonlyArray<McpSchema.ResourceContents>, JsonRpc.JsonRpcError, McpContext>,
+      captured: Context.Context<never> | undefined
+    ) => Effect.map(withMcp(effect, captured, mcp), (contents): Result => ({ contents }))
+    const resource = registry.resources.get(params.uri)
+    if (resource !== undefined) return read(resource.read(params.uri), resource.context)
+    for (const template of registry.templates) {
+      const matched = template.match(params.uri)
+      if (matched !== undefined) return read(template.read(params.uri, matched), template.context)
+    }
+    return Effect.fail(resourceNotFound(params.uri, context))
+  }, true),
   "prompts/list": listMethod("prompts", (registry) => [...registry.prompts.values()], (p) => p.definition),
-  "prompts/get": method(McpSchema.GetPromptParams, "both", (params, _context, mcp, env) =>
-    Effect.flatMap(Ref.get(env.server.registry), (registry) => {
-      const prompt = registry.prompts.get(params.name)
-      if (prompt === undefined) {
-        return Effect.fail(
-          new JsonRpc.InvalidParams({ message: `Unknown prompt: ${params.name}`, data: { name: params.name } })
-        )
-      }
-      return Effect.provideService(prompt.get(params.arguments) as Effect.Effect<Result, JsonRpc.JsonRpcError, McpContext>, McpContext, mcp)
-    })),
+  "prompts/get": method(McpSchema.GetPromptParams, "both", (params, _context, mcp, env) => {
+    const prompt = env.server.currentRegistry().prompts.get(params.name)
+    if (prompt === undefined) {
+      return Effect.fail(new JsonRpc.InvalidParams({ message: `Unknown prompt: ${params.name}`, data: { name: params.name } }))
+    }
+    return withMcp(prompt.get(params.arguments) as Effect.Effect<Result, JsonRpc.JsonRpcError, McpContext>, prompt.context, mcp)
+  }),
   "resources/subscribe": method(McpSchema.SubscribeParams, "legacy", (params, _context, _mcp, env) =>
     Effect.suspend(() =>
       env.server.notifications.subscribe(env.subscriber(), params.uri)
@@ -473,6 +493,108 @@ type Inbound =
   | { readonly _tag: "Pass"; readonly json: unknown }
   | { readonly _tag: "Answer"; readonly frame: string; readonly outcome: Outcome }
   | { readonly _tag: "Drop"; readonly request: boolean }
+
+/**
+ * What a handler sees of its request (`McpContext`): one object per request, behaviour on the prototype.
+ */
+class RequestMcp implements Omit<McpContext["Type"], never> {
+  lastProgress = -Infinity
+
+  constructor(
+    readonly engine: Engine,
+    readonly request: JsonRpc.Request,
+    readonly context: RequestContext,
+    readonly entry: Entry,
+    readonly sink: Sink
+  ) {}
+
+  get requestId(): JsonRpc.RequestId {
+    return this.request.id
+  }
+  get method(): string {
+    return this.request.method
+  }
+  get era(): ProtocolVersion.Era {
+    return this.context.era
+  }
+  get protocolVersion(): string {
+    return this.context.protocolVersion
+  }
+  get clientInfo(): McpSchema.Implementation | undefined {
+    return this.context.clientInfo
+  }
+  get clientCapabilities(): McpSchema.ClientCapabilities {
+    return this.context.clientCapabilities
+  }
+
+  progress(progress: number, opts?: ProgressOptions): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const token = this.context.progressToken
+      if (token === undefined || this.entry.settled) return Effect.void
+      if (!(progress > this.lastProgress)) {
+        return Effect.logWarning("Progress must increase; skipped a notification").pipe(
+          Effect.annotateLogs({ method: this.request.method, progress, last: this.lastProgress })
+        )
+      }
+      this.lastProgress = progress
+      return this.sink.notify(JsonRpc.encodeNotification("notifications/progress", {
+        progressToken: token,
+        progress,
+        ...(opts?.total !== undefined ? { total: opts.total } : {}),
+        ...(opts?.message !== undefined ? { message: opts.message } : {})
+      }))
+    })
+  }
+
+  log(level: McpSchema.LoggingLevel, data: unknown, logger?: string): Effect.Effect<void> {
+    return Effect.gen(this, function*() {
+      if (this.entry.settled) return
+      const context = this.context
+      const minimum = context.era === "modern"
+        ? context.logLevel
+        : Option.getOrUndefined(yield* Ref.get(this.engine.session.logLevel))
+      if (context.era === "modern" && minimum === undefined) return
+      if (minimum !== undefined && McpSchema.loggingLevelRank[level] < McpSchema.loggingLevelRank[minimum]) return
+      yield* this.sink.notify(JsonRpc.encodeNotification(
+        "notifications/message",
+        logger === undefined ? { level, data } : { level, logger, data }
+      ))
+    })
+  }
+
+  ask(
+    method: ClientRequests.ClientMethod,
+    params: Record<string, unknown>
+  ): Effect.Effect<unknown, ClientRequests.ClientError | JsonRpc.MissingRequiredClientCapability> {
+    return Effect.suspend((): Effect.Effect<unknown, ClientRequests.ClientError | JsonRpc.MissingRequiredClientCapability> => {
+      const engine = this.engine
+      const missing = ClientRequests.checkCapability(method, params, this.context.clientCapabilities)
+      if (missing !== undefined) return Effect.fail(missing)
+      if (this.context.era === "modern") return engine.askModern(this.entry, method, params)
+      if (method === "roots/list" && engine.session.roots !== undefined) return Effect.succeed(engine.session.roots)
+      const asked = engine.askLegacy(method, params, this.sink)
+      return method === "roots/list"
+        ? Effect.tap(asked, (roots) =>
+          Effect.sync(() => {
+            engine.session.roots = roots as ListRootsResult
+          }))
+        : asked
+    })
+  }
+
+  get closeStream(): Effect.Effect<void> {
+    return Effect.suspend(() => this.sink.closeStream?.() ?? Effect.void)
+  }
+
+  elicitationComplete(elicitationId: string): Effect.Effect<void> {
+    const context = this.context
+    return context.era === "legacy" && context.protocolVersion >= "2025-11-25"
+      ? this.engine.outboundSink(this.engine.options.send).notify(
+        JsonRpc.encodeNotification("notifications/elicitation/complete", { elicitationId })
+      )
+      : Effect.void
+  }
+}
 
 /**
  * The dispatcher of one connection or legacy session. State lives in fields and behaviour on the prototype, so a
@@ -673,66 +795,7 @@ class Engine implements Dispatcher, Env {
     entry: Entry,
     sink: Sink
   ): McpContext["Type"] {
-    let lastProgress = -Infinity
-    const token = context.progressToken
-    return McpContext.of({
-      requestId: request.id,
-      method: request.method,
-      era: context.era,
-      protocolVersion: context.protocolVersion,
-      clientInfo: context.clientInfo,
-      clientCapabilities: context.clientCapabilities,
-      progress: (progress: number, opts?: ProgressOptions) =>
-        Effect.suspend(() => {
-          if (token === undefined || entry.settled) return Effect.void
-          if (!(progress > lastProgress)) {
-            return Effect.logWarning("Progress must increase; skipped a notification").pipe(
-              Effect.annotateLogs({ method: request.method, progress, last: lastProgress })
-            )
-          }
-          lastProgress = progress
-          return sink.notify(JsonRpc.encodeNotification("notifications/progress", {
-            progressToken: token,
-            progress,
-            ...(opts?.total !== undefined ? { total: opts.total } : {}),
-            ...(opts?.message !== undefined ? { message: opts.message } : {})
-          }))
-        }),
-      log: (level, data, logger) =>
-        Effect.gen(this, function*() {
-          if (entry.settled) return
-          const minimum = context.era === "modern"
-            ? context.logLevel
-            : Option.getOrUndefined(yield* Ref.get(this.session.logLevel))
-          if (context.era === "modern" && minimum === undefined) return
-          if (minimum !== undefined && McpSchema.loggingLevelRank[level] < McpSchema.loggingLevelRank[minimum]) return
-          yield* sink.notify(JsonRpc.encodeNotification(
-            "notifications/message",
-            logger === undefined ? { level, data } : { level, logger, data }
-          ))
-        }),
-      ask: (method, params) =>
-        Effect.suspend((): Effect.Effect<unknown, ClientRequests.ClientError | JsonRpc.MissingRequiredClientCapability> => {
-          const missing = ClientRequests.checkCapability(method, params, context.clientCapabilities)
-          if (missing !== undefined) return Effect.fail(missing)
-          if (context.era === "modern") return this.askModern(entry, method, params)
-          if (method === "roots/list" && this.session.roots !== undefined) return Effect.succeed(this.session.roots)
-          const asked = this.askLegacy(method, params, sink)
-          return method === "roots/list"
-            ? Effect.tap(asked, (roots) =>
-              Effect.sync(() => {
-                this.session.roots = roots as ListRootsResult
-              }))
-            : asked
-        }),
-      closeStream: Effect.suspend(() => sink.closeStream?.() ?? Effect.void),
-      elicitationComplete: (elicitationId) =>
-        context.era === "legacy" && context.protocolVersion >= "2025-11-25"
-          ? this.outboundSink(this.options.send).notify(
-            JsonRpc.encodeNotification("notifications/elicitation/complete", { elicitationId })
-          )
-          : Effect.void
-    })
+    return new RequestMcp(this, request, context, entry, sink)
   }
 
   // -----------------------------------------------------------------------------------------------------------
@@ -755,6 +818,23 @@ class Engine implements Dispatcher, Env {
         _meta: meta
       }
       : { ...result, resultType: "complete", _meta: meta }
+  }
+
+  /**
+   * The response frame of a result. Modern results get `resultType`, the cache hints and the server info spliced
+   * into the result's JSON (serialized once, the server info's JSON computed once per server) rather than copied
+   * into a new object first.
+   */
+  resultFrame(id: JsonRpc.RequestId, result: Result, context: RequestContext, spec: Method): string {
+    if (context.era === "legacy") return JsonRpc.encodeResult(id, result)
+    if (result._meta !== undefined) return JsonRpc.encodeResult(id, this.finishResult(result, context, spec))
+    const json = JSON.stringify(result)
+    const extra = spec.cacheable
+      ? `"resultType":"complete","ttlMs":${result.contents !== undefined ? 0 : this.server.cacheTtlMs},"cacheScope":${
+        JSON.stringify(this.server.cacheScope)
+      },"_meta":${serverInfoMetaJsonOf(this.server)}`
+      : `"resultType":"complete","_meta":${serverInfoMetaJsonOf(this.server)}`
+    return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${json === "{}" ? `{${extra}}` : `${json.slice(0, -1)},${extra}}`}}`
   }
 
   inputRequiredResult(
@@ -960,7 +1040,7 @@ class Engine implements Dispatcher, Env {
         spec.run(request.params, context, mcp, this, sink).pipe(
           Effect.matchCauseEffect({
             onSuccess: (result) =>
-              this.settle(entry, JsonRpc.encodeResult(request.id, this.finishResult(result, context, spec))),
+              this.settle(entry, this.resultFrame(request.id, result, context, spec)),
             onFailure: (cause) => {
               const failure = Cause.failureOption(cause)
               if (Option.isSome(failure)) {
@@ -1267,6 +1347,16 @@ export const makeInline = (
   server: McpServer["Type"],
   session: Session.Session
 ): Dispatcher => new Engine(options, server, session)
+
+const serverInfoMetaJsons = new WeakMap<object, string>()
+const serverInfoMetaJsonOf = (server: McpServer["Type"]): string => {
+  let json = serverInfoMetaJsons.get(server)
+  if (json === undefined) {
+    json = JSON.stringify(serverInfoMetaOf(server))
+    serverInfoMetaJsons.set(server, json)
+  }
+  return json
+}
 
 /**
  * Builds the dispatcher of one connection or legacy session; it leaves the notification hub when the Scope closes.

@@ -12,7 +12,6 @@ import type { Implementation, ServerCapabilities } from "../protocol/McpSchema.j
 import * as ClientRequests from "./ClientRequests.js"
 import * as Deadlines from "./Deadlines.js"
 import type { Interceptor } from "./Interceptor.js"
-import type { McpContext } from "./McpContext.js"
 import * as Notifications from "./Notifications.js"
 import type { Prompt } from "./Prompt.js"
 import type { Resource, ResourceTemplate } from "./Resource.js"
@@ -62,6 +61,8 @@ export class McpServer extends Context.Tag("effect-mcp-server/McpServer")<McpSer
   readonly cacheScope: "public" | "private"
   readonly capabilities: ServerCapabilities
   readonly registry: Ref.Ref<Registry>
+  /** The registry as of now, read without an Effect (the hot path reads it once per request). */
+  readonly currentRegistry: () => Registry
   readonly addTool: (tool: Tool) => Effect.Effect<void>
   readonly addResource: (resource: Resource) => Effect.Effect<void>
   readonly addResourceTemplate: (template: ResourceTemplate) => Effect.Effect<void>
@@ -107,12 +108,21 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
     const registry = yield* Ref.make(emptyRegistry)
     // Adding is a pure update of an immutable registry; a duplicate name throws inside it: a defect, since it is a
     // programming error found when the server's layers are built.
-    const update = (f: (registry: Registry) => Registry) => Ref.update(registry, f)
+    // The Ref is the source of truth; `current` mirrors it for synchronous reads on the request path.
+    let current = emptyRegistry
+    const update = (f: (registry: Registry) => Registry) =>
+      Effect.map(Ref.updateAndGet(registry, f), (next) => {
+        current = next
+      })
     const hub = new Notifications.Hub()
     let interceptors: ReadonlyArray<Interceptor> = []
     // Changes made while serving: the registry is swapped, then listeners are told (they re-read the list).
     const change = <A>(kind: Notifications.ListKind, f: (registry: Registry) => readonly [A, Registry]) =>
-      Effect.map(Ref.modify(registry, f), (a) => {
+      Effect.map(Ref.modify(registry, (r) => {
+        const [a, next] = f(r)
+        return [[a, next] as const, next]
+      }), ([a, next]) => {
+        current = next
         hub.listChanged(kind)
         return a
       })
@@ -139,6 +149,7 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
         logging: {}
       },
       registry,
+      currentRegistry: () => current,
       addTool: (tool) =>
         update((r) => ({ ...r, tools: withDuplicateCheck(r.tools, tool.name, tool, "tool") })),
       addResource: (resource) =>
@@ -257,9 +268,6 @@ const captured = <A extends object, R>(
     yield* add(server, wrap(value, context))
   }))
 
-const provided = <A, E, R>(effect: Effect.Effect<A, E, R | McpContext>, context: Context.Context<R>) =>
-  Effect.provide(effect, context) as Effect.Effect<A, E, McpContext>
-
 /**
  * Registers a tool made with `Tool.make`.
  *
@@ -268,7 +276,7 @@ const provided = <A, E, R>(effect: Effect.Effect<A, E, R | McpContext>, context:
 export const tool = <R>(tool: Tool<R>): Layer.Layer<never, never, McpServer | R> =>
   captured(
     tool as Tool<never>,
-    (t, context: Context.Context<R>) => ({ ...t, call: (args) => provided(t.call(args), context) }),
+    (t, context: Context.Context<R>) => ({ ...t, context: context as Context.Context<never> }),
     (server, t) => server.addTool(t)
   )
 
@@ -280,7 +288,7 @@ export const tool = <R>(tool: Tool<R>): Layer.Layer<never, never, McpServer | R>
 export const resource = <R>(resource: Resource<R>): Layer.Layer<never, never, McpServer | R> =>
   captured(
     resource as Resource<never>,
-    (r, context: Context.Context<R>) => ({ ...r, read: (uri) => provided(r.read(uri), context) }),
+    (r, context: Context.Context<R>) => ({ ...r, context: context as Context.Context<never> }),
     (server, r) => server.addResource(r)
   )
 
@@ -294,7 +302,7 @@ export const resourceTemplate = <R>(template: ResourceTemplate<R>): Layer.Layer<
     template as ResourceTemplate<never>,
     (t, context: Context.Context<R>) => ({
       ...t,
-      read: (uri, params) => provided(t.read(uri, params), context),
+      context: context as Context.Context<never>,
       completions: Object.fromEntries(
         Object.entries(t.completions).map(([name, complete]) => [
           name,
@@ -315,7 +323,7 @@ export const prompt = <R>(prompt: Prompt<R>): Layer.Layer<never, never, McpServe
     prompt as Prompt<never>,
     (p, context: Context.Context<R>) => ({
       ...p,
-      get: (args) => provided(p.get(args), context),
+      context: context as Context.Context<never>,
       completions: Object.fromEntries(
         Object.entries(p.completions).map(([name, complete]) => [
           name,

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type { Context } from "effect"
 import { Effect, Either, Schema, SchemaAST } from "effect"
 import type { JsonRpcError } from "../protocol/JsonRpc.js"
 import { InternalError, invalidParams, isJsonRpcError } from "../protocol/JsonRpc.js"
@@ -19,6 +20,8 @@ export interface Prompt<R = never> {
   readonly definition: PromptDefinition
   readonly get: (args: Readonly<Record<string, string>> | undefined) => Effect.Effect<GetPromptResult, JsonRpcError, R | McpContext>
   readonly completions: Readonly<Record<string, Completer<R>>>
+  /** The services its handler needs, captured by `McpServer` registration (provided with the request's `McpContext`). */
+  readonly context?: Context.Context<never>
 }
 
 const argumentsOf = (schema: Schema.Schema.AnyNoContext): ReadonlyArray<PromptArgument> => {

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type { Context } from "effect"
 import { Effect, Either, Schema } from "effect"
 import type { JsonRpcError } from "../protocol/JsonRpc.js"
 import { InternalError, isJsonRpcError } from "../protocol/JsonRpc.js"
@@ -30,6 +31,8 @@ export type ResourceOutput = string | Uint8Array | ResourceContents | ReadonlyAr
 export interface Resource<R = never> {
   readonly definition: ResourceDefinition
   readonly read: (uri: string) => Effect.Effect<ReadonlyArray<ResourceContents>, JsonRpcError, R | McpContext>
+  /** The services its handler needs, captured by `McpServer` registration (provided with the request's `McpContext`). */
+  readonly context?: Context.Context<never>
 }
 
 /** A completion source for one argument or template variable. @since 0.1.0 @category models */
@@ -46,6 +49,8 @@ export interface ResourceTemplate<R = never> {
   readonly match: (uri: string) => unknown
   readonly read: (uri: string, params: unknown) => Effect.Effect<ReadonlyArray<ResourceContents>, JsonRpcError, R | McpContext>
   readonly completions: Readonly<Record<string, Completer<R>>>
+  /** The services its handler needs, captured by `McpServer` registration (provided with the request's `McpContext`). */
+  readonly context?: Context.Context<never>
 }
 
 interface Descriptive {

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import type { Context } from "effect"
 import { Effect, Either, JSONSchema, ParseResult, Predicate, Schema, SchemaAST } from "effect"
 import type { JsonRpcError } from "../protocol/JsonRpc.js"
 import { InternalError, isJsonRpcError } from "../protocol/JsonRpc.js"
@@ -31,6 +32,8 @@ export interface Tool<R = never> {
   /** Whether `outputSchema` describes an object, which legacy versions require of `structuredContent`. */
   readonly structuredIsObject: boolean
   readonly call: (args: JsonObject | undefined) => Effect.Effect<CallToolResult, JsonRpcError, R | McpContext>
+  /** The services its handler needs, captured by `McpServer` registration (provided with the request's `McpContext`). */
+  readonly context?: Context.Context<never>
 }
 
 /** @since 0.1.0 @category models */
