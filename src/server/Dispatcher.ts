@@ -690,6 +690,12 @@ class Engine implements Dispatcher, Env {
       if (entry.settled) return Effect.void
       entry.settled = true
       this.server.deadlines.remove(entry, entry.timeout)
+      if (this.options.fibers === undefined) {
+        // Inline (one HTTP request): nothing drains on this table, so the entry can leave before the reply.
+        if (this.inflight.get(entry.key) === entry) this.inflight.delete(entry.key)
+        this.options.onSettled?.()
+        return entry.reply(frame, outcome)
+      }
       return Effect.ensuring(
         entry.reply(frame, outcome),
         Effect.sync(() => {
@@ -1036,8 +1042,7 @@ class Engine implements Dispatcher, Env {
       // The fiber starts uninterruptible just long enough to install its interruption handler, then runs the
       // handler interruptibly: a cancellation that arrives before the fiber has taken its first step (e.g. in
       // the same stdin chunk as the request) still settles the request instead of leaving it in the table.
-      const run = Effect.interruptible(
-        spec.run(request.params, context, mcp, this, sink).pipe(
+      const handled = spec.run(request.params, context, mcp, this, sink).pipe(
           Effect.matchCauseEffect({
             onSuccess: (result) =>
               this.settle(entry, this.resultFrame(request.id, result, context, spec)),
@@ -1061,7 +1066,6 @@ class Engine implements Dispatcher, Env {
             }
           })
         )
-      ).pipe(Effect.onInterrupt(() => this.settleInterrupted(entry)))
       // The timer only signals: the interrupted request answers -32001 itself (see settleInterrupted).
       yield* this.server.deadlines.add(entry, entry.timeout, () => {
         if (entry.settled || entry.fiber === undefined) return
@@ -1071,9 +1075,12 @@ class Engine implements Dispatcher, Env {
       const fibers = this.options.fibers
       if (fibers === undefined) {
         // Inline: this fiber is the request's.
-        entry.fiber = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((fiber) => Effect.succeed(fiber))
-        return yield* run
+        return yield* Effect.withFiberRuntime<void>((fiber) => {
+          entry.fiber = fiber
+          return Effect.onInterrupt(handled, () => this.settleInterrupted(entry))
+        })
       }
+      const run = Effect.interruptible(handled).pipe(Effect.onInterrupt(() => this.settleInterrupted(entry)))
       entry.fiber = yield* Effect.uninterruptible(FiberSet.run(fibers, run))
     })
   }
