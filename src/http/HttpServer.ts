@@ -274,6 +274,10 @@ export const make = (options: Options = {}) =>
         yield* streams.closeAll
         // Modern subscriptions/listen streams end gracefully: their final result, then the stream closes.
         mcpServer.notifications.endAll()
+        const stage = (name: string) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Effect.logDebug(`Shutdown: ${name}`).pipe(Effect.annotateLogs({ millis: now - started })))
+        yield* stage("streams told to end")
         // Requests in flight get most of the deadline; a margin is kept for interrupting and closing.
         const grace = Math.max(0, deadline - 500)
         // Finalizers run uninterruptibly: the waiting must be made interruptible, or the timeout could not stop it.
@@ -283,8 +287,11 @@ export const make = (options: Options = {}) =>
             Effect.annotateLogs({ inFlight: yield* FiberSet.size(requests) })
           )
         }
+        yield* stage("requests settled")
         yield* FiberSet.clear(requests)
+        yield* stage("requests interrupted")
         yield* mcp.closeSessions
+        yield* stage("sessions closed")
         server.closeAllConnections()
         const now = yield* Clock.currentTimeMillis
         yield* Effect.logInfo("HTTP server closed").pipe(Effect.annotateLogs({ millis: now - started }))

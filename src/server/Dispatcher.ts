@@ -1373,6 +1373,7 @@ const serverInfoMetaJsonOf = (server: McpServer["Type"]): string => {
 export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, McpServer | Scope.Scope> =>
   Effect.gen(function*() {
     const engine = new Engine(options, yield* McpServer, yield* Session.make)
-    yield* Effect.addFinalizer(() => engine.close)
+    // Scope.addFinalizer, not Effect.addFinalizer: no FiberRefs to restore, so no diff to compute per session.
+    yield* Scope.addFinalizer(yield* Effect.scope, engine.close)
     return engine
   })

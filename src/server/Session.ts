@@ -147,9 +147,11 @@ export const makeRegistry = <S extends Managed>(options: {
           return slot === undefined ? Effect.succeed(false) : end(id, slot)
         }),
       size: () => slots.size,
+      // One after another on this fiber: closing a session is quick and local, and a fiber per session (with its
+      // context joined back) would cost more than the closing itself.
       closeAll: Effect.suspend(() => {
         const all = [...slots.entries()]
-        return Effect.forEach(all, ([id, slot]) => end(id, slot), { discard: true, concurrency: "unbounded" })
+        return Effect.forEach(all, ([id, slot]) => end(id, slot), { discard: true })
       })
     }
   })

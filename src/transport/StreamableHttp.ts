@@ -338,8 +338,9 @@ export const make = (
       live: boolean,
       abortFrame?: string,
       pushed?: Dispatcher.Dispatcher
-    ) =>
-      Effect.gen(function*() {
+    ) => {
+      let unregister = () => {}
+      return Effect.gen(function*() {
         const wake = yield* Queue.dropping<void>(1)
         const fiber = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((f) => Effect.succeed(f))
         let gone = false
@@ -349,18 +350,13 @@ export const make = (
         if (live) {
           endPump(channel)
           channel.pump = state
-          yield* Effect.addFinalizer(() =>
-            Effect.sync(() => {
-              if (channel.pump?.fiber === fiber) channel.pump = undefined
-            })
-          )
         }
         res.once("close", () => {
           gone = true
           state.parked = false
           Queue.unsafeOffer(wake, undefined)
         })
-        yield* shared.streams.register({
+        unregister = shared.streams.unsafeAdd({
           tick: () => {
             if (!res.writableNeedDrain) res.write(Sse.comment("keepalive"))
           },
@@ -416,11 +412,15 @@ export const make = (
             if (abortFrame !== undefined && !res.writableEnded && !res.destroyed) res.write(Sse.message(abortFrame))
           })
         ),
+        // Plain cleanup, no Scope: finalizers registered in a Scope cost a FiberRefs diff each, which adds up when
+        // thousands of streams end at once (shutdown).
         Effect.ensuring(Effect.sync(() => {
+          unregister()
+          if (channel.pump?.res === res) channel.pump = undefined
           if (!res.writableEnded && !res.destroyed) res.end()
-        })),
-        Effect.scoped
+        }))
       )
+    }
 
     const createSession = Effect.gen(function*() {
       const scope = yield* Scope.make()
