@@ -40,6 +40,8 @@ import type { Tool } from "./Tool.js"
 export interface Outcome {
   readonly code: number | undefined
   readonly rejected: boolean
+  /** With no answer: the request was interrupted by something other than the client's cancellation. */
+  readonly interrupted?: boolean
 }
 
 /**
@@ -52,8 +54,11 @@ export interface Sink {
   readonly notify: (frame: string) => Effect.Effect<void>
   /** The final answer to a message: a response, a batch's array, or the error for a message that was refused. */
   readonly respond: (frame: string, outcome: Outcome) => Effect.Effect<void>
-  /** The request settled without an answer (it was cancelled): a stream of its own can end now. */
-  readonly end?: () => Effect.Effect<void>
+  /**
+   * The request settled without an answer: cancelled by the client, or (`interrupted`) cut short by its session
+   * ending or the server shutting down. A stream of its own can end now.
+   */
+  readonly end?: (interrupted: boolean) => Effect.Effect<void>
   /**
    * SEP-1699 polling: close the HTTP response carrying this request's stream while the request goes on; the
    * client resumes with `Last-Event-ID`. Absent where a stream cannot be resumed.
@@ -64,6 +69,7 @@ export interface Sink {
 type Reply = (frame: string | undefined, outcome: Outcome) => Effect.Effect<void>
 
 const answered: Outcome = { code: undefined, rejected: false }
+const interruptedOutcome: Outcome = { code: undefined, rejected: false, interrupted: true }
 const rejectedWith = (error: JsonRpc.JsonRpcError): Outcome => ({ code: error.code, rejected: true })
 const failedWith = (error: JsonRpc.JsonRpcError): Outcome => ({ code: error.code, rejected: false })
 
@@ -117,6 +123,8 @@ interface Entry {
   readonly timeout: number
   /** Set by the timer before it interrupts the request: the interruption then answers -32001. */
   timedOut: boolean
+  /** Set before a `notifications/cancelled` interrupts it. */
+  cancelled: boolean
   readonly reply: Reply
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
   settled: boolean
@@ -638,6 +646,10 @@ class Engine implements Dispatcher, Env {
   get close(): Effect.Effect<void> {
     return Effect.sync(() => {
       if (this.session.subscriber !== undefined) this.hub.remove(this.session.subscriber)
+      // Requests run inline belong to their carriers' fibers (HTTP POSTs), not to this Scope: end them here.
+      if (this.options.fibers === undefined) {
+        for (const entry of this.inflight.values()) entry.fiber?.unsafeInterruptAsFork(FiberId.none)
+      }
       const outgoing = this.outgoingTable
       if (outgoing === undefined) return
       for (const out of outgoing.values()) {
@@ -1031,6 +1043,7 @@ class Engine implements Dispatcher, Env {
         id: request.id,
         timeout: spec.longLived ? 0 : this.server.requestTimeoutMillis,
         timedOut: false,
+        cancelled: false,
         reply,
         fiber: undefined,
         settled: false,
@@ -1089,7 +1102,7 @@ class Engine implements Dispatcher, Env {
   settleInterrupted(entry: Entry): Effect.Effect<void> {
     return entry.timedOut
       ? this.settle(entry, this.timeoutFrame(entry), { code: JsonRpc.REQUEST_TIMEOUT, rejected: false })
-      : this.settle(entry, undefined)
+      : this.settle(entry, undefined, entry.cancelled ? answered : interruptedOutcome)
   }
 
   // -----------------------------------------------------------------------------------------------------------
@@ -1107,6 +1120,7 @@ class Engine implements Dispatcher, Env {
         const entry = this.inflight.get(JsonRpc.idKey(params.right.requestId))
         // Unknown or finished requests are ignored, as the spec allows: cancellation races completion.
         if (entry === undefined || entry.fiber === undefined) return Effect.void
+        entry.cancelled = true
         return this.interrupt(entry.fiber)
       }
       case "notifications/initialized":
@@ -1235,7 +1249,7 @@ class Engine implements Dispatcher, Env {
     respond: (frame, outcome) =>
       Effect.flatMap(
         this.interceptOutbound(frame),
-        (out) => (out === undefined ? (sink.end?.() ?? Effect.void) : sink.respond(out, outcome))
+        (out) => (out === undefined ? (sink.end?.(false) ?? Effect.void) : sink.respond(out, outcome))
       ),
     ...(sink.end !== undefined ? { end: sink.end } : {}),
     ...(sink.closeStream !== undefined ? { closeStream: sink.closeStream } : {})
@@ -1248,7 +1262,7 @@ class Engine implements Dispatcher, Env {
 
   singleReply(sink: Sink): Reply {
     return (frame, outcome) =>
-    frame === undefined ? (sink.end?.() ?? Effect.void) : sink.respond(frame, outcome)
+      frame === undefined ? (sink.end?.(outcome.interrupted === true) ?? Effect.void) : sink.respond(frame, outcome)
   }
 
   handleBatch(items: ReadonlyArray<unknown>, sink: Sink): Effect.Effect<void> {

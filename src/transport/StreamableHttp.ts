@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Deferred, Duration, Effect, Exit, FiberId, FiberSet, Option, Predicate, Queue, Ref, Scope } from "effect"
+import { Context, Duration, Effect, Exit, FiberId, Option, Predicate, Queue, Ref, Scope } from "effect"
 import type { Fiber } from "effect"
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
@@ -64,8 +64,6 @@ interface Channel {
   readonly id: string
   /** No more events come: the answer was logged, or the request was cancelled. */
   closed: boolean
-  /** SEP-1699: the current carrier should end once it has written what is logged (the client will resume). */
-  cut: boolean
   /** The pump feeding the current carrier. */
   pump: Pump | undefined
 }
@@ -336,7 +334,6 @@ export const make = (
       res: ServerResponse,
       lastEventId: string,
       live: boolean,
-      abortFrame?: string,
       pushed?: Dispatcher.Dispatcher
     ) => {
       let unregister = () => {}
@@ -396,22 +393,12 @@ export const make = (
           if (gone) return
           // Everything logged so far is written: a stream that gets no more events ends here.
           if (!live || channel.closed) return res.end()
-          if (channel.cut) {
-            channel.cut = false
-            return res.end()
-          }
           if (shutdown) return res.end(Sse.event("shutdown", "{}"))
           state.parked = true
           yield* Queue.take(wake)
           state.parked = false
         }
       }).pipe(
-        // Cut short (shutdown): a request's stream ends with an error answer rather than nothing.
-        Effect.onInterrupt(() =>
-          Effect.sync(() => {
-            if (abortFrame !== undefined && !res.writableEnded && !res.destroyed) res.write(Sse.message(abortFrame))
-          })
-        ),
         // Plain cleanup, no Scope: finalizers registered in a Scope cost a FiberRefs diff each, which adds up when
         // thousands of streams end at once (shutdown).
         Effect.ensuring(Effect.sync(() => {
@@ -422,17 +409,144 @@ export const make = (
       )
     }
 
+    /**
+     * One legacy POST's answer. Its request runs inline on the POST's fiber and writes here directly: the answer as
+     * JSON if it comes first, else an SSE stream on this response whose events are also logged under the POST's
+     * channel, so a client that disconnects resumes them with Last-Event-ID (a GET, whose own pump then takes over).
+     * A client gone before the stream started has no event id to resume from: nothing is logged for it.
+     */
+    class LegacyPost implements Dispatcher.Sink {
+      state: "pending" | "json" | "sse" | "gone" = "pending"
+      readonly channel: Channel
+      removeStream: (() => void) | undefined = undefined
+
+      constructor(
+        readonly session: HttpSession,
+        readonly res: ServerResponse,
+        readonly headers: Record<string, string>,
+        readonly version: string | undefined,
+        readonly id: JsonRpc.RequestId | null
+      ) {
+        this.channel = { id: `${session.id}/${++session.nextChannel}`, closed: false, pump: undefined }
+        res.once("close", () => {
+          if (this.state === "pending") this.state = "gone"
+        })
+      }
+
+      /** Whether this response still carries the stream: not ended, and not taken over by a resumed GET. */
+      get carrying(): boolean {
+        return this.state === "sse" && !this.res.writableEnded && !this.res.destroyed && this.channel.pump === undefined
+      }
+
+      openSse(): void {
+        const res = this.res
+        this.state = "sse"
+        this.session.channels.set(this.channel.id, this.channel)
+        Sse.open(res, this.headers)
+        if (this.version === "2025-11-25") res.write(Sse.priming(`${this.channel.id}#0`, retryMillis))
+        this.removeStream = shared.streams.unsafeAdd({
+          tick: () => {
+            if (!res.writableNeedDrain) res.write(Sse.comment("keepalive"))
+          },
+          // A request's stream ends with its answer; at shutdown the request gets the grace period to give one.
+          close: () => {}
+        })
+      }
+
+      /** Logs an event on the channel and writes it here while this response carries the stream. */
+      log(frame: string, final: boolean): Effect.Effect<void> {
+        return Effect.flatMap(store.append(this.channel.id, frame), (eventId) => {
+          const channel = this.channel
+          if (final) {
+            channel.closed = true
+            this.session.channels.delete(channel.id)
+          }
+          poke(channel)
+          if (!this.carrying) {
+            if (this.state === "sse" && !this.res.writableEnded) this.res.end()
+            return Effect.void
+          }
+          const write = Sse.write(this.res, Sse.message(frame, eventId))
+          return final ? Effect.map(write, () => this.res.end()) : write
+        })
+      }
+
+      notify(frame: string): Effect.Effect<void> {
+        if (this.channel.closed || this.state === "gone") return Effect.void
+        if (this.state === "pending") this.openSse()
+        return this.log(frame, false)
+      }
+
+      respond(frame: string, outcome: Dispatcher.Outcome): Effect.Effect<void> {
+        if (this.channel.closed || this.state === "gone" || this.state === "json") return Effect.void
+        if (this.state === "pending") {
+          this.state = "json"
+          sendJson(this.res, legacyStatus(outcome), frame, this.headers)
+          return Effect.void
+        }
+        return this.log(frame, true)
+      }
+
+      /** SEP-1699: only a 2025-11-25 stream starts with a priming event id the client can resume from. */
+      closeStream(): Effect.Effect<void> {
+        return Effect.sync(() => {
+          if (this.version !== "2025-11-25" || this.channel.closed || this.state === "gone" || this.state === "json") return
+          if (this.state === "pending") this.openSse()
+          if (!this.res.writableEnded) this.res.end()
+        })
+      }
+
+      /** No answer will come: cancelled by the client, or (interrupted) cut short by shutdown or the session's end. */
+      end(interrupted: boolean): Effect.Effect<void> {
+        if (interrupted && !this.channel.closed && this.state !== "gone") {
+          const frame = errorBody(-32000, "Server shutting down: the request was interrupted", this.id)
+          if (this.state === "pending") {
+            this.state = "json"
+            sendJson(this.res, 503, frame, { ...this.headers, "retry-after": "1" })
+            return Effect.void
+          }
+          return this.log(frame, true)
+        }
+        return Effect.sync(() => {
+          if (this.state === "pending") {
+            this.state = "json"
+            sendJson(this.res, 202, undefined, this.headers)
+          } else if (this.state === "sse" && !this.res.writableEnded) {
+            this.res.end()
+          }
+          this.channel.closed = true
+          this.session.channels.delete(this.channel.id)
+          poke(this.channel)
+        })
+      }
+
+      /** The POST's fiber is done: whatever was not answered gets an answer, and the keep-alive stops. */
+      close(interrupted: boolean): void {
+        this.removeStream?.()
+        if (this.state === "pending") {
+          this.state = "json"
+          if (interrupted) {
+            sendJson(this.res, 503, errorBody(-32000, "Server shutting down: the request was interrupted", this.id), {
+              ...this.headers,
+              "retry-after": "1"
+            })
+          } else {
+            sendJson(this.res, 202, undefined, this.headers)
+          }
+        }
+      }
+    }
+
     const createSession = Effect.gen(function*() {
       const scope = yield* Scope.make()
-      const fibers = yield* FiberSet.make<unknown, unknown>().pipe(Scope.extend(scope))
       const id = randomUUID()
-      const standalone: Channel = { id: `${id}/get`, closed: false, cut: false, pump: undefined }
+      const standalone: Channel = { id: `${id}/get`, closed: false, pump: undefined }
       // Messages unrelated to any request go on the session's standalone stream (logged even while no GET is
       // open, so a client that opens one with Last-Event-ID gets them).
       const toStream = (frame: string) => appendTo(standalone, frame, false)
       const dispatcher = yield* Dispatcher.make({
         era: "legacy",
-        fibers,
+        // No FiberSet: each request runs inline on the fiber of the POST that carries it.
         send: { notify: toStream, respond: (frame) => toStream(frame) },
         // Pending list_changed / resources/updated wait (coalesced) until the standalone stream's pump takes them.
         onPush: () => pushTo(session),
@@ -483,95 +597,17 @@ export const make = (
           else sendJson(res, 202, undefined, headers)
           return
         }
+        const version = yield* negotiatedVersion(session)
         const admitted = yield* session.inFlight.withPermitsIfAvailable(1)(
-          Effect.gen(function*() {
-            const version = yield* negotiatedVersion(session)
-            const channel: Channel = {
-              id: `${session.id}/${++session.nextChannel}`,
-              closed: false,
-              cut: false,
-              pump: undefined
-            }
-            // The answer goes out as JSON when it comes first; the first related message before it turns this
-            // POST's response into the channel's SSE stream (fed from the log, so it can be resumed).
-            type Decision =
-              | { readonly _tag: "Json"; readonly frame: string; readonly outcome: Dispatcher.Outcome }
-              | { readonly _tag: "Sse" }
-              | { readonly _tag: "Gone" }
-            const decided = yield* Deferred.make<Decision>()
-            let decision: Decision | undefined
-            const decide = (d: Decision) => {
-              if (decision !== undefined) return false
-              decision = d
-              Deferred.unsafeDone(decided, Exit.succeed(d))
-              return true
-            }
-            res.once("close", () => decide({ _tag: "Gone" }))
-            const sink: Dispatcher.Sink = {
-              // A client gone before the stream started has no event id to resume from: nothing is logged for it.
-              notify: (frame) =>
-                Effect.suspend(() => {
-                  if (channel.closed || decision?._tag === "Gone") return Effect.void
-                  if (decision === undefined) {
-                    session.channels.set(channel.id, channel)
-                    decide({ _tag: "Sse" })
-                  }
-                  return Effect.asVoid(appendTo(channel, frame, false))
-                }),
-              respond: (frame, outcome) =>
-                Effect.suspend(() => {
-                  if (channel.closed || decision?._tag === "Gone") return Effect.void
-                  if (decide({ _tag: "Json", frame, outcome })) return Effect.void
-                  return Effect.map(appendTo(channel, frame, true), () => {
-                    session.channels.delete(channel.id)
-                  })
-                }),
-              // Only a 2025-11-25 stream starts with a priming event id the client can resume from.
-              ...(version === "2025-11-25"
-                ? {
-                  closeStream: () =>
-                    Effect.sync(() => {
-                      if (channel.closed || decision?._tag === "Gone" || decision?._tag === "Json") return
-                      if (decision === undefined) {
-                        session.channels.set(channel.id, channel)
-                        decide({ _tag: "Sse" })
-                      }
-                      channel.cut = true
-                      poke(channel)
-                    })
-                }
-                : {}),
-              // Cancelled (notifications/cancelled): no answer will come; the stream, if any, ends.
-              end: () =>
-                Effect.sync(() => {
-                  if (decide({ _tag: "Gone" }) && !res.headersSent) sendJson(res, 202, undefined, headers)
-                  channel.closed = true
-                  session.channels.delete(channel.id)
-                  poke(channel)
-                })
-            }
+          Effect.suspend(() => {
+            const answer = new LegacyPost(session, res, headers, version, requestIdOf(json))
             session.posts++
-            const shutdownFrame = errorBody(-32000, "Server shutting down: the request was interrupted", requestIdOf(json))
-            yield* Effect.gen(function*() {
-              yield* session.dispatcher.handleJson(json, sink)
-              const d = yield* Deferred.await(decided)
-              if (d._tag === "Json") return sendJson(res, legacyStatus(d.outcome), d.frame, headers)
-              if (d._tag === "Gone") return
-              Sse.open(res, headers)
-              const first = `${channel.id}#0`
-              if (version === "2025-11-25") res.write(Sse.priming(first, retryMillis))
-              yield* pump(channel, res, first, true, shutdownFrame)
-            }).pipe(
-              Effect.onInterrupt(() =>
-                Effect.sync(() => {
-                  // Shutdown cut the request short before any stream: answer with an error rather than nothing.
-                  if (!res.headersSent) sendJson(res, 503, shutdownFrame, { ...headers, "retry-after": "1" })
-                })
-              ),
-              Effect.ensuring(Effect.sync(() => {
+            // The request runs inline, on this POST's fiber.
+            return Effect.onExit(session.dispatcher.handleJson(json, answer), (exit) =>
+              Effect.sync(() => {
                 session.posts--
+                answer.close(Exit.isInterrupted(exit))
               }))
-            )
           })
         )
         if (Option.isNone(admitted)) {
@@ -705,7 +741,7 @@ export const make = (
           }
           const found = session.channels.get(streamId)
           // A stream whose answer was already logged is replayed and then ends.
-          channel = found ?? { id: streamId, closed: true, cut: false, pump: undefined }
+          channel = found ?? { id: streamId, closed: true, pump: undefined }
           live = found !== undefined
         }
         const serve = Effect.gen(function*() {
@@ -713,7 +749,7 @@ export const make = (
           const from = lastEventId ?? `${channel.id}#0`
           if (lastEventId === undefined && version === "2025-11-25") res.write(Sse.priming(from, retryMillis))
           // A reconnecting client replaces its old stream (the old pump ends): no 409 loops.
-          yield* pump(channel, res, from, live, undefined, channel === session.standalone ? session.dispatcher : undefined)
+          yield* pump(channel, res, from, live, channel === session.standalone ? session.dispatcher : undefined)
         })
         const admitted = yield* shared.streamPermits.withPermitsIfAvailable(1)(
           session.streamPermits.withPermitsIfAvailable(1)(serve)
