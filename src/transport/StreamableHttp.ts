@@ -143,10 +143,15 @@ const modernStatus = (outcome: Dispatcher.Outcome): number =>
 const legacyStatus = (outcome: Dispatcher.Outcome): number =>
   outcome.rejected && (outcome.code === JsonRpc.PARSE_ERROR || outcome.code === JsonRpc.INVALID_REQUEST) ? 400 : 200
 
-const containsRequest = (json: unknown): boolean =>
-  Array.isArray(json)
+const containsRequest = (json: unknown): boolean => {
+  // The usual single request, recognised without decoding it twice (the dispatcher decodes it next).
+  if (Predicate.isRecord(json) && typeof json.method === "string" && (typeof json.id === "string" || typeof json.id === "number")) {
+    return true
+  }
+  return Array.isArray(json)
     ? json.some((item) => JsonRpc.decode(item)._tag === "Request")
     : JsonRpc.decode(json)._tag === "Request"
+}
 
 const isInitialize = (json: unknown): boolean =>
   Predicate.isRecord(json) && json.method === "initialize" && json.id !== undefined
