@@ -253,7 +253,7 @@ const Summarize = Tool.make({
         messages: [{ role: "user", content: { type: "text", text: `Summarize in one sentence:\n\n${text}` } }],
         maxTokens: 200
       }),
-      (result) => `Summary: ${result.content?.type === "text" ? result.content.text : JSON.stringify(result.content)}`
+      (result) => `Summary: ${McpContext.sampledText(result)}`
     )
 })
 

@@ -37,10 +37,17 @@ export interface CreateMessageParams {
   readonly [key: string]: unknown
 }
 
+/** A content block of a sampling result (text, image, audio, tool use...). @since 0.1.0 @category models */
+export interface SamplingContent {
+  readonly type: string
+  readonly text?: string
+  readonly [key: string]: unknown
+}
+
 /** @since 0.1.0 @category models */
 export interface CreateMessageResult {
   readonly role: "user" | "assistant"
-  readonly content: any
+  readonly content: SamplingContent | ReadonlyArray<SamplingContent>
   readonly model: string
   readonly stopReason?: string
   readonly [key: string]: unknown
@@ -154,6 +161,16 @@ export const requireClientCapability = (
         message: `Missing required client capability: ${capability}`,
         data: { requiredCapabilities: { [capability]: {} } }
       }))
+
+/**
+ * The text of a sampling result (its text blocks joined; other blocks as JSON).
+ *
+ * @since 0.1.0 @category accessors
+ */
+export const sampledText = (result: CreateMessageResult): string => {
+  const blocks = Array.isArray(result.content) ? result.content : [result.content as SamplingContent]
+  return blocks.map((block) => (block.type === "text" && typeof block.text === "string" ? block.text : JSON.stringify(block))).join("")
+}
 
 /**
  * Asks the client's LLM for a completion (`sampling/createMessage`).
