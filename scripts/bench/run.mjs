@@ -274,7 +274,7 @@ const main = async () => {
       rows.push(`| ${name} | ${connections} | ${Math.round(median(mine.map((s) => s.rps)))} | ${median(mine.map((s) => s.p50)).toFixed(2)} / ${median(mine.map((s) => s.p95)).toFixed(2)} / ${median(mine.map((s) => s.p99)).toFixed(2)} | ${Math.round(median(mine.map((s) => s.cpuUs)))} | ${median(mine.map((s) => s.rss)).toFixed(0)} | ${rpsRatio.toFixed(2)}x | ${cpuRatio.toFixed(2)}x | ${p50Ratio.toFixed(2)}x | ${mine.reduce((a, s) => a + s.bad, 0)} |`)
     }
   }
-  const memory = [1000, ...(quick ? [] : [10000])].map((n) => runScript(["--expose-gc", join(root, "scripts", "session-memory.mjs"), String(n)]))
+  const memory = [1000, ...(quick ? [] : [10000])].map((n) => runScript([join(root, "scripts", "session-memory.mjs"), String(n)]))
   const shutdowns = []
   for (const n of [1000, ...(quick ? [] : [10000])]) shutdowns.push(await shutdown(n))
   const fanout = runScript([join(here, "fanout.mjs"), "1000", quick ? "5" : "20"])
@@ -297,7 +297,7 @@ const main = async () => {
     "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ...rows,
     "",
-    "| memory (this server, legacy sessions, after full GC) | heap per idle session | heap per session with an open SSE stream |",
+    "| memory (this server alone, in its own process; legacy sessions, after full GC) | heap per idle session | heap per session with an open SSE stream |",
     "|---|---:|---:|",
     ...memory.map((m) => `| ${m.sessions} sessions | ${m.heapPerIdleSessionKiB} KiB | ${m.heapPerSessionWithStreamKiB} KiB |`),
     "",

@@ -417,7 +417,10 @@ const listen = (
 const methods: Record<string, Method> = {
   "ping": method(McpSchema.EmptyParams, "legacy", () => Effect.succeed({})),
   "logging/setLevel": method(McpSchema.SetLevelParams, "legacy", (params, _context, _mcp, env) =>
-    Effect.as(Ref.set(env.session.logLevel, Option.some(params.level)), {})),
+    Effect.sync(() => {
+      env.session.logLevel = params.level
+      return {}
+    })),
   "server/discover": method(McpSchema.EmptyParams, "modern", (_params, _context, _mcp, env) =>
     Effect.succeed({
       supportedVersions: ProtocolVersion.MODERN,
@@ -560,7 +563,7 @@ class RequestMcp implements Omit<McpContext["Type"], never> {
       const context = this.context
       const minimum = context.era === "modern"
         ? context.logLevel
-        : Option.getOrUndefined(yield* Ref.get(this.engine.session.logLevel))
+        : this.engine.session.logLevel
       if (context.era === "modern" && minimum === undefined) return
       if (minimum !== undefined && McpSchema.loggingLevelRank[level] < McpSchema.loggingLevelRank[minimum]) return
       yield* this.sink.notify(JsonRpc.encodeNotification(
@@ -609,7 +612,8 @@ class RequestMcp implements Omit<McpContext["Type"], never> {
  * connection (or idle legacy session) costs one object and its tables, not a closure per operation.
  */
 class Engine implements Dispatcher, Env {
-  readonly inflight = new Map<string, Entry>()
+  /** Requests in flight, by id key: created with the first request (an idle session never has one). */
+  inflightTable: Map<string, Entry> | undefined = undefined
   /** Questions to the client awaiting answers: created on the first question. */
   outgoingTable: Map<string, Outgoing> | undefined = undefined
   nextOutgoing = 0
@@ -648,7 +652,7 @@ class Engine implements Dispatcher, Env {
       if (this.session.subscriber !== undefined) this.hub.remove(this.session.subscriber)
       // Requests run inline belong to their carriers' fibers (HTTP POSTs), not to this Scope: end them here.
       if (this.options.fibers === undefined) {
-        for (const entry of this.inflight.values()) entry.fiber?.unsafeInterruptAsFork(FiberId.none)
+        for (const entry of this.inflightTable?.values() ?? []) entry.fiber?.unsafeInterruptAsFork(FiberId.none)
       }
       const outgoing = this.outgoingTable
       if (outgoing === undefined) return
@@ -663,7 +667,7 @@ class Engine implements Dispatcher, Env {
   }
 
   inFlight(): number {
-    return this.inflight.size
+    return this.inflightTable?.size ?? 0
   }
 
   era(): ProtocolVersion.Era | undefined {
@@ -704,14 +708,14 @@ class Engine implements Dispatcher, Env {
       this.server.deadlines.remove(entry, entry.timeout)
       if (this.options.fibers === undefined) {
         // Inline (one HTTP request): nothing drains on this table, so the entry can leave before the reply.
-        if (this.inflight.get(entry.key) === entry) this.inflight.delete(entry.key)
+        if (this.inflightTable?.get(entry.key) === entry) this.inflightTable.delete(entry.key)
         this.options.onSettled?.()
         return entry.reply(frame, outcome)
       }
       return Effect.ensuring(
         entry.reply(frame, outcome),
         Effect.sync(() => {
-          if (this.inflight.get(entry.key) === entry) this.inflight.delete(entry.key)
+          if (this.inflightTable?.get(entry.key) === entry) this.inflightTable.delete(entry.key)
           this.options.onSettled?.()
         })
       )
@@ -927,14 +931,15 @@ class Engine implements Dispatcher, Env {
   }
 
   legacyContext(request: JsonRpc.Request): Effect.Effect<RequestContext> {
-    return Effect.map(Ref.get(this.session.negotiated), (negotiated) => ({
+    const negotiated = this.session.negotiated
+    return Effect.succeed({
       era: "legacy" as const,
       protocolVersion: Session.protocolVersion(negotiated),
-      clientInfo: Option.getOrUndefined(Option.map(negotiated, (n) => n.clientInfo)),
-      clientCapabilities: Option.match(negotiated, { onNone: () => ({}), onSome: (n) => n.clientCapabilities }),
+      clientInfo: negotiated?.clientInfo,
+      clientCapabilities: negotiated?.clientCapabilities ?? noCapabilities,
       logLevel: undefined,
       progressToken: progressTokenOf(request.params)
-    }))
+    })
   }
 
 
@@ -951,7 +956,7 @@ class Engine implements Dispatcher, Env {
         }))
       }
       this.pinned = "legacy"
-      if (Option.isSome(yield* Ref.get(this.session.negotiated))) {
+      if (this.session.negotiated !== undefined) {
         return yield* this.reject(reply, request.id, new JsonRpc.InvalidRequest({
           message: "Invalid Request: the session is already initialized"
         }))
@@ -960,11 +965,11 @@ class Engine implements Dispatcher, Env {
       if (Either.isLeft(decoded)) return yield* this.reject(reply, request.id, JsonRpc.invalidParams(decoded.left))
       const params = decoded.right
       const protocolVersion = ProtocolVersion.negotiateLegacy(params.protocolVersion)
-      yield* Ref.set(this.session.negotiated, Option.some({
+      this.session.negotiated = {
         protocolVersion,
         clientInfo: params.clientInfo,
         clientCapabilities: params.capabilities
-      }))
+      }
       // From now on the session hears about list changes.
       this.subscriber()
       yield* reply(JsonRpc.encodeResult(request.id, {
@@ -1003,7 +1008,7 @@ class Engine implements Dispatcher, Env {
         context = yield* this.legacyContext(request)
       }
       const key = JsonRpc.idKey(request.id)
-      if (this.inflight.has(key)) {
+      if (this.inflightTable?.has(key) === true) {
         return yield* this.reject(reply, request.id, new JsonRpc.InvalidRequest({
           message: `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight`
         }))
@@ -1050,7 +1055,8 @@ class Engine implements Dispatcher, Env {
         answers,
         asked: 0
       }
-      this.inflight.set(key, entry)
+      if (this.inflightTable === undefined) this.inflightTable = new Map()
+      this.inflightTable.set(key, entry)
       const mcp = this.makeMcpContext(request, context, entry, sink)
       // The fiber starts uninterruptible just long enough to install its interruption handler, then runs the
       // handler interruptibly: a cancellation that arrives before the fiber has taken its first step (e.g. in
@@ -1117,14 +1123,16 @@ class Engine implements Dispatcher, Env {
         if (Either.isLeft(params)) {
           return Effect.logDebug("Ignored a malformed notifications/cancelled")
         }
-        const entry = this.inflight.get(JsonRpc.idKey(params.right.requestId))
+        const entry = this.inflightTable?.get(JsonRpc.idKey(params.right.requestId))
         // Unknown or finished requests are ignored, as the spec allows: cancellation races completion.
         if (entry === undefined || entry.fiber === undefined) return Effect.void
         entry.cancelled = true
         return this.interrupt(entry.fiber)
       }
       case "notifications/initialized":
-        return Ref.set(this.session.initialized, true)
+        return Effect.sync(() => {
+          this.session.initialized = true
+        })
       case "notifications/roots/list_changed":
         return Effect.sync(() => {
           this.session.roots = undefined
@@ -1163,12 +1171,12 @@ class Engine implements Dispatcher, Env {
     direction: Interceptor.Context["direction"],
     requestId: JsonRpc.RequestId | null | undefined
   ): Effect.Effect<Interceptor.Context> {
-    return Effect.map(Ref.get(this.session.negotiated), (negotiated) => ({
+    return Effect.sync(() => ({
       direction,
       era: this.pinned,
       protocolVersion: this.pinned === "modern"
         ? ProtocolVersion.LATEST_MODERN
-        : Option.getOrUndefined(negotiated)?.protocolVersion,
+        : this.session.negotiated?.protocolVersion,
       sessionId: this.options.sessionId,
       transport: this.options.transport ?? "unknown",
       principal: undefined,
@@ -1267,8 +1275,7 @@ class Engine implements Dispatcher, Env {
 
   handleBatch(items: ReadonlyArray<unknown>, sink: Sink): Effect.Effect<void> {
     return Effect.gen(this, function*() {
-      const negotiated = yield* Ref.get(this.session.negotiated)
-      const version = Option.getOrUndefined(Option.map(negotiated, (n) => n.protocolVersion))
+      const version = this.session.negotiated?.protocolVersion
       if (this.pinned !== "legacy" || !ProtocolVersion.allowsBatch(version)) {
         return yield* this.reject(this.singleReply(sink), null, new JsonRpc.InvalidRequest({
           message: `Invalid Request: JSON-RPC batches are only allowed in protocol version 2025-03-26${
@@ -1345,6 +1352,7 @@ class Engine implements Dispatcher, Env {
 }
 
 const noop = () => {}
+const noCapabilities: McpSchema.ClientCapabilities = {}
 
 // One serverInfo `_meta` object per server, shared by its dispatchers.
 const serverInfoMetas = new WeakMap<object, Record<string, unknown>>()
@@ -1356,6 +1364,19 @@ const serverInfoMetaOf = (server: McpServer["Type"]): Record<string, unknown> =>
   }
   return meta
 }
+
+/**
+ * A dispatcher whose owner ends it (runs `close`: leaves the notification hub, interrupts its inline requests, fails
+ * the questions waiting for the client) instead of a Scope: for a legacy HTTP session, which has no fiber of its
+ * own and should cost as little as possible while idle.
+ *
+ * @since 0.1.0 @category constructors
+ */
+export const makeOwned = (
+  options: MakeOptions,
+  server: McpServer["Type"],
+  session: Session.Session
+): Dispatcher & { readonly close: Effect.Effect<void> } => new Engine(options, server, session)
 
 /**
  * A dispatcher that runs requests inline and needs no Scope: for one modern request (an HTTP POST), which holds no

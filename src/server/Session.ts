@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { Scope } from "effect"
-import { Clock, Effect, Option, Queue, Ref } from "effect"
+import { Clock, Effect, Queue } from "effect"
 import type { ClientCapabilities, Implementation, LoggingLevel } from "../protocol/McpSchema.js"
 import { LATEST_LEGACY } from "../protocol/ProtocolVersion.js"
 import type { ListRootsResult } from "./McpContext.js"
@@ -18,12 +18,19 @@ export interface Negotiated {
   readonly clientCapabilities: ClientCapabilities
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * The state of one session. It belongs to the session's dispatcher, which reads and writes it only within
+ * synchronous steps (like its in-flight table), so it is plain fields rather than Refs: an idle session on a
+ * server with ten thousand of them should cost as little as possible.
+ *
+ * @since 0.1.0 @category models
+ */
 export interface Session {
-  readonly negotiated: Ref.Ref<Option.Option<Negotiated>>
-  readonly initialized: Ref.Ref<boolean>
-  /** The minimum level set by `logging/setLevel`; none means every level is sent (as the official SDK does). */
-  readonly logLevel: Ref.Ref<Option.Option<LoggingLevel>>
+  /** What `initialize` fixed; undefined before. */
+  negotiated: Negotiated | undefined
+  initialized: boolean
+  /** The minimum level set by `logging/setLevel`; undefined means every level is sent (as the official SDK does). */
+  logLevel: LoggingLevel | undefined
   /** Its entry in the notification hub (list_changed, subscribed URIs), once initialized. */
   subscriber: Subscriber | undefined
   /** The client's roots, cached until it sends `notifications/roots/list_changed`. */
@@ -31,19 +38,17 @@ export interface Session {
 }
 
 /** @since 0.1.0 @category constructors */
-export const make: Effect.Effect<Session> = Effect.gen(function*() {
-  return {
-    negotiated: yield* Ref.make(Option.none<Negotiated>()),
-    initialized: yield* Ref.make(false),
-    logLevel: yield* Ref.make(Option.none<LoggingLevel>()),
-    subscriber: undefined,
-    roots: undefined
-  }
-})
+export const make: Effect.Effect<Session> = Effect.sync(() => ({
+  negotiated: undefined,
+  initialized: false,
+  logLevel: undefined,
+  subscriber: undefined,
+  roots: undefined
+}))
 
 /** The version a request on this session speaks: the negotiated one, or the latest legacy before `initialize`. */
-export const protocolVersion = (negotiated: Option.Option<Negotiated>): string =>
-  Option.match(negotiated, { onNone: () => LATEST_LEGACY, onSome: (n) => n.protocolVersion })
+export const protocolVersion = (negotiated: Negotiated | undefined): string =>
+  negotiated?.protocolVersion ?? LATEST_LEGACY
 
 /**
  * What the registry needs of a session: how to end it, and whether it is busy (an open stream or a request in

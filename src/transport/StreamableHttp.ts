@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Exit, FiberId, Option, Predicate, Queue, Ref, Scope } from "effect"
+import { Duration, Effect, Exit, FiberId, Option, Predicate, Queue, Scope } from "effect"
 import type { Fiber } from "effect"
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
@@ -82,10 +82,13 @@ interface HttpSession extends Session.Managed {
   readonly id: string
   readonly dispatcher: Dispatcher.Dispatcher
   readonly inFlight: Effect.Semaphore
+  /** Admission of this session's SSE streams (created with the first GET). */
   readonly streamPermits: Effect.Semaphore
-  /** Live channels, by id: POST answers not yet final, and the standalone GET stream. */
-  readonly channels: Map<string, Channel>
   readonly standalone: Channel
+  /** A live channel by id: the standalone GET stream, or a POST's stream whose answer is not logged yet. */
+  readonly channel: (id: string) => Channel | undefined
+  readonly addChannel: (channel: Channel) => void
+  readonly removeChannel: (id: string) => void
   posts: number
   nextChannel: number
 }
@@ -277,10 +280,7 @@ export const make = (
     })
     const retryMillis = options.retryMillis ?? 1000
     const store = options.eventStore ?? EventStore.makeMemory()
-    // Only the server is passed on: the whole context here would carry this layer's Scope along with it, and a
-    // per-POST scope must not be shadowed by it.
     const server = yield* McpServer
-    const context = Context.make(McpServer, server)
     // Modern requests keep no session state: every modern POST's dispatcher shares this one.
     const modernSession = yield* Session.make
 
@@ -446,7 +446,7 @@ export const make = (
       openSse(): void {
         const res = this.res
         this.state = "sse"
-        this.session.channels.set(this.channel.id, this.channel)
+        this.session.addChannel(this.channel)
         Sse.open(res, this.headers)
         if (this.version === "2025-11-25") res.write(Sse.priming(`${this.channel.id}#0`, retryMillis))
         this.removeStream = shared.streams.unsafeAdd({
@@ -464,7 +464,7 @@ export const make = (
           const channel = this.channel
           if (final) {
             channel.closed = true
-            this.session.channels.delete(channel.id)
+            this.session.removeChannel(channel.id)
           }
           poke(channel)
           if (!this.carrying) {
@@ -520,7 +520,7 @@ export const make = (
             this.res.end()
           }
           this.channel.closed = true
-          this.session.channels.delete(this.channel.id)
+          this.session.removeChannel(this.channel.id)
           poke(this.channel)
         })
       }
@@ -542,42 +542,77 @@ export const make = (
       }
     }
 
-    const createSession = Effect.gen(function*() {
-      const scope = yield* Scope.make()
-      const id = randomUUID()
-      const standalone: Channel = { id: `${id}/get`, closed: false, pump: undefined }
-      // Messages unrelated to any request go on the session's standalone stream (logged even while no GET is
-      // open, so a client that opens one with Last-Event-ID gets them).
-      const toStream = (frame: string) => appendTo(standalone, frame, false)
-      const dispatcher = yield* Dispatcher.make({
-        era: "legacy",
-        // No FiberSet: each request runs inline on the fiber of the POST that carries it.
-        send: { notify: toStream, respond: (frame) => toStream(frame) },
-        // Pending list_changed / resources/updated wait (coalesced) until the standalone stream's pump takes them.
-        onPush: () => pushTo(session),
-        transport: "http",
-        sessionId: id
-      }).pipe(Scope.extend(scope))
-      const session: HttpSession = {
-        id,
-        dispatcher,
-        inFlight: yield* Effect.makeSemaphore(options.maxInFlightPerSession ?? 100),
-        streamPermits: yield* Effect.makeSemaphore(options.maxStreamsPerSession ?? 8),
-        channels: new Map([[standalone.id, standalone]]),
-        standalone,
-        posts: 0,
-        nextChannel: 0,
-        busy: () => session.standalone.pump !== undefined || session.posts > 0,
-        close: Effect.suspend(() => {
-          for (const channel of session.channels.values()) endPump(channel)
-          return Effect.zipRight(Scope.close(scope, Exit.void), store.drop(standalone.id))
+    /**
+     * A legacy session: no fiber, no Scope. Idle, it is this object, its dispatcher (an object and its tables), the
+     * in-flight Semaphore and the hub's entry; stream admission and the map of POST streams come with first use.
+     */
+    class LegacySession implements HttpSession {
+      readonly standalone: Channel
+      readonly dispatcher: Dispatcher.Dispatcher & { readonly close: Effect.Effect<void> }
+      readonly inFlight = Effect.unsafeMakeSemaphore(options.maxInFlightPerSession ?? 100)
+      posts = 0
+      nextChannel = 0
+      private channels: Map<string, Channel> | undefined = undefined
+      private permits: Effect.Semaphore | undefined = undefined
+
+      constructor(readonly id: string, state: Session.Session) {
+        this.standalone = { id: `${id}/get`, closed: false, pump: undefined }
+        this.dispatcher = Dispatcher.makeOwned({
+          era: "legacy",
+          // Messages unrelated to any request go on the standalone stream (this object is that sink; logged even
+          // while no GET is open, so a client that opens one with Last-Event-ID gets them). No FiberSet: each
+          // request runs inline on the fiber of the POST that carries it.
+          send: this,
+          // Pending list_changed / resources/updated wait (coalesced) until the standalone stream takes them.
+          onPush: () => pushTo(this),
+          transport: "http",
+          sessionId: id
+        }, server, state)
+      }
+
+      get streamPermits(): Effect.Semaphore {
+        if (this.permits === undefined) this.permits = Effect.unsafeMakeSemaphore(options.maxStreamsPerSession ?? 8)
+        return this.permits
+      }
+
+      notify(frame: string): Effect.Effect<void> {
+        return Effect.asVoid(appendTo(this.standalone, frame, false))
+      }
+
+      respond(frame: string): Effect.Effect<void> {
+        return Effect.asVoid(appendTo(this.standalone, frame, false))
+      }
+
+      channel(id: string): Channel | undefined {
+        return id === this.standalone.id ? this.standalone : this.channels?.get(id)
+      }
+
+      addChannel(channel: Channel): void {
+        if (this.channels === undefined) this.channels = new Map()
+        this.channels.set(channel.id, channel)
+      }
+
+      removeChannel(id: string): void {
+        this.channels?.delete(id)
+      }
+
+      busy(): boolean {
+        return this.standalone.pump !== undefined || this.posts > 0
+      }
+
+      get close(): Effect.Effect<void> {
+        return Effect.suspend(() => {
+          endPump(this.standalone)
+          if (this.channels !== undefined) for (const channel of this.channels.values()) endPump(channel)
+          return Effect.zipRight(this.dispatcher.close, store.drop(this.standalone.id))
         })
       }
-      return session
-    }).pipe(Effect.provide(context))
+    }
+
+    const createSession = Effect.map(Session.make, (state) => new LegacySession(randomUUID(), state))
 
     const negotiatedVersion = (session: HttpSession) =>
-      Effect.map(Ref.get(session.dispatcher.session.negotiated), (n) => Option.getOrUndefined(n)?.protocolVersion)
+      Effect.sync(() => session.dispatcher.session.negotiated?.protocolVersion)
 
     // -- POST, legacy ----------------------------------------------------------------------------------------------
 
@@ -635,7 +670,7 @@ export const make = (
           })
         }
         yield* postToSession(session, res, json, { "mcp-session-id": session.id })
-        if (Option.isNone(yield* Ref.get(session.dispatcher.session.negotiated))) {
+        if (session.dispatcher.session.negotiated === undefined) {
           // initialize was refused (e.g. invalid params): no session came into being.
           yield* registry.remove(session.id)
         }
@@ -744,7 +779,7 @@ export const make = (
           if (streamId === undefined || !streamId.startsWith(`${session.id}/`)) {
             return sendJson(res, 400, errorBody(-32000, "Bad Request: Last-Event-ID is not an event of this session"))
           }
-          const found = session.channels.get(streamId)
+          const found = session.channel(streamId)
           // A stream whose answer was already logged is replayed and then ends.
           channel = found ?? { id: streamId, closed: true, pump: undefined }
           live = found !== undefined
