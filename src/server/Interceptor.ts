@@ -20,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Duration, Effect, Exit, Layer, Random } from "effect"
+import { Cause, Duration, Effect, Layer, Random } from "effect"
 import type { ErrorObject, RequestId } from "../protocol/JsonRpc.js"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import type { Era } from "../protocol/ProtocolVersion.js"
@@ -100,47 +100,54 @@ export const run = (
   chain: ReadonlyArray<Interceptor>,
   message: Message,
   context: Context
-): Effect.Effect<Verdict> =>
-  Effect.gen(function*() {
-    let current = message
-    let changed = false
-    for (const interceptor of chain) {
-      const step = context.direction === "inbound" ? interceptor.inbound : interceptor.outbound
-      if (step === undefined) continue
-      const exit = yield* Effect.exit(Effect.suspend(() => step(current, context)))
-      if (Exit.isFailure(exit)) {
-        if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
-        yield* Effect.logError("Interceptor failed; the message is refused").pipe(
-          Effect.annotateLogs({
-            interceptor: interceptor.name,
-            direction: context.direction,
-            method: current.method,
-            cause: Cause.pretty(exit.cause)
-          })
-        )
-        return { _tag: "Block", error: internal } as const
+): Effect.Effect<Verdict> => {
+  // One step per interceptor, chained without generators or an Exit per step; `at` says whose step failed.
+  let at = 0
+  let changed = false
+  const step = (current: Message): Effect.Effect<Verdict> => {
+    while (at < chain.length) {
+      const interceptor = chain[at]!
+      const f = context.direction === "inbound" ? interceptor.inbound : interceptor.outbound
+      if (f === undefined) {
+        at++
+        continue
       }
-      const action = exit.value
-      switch (action._tag) {
-        case "Continue":
-          break
-        case "Modify":
-          current = action.message
-          changed = true
-          break
-        case "Delay":
-          yield* Effect.sleep(action.duration)
-          break
-        case "Block":
-          return { _tag: "Block", error: action.error } as const
-        case "Respond":
-          return { _tag: "Respond", result: action.result } as const
-        case "Drop":
-          return { _tag: "Drop" } as const
-      }
+      return Effect.flatMap(Effect.suspend(() => f(current, context)), (action): Effect.Effect<Verdict> => {
+        at++
+        switch (action._tag) {
+          case "Continue":
+            return step(current)
+          case "Modify":
+            changed = true
+            return step(action.message)
+          case "Delay":
+            return Effect.zipRight(Effect.sleep(action.duration), step(current))
+          case "Block":
+            return Effect.succeed({ _tag: "Block", error: action.error })
+          case "Respond":
+            return Effect.succeed({ _tag: "Respond", result: action.result })
+          case "Drop":
+            return Effect.succeed({ _tag: "Drop" })
+        }
+      })
     }
-    return { _tag: "Pass", message: current, changed } as const
+    return Effect.succeed({ _tag: "Pass", message: current, changed })
+  }
+  return Effect.catchAllCause(step(message), (cause) => {
+    if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+    return Effect.as(
+      Effect.logError("Interceptor failed; the message is refused").pipe(
+        Effect.annotateLogs({
+          interceptor: chain[at]?.name ?? "unknown",
+          direction: context.direction,
+          method: message.method,
+          cause: Cause.pretty(cause)
+        })
+      ),
+      { _tag: "Block", error: internal } as const
+    )
   })
+}
 
 /**
  * Registers interceptors, in the given order, after those registered before.
