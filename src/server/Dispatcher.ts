@@ -930,16 +930,16 @@ class Engine implements Dispatcher, Env {
     })
   }
 
-  legacyContext(request: JsonRpc.Request): Effect.Effect<RequestContext> {
+  legacyContextOf(request: JsonRpc.Request): RequestContext {
     const negotiated = this.session.negotiated
-    return Effect.succeed({
-      era: "legacy" as const,
+    return {
+      era: "legacy",
       protocolVersion: Session.protocolVersion(negotiated),
       clientInfo: negotiated?.clientInfo,
       clientCapabilities: negotiated?.clientCapabilities ?? noCapabilities,
       logLevel: undefined,
       progressToken: progressTokenOf(request.params)
-    })
+    }
   }
 
 
@@ -981,127 +981,140 @@ class Engine implements Dispatcher, Env {
     })
   }
 
-  /** Accepts a request: validates what can be validated at once, then forks its one fiber. */
+  /**
+   * Accepts a request: validates what can be validated at once (synchronously: this is the hot path), then runs it
+   * inline or forks its one fiber.
+   */
   handleRequest(
     request: JsonRpc.Request,
     sink: Sink,
     reply: Reply
   ): Effect.Effect<void> {
-    return Effect.gen(this, function*() {
-      if (request.method === "initialize" && !hasModernMeta(request.params)) {
-        return yield* this.initialize(request, reply)
-      }
-      const era: ProtocolVersion.Era = this.pinned ?? (hasModernMeta(request.params) ? "modern" : "legacy")
-      this.pinned = era
-      const spec = methods[request.method]
-      if (spec === undefined || (spec.eras !== "both" && spec.eras !== era)) {
-        return yield* this.reject(reply, request.id, new JsonRpc.MethodNotFound({
-          message: `Method not found: ${request.method}`
+    if (request.method === "initialize" && !hasModernMeta(request.params)) {
+      return this.initialize(request, reply)
+    }
+    const era: ProtocolVersion.Era = this.pinned ?? (hasModernMeta(request.params) ? "modern" : "legacy")
+    this.pinned = era
+    const spec = methods[request.method]
+    if (spec === undefined || (spec.eras !== "both" && spec.eras !== era)) {
+      return this.reject(reply, request.id, new JsonRpc.MethodNotFound({ message: `Method not found: ${request.method}` }))
+    }
+    let context: RequestContext
+    if (era === "modern") {
+      const modern = this.modernContext(request)
+      if (Either.isLeft(modern)) return this.reject(reply, request.id, modern.left)
+      context = modern.right
+    } else {
+      context = this.legacyContextOf(request)
+    }
+    const key = JsonRpc.idKey(request.id)
+    if (this.inflightTable?.has(key) === true) {
+      return this.reject(reply, request.id, new JsonRpc.InvalidRequest({
+        message: `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight`
+      }))
+    }
+    // Modern multi round-trip: a retry brings the answers of this round and the signed state of earlier ones.
+    const roundTrip = era === "modern" && ROUND_TRIP_METHODS.has(request.method)
+    if (!roundTrip || (request.params?.requestState === undefined && request.params?.inputResponses === undefined)) {
+      return this.accept(request, sink, reply, spec, context, key, roundTrip, undefined)
+    }
+    const given = request.params.inputResponses
+    if (given !== undefined && !Predicate.isRecord(given)) {
+      return this.reject(reply, request.id, new JsonRpc.InvalidParams({ message: "Invalid params: inputResponses must be an object" }))
+    }
+    const state = request.params.requestState
+    if (state === undefined) return this.accept(request, sink, reply, spec, context, key, roundTrip, { ...given })
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const verified = typeof state === "string"
+        ? this.server.requestState.verify(state, {
+          method: request.method,
+          digest: ClientRequests.paramsDigest(request.params),
+          principal: null
+        }, now)
+        : { ok: false as const, reason: "malformed" }
+      if (!verified.ok) {
+        return this.reject(reply, request.id, new JsonRpc.InvalidParams({
+          message: `Invalid params: requestState rejected (${verified.reason})`,
+          data: { reason: verified.reason }
         }))
       }
-      let context: RequestContext
-      if (era === "modern") {
-        const modern = this.modernContext(request)
-        if (Either.isLeft(modern)) return yield* this.reject(reply, request.id, modern.left)
-        context = modern.right
-      } else {
-        context = yield* this.legacyContext(request)
-      }
-      const key = JsonRpc.idKey(request.id)
-      if (this.inflightTable?.has(key) === true) {
-        return yield* this.reject(reply, request.id, new JsonRpc.InvalidRequest({
-          message: `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight`
-        }))
-      }
-      // Modern multi round-trip: a retry brings the answers of this round and the signed state of earlier ones.
-      let answers: Record<string, unknown> | undefined
-      const roundTrip = era === "modern" && ROUND_TRIP_METHODS.has(request.method)
-      if (roundTrip && (request.params?.requestState !== undefined || request.params?.inputResponses !== undefined)) {
-        const given = request.params.inputResponses
-        if (given !== undefined && !Predicate.isRecord(given)) {
-          return yield* this.reject(reply, request.id, new JsonRpc.InvalidParams({
-            message: "Invalid params: inputResponses must be an object"
-          }))
-        }
-        const state = request.params.requestState
-        let earlier: Record<string, unknown> = {}
-        if (state !== undefined) {
-          const verified = typeof state === "string"
-            ? this.server.requestState.verify(state, {
-              method: request.method,
-              digest: ClientRequests.paramsDigest(request.params),
-              principal: null
-            }, yield* Clock.currentTimeMillis)
-            : { ok: false as const, reason: "malformed" }
-          if (!verified.ok) {
-            return yield* this.reject(reply, request.id, new JsonRpc.InvalidParams({
-              message: `Invalid params: requestState rejected (${verified.reason})`,
-              data: { reason: verified.reason }
-            }))
-          }
-          earlier = verified.payload.r
-        }
-        answers = { ...earlier, ...(given as Record<string, unknown> | undefined) }
-      }
-      const entry: Entry = {
-        key,
-        id: request.id,
-        timeout: spec.longLived ? 0 : this.server.requestTimeoutMillis,
-        timedOut: false,
-        cancelled: false,
-        reply,
-        fiber: undefined,
-        settled: false,
-        answers,
-        asked: 0
-      }
-      if (this.inflightTable === undefined) this.inflightTable = new Map()
-      this.inflightTable.set(key, entry)
-      const mcp = this.makeMcpContext(request, context, entry, sink)
-      // The fiber starts uninterruptible just long enough to install its interruption handler, then runs the
-      // handler interruptibly: a cancellation that arrives before the fiber has taken its first step (e.g. in
-      // the same stdin chunk as the request) still settles the request instead of leaving it in the table.
-      const handled = spec.run(request.params, context, mcp, this, sink).pipe(
-          Effect.matchCauseEffect({
-            onSuccess: (result) =>
-              this.settle(entry, this.resultFrame(request.id, result, context, spec)),
-            onFailure: (cause) => {
-              const failure = Cause.failureOption(cause)
-              if (Option.isSome(failure)) {
-                return this.settle(entry, this.errorFrame(request.id, failure.value), failedWith(failure.value))
-              }
-              if (Cause.isInterruptedOnly(cause)) return this.settleInterrupted(entry)
-              const input = roundTrip ? inputRequiredOf(cause) : undefined
-              if (input !== undefined) {
-                return Effect.flatMap(
-                  Clock.currentTimeMillis,
-                  (now) => this.settle(entry, JsonRpc.encodeResult(request.id, this.inputRequiredResult(request, entry, input, now)))
-                )
-              }
-              return Effect.flatMap(
-                this.internalErrorFrame(request, cause),
-                (frame) => this.settle(entry, frame, { code: JsonRpc.INTERNAL_ERROR, rejected: false })
-              )
-            }
-          })
-        )
-      // The timer only signals: the interrupted request answers -32001 itself (see settleInterrupted).
-      yield* this.server.deadlines.add(entry, entry.timeout, () => {
-        if (entry.settled || entry.fiber === undefined) return
-        entry.timedOut = true
-        entry.fiber.unsafeInterruptAsFork(FiberId.none)
-      })
-      const fibers = this.options.fibers
-      if (fibers === undefined) {
-        // Inline: this fiber is the request's.
-        return yield* Effect.withFiberRuntime<void>((fiber) => {
-          entry.fiber = fiber
-          return Effect.onInterrupt(handled, () => this.settleInterrupted(entry))
-        })
-      }
-      const run = Effect.interruptible(handled).pipe(Effect.onInterrupt(() => this.settleInterrupted(entry)))
-      entry.fiber = yield* Effect.uninterruptible(FiberSet.run(fibers, run))
+      return this.accept(request, sink, reply, spec, context, key, roundTrip, { ...verified.payload.r, ...given })
     })
+  }
+
+  /** Registers an accepted request (in flight, with its deadline) and runs it: inline, or in a fiber of its own. */
+  accept(
+    request: JsonRpc.Request,
+    sink: Sink,
+    reply: Reply,
+    spec: Method,
+    context: RequestContext,
+    key: string,
+    roundTrip: boolean,
+    answers: Record<string, unknown> | undefined
+  ): Effect.Effect<void> {
+    const entry: Entry = {
+      key,
+      id: request.id,
+      timeout: spec.longLived ? 0 : this.server.requestTimeoutMillis,
+      timedOut: false,
+      cancelled: false,
+      reply,
+      fiber: undefined,
+      settled: false,
+      answers,
+      asked: 0
+    }
+    if (this.inflightTable === undefined) this.inflightTable = new Map()
+    this.inflightTable.set(key, entry)
+    const mcp = this.makeMcpContext(request, context, entry, sink)
+    const handled = spec.run(request.params, context, mcp, this, sink).pipe(
+      Effect.matchCauseEffect({
+        onSuccess: (result) => this.settle(entry, this.resultFrame(request.id, result, context, spec)),
+        onFailure: (cause) => {
+          const failure = Cause.failureOption(cause)
+          if (Option.isSome(failure)) {
+            return this.settle(entry, this.errorFrame(request.id, failure.value), failedWith(failure.value))
+          }
+          if (Cause.isInterruptedOnly(cause)) return this.settleInterrupted(entry)
+          const input = roundTrip ? inputRequiredOf(cause) : undefined
+          if (input !== undefined) {
+            return Effect.flatMap(
+              Clock.currentTimeMillis,
+              (now) => this.settle(entry, JsonRpc.encodeResult(request.id, this.inputRequiredResult(request, entry, input, now)))
+            )
+          }
+          return Effect.flatMap(
+            this.internalErrorFrame(request, cause),
+            (frame) => this.settle(entry, frame, { code: JsonRpc.INTERNAL_ERROR, rejected: false })
+          )
+        }
+      })
+    )
+    // The timer only signals: the interrupted request answers -32001 itself (see settleInterrupted).
+    const deadline = this.server.deadlines.add(entry, entry.timeout, () => {
+      if (entry.settled || entry.fiber === undefined) return
+      entry.timedOut = true
+      entry.fiber.unsafeInterruptAsFork(FiberId.none)
+    })
+    const fibers = this.options.fibers
+    if (fibers === undefined) {
+      // Inline: this fiber is the request's.
+      return Effect.zipRight(deadline, Effect.withFiberRuntime<void>((fiber) => {
+        entry.fiber = fiber
+        return Effect.onInterrupt(handled, () => this.settleInterrupted(entry))
+      }))
+    }
+    // The fiber starts uninterruptible just long enough to install its interruption handler, then runs the
+    // handler interruptibly: a cancellation that arrives before the fiber has taken its first step (e.g. in the
+    // same stdin chunk as the request) still settles the request instead of leaving it in the table.
+    const run = Effect.interruptible(handled).pipe(Effect.onInterrupt(() => this.settleInterrupted(entry)))
+    return Effect.zipRight(
+      deadline,
+      Effect.map(Effect.uninterruptible(FiberSet.run(fibers, run)), (fiber) => {
+        entry.fiber = fiber
+      })
+    )
   }
 
   /** An interrupted request settles without an answer, unless the interruption was its timeout. */
