@@ -137,6 +137,33 @@ describe("outbound", () => {
     }))))
 })
 
+describe("batches (2025-03-26)", () => {
+  it.scoped("each message of a batch passes the chain both ways", () =>
+    Effect.gen(function*() {
+      const client = yield* McpTest.connect({ protocolVersion: "2025-03-26" })
+      yield* client.sendRaw(JSON.stringify([
+        { jsonrpc: "2.0", id: "a", method: "tools/call", params: { name: "echo", arguments: { text: "modify" } } },
+        { jsonrpc: "2.0", id: "b", method: "tools/call", params: { name: "echo", arguments: { text: "keep" } } },
+        { jsonrpc: "2.0", id: "c", method: "tools/call", params: { name: "sleep", arguments: { ms: 1 } } }
+      ]))
+      const answers = [yield* Queue.take(client.messages), yield* Queue.take(client.messages), yield* Queue.take(client.messages)]
+      const byId = Object.fromEntries(answers.map((m) => [m.id, m]))
+      assert.deepStrictEqual(byId.a!.result, { content: [{ type: "text", text: "modified" }] })
+      assert.deepStrictEqual(byId.b!.result, { content: [{ type: "text", text: "keep" }] })
+      assert.deepStrictEqual(byId.c!.error, { code: -32001, message: "blocked in" })
+    }).pipe(Effect.provide(withChain({
+      name: "both",
+      inbound: (message) =>
+        Effect.succeed(isCall(message, "sleep") ? Interceptor.block({ code: -32001, message: "blocked in" }) : Interceptor.Continue),
+      outbound: (message) =>
+        Effect.succeed(
+          (message.result as { content?: Array<{ text?: string }> } | undefined)?.content?.[0]?.text === "modify"
+            ? Interceptor.modify({ ...message, result: { content: [{ type: "text", text: "modified" }] } })
+            : Interceptor.Continue
+        )
+    }))))
+})
+
 describe("order, context and failures", () => {
   it.scoped("interceptors run in order and share the message's metadata; the context describes the message", () =>
     Effect.gen(function*() {

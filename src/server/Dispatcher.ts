@@ -505,6 +505,35 @@ type Inbound =
   | { readonly _tag: "Answer"; readonly frame: string; readonly outcome: Outcome }
   | { readonly _tag: "Drop"; readonly request: boolean }
 
+/** The context an interceptor sees for one message: read from the dispatcher when asked, metadata made on first use. */
+class MessageContext implements Interceptor.Context {
+  private meta: Map<string, unknown> | undefined = undefined
+  constructor(
+    readonly engine: Engine,
+    readonly direction: Interceptor.Context["direction"],
+    readonly requestId: JsonRpc.RequestId | null | undefined
+  ) {}
+  get era(): ProtocolVersion.Era | undefined {
+    return this.engine.pinned
+  }
+  get protocolVersion(): string | undefined {
+    return this.engine.pinned === "modern" ? ProtocolVersion.LATEST_MODERN : this.engine.session.negotiated?.protocolVersion
+  }
+  get sessionId(): string | undefined {
+    return this.engine.options.sessionId
+  }
+  get transport(): string {
+    return this.engine.options.transport ?? "unknown"
+  }
+  get principal(): string | undefined {
+    return undefined
+  }
+  get metadata(): Map<string, unknown> {
+    if (this.meta === undefined) this.meta = new Map()
+    return this.meta
+  }
+}
+
 /**
  * What a handler sees of its request (`McpContext`): one object per request, behaviour on the prototype.
  */
@@ -1183,19 +1212,8 @@ class Engine implements Dispatcher, Env {
   interceptContext(
     direction: Interceptor.Context["direction"],
     requestId: JsonRpc.RequestId | null | undefined
-  ): Effect.Effect<Interceptor.Context> {
-    return Effect.sync(() => ({
-      direction,
-      era: this.pinned,
-      protocolVersion: this.pinned === "modern"
-        ? ProtocolVersion.LATEST_MODERN
-        : this.session.negotiated?.protocolVersion,
-      sessionId: this.options.sessionId,
-      transport: this.options.transport ?? "unknown",
-      principal: undefined,
-      requestId,
-      metadata: new Map()
-    }))
+  ): Interceptor.Context {
+    return new MessageContext(this, direction, requestId)
   }
 
   idOf(message: Record<string, unknown>): JsonRpc.RequestId | null | undefined {
@@ -1207,8 +1225,8 @@ class Engine implements Dispatcher, Env {
     if (!Predicate.isRecord(json)) return Effect.succeed({ _tag: "Pass", json })
     const id = this.idOf(json)
     const request = typeof json.method === "string" && id !== undefined && id !== null
-    return Effect.flatMap(this.interceptContext("inbound", id), (context) =>
-      Effect.map(Interceptor.run(this.server.interceptors(), json as Interceptor.Message, context), (verdict): Inbound => {
+    return Effect.suspend(() =>
+      Effect.map(Interceptor.run(this.server.interceptors(), json as Interceptor.Message, this.interceptContext("inbound", id)), (verdict): Inbound => {
         switch (verdict._tag) {
           case "Pass":
             return { _tag: "Pass", json: verdict.message }
@@ -1234,8 +1252,8 @@ class Engine implements Dispatcher, Env {
     if (!Predicate.isRecord(message)) return Effect.succeed(message)
     const id = this.idOf(message)
     const response = id !== undefined && message.method === undefined
-    return Effect.flatMap(this.interceptContext("outbound", id), (context) =>
-      Effect.map(Interceptor.run(this.server.interceptors(), message as Interceptor.Message, context), (verdict) => {
+    return Effect.suspend(() =>
+      Effect.map(Interceptor.run(this.server.interceptors(), message as Interceptor.Message, this.interceptContext("outbound", id)), (verdict) => {
         switch (verdict._tag) {
           case "Pass":
             return verdict.message
@@ -1257,7 +1275,7 @@ class Engine implements Dispatcher, Env {
         return Effect.map(this.interceptOne(message), (out) =>
           out === undefined ? undefined : out === message ? frame : JSON.stringify(out))
       }
-      return Effect.map(Effect.forEach(message, this.interceptOne), (outs) => {
+      return Effect.map(Effect.forEach(message, (item) => this.interceptOne(item)), (outs) => {
         const kept = outs.filter((out) => out !== undefined)
         return kept.length === 0 ? undefined : JSON.stringify(kept)
       })
