@@ -9,7 +9,9 @@
  * - the era: the first message pins it (`initialize` -> legacy, modern `_meta` -> modern), as the spec's dual-era
  *   rule says.
  *
- * Each request runs as exactly one child fiber in the connection's FiberSet: no race, no timeout fiber per request.
+ * On a connection (stdio, WebSocket, HTTP+SSE) each request runs as exactly one child fiber in the connection's
+ * FiberSet; over Streamable HTTP it runs inline on the fiber of the POST that carries it. No race, no timeout fiber
+ * per request.
  * The tables are plain Maps touched only inside synchronous steps of Effects (JavaScript runs one step at a time,
  * and nothing is awaited while they are read or written), which keeps them cheap on the per-request path.
  *

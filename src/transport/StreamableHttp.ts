@@ -2,15 +2,16 @@
  * Streamable HTTP on one endpoint, both eras.
  *
  * - Modern (2026-07-28): stateless POSTs. The headers must agree with the body (`MCP-Protocol-Version`,
- *   `Mcp-Method`, `Mcp-Name`; -32020 otherwise). Each POST is served in its own Scope: closing the response
- *   before the answer cancels the request (its fiber is interrupted and nothing more is sent).
+ *   `Mcp-Method`, `Mcp-Name`; -32020 otherwise). The request runs inline on the POST's own fiber: closing the
+ *   response before the answer interrupts that fiber, which cancels the request (nothing more is sent).
  * - Legacy (2024-11-05 to 2025-11-25): `initialize` creates a session with a cryptographically secure
- *   `Mcp-Session-Id`; the session's dispatcher and request fibers live in the session's Scope, which ends on
- *   DELETE, on idle expiry or at shutdown. A client disconnect is not a cancellation (the spec says so).
- *   `GET` opens the session's stream for messages unrelated to a request; a new GET replaces the old stream.
+ *   `Mcp-Session-Id`. A session has no fiber or Scope of its own: its requests run inline on the fibers of the
+ *   POSTs that carry them, and it ends on DELETE, on idle expiry or at shutdown (interrupting those requests). A
+ *   client disconnect is not a cancellation (the spec says so). `GET` opens the session's stream for messages
+ *   unrelated to a request; a new GET replaces the old stream.
  *
- * A POST carrying a request is answered with JSON, or with an SSE stream scoped to that POST when something
- * related to the request (progress, a log message) has to go out before the answer.
+ * A POST carrying a request is answered with JSON, or with an SSE stream on that POST's response when something
+ * related to the request (progress, a log message, a question to the client) has to go out before the answer.
  *
  * @since 0.1.0
  */
