@@ -56,6 +56,10 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.gen(fun
           item.expire()
         }
       }
+      // Woken for a deadline whose item has settled since (under load: nearly always, as requests finish in the
+      // step that registered them): sleep until that deadline anyway. Later items of the same length expire
+      // later, so they need no wake-up: one wake-up per timeout period, not one per request.
+      if (next === Infinity && scheduledAt > now && scheduledAt !== Infinity) next = scheduledAt
       scheduledAt = next
       if (next === Infinity) yield* Queue.take(wake)
       else yield* Effect.asVoid(Effect.timeoutOption(Queue.take(wake), next - now))

@@ -206,16 +206,23 @@ const method = <A, I>(
   }
 }
 
-/** The request's services: what the registration captured, plus its `McpContext`, as one Context. */
+/**
+ * The request's services: what the registration captured, plus its `McpContext`, as one Context. It is set on the
+ * fiber and not restored: the fiber is the request's own (a forked request fiber, or the HTTP POST that carries it,
+ * where only the answer is written afterwards; each request of a batch sets its own). `Effect.locally` would copy
+ * the fiber's FiberRefs twice and add an acquire/release around every handler.
+ */
 const withMcp = <A, E>(
   effect: Effect.Effect<A, E, McpContext>,
   captured: Context.Context<never> | undefined,
   mcp: McpContext["Type"]
 ): Effect.Effect<A, E> =>
-  Effect.locally(
-    effect as Effect.Effect<A, E>,
-    FiberRef.currentContext,
-    captured === undefined ? Context.make(McpContext, mcp) : Context.add(captured, McpContext, mcp)
+  Effect.zipRight(
+    FiberRef.set(
+      FiberRef.currentContext,
+      captured === undefined ? Context.make(McpContext, mcp) : Context.add(captured, McpContext, mcp)
+    ),
+    effect as Effect.Effect<A, E>
   )
 
 /** tools/call params of the usual shape: a string name and object arguments (`_meta` is read elsewhere). */
