@@ -15,19 +15,27 @@
 import { Clock, Effect, Queue } from "effect"
 import type { Scope } from "effect"
 
-/** @since 0.1.0 @category models */
-export interface Deadlines {
-  /** Schedules `expire` after `millis` (0 or less: never). Returns the deadline (epoch ms), Infinity when none. */
-  readonly add: (key: object, millis: number, expire: () => void) => Effect.Effect<number>
-  /** Cancels a scheduled expiry (the item settled first). */
-  readonly remove: (key: object, millis: number) => void
-  /** Items scheduled, for tests and metrics. */
-  readonly size: () => number
+/**
+ * Something with a deadline: the timer writes `deadline` when it is added and calls `expire` when it passes. A
+ * request's own bookkeeping object is its item, so scheduling one allocates nothing.
+ *
+ * @since 0.1.0 @category models
+ */
+export interface Item {
+  deadline: number
+  readonly expire: () => void
 }
 
-interface Item {
-  readonly deadline: number
-  readonly expire: () => void
+/** @since 0.1.0 @category models */
+export interface Deadlines {
+  /** Schedules `item.expire` after `millis` (0 or less: never). Returns the deadline (epoch ms), Infinity when none. */
+  readonly add: (item: Item, millis: number) => Effect.Effect<number>
+  /** `add` with the current time given (read from the fiber's Clock by the caller), in one synchronous step. */
+  readonly unsafeAdd: (item: Item, millis: number, now: number) => number
+  /** Cancels a scheduled expiry (the item settled first). */
+  readonly remove: (item: Item, millis: number) => void
+  /** Items scheduled, for tests and metrics. */
+  readonly size: () => number
 }
 
 /**
@@ -36,8 +44,8 @@ interface Item {
  * @since 0.1.0 @category constructors
  */
 export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.gen(function*() {
-  // One queue per length of deadline, each in deadline order.
-  const queues = new Map<number, Map<object, Item>>()
+  // One queue per length of deadline, each in deadline order (a Set keeps insertion order).
+  const queues = new Map<number, Set<Item>>()
   const wake = yield* Queue.dropping<void>(1)
   /** When the fiber will next look by itself (Infinity: it waits to be woken). */
   let scheduledAt = Infinity
@@ -47,12 +55,12 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.gen(fun
       const now = yield* Clock.currentTimeMillis
       let next = Infinity
       for (const queue of queues.values()) {
-        for (const [key, item] of queue) {
+        for (const item of queue) {
           if (item.deadline > now) {
             if (item.deadline < next) next = item.deadline
             break
           }
-          queue.delete(key)
+          queue.delete(item)
           item.expire()
         }
       }
@@ -67,26 +75,31 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.gen(fun
   })
   yield* Effect.forkScoped(loop)
 
+  const unsafeAdd = (item: Item, millis: number, now: number): number => {
+    if (millis <= 0 || !Number.isFinite(millis)) return Infinity
+    const deadline = now + millis
+    let queue = queues.get(millis)
+    if (queue === undefined) {
+      queue = new Set()
+      queues.set(millis, queue)
+    }
+    item.deadline = deadline
+    queue.add(item)
+    if (deadline < scheduledAt) {
+      scheduledAt = deadline
+      Queue.unsafeOffer(wake, undefined)
+    }
+    return deadline
+  }
+
   return {
-    add: (key, millis, expire) =>
+    add: (item, millis) =>
       millis <= 0 || !Number.isFinite(millis)
         ? Effect.succeed(Infinity)
-        : Effect.map(Clock.currentTimeMillis, (now) => {
-          const deadline = now + millis
-          let queue = queues.get(millis)
-          if (queue === undefined) {
-            queue = new Map()
-            queues.set(millis, queue)
-          }
-          queue.set(key, { deadline, expire })
-          if (deadline < scheduledAt) {
-            scheduledAt = deadline
-            Queue.unsafeOffer(wake, undefined)
-          }
-          return deadline
-        }),
-    remove: (key, millis) => {
-      queues.get(millis)?.delete(key)
+        : Effect.map(Clock.currentTimeMillis, (now) => unsafeAdd(item, millis, now)),
+    unsafeAdd,
+    remove: (item, millis) => {
+      queues.get(millis)?.delete(item)
     },
     size: () => {
       let n = 0

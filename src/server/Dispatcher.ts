@@ -23,6 +23,7 @@ import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpSchema from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
 import * as ClientRequests from "./ClientRequests.js"
+import type * as Deadlines from "./Deadlines.js"
 import * as Interceptor from "./Interceptor.js"
 import { McpContext } from "./McpContext.js"
 import type { ListRootsResult, ProgressOptions } from "./McpContext.js"
@@ -118,25 +119,38 @@ export interface MakeOptions {
   readonly sessionId?: string
 }
 
-interface Entry {
-  readonly key: string
-  readonly id: JsonRpc.RequestId
-  /** Its timeout, in ms (0: none), as registered with the server's Deadlines. */
-  readonly timeout: number
+/** A request in flight; it is also its own item in the server's Deadlines. */
+class Entry implements Deadlines.Item {
+  deadline = 0
   /** Set by the timer before it interrupts the request: the interruption then answers -32001. */
-  timedOut: boolean
+  timedOut = false
   /** Set before a `notifications/cancelled` interrupts it. */
-  cancelled: boolean
-  readonly reply: Reply
-  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
-  settled: boolean
-  /** Modern multi round-trip: the answers known this round, by input key, and how many questions were asked. */
-  answers: Record<string, unknown> | undefined
-  asked: number
+  cancelled = false
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
+  settled = false
+  /** Modern multi round-trip: how many questions were asked this round. */
+  asked = 0
+
+  constructor(
+    readonly key: string,
+    readonly id: JsonRpc.RequestId,
+    /** Its timeout, in ms (0: none), as registered with the server's Deadlines. */
+    readonly timeout: number,
+    readonly reply: Reply,
+    /** Modern multi round-trip: the answers known this round, by input key. */
+    readonly answers: Record<string, unknown> | undefined
+  ) {}
+
+  /** The timer only signals: the interrupted request answers -32001 itself (see settleInterrupted). */
+  expire(): void {
+    if (this.settled || this.fiber === undefined) return
+    this.timedOut = true
+    this.fiber.unsafeInterruptAsFork(FiberId.none)
+  }
 }
 
 /** A question to the client awaiting its answer. */
-interface Outgoing {
+interface Outgoing extends Deadlines.Item {
   readonly id: number
   readonly answer: Deferred.Deferred<unknown, ClientRequests.ClientError>
   readonly sink: Sink
@@ -662,7 +676,9 @@ class Engine implements Dispatcher, Env {
   constructor(
     readonly options: MakeOptions,
     readonly server: McpServer["Type"],
-    readonly session: Session.Session
+    readonly session: Session.Session,
+    /** Carries exactly one message (a modern POST): no in-flight table. */
+    readonly oneShot = false
   ) {
     this.pinned = options.era
     this.hub = server.notifications
@@ -790,15 +806,21 @@ class Engine implements Dispatcher, Env {
       const key = JsonRpc.idKey(id)
       const answer = yield* Deferred.make<unknown, ClientRequests.ClientError>()
       const timeout = this.server.clientRequestTimeoutMillis
-      const out: Outgoing = { id, answer, sink }
+      const out: Outgoing = {
+        id,
+        answer,
+        sink,
+        deadline: 0,
+        // The timer only completes the Deferred; this fiber tells the client it stopped waiting.
+        expire: () => {
+          Deferred.unsafeDone(answer, Effect.fail(new ClientRequests.ClientError({
+            message: `The client did not answer within ${timeout} ms`,
+            reason: "timeout"
+          })))
+        }
+      }
       this.outgoing.set(key, out)
-      // The timer only completes the Deferred; this fiber tells the client it stopped waiting.
-      yield* this.server.deadlines.add(out, timeout, () => {
-        Deferred.unsafeDone(answer, Effect.fail(new ClientRequests.ClientError({
-          message: `The client did not answer within ${timeout} ms`,
-          reason: "timeout"
-        })))
-      })
+      yield* this.server.deadlines.add(out, timeout)
       return yield* Effect.zipRight(
         sink.notify(JsonRpc.encodeRequest(id, method, params)),
         Effect.tapError(
@@ -1091,20 +1113,12 @@ class Engine implements Dispatcher, Env {
     roundTrip: boolean,
     answers: Record<string, unknown> | undefined
   ): Effect.Effect<void> {
-    const entry: Entry = {
-      key,
-      id: request.id,
-      timeout: spec.longLived ? 0 : this.server.requestTimeoutMillis,
-      timedOut: false,
-      cancelled: false,
-      reply,
-      fiber: undefined,
-      settled: false,
-      answers,
-      asked: 0
+    const entry = new Entry(key, request.id, spec.longLived ? 0 : this.server.requestTimeoutMillis, reply, answers)
+    // A one-shot dispatcher (one modern POST) carries one request: no table to find it in.
+    if (!this.oneShot) {
+      if (this.inflightTable === undefined) this.inflightTable = new Map()
+      this.inflightTable.set(key, entry)
     }
-    if (this.inflightTable === undefined) this.inflightTable = new Map()
-    this.inflightTable.set(key, entry)
     const mcp = this.makeMcpContext(request, context, entry, sink)
     const handled = spec.run(request.params, context, mcp, this, sink).pipe(
       Effect.matchCauseEffect({
@@ -1129,20 +1143,17 @@ class Engine implements Dispatcher, Env {
         }
       })
     )
-    // The timer only signals: the interrupted request answers -32001 itself (see settleInterrupted).
-    const deadline = this.server.deadlines.add(entry, entry.timeout, () => {
-      if (entry.settled || entry.fiber === undefined) return
-      entry.timedOut = true
-      entry.fiber.unsafeInterruptAsFork(FiberId.none)
-    })
     const fibers = this.options.fibers
     if (fibers === undefined) {
-      // Inline: this fiber is the request's.
-      return Effect.zipRight(deadline, Effect.withFiberRuntime<void>((fiber) => {
+      // Inline: this fiber is the request's. Its deadline is registered in the same step, with the fiber's Clock.
+      return Effect.withFiberRuntime<void>((fiber) => {
         entry.fiber = fiber
+        const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+        this.server.deadlines.unsafeAdd(entry, entry.timeout, now)
         return Effect.onInterrupt(handled, () => this.settleInterrupted(entry))
-      }))
+      })
     }
+    const deadline = this.server.deadlines.add(entry, entry.timeout)
     // The fiber starts uninterruptible just long enough to install its interruption handler, then runs the
     // handler interruptibly: a cancellation that arrives before the fiber has taken its first step (e.g. in the
     // same stdin chunk as the request) still settles the request instead of leaving it in the table.
@@ -1428,7 +1439,7 @@ export const makeInline = (
   options: Omit<MakeOptions, "fibers">,
   server: McpServer["Type"],
   session: Session.Session
-): Dispatcher => new Engine(options, server, session)
+): Dispatcher => new Engine(options, server, session, true)
 
 const serverInfoMetaJsons = new WeakMap<object, string>()
 const serverInfoMetaJsonOf = (server: McpServer["Type"]): string => {

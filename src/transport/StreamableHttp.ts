@@ -622,35 +622,38 @@ export const make = (
       res: ServerResponse,
       json: unknown,
       headers: Record<string, string>
-    ): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        if (!containsRequest(json)) {
-          // Notifications and responses only: 202, unless the message itself was refused.
-          let refused: { frame: string; outcome: Dispatcher.Outcome } | undefined
-          yield* session.dispatcher.handleJson(json, {
+    ): Effect.Effect<void> => {
+      if (!containsRequest(json)) {
+        // Notifications and responses only: 202, unless the message itself was refused.
+        let refused: { frame: string; outcome: Dispatcher.Outcome } | undefined
+        return Effect.map(
+          session.dispatcher.handleJson(json, {
             notify: () => Effect.void,
             respond: (frame, outcome) =>
               Effect.sync(() => {
                 refused = { frame, outcome }
               })
-          })
-          if (refused !== undefined) sendJson(res, legacyStatus(refused.outcome), refused.frame, headers)
-          else sendJson(res, 202, undefined, headers)
-          return
-        }
-        const version = yield* negotiatedVersion(session)
-        const admitted = yield* session.inFlight.withPermitsIfAvailable(1)(
-          Effect.suspend(() => {
-            const answer = new LegacyPost(session, res, headers, version, requestIdOf(json))
-            session.posts++
-            // The request runs inline, on this POST's fiber.
-            return Effect.onExit(session.dispatcher.handleJson(json, answer), (exit) =>
-              Effect.sync(() => {
-                session.posts--
-                answer.close(Exit.isInterrupted(exit))
-              }))
-          })
+          }),
+          () => {
+            if (refused !== undefined) sendJson(res, legacyStatus(refused.outcome), refused.frame, headers)
+            else sendJson(res, 202, undefined, headers)
+          }
         )
+      }
+      const version = session.dispatcher.session.negotiated?.protocolVersion
+      const admitted = session.inFlight.withPermitsIfAvailable(1)(
+        Effect.suspend(() => {
+          const answer = new LegacyPost(session, res, headers, version, requestIdOf(json))
+          session.posts++
+          // The request runs inline, on this POST's fiber.
+          return Effect.onExit(session.dispatcher.handleJson(json, answer), (exit) =>
+            Effect.sync(() => {
+              session.posts--
+              answer.close(Exit.isInterrupted(exit))
+            }))
+        })
+      )
+      return Effect.map(admitted, (admitted) => {
         if (Option.isNone(admitted)) {
           sendJson(
             res,
@@ -660,6 +663,7 @@ export const make = (
           )
         }
       })
+    }
 
     const initializeSession = (res: ServerResponse, json: unknown) =>
       Effect.gen(function*() {
@@ -682,83 +686,89 @@ export const make = (
     const headerMismatch = (res: ServerResponse, json: unknown, message: string) =>
       sendJson(res, 400, errorBody(JsonRpc.HEADER_MISMATCH, `Header mismatch: ${message}`, requestIdOf(json)))
 
-    const postModern = (req: IncomingMessage, res: ServerResponse, json: unknown, version: string) =>
-      Effect.gen(function*() {
-        if (!Predicate.isRecord(json)) return
-        const versionHeader = header(req, "mcp-protocol-version")
-        if (versionHeader === undefined || decodeHeaderValue(versionHeader) !== version) {
-          return headerMismatch(res, json, `MCP-Protocol-Version must equal _meta protocolVersion (${version})`)
+    /** Checks the headers against the body, then runs the request inline on this POST's fiber (no generator: hot path). */
+    const postModern = (req: IncomingMessage, res: ServerResponse, json: unknown, version: string): Effect.Effect<void> => {
+      if (!Predicate.isRecord(json)) return Effect.void
+      const versionHeader = header(req, "mcp-protocol-version")
+      if (versionHeader === undefined || decodeHeaderValue(versionHeader) !== version) {
+        return Effect.sync(() =>
+          headerMismatch(res, json, `MCP-Protocol-Version must equal _meta protocolVersion (${version})`)
+        )
+      }
+      const method = json.method
+      const methodHeader = header(req, "mcp-method")
+      if (methodHeader === undefined || decodeHeaderValue(methodHeader) !== method) {
+        return Effect.sync(() => headerMismatch(res, json, `Mcp-Method must equal the body's method (${String(method)})`))
+      }
+      const params = Predicate.isRecord(json.params) ? json.params : {}
+      const named = method === "tools/call" || method === "prompts/get"
+        ? params.name
+        : method === "resources/read"
+        ? params.uri
+        : undefined
+      if (named !== undefined) {
+        const nameHeader = header(req, "mcp-name")
+        if (nameHeader === undefined || decodeHeaderValue(nameHeader) !== String(named)) {
+          return Effect.sync(() =>
+            headerMismatch(res, json, `Mcp-Name must equal the body's ${method === "resources/read" ? "uri" : "name"}`)
+          )
         }
-        const method = json.method
-        const methodHeader = header(req, "mcp-method")
-        if (methodHeader === undefined || decodeHeaderValue(methodHeader) !== method) {
-          return headerMismatch(res, json, `Mcp-Method must equal the body's method (${String(method)})`)
-        }
-        const params = Predicate.isRecord(json.params) ? json.params : {}
-        const named = method === "tools/call" || method === "prompts/get"
-          ? params.name
-          : method === "resources/read"
-          ? params.uri
-          : undefined
-        if (named !== undefined) {
-          const nameHeader = header(req, "mcp-name")
-          if (nameHeader === undefined || decodeHeaderValue(nameHeader) !== String(named)) {
-            return headerMismatch(res, json, `Mcp-Name must equal the body's ${method === "resources/read" ? "uri" : "name"}`)
-          }
-        }
-        // The request runs inline on this fiber: no Scope, FiberSet or fiber of its own per POST.
-        const fiber = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((f) => Effect.succeed(f))
+      }
+      // The request runs inline on this fiber: no Scope, FiberSet or fiber of its own per POST.
+      return Effect.withFiberRuntime<void>((fiber) => {
         const answer = new ModernPost(res, shared.streams, fiber)
         const dispatcher = Dispatcher.makeInline({ era: "modern", send: answer, transport: "http" }, server, modernSession)
-        yield* dispatcher.handleJson(json, answer).pipe(
-          Effect.onExit((exit) =>
-            Effect.sync(() => answer.close(Exit.isInterrupted(exit) ? requestIdOf(json) : undefined))
-          )
+        return Effect.onExit(
+          dispatcher.handleJson(json, answer),
+          (exit) => Effect.sync(() => answer.close(Exit.isInterrupted(exit) ? requestIdOf(json) : undefined))
         )
       })
+    }
 
-    const post = (req: IncomingMessage, res: ServerResponse, json: unknown): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const modern = modernVersionOf(json)
-        if (modern !== undefined) {
-          if (Array.isArray(json)) return
-          return yield* postModern(req, res, json, modern)
-        }
-        if (Array.isArray(json) && json.some(isInitialize)) {
-          return sendJson(res, 400, errorBody(JsonRpc.INVALID_REQUEST, "Invalid Request: initialize must not be part of a batch"))
-        }
-        const sessionId = header(req, "mcp-session-id")
-        if (sessionId === undefined) {
-          if (isInitialize(json)) return yield* initializeSession(res, json)
-          if (Array.isArray(json)) {
-            return sendJson(
+    const post = (req: IncomingMessage, res: ServerResponse, json: unknown): Effect.Effect<void> => {
+      const modern = modernVersionOf(json)
+      if (modern !== undefined) return Array.isArray(json) ? Effect.void : postModern(req, res, json, modern)
+      return postLegacy(req, res, json)
+    }
+
+    const postLegacy = (req: IncomingMessage, res: ServerResponse, json: unknown): Effect.Effect<void> => {
+      if (Array.isArray(json) && json.some(isInitialize)) {
+        return Effect.sync(() =>
+          sendJson(res, 400, errorBody(JsonRpc.INVALID_REQUEST, "Invalid Request: initialize must not be part of a batch"))
+        )
+      }
+      const sessionId = header(req, "mcp-session-id")
+      if (sessionId === undefined) {
+        if (isInitialize(json)) return initializeSession(res, json)
+        return Effect.sync(() =>
+          Array.isArray(json)
+            ? sendJson(res, 400, errorBody(JsonRpc.INVALID_REQUEST, "Invalid Request: JSON-RPC batches need a 2025-03-26 session"))
+            : sendJson(
               res,
               400,
-              errorBody(JsonRpc.INVALID_REQUEST, "Invalid Request: JSON-RPC batches need a 2025-03-26 session")
+              errorBody(-32000, "Bad Request: Mcp-Session-Id header is required (or send modern _meta)", requestIdOf(json))
             )
-          }
-          return sendJson(
-            res,
-            400,
-            errorBody(-32000, "Bad Request: Mcp-Session-Id header is required (or send modern _meta)", requestIdOf(json))
-          )
-        }
-        const session = yield* registry.touch(sessionId)
+        )
+      }
+      return Effect.flatMap(registry.touch(sessionId), (session) => {
         if (session === undefined) {
-          return sendJson(res, 404, errorBody(-32001, "Session not found", requestIdOf(json)))
+          sendJson(res, 404, errorBody(-32001, "Session not found", requestIdOf(json)))
+          return Effect.void
         }
         const versionHeader = header(req, "mcp-protocol-version")
         if (versionHeader !== undefined && !ProtocolVersion.isLegacy(versionHeader)) {
-          return sendJson(
+          sendJson(
             res,
             400,
             errorBody(-32000, `Bad Request: Unsupported protocol version: ${versionHeader}`, requestIdOf(json), {
               supported: ProtocolVersion.LEGACY
             })
           )
+          return Effect.void
         }
-        yield* postToSession(session, res, json, { "mcp-session-id": session.id })
+        return postToSession(session, res, json, { "mcp-session-id": session.id })
       })
+    }
 
     // -- GET: the session's stream ----------------------------------------------------------------------------------
 
