@@ -642,15 +642,16 @@ export const make = (
       }
       const version = session.dispatcher.session.negotiated?.protocolVersion
       const admitted = session.inFlight.withPermitsIfAvailable(1)(
-        Effect.suspend(() => {
+        Effect.withFiberRuntime<void>((fiber) => {
           const answer = new LegacyPost(session, res, headers, version, requestIdOf(json))
           session.posts++
-          // The request runs inline, on this POST's fiber.
-          return Effect.onExit(session.dispatcher.handleJson(json, answer), (exit) =>
-            Effect.sync(() => {
-              session.posts--
-              answer.close(Exit.isInterrupted(exit))
-            }))
+          // The request runs inline, on this POST's fiber; the fiber's exit observer answers whatever was left
+          // unanswered (no wrapper Effect per POST).
+          fiber.addObserver((exit) => {
+            session.posts--
+            answer.close(Exit.isInterrupted(exit))
+          })
+          return session.dispatcher.handleJson(json, answer)
         })
       )
       return Effect.map(admitted, (admitted) => {
@@ -714,14 +715,13 @@ export const make = (
           )
         }
       }
-      // The request runs inline on this fiber: no Scope, FiberSet or fiber of its own per POST.
+      // The request runs inline on this fiber: no Scope, FiberSet or fiber of its own per POST. Whatever was left
+      // unanswered when the fiber ends is answered by the fiber's exit observer (no wrapper Effect per POST).
       return Effect.withFiberRuntime<void>((fiber) => {
         const answer = new ModernPost(res, shared.streams, fiber)
-        const dispatcher = Dispatcher.makeInline({ era: "modern", send: answer, transport: "http" }, server, modernSession)
-        return Effect.onExit(
-          dispatcher.handleJson(json, answer),
-          (exit) => Effect.sync(() => answer.close(Exit.isInterrupted(exit) ? requestIdOf(json) : undefined))
-        )
+        fiber.addObserver((exit) => answer.close(Exit.isInterrupted(exit) ? requestIdOf(json) : undefined))
+        return Dispatcher.makeInline({ era: "modern", send: answer, transport: "http" }, server, modernSession)
+          .handleJson(json, answer)
       })
     }
 
