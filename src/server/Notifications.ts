@@ -199,9 +199,12 @@ export class Hub {
     if (set.size === 0) this.byUri.delete(uri)
   }
 
-  /** Ends every subscription gracefully (shutdown): modern listen streams send their final result. */
+  /**
+   * Ends every modern subscription gracefully (shutdown): listen streams send their final result. Legacy sessions'
+   * subscribers end with their sessions; waking each of them here would only cost a wake-up per session.
+   */
   endAll(): void {
-    for (const subscriber of this.all) subscriber.end()
+    for (const subscriber of this.all) if (subscriber.tagJson !== undefined) subscriber.end()
   }
 
   /** Signals `notifications/<kind>/list_changed` to every subscriber that wants it. */

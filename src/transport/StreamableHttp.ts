@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Exit, FiberId, Option, Predicate, Queue, Scope } from "effect"
+import { Duration, Effect, Exit, FiberId, Option, Predicate, Scope } from "effect"
 import type { Fiber } from "effect"
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
@@ -69,14 +69,16 @@ interface Channel {
   pump: Pump | undefined
 }
 
+/** What the rest of the endpoint sees of the pump feeding a channel's current carrier. */
 interface Pump {
-  readonly wake: Queue.Queue<void>
   readonly fiber: Fiber.RuntimeFiber<unknown, unknown>
   readonly res: ServerResponse
   /** The id of the last event written to `res`. */
   last: string
-  /** Parked on `wake` with everything logged so far written, and nobody has poked it since. */
-  parked: boolean
+  /** Parked with everything logged so far written, and nobody has poked it since. */
+  readonly parked: boolean
+  /** Wakes it: something was logged, or the stream should end. */
+  readonly poke: () => void
 }
 
 interface HttpSession extends Session.Managed {
@@ -288,10 +290,7 @@ export const make = (
     // -- channels and pumps ---------------------------------------------------------------------------------------
 
     const poke = (channel: Channel) => {
-      const pump = channel.pump
-      if (pump === undefined) return
-      pump.parked = false
-      Queue.unsafeOffer(pump.wake, undefined)
+      channel.pump?.poke()
     }
 
     /**
@@ -333,87 +332,151 @@ export const make = (
     /**
      * Feeds `res` with the channel's events after `lastEventId`, until the final event, the client leaves, or
      * shutdown (the standalone stream then ends with its final event). A newer pump on the same channel (a client
-     * that reconnected) replaces this one. Runs on the fiber of the HTTP request that carries the stream.
+     * that reconnected) replaces this one. Runs on the fiber of the HTTP request that carries the stream, as a loop
+     * of plain Effects (no generator, no Queue): a parked stream holds this object, its fiber and one pending
+     * `Effect.async`, which `poke` resumes.
      */
+    class StreamPump implements Pump, Streams.Stream {
+      /** Parked on `wait` with everything logged so far written, and nobody has poked it since. */
+      parked = false
+      gone = false
+      shutdown = false
+      private poked = false
+      private waiting: ((effect: Effect.Effect<void>) => void) | undefined = undefined
+      private readonly wait: Effect.Effect<void>
+      readonly loop: Effect.Effect<void>
+      private readonly next: Effect.Effect<void>
+
+      constructor(
+        readonly channel: Channel,
+        readonly res: ServerResponse,
+        readonly fiber: Fiber.RuntimeFiber<unknown, unknown>,
+        /** The id of the last event written to `res`. */
+        public last: string,
+        readonly live: boolean,
+        /** The session whose unsolicited notifications join this (standalone) stream. */
+        readonly pushed: Dispatcher.Dispatcher | undefined
+      ) {
+        this.wait = Effect.async<void>((resume) => {
+          if (this.poked) {
+            this.poked = false
+            resume(Effect.void)
+          } else {
+            this.waiting = resume
+          }
+        })
+        this.loop = Effect.suspend(() => this.step())
+        this.next = Effect.suspend(() => this.afterWrite())
+      }
+
+      /** Something was logged, or the stream should end: wake the loop (a poke while it runs is kept). */
+      poke(): void {
+        this.parked = false
+        const resume = this.waiting
+        if (resume === undefined) {
+          this.poked = true
+          return
+        }
+        this.waiting = undefined
+        resume(Effect.void)
+      }
+
+      tick(): void {
+        if (!this.res.writableNeedDrain) this.res.write(Sse.comment("keepalive"))
+      }
+
+      /** Shutdown: the standalone stream ends now; an answer's stream waits (within the grace) for its answer. */
+      close(): void {
+        if (this.channel.closed || this.channel.id.endsWith("/get")) {
+          this.shutdown = true
+          this.poke()
+        }
+      }
+
+      step(): Effect.Effect<void> {
+        const pushed = this.pushed
+        // The session's coalesced unsolicited notifications join its standalone stream's log here, so a client
+        // that reconnects with Last-Event-ID gets them too.
+        if (pushed !== undefined && pushed.hasPushed()) {
+          return Effect.flatMap(pushed.takePushed, (frames) =>
+            Effect.zipRight(
+              Effect.forEach(frames, (frame) => store.append(this.channel.id, frame), { discard: true }),
+              this.replay()
+            ))
+        }
+        return this.replay()
+      }
+
+      replay(): Effect.Effect<void> {
+        return Effect.flatMap(store.after(this.last), (replay) => {
+          if (Option.isNone(replay)) return this.next
+          const warn = replay.value.truncated
+            ? Effect.logWarning("A resumed stream lost events evicted from the event store").pipe(
+              Effect.annotateLogs({ stream: this.channel.id, lastEventId: this.last })
+            )
+            : undefined
+          // Everything logged since the last write goes out as one chunk: one syscall per wake-up, not per event.
+          const events = replay.value.events
+          let write: Effect.Effect<void> | undefined
+          if (events.length > 0) {
+            if (this.gone) return Effect.void
+            let chunk = ""
+            for (const event of events) chunk += Sse.message(event.frame, event.id)
+            this.last = events[events.length - 1]!.id
+            write = Sse.write(this.res, chunk)
+          }
+          const then = write === undefined ? this.next : Effect.zipRight(write, this.next)
+          return warn === undefined ? then : Effect.zipRight(warn, then)
+        })
+      }
+
+      afterWrite(): Effect.Effect<void> {
+        if (this.gone) return Effect.void
+        // Everything logged so far is written: a stream that gets no more events ends here.
+        if (!this.live || this.channel.closed) {
+          this.res.end()
+          return Effect.void
+        }
+        if (this.shutdown) {
+          this.res.end(Sse.event("shutdown", "{}"))
+          return Effect.void
+        }
+        this.parked = true
+        return Effect.zipRight(this.wait, this.loop)
+      }
+
+      /** The fiber ended (the stream is over, or was interrupted): plain cleanup, no Scope or finalizer. */
+      cleanup(): void {
+        shared.streams.unsafeRemove(this)
+        if (this.channel.pump === this) this.channel.pump = undefined
+        if (!this.res.writableEnded && !this.res.destroyed) this.res.end()
+      }
+    }
+
+    /** Starts a pump on the current fiber (the HTTP request's): it ends with the fiber. */
     const pump = (
       channel: Channel,
       res: ServerResponse,
       lastEventId: string,
       live: boolean,
       pushed?: Dispatcher.Dispatcher
-    ) => {
-      let unregister = () => {}
-      return Effect.gen(function*() {
-        const wake = yield* Queue.dropping<void>(1)
-        const fiber = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((f) => Effect.succeed(f))
-        let gone = false
-        let shutdown = false
-        // Shared with `pushTo`, which may write for this pump while it is parked.
-        const state: Pump = { wake, fiber, res, last: lastEventId, parked: false }
+    ): Effect.Effect<void> =>
+      Effect.withFiberRuntime<void>((fiber) => {
+        const state = new StreamPump(channel, res, fiber, lastEventId, live, pushed)
         if (live) {
           endPump(channel)
           channel.pump = state
         }
         res.once("close", () => {
-          gone = true
-          state.parked = false
-          Queue.unsafeOffer(wake, undefined)
+          state.gone = true
+          state.poke()
         })
-        unregister = shared.streams.unsafeAdd({
-          tick: () => {
-            if (!res.writableNeedDrain) res.write(Sse.comment("keepalive"))
-          },
-          // The standalone stream ends at shutdown; an answer's stream waits (within the grace) for its answer.
-          close: () => {
-            if (channel.closed || channel.id.endsWith("/get")) {
-              shutdown = true
-              state.parked = false
-              Queue.unsafeOffer(wake, undefined)
-            }
-          }
-        })
-        while (true) {
-          const last = state.last
-          // The session's coalesced unsolicited notifications join its standalone stream's log here, so a client
-          // that reconnects with Last-Event-ID gets them too.
-          if (pushed !== undefined && pushed.hasPushed()) {
-            for (const frame of yield* pushed.takePushed) yield* store.append(channel.id, frame)
-          }
-          const replay = yield* store.after(last)
-          if (Option.isSome(replay)) {
-            if (replay.value.truncated) {
-              yield* Effect.logWarning("A resumed stream lost events evicted from the event store").pipe(
-                Effect.annotateLogs({ stream: channel.id, lastEventId: last })
-              )
-            }
-            // Everything logged since the last write goes out as one chunk: one syscall per wake-up, not per event.
-            const events = replay.value.events
-            if (events.length > 0) {
-              if (gone) return
-              let chunk = ""
-              for (const event of events) chunk += Sse.message(event.frame, event.id)
-              state.last = events[events.length - 1]!.id
-              yield* Sse.write(res, chunk)
-            }
-          }
-          if (gone) return
-          // Everything logged so far is written: a stream that gets no more events ends here.
-          if (!live || channel.closed) return res.end()
-          if (shutdown) return res.end(Sse.event("shutdown", "{}"))
-          state.parked = true
-          yield* Queue.take(wake)
-          state.parked = false
-        }
-      }).pipe(
-        // Plain cleanup, no Scope: finalizers registered in a Scope cost a FiberRefs diff each, which adds up when
-        // thousands of streams end at once (shutdown).
-        Effect.ensuring(Effect.sync(() => {
-          unregister()
-          if (channel.pump?.res === res) channel.pump = undefined
-          if (!res.writableEnded && !res.destroyed) res.end()
-        }))
-      )
-    }
+        shared.streams.unsafeAdd(state)
+        // Cleanup by the fiber's exit observer rather than a finalizer: registering finalizers costs a FiberRefs
+        // diff each, which adds up when thousands of streams end at once (shutdown).
+        fiber.addObserver(() => state.cleanup())
+        return state.loop
+      })
 
     /**
      * One legacy POST's answer. Its request runs inline on the POST's fiber and writes here directly: the answer as
@@ -612,9 +675,6 @@ export const make = (
 
     const createSession = Effect.map(Session.make, (state) => new LegacySession(randomUUID(), state))
 
-    const negotiatedVersion = (session: HttpSession) =>
-      Effect.sync(() => session.dispatcher.session.negotiated?.protocolVersion)
-
     // -- POST, legacy ----------------------------------------------------------------------------------------------
 
     const postToSession = (
@@ -772,15 +832,17 @@ export const make = (
 
     // -- GET: the session's stream ----------------------------------------------------------------------------------
 
-    const get = (req: IncomingMessage, res: ServerResponse): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const sessionId = header(req, "mcp-session-id")
-        if (sessionId === undefined) {
-          return sendJson(res, 400, errorBody(-32000, "Bad Request: Mcp-Session-Id header is required"))
+    const get = (req: IncomingMessage, res: ServerResponse): Effect.Effect<void> => {
+      const sessionId = header(req, "mcp-session-id")
+      if (sessionId === undefined) {
+        return Effect.sync(() => sendJson(res, 400, errorBody(-32000, "Bad Request: Mcp-Session-Id header is required")))
+      }
+      return Effect.flatMap(registry.touch(sessionId), (session) => {
+        if (session === undefined) {
+          sendJson(res, 404, errorBody(-32001, "Session not found"))
+          return Effect.void
         }
-        const session = yield* registry.touch(sessionId)
-        if (session === undefined) return sendJson(res, 404, errorBody(-32001, "Session not found"))
-        const version = yield* negotiatedVersion(session)
+        const version = session.dispatcher.session.negotiated?.protocolVersion
         const lastEventId = header(req, "last-event-id")
         let channel = session.standalone
         let live = true
@@ -788,27 +850,31 @@ export const make = (
           // Resumption: only this session's streams, and only the stream the id names.
           const streamId = EventStore.streamOf(lastEventId)
           if (streamId === undefined || !streamId.startsWith(`${session.id}/`)) {
-            return sendJson(res, 400, errorBody(-32000, "Bad Request: Last-Event-ID is not an event of this session"))
+            sendJson(res, 400, errorBody(-32000, "Bad Request: Last-Event-ID is not an event of this session"))
+            return Effect.void
           }
           const found = session.channel(streamId)
           // A stream whose answer was already logged is replayed and then ends.
           channel = found ?? { id: streamId, closed: true, pump: undefined }
           live = found !== undefined
         }
-        const serve = Effect.gen(function*() {
+        const serve = Effect.suspend(() => {
           Sse.open(res, { "mcp-session-id": session.id })
           const from = lastEventId ?? `${channel.id}#0`
           if (lastEventId === undefined && version === "2025-11-25") res.write(Sse.priming(from, retryMillis))
           // A reconnecting client replaces its old stream (the old pump ends): no 409 loops.
-          yield* pump(channel, res, from, live, channel === session.standalone ? session.dispatcher : undefined)
+          return pump(channel, res, from, live, channel === session.standalone ? session.dispatcher : undefined)
         })
-        const admitted = yield* shared.streamPermits.withPermitsIfAvailable(1)(
-          session.streamPermits.withPermitsIfAvailable(1)(serve)
+        return Effect.map(
+          shared.streamPermits.withPermitsIfAvailable(1)(session.streamPermits.withPermitsIfAvailable(1)(serve)),
+          (admitted) => {
+            if (Option.isNone(admitted) || Option.isNone(admitted.value)) {
+              sendJson(res, 503, errorBody(-32000, "Too many open streams; retry shortly"), { "retry-after": "1" })
+            }
+          }
         )
-        if (Option.isNone(admitted) || Option.isNone(admitted.value)) {
-          sendJson(res, 503, errorBody(-32000, "Too many open streams; retry shortly"), { "retry-after": "1" })
-        }
       })
+    }
 
     // -- DELETE ---------------------------------------------------------------------------------------------------
 

@@ -22,6 +22,8 @@ export interface Streams {
   readonly register: (stream: Stream) => Effect.Effect<void, never, Scope.Scope>
   /** Registers a stream from a callback; returns its removal. */
   readonly unsafeAdd: (stream: Stream) => () => void
+  /** Removes a stream registered with `unsafeAdd` (for callers that keep the stream object, not a closure). */
+  readonly unsafeRemove: (stream: Stream) => void
   /** Closes every open stream and refuses new ones. */
   readonly closeAll: Effect.Effect<void>
   readonly size: () => number
@@ -62,6 +64,9 @@ export const make = (options: { readonly keepAlive: Duration.DurationInput }): E
         return () => {
           open.delete(stream)
         }
+      },
+      unsafeRemove: (stream) => {
+        open.delete(stream)
       },
       closeAll: Effect.sync(() => {
         closing = true
