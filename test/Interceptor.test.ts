@@ -210,6 +210,51 @@ describe("order, context and failures", () => {
     ))
 })
 
+describe("plain values and Effects in one chain", () => {
+  const argText = (message: Interceptor.Message) =>
+    (message.params?.arguments as { text?: string } | undefined)?.text ?? ""
+  const withText = (message: Interceptor.Message, value: string): Interceptor.Message => ({
+    ...message,
+    params: { ...message.params, arguments: { text: value } }
+  })
+
+  it.scoped("keeps the order across interceptors that answer with values and with real Effects; a throw is contained", () =>
+    Effect.gen(function*() {
+      const client = yield* McpTest.connect()
+      assert.strictEqual(text(yield* client.callTool("echo", { text: "a" })), "a123")
+      assert.deepStrictEqual(yield* rpcError(client.callTool("echo", { text: "throw" })), { code: -32603, message: "Internal error" })
+      assert.strictEqual(text(yield* client.callTool("echo", { text: "b" })), "b123")
+      assert.isTrue(logs.some((line) => line.includes("Interceptor failed") && line.includes("throws")))
+    }).pipe(
+      Effect.provide(withChain(
+        {
+          name: "value-1",
+          inbound: (m) => Effect.succeed(isCall(m, "echo") ? Interceptor.modify(withText(m, `${argText(m)}1`)) : Interceptor.Continue)
+        },
+        {
+          name: "throws",
+          inbound: (m) => {
+            if (argText(m) === "throw1") throw new Error("sync bug")
+            return Effect.succeed(Interceptor.Continue)
+          }
+        },
+        {
+          name: "effect-2",
+          inbound: (m) =>
+            Effect.zipRight(
+              Effect.yieldNow(),
+              Effect.sync(() => (isCall(m, "echo") ? Interceptor.modify(withText(m, `${argText(m)}2`)) : Interceptor.Continue))
+            )
+        },
+        {
+          name: "value-3",
+          inbound: (m) => Effect.succeed(isCall(m, "echo") ? Interceptor.modify(withText(m, `${argText(m)}3`)) : Interceptor.Continue)
+        }
+      )),
+      Effect.provide(Logger.replace(Logger.defaultLogger, collecting))
+    ))
+})
+
 describe("built-ins", () => {
   it.scoped("methods: an allow list refuses the rest with -32601; a deny list refuses those listed", () =>
     Effect.gen(function*() {

@@ -18,7 +18,7 @@
  * @since 0.1.0
  */
 import type { Fiber } from "effect"
-import { Cause, Clock, Context, Deferred, Effect, Either, FiberId, FiberRef, FiberSet, Option, Predicate, Queue, Ref, Schema, Scope } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, Either, Exit, FiberId, FiberRef, FiberSet, Option, Predicate, Queue, Ref, Schema, Scope } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpSchema from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
@@ -1242,77 +1242,78 @@ class Engine implements Dispatcher, Env {
 
 
   interceptInbound(json: unknown): Effect.Effect<Inbound> {
-    if (!Predicate.isRecord(json)) return Effect.succeed({ _tag: "Pass", json })
+    if (!Predicate.isRecord(json)) return Exit.succeed({ _tag: "Pass", json })
     const id = this.idOf(json)
     const request = typeof json.method === "string" && id !== undefined && id !== null
-    return Effect.suspend(() =>
-      Effect.map(Interceptor.run(this.server.interceptors(), json as Interceptor.Message, this.interceptContext("inbound", id)), (verdict): Inbound => {
-        switch (verdict._tag) {
-          case "Pass":
-            return { _tag: "Pass", json: verdict.message }
-          case "Block":
-            return request
-              ? {
-                _tag: "Answer",
-                frame: JsonRpc.encodeError(id!, verdict.error),
-                outcome: { code: verdict.error.code, rejected: true }
-              }
-              : { _tag: "Drop", request }
-          case "Respond":
-            return request
-              ? { _tag: "Answer", frame: JsonRpc.encodeResult(id!, verdict.result), outcome: answered }
-              : { _tag: "Drop", request }
-          case "Drop":
-            return { _tag: "Drop", request }
-        }
-      }))
+    const verdict = Interceptor.run(this.server.interceptors(), json as Interceptor.Message, this.interceptContext("inbound", id))
+    return mapNow(verdict, (verdict): Inbound => {
+      switch (verdict._tag) {
+        case "Pass":
+          return { _tag: "Pass", json: verdict.message }
+        case "Block":
+          return request
+            ? {
+              _tag: "Answer",
+              frame: JsonRpc.encodeError(id!, verdict.error),
+              outcome: { code: verdict.error.code, rejected: true }
+            }
+            : { _tag: "Drop", request }
+        case "Respond":
+          return request
+            ? { _tag: "Answer", frame: JsonRpc.encodeResult(id!, verdict.result), outcome: answered }
+            : { _tag: "Drop", request }
+        case "Drop":
+          return { _tag: "Drop", request }
+      }
+    })
   }
 
   interceptOne(message: unknown): Effect.Effect<unknown | undefined> {
-    if (!Predicate.isRecord(message)) return Effect.succeed(message)
+    if (!Predicate.isRecord(message)) return Exit.succeed(message)
     const id = this.idOf(message)
     const response = id !== undefined && message.method === undefined
-    return Effect.suspend(() =>
-      Effect.map(Interceptor.run(this.server.interceptors(), message as Interceptor.Message, this.interceptContext("outbound", id)), (verdict) => {
-        switch (verdict._tag) {
-          case "Pass":
-            return verdict.message
-          case "Block":
-            return response ? { jsonrpc: "2.0", id, error: verdict.error } : undefined
-          case "Respond":
-            return response ? { jsonrpc: "2.0", id, result: verdict.result } : undefined
-          case "Drop":
-            return undefined
-        }
-      }))
+    const verdict = Interceptor.run(this.server.interceptors(), message as Interceptor.Message, this.interceptContext("outbound", id))
+    return mapNow(verdict, (verdict) => {
+      switch (verdict._tag) {
+        case "Pass":
+          return verdict.message
+        case "Block":
+          return response ? { jsonrpc: "2.0", id, error: verdict.error } : undefined
+        case "Respond":
+          return response ? { jsonrpc: "2.0", id, result: verdict.result } : undefined
+        case "Drop":
+          return undefined
+      }
+    })
   }
 
   /** An outbound frame through the chain: the frame to send, or undefined when it was dropped. */
   interceptOutbound(frame: string): Effect.Effect<string | undefined> {
-    return Effect.suspend(() => {
-      const message: unknown = JSON.parse(frame)
-      if (!Array.isArray(message)) {
-        return Effect.map(this.interceptOne(message), (out) =>
-          out === undefined ? undefined : out === message ? frame : JSON.stringify(out))
-      }
-      return Effect.map(Effect.forEach(message, (item) => this.interceptOne(item)), (outs) => {
-        const kept = outs.filter((out) => out !== undefined)
-        return kept.length === 0 ? undefined : JSON.stringify(kept)
-      })
+    const message: unknown = JSON.parse(frame)
+    if (!Array.isArray(message)) {
+      return mapNow(this.interceptOne(message), (out) =>
+        out === undefined ? undefined : out === message ? frame : JSON.stringify(out))
+    }
+    return Effect.map(Effect.forEach(message, (item) => this.interceptOne(item)), (outs) => {
+      const kept = outs.filter((out) => out !== undefined)
+      return kept.length === 0 ? undefined : JSON.stringify(kept)
     })
   }
 
   intercepted(sink: Sink): Sink {
     return ({
-    notify: (frame) => Effect.flatMap(this.interceptOutbound(frame), (out) => (out === undefined ? Effect.void : sink.notify(out))),
-    respond: (frame, outcome) =>
-      Effect.flatMap(
-        this.interceptOutbound(frame),
-        (out) => (out === undefined ? (sink.end?.(false) ?? Effect.void) : sink.respond(out, outcome))
-      ),
-    ...(sink.end !== undefined ? { end: sink.end } : {}),
-    ...(sink.closeStream !== undefined ? { closeStream: sink.closeStream } : {})
-  })
+      notify: (frame) =>
+        Effect.suspend(() => thenNow(this.interceptOutbound(frame), (out) => (out === undefined ? Effect.void : sink.notify(out)))),
+      respond: (frame, outcome) =>
+        Effect.suspend(() =>
+          thenNow(
+            this.interceptOutbound(frame),
+            (out) => (out === undefined ? (sink.end?.(false) ?? Effect.void) : sink.respond(out, outcome))
+          )
+        ),
+      ...(sink.end !== undefined ? { end: sink.end } : {}),
+      ...(sink.closeStream !== undefined ? { closeStream: sink.closeStream } : {})
+    })
   }
 
   outboundSink(sink: Sink): Sink {
@@ -1383,7 +1384,7 @@ class Engine implements Dispatcher, Env {
     if (Array.isArray(json)) return this.handleBatch(json, sink)
     const reply = this.singleReply(sink)
     if (this.server.interceptors().length === 0) return this.handleOne(JsonRpc.decode(json), sink, reply)
-    return Effect.flatMap(this.interceptInbound(json), (verdict) => {
+    return Effect.suspend(() => thenNow(this.interceptInbound(json), (verdict) => {
       switch (verdict._tag) {
         case "Pass":
           return this.handleOne(JsonRpc.decode(verdict.json), sink, reply)
@@ -1392,7 +1393,7 @@ class Engine implements Dispatcher, Env {
         case "Drop":
           return verdict.request ? reply(undefined, answered) : Effect.void
       }
-    })
+    }))
   }
 
   handleText(text: string, sink: Sink = this.options.send): Effect.Effect<void> {
@@ -1401,6 +1402,14 @@ class Engine implements Dispatcher, Env {
   }
 
 }
+
+/** `Effect.map`, applied at once when the Effect is already a value (an Exit): interceptor chains usually are. */
+const mapNow = <A, B>(effect: Effect.Effect<A>, f: (a: A) => B): Effect.Effect<B> =>
+  Exit.isExit(effect) && Exit.isSuccess(effect) ? Exit.succeed(f(effect.value as A)) : Effect.map(effect, f)
+
+/** `Effect.flatMap`, applied at once when the Effect is already a value (an Exit). */
+const thenNow = <A, B>(effect: Effect.Effect<A>, f: (a: A) => Effect.Effect<B>): Effect.Effect<B> =>
+  Exit.isExit(effect) && Exit.isSuccess(effect) ? f(effect.value as A) : Effect.flatMap(effect, f)
 
 const noop = () => {}
 const noCapabilities: McpSchema.ClientCapabilities = {}
