@@ -54,9 +54,8 @@ const SERVERS = {
 }
 const selected = (flag("servers", Object.keys(SERVERS).join(","))).split(",")
 
-const startServer = (name, extraArgs = []) =>
+const startServer = (name, extraArgs = [], spec = SERVERS[name]) =>
   new Promise((resolve, reject) => {
-    const spec = SERVERS[name]
     const node = [process.execPath, "--max-semi-space-size=64", ...spec.cmd, ...extraArgs]
     const [cmd, args] = hasTaskset ? ["taskset", ["-c", "1", ...node]] : [node[0], node.slice(1)]
     const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PORT: "0", ...spec.env } })
@@ -221,27 +220,37 @@ const runScript = (args) => {
   return JSON.parse(out.trim().split("\n").filter((l) => l.startsWith("{")).at(-1))
 }
 
-const shutdown = async (streams) => {
-  // One GET stream per session (a new GET replaces a session's old stream), so one session per stream.
-  const { child, url } = await startServer("ours-legacy", ["--max-streams", String(streams + 10), "--max-sessions", String(streams + 10)])
+// The shutdown floor: a raw node:http server (servers/raw-fanout.mjs) that, on SIGTERM, ends every open SSE
+// response, closes its server and every connection, and exits.
+const RAW_SSE = { cmd: [join(here, "servers", "raw-fanout.mjs")] }
+
+const shutdown = async (streams, floor = false) => {
+  // Ours: one GET stream per session (a new GET replaces a session's old stream), so one session per stream.
+  const { child, url } = floor
+    ? await startServer("raw-sse", [], RAW_SSE)
+    : await startServer("ours-legacy", ["--max-streams", String(streams + 10), "--max-sessions", String(streams + 10)])
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity })
   const sessions = []
   for (let i = 0; i < streams; i += 100) {
-    const batch = await Promise.all(Array.from({ length: Math.min(100, streams - i) }, () =>
-      postJson(url, { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "b", version: "1" } } })
-    ))
-    sessions.push(...batch.map((r) => r.headers["mcp-session-id"]))
+    const batch = floor
+      ? Array.from({ length: Math.min(100, streams - i) }, () => undefined)
+      : await Promise.all(Array.from({ length: Math.min(100, streams - i) }, () =>
+        postJson(url, { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "b", version: "1" } } })
+      ))
+    sessions.push(...batch.map((r) => r?.headers["mcp-session-id"]))
   }
   const ends = []
   for (let i = 0; i < streams; i += 100) {
     await Promise.all(sessions.slice(i, i + 100).map((session) =>
       new Promise((resolve, reject) => {
-        const req = http.request(url, { agent, headers: { accept: "text/event-stream", "mcp-session-id": session } }, (res) => {
+        const headers = { accept: "text/event-stream", ...(session === undefined ? {} : { "mcp-session-id": session }) }
+        const req = http.request(url, { agent, headers }, (res) => {
           let body = ""
           let clean = false
           res.on("data", (c) => (body += c))
           res.on("end", () => (clean = true))
-          ends.push(new Promise((r) => res.on("close", () => r(clean && body.includes("event: shutdown")))))
+          // The floor sends no final event: a clean end of the response is all it promises.
+          ends.push(new Promise((r) => res.on("close", () => r(clean && (floor || body.includes("event: shutdown"))))))
           resolve()
         })
         req.on("error", reject)
@@ -275,8 +284,27 @@ const main = async () => {
     }
   }
   const memory = [1000, ...(quick ? [] : [10000])].map((n) => runScript([join(root, "scripts", "session-memory.mjs"), String(n)]))
+  const rawStreamMemory = runScript([join(here, "raw-stream-memory.mjs"), "4000"])
   const shutdowns = []
-  for (const n of [1000, ...(quick ? [] : [10000])]) shutdowns.push(await shutdown(n))
+  for (const n of [1000, ...(quick ? [] : [10000])]) {
+    // Alternately, the floor then ours, twice each at 1,000 (once at 10,000): medians of what was measured.
+    const times = n >= 10000 ? 1 : 2
+    const floors = []
+    const ourRuns = []
+    for (let i = 0; i < times; i++) {
+      floors.push(await shutdown(n, true))
+      ourRuns.push(await shutdown(n))
+    }
+    shutdowns.push({
+      streams: n,
+      floorMillis: median(floors.map((r) => r.millis)),
+      floorClean: Math.min(...floors.map((r) => r.clean)),
+      millis: median(ourRuns.map((r) => r.millis)),
+      code: Math.max(...ourRuns.map((r) => r.code)),
+      clean: Math.min(...ourRuns.map((r) => r.clean))
+    })
+  }
+  const dispatch = runScript([join(here, "dispatch.mjs"), "20000", quick ? "3" : "9"])
   const fanout = runScript([join(here, "fanout.mjs"), "1000", quick ? "5" : "20"])
   // The interceptors' cost: p95 and CPU of the legacy server with 5 no-op interceptors over the same without, per round.
   const interceptorCost = connectionsList.map((connections) => {
@@ -288,6 +316,8 @@ const main = async () => {
       cpu: median(chained.map((s) => s.cpuUs / (plain.get(s.round)?.cpuUs ?? NaN)))
     }
   })
+  const legacyCpu50Samples = samples.filter((s) => s.server === "ours-legacy" && s.connections === 50)
+  const legacyCpu50 = legacyCpu50Samples.length === 0 ? undefined : median(legacyCpu50Samples.map((s) => s.cpuUs))
   const lines = [
     `# npm run bench${quick ? " --quick" : ""}: ${started.toISOString()}`,
     "",
@@ -300,10 +330,11 @@ const main = async () => {
     "| memory (this server alone, in its own process; legacy sessions, after full GC) | heap per idle session | heap per session with an open SSE stream |",
     "|---|---:|---:|",
     ...memory.map((m) => `| ${m.sessions} sessions | ${m.heapPerIdleSessionKiB} KiB | ${m.heapPerSessionWithStreamKiB} KiB |`),
+    `| floor: a raw node:http server holding ${rawStreamMemory.streams} open SSE responses | - | ${rawStreamMemory.heapPerStreamKiB} KiB |`,
     "",
-    "| shutdown (SIGTERM to exit, open GET SSE streams) | time | exit code | streams ended cleanly with their final event |",
-    "|---|---:|---:|---:|",
-    ...shutdowns.map((s) => `| ${s.streams} streams | ${Math.round(s.millis)} ms | ${s.code} | ${s.clean} / ${s.streams} |`),
+    "| shutdown (SIGTERM to exit, open GET SSE streams) | time | raw node:http floor (end every response, close every connection, exit) | vs floor | exit code | streams ended cleanly with their final event |",
+    "|---|---:|---:|---:|---:|---:|",
+    ...shutdowns.map((s) => `| ${s.streams} streams | ${Math.round(s.millis)} ms | ${Math.round(s.floorMillis)} ms (${s.floorClean} / ${s.streams} ended) | ${(s.millis / s.floorMillis).toFixed(2)}x | ${s.code} | ${s.clean} / ${s.streams} |`),
     "",
     `| fan-out: one notifications/resources/updated to ${fanout.streams} subscribed SSE streams (median of ${fanout.triggers}) | trigger answered | last arrival | server CPU per broadcast |`,
     "|---|---:|---:|---:|",
@@ -313,6 +344,8 @@ const main = async () => {
     "| 5 no-op interceptors (ours-legacy-5-interceptors over ours-legacy, same round) | p95 | CPU/req |",
     "|---|---:|---:|",
     ...interceptorCost.map((c) => `| ${c.connections} connection(s) | ${Number.isFinite(c.p95) ? `${((c.p95 - 1) * 100).toFixed(1)}%` : "n/a"} | ${Number.isFinite(c.cpu) ? `${((c.cpu - 1) * 100).toFixed(1)}%` : "n/a"} |`),
+    "",
+    `Dispatch alone (scripts/bench/dispatch.mjs, in-process, no sockets; median of ${dispatch.rounds} alternating rounds of ${dispatch.calls} modern tools/call): ${dispatch.medianUs} us per call; with 5 no-op interceptors ${dispatch.interceptors5.medianUs} us: the chain adds ${dispatch.interceptors5AddedUs} us per request${legacyCpu50 === undefined ? "" : `, ${((dispatch.interceptors5AddedUs / legacyCpu50) * 100).toFixed(1)}% of ours-legacy's server CPU per request at 50 connections (${Math.round(legacyCpu50)} us)`}.`,
     "",
     "Fibers per idle connection: 1 (asserted by test/Connection.test.ts with Supervisor.track).",
     ""
