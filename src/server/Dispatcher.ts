@@ -61,12 +61,12 @@ export interface Sink {
    * The request settled without an answer: cancelled by the client, or (`interrupted`) cut short by its session
    * ending or the server shutting down. A stream of its own can end now.
    */
-  readonly end?: (interrupted: boolean) => Effect.Effect<void>
+  readonly end?: ((interrupted: boolean) => Effect.Effect<void>) | undefined
   /**
    * SEP-1699 polling: close the HTTP response carrying this request's stream while the request goes on; the
    * client resumes with `Last-Event-ID`. Absent where a stream cannot be resumed.
    */
-  readonly closeStream?: () => Effect.Effect<void>
+  readonly closeStream?: (() => Effect.Effect<void>) | undefined
 }
 
 type Reply = (frame: string | undefined, outcome: Outcome) => Effect.Effect<void>
@@ -1301,19 +1301,7 @@ class Engine implements Dispatcher, Env {
   }
 
   intercepted(sink: Sink): Sink {
-    return ({
-      notify: (frame) =>
-        Effect.suspend(() => thenNow(this.interceptOutbound(frame), (out) => (out === undefined ? Effect.void : sink.notify(out)))),
-      respond: (frame, outcome) =>
-        Effect.suspend(() =>
-          thenNow(
-            this.interceptOutbound(frame),
-            (out) => (out === undefined ? (sink.end?.(false) ?? Effect.void) : sink.respond(out, outcome))
-          )
-        ),
-      ...(sink.end !== undefined ? { end: sink.end } : {}),
-      ...(sink.closeStream !== undefined ? { closeStream: sink.closeStream } : {})
-    })
+    return new InterceptedSink(this, sink)
   }
 
   outboundSink(sink: Sink): Sink {
@@ -1401,6 +1389,29 @@ class Engine implements Dispatcher, Env {
     return Either.isLeft(parsed) ? this.reject(this.singleReply(this.outboundSink(sink)), null, parsed.left) : this.handleJson(parsed.right, sink)
   }
 
+}
+
+/** A sink whose frames pass the outbound interceptors first: one object per message, behaviour on the prototype. */
+class InterceptedSink implements Sink {
+  readonly end: Sink["end"]
+  readonly closeStream: Sink["closeStream"]
+  constructor(readonly engine: Engine, readonly sink: Sink) {
+    this.end = sink.end
+    this.closeStream = sink.closeStream
+  }
+  notify(frame: string): Effect.Effect<void> {
+    return Effect.suspend(() =>
+      thenNow(this.engine.interceptOutbound(frame), (out) => (out === undefined ? Effect.void : this.sink.notify(out)))
+    )
+  }
+  respond(frame: string, outcome: Outcome): Effect.Effect<void> {
+    return Effect.suspend(() =>
+      thenNow(
+        this.engine.interceptOutbound(frame),
+        (out) => (out === undefined ? (this.sink.end?.(false) ?? Effect.void) : this.sink.respond(out, outcome))
+      )
+    )
+  }
 }
 
 /** `Effect.map`, applied at once when the Effect is already a value (an Exit): interceptor chains usually are. */

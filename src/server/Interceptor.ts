@@ -122,9 +122,54 @@ export const run = (
   message: Message,
   context: Context
 ): Effect.Effect<Verdict> => {
-  let at = 0
-  let changed = false
+  // The usual case, without a closure: every interceptor answers with a value.
   let current = message
+  let changed = false
+  for (let at = 0; at < chain.length; at++) {
+    const interceptor = chain[at]!
+    const f = context.direction === "inbound" ? interceptor.inbound : interceptor.outbound
+    if (f === undefined) continue
+    let answer: Effect.Effect<Action>
+    try {
+      answer = f(current, context)
+    } catch (defect) {
+      return logFailure(chain, at, message, context)(Cause.die(defect))
+    }
+    if (!(Exit.isExit(answer) && Exit.isSuccess(answer))) return runFrom(chain, at, answer, current, changed, message, context)
+    const action = answer.value as Action
+    switch (action._tag) {
+      case "Continue":
+        continue
+      case "Modify":
+        changed = true
+        current = action.message
+        continue
+      case "Block":
+        return Exit.succeed({ _tag: "Block", error: action.error })
+      case "Respond":
+        return Exit.succeed({ _tag: "Respond", result: action.result })
+      case "Drop":
+        return Exit.succeed({ _tag: "Drop" })
+      case "Delay":
+        return runFrom(chain, at, answer, current, changed, message, context)
+    }
+  }
+  return Exit.succeed({ _tag: "Pass", message: current, changed })
+}
+
+/** The rest of the chain as Effects, from interceptor `start`, whose answer `first` needs the runtime. */
+const runFrom = (
+  chain: ReadonlyArray<Interceptor>,
+  start: number,
+  first: Effect.Effect<Action>,
+  given: Message,
+  givenChanged: boolean,
+  message: Message,
+  context: Context
+): Effect.Effect<Verdict> => {
+  let at = start
+  let changed = givenChanged
+  let current = given
   /** Undefined: go on with `current`. Otherwise the chain's answer (a Delay's: the rest of the chain, later). */
   const apply = (action: Action): Verdict | Effect.Effect<Verdict> | undefined => {
     switch (action._tag) {
@@ -144,6 +189,16 @@ export const run = (
         return { _tag: "Drop" }
     }
   }
+  const effectful = (answer: Effect.Effect<Action>): Effect.Effect<Verdict> =>
+    Effect.catchAllCause(
+      Effect.flatMap(answer, (action): Effect.Effect<Verdict> => {
+        at++
+        const verdict = apply(action)
+        if (verdict === undefined) return step()
+        return Effect.isEffect(verdict) ? verdict : Effect.succeed(verdict)
+      }),
+      (cause) => logFailure(chain, at, message, context)(cause)
+    )
   /** Runs from interceptor `at` on: synchronously while answers are values, then as Effects. */
   const step = (): Effect.Effect<Verdict> => {
     while (at < chain.length) {
@@ -165,19 +220,11 @@ export const run = (
         if (verdict === undefined) continue
         return Effect.isEffect(verdict) ? verdict : Exit.succeed(verdict)
       }
-      return Effect.catchAllCause(
-        Effect.flatMap(answer, (action): Effect.Effect<Verdict> => {
-          at++
-          const verdict = apply(action)
-          if (verdict === undefined) return step()
-          return Effect.isEffect(verdict) ? verdict : Effect.succeed(verdict)
-        }),
-        (cause) => logFailure(chain, at, message, context)(cause)
-      )
+      return effectful(answer)
     }
     return Exit.succeed({ _tag: "Pass", message: current, changed })
   }
-  return step()
+  return effectful(first)
 }
 
 /**
