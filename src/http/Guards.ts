@@ -23,7 +23,19 @@ export interface OriginPolicy {
 /** @since 0.1.0 @category guards */
 export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOSTNAMES.has(host) || host.startsWith("127.")
 
+// The Host header of a server's clients takes a handful of values: remember the last ones' hostnames.
+const recentHostnames = new Map<string, string>()
 const hostnameOf = (hostHeader: string): string => {
+  let hostname = recentHostnames.get(hostHeader)
+  if (hostname === undefined) {
+    hostname = parseHostname(hostHeader)
+    if (recentHostnames.size >= 64) recentHostnames.clear()
+    recentHostnames.set(hostHeader, hostname)
+  }
+  return hostname
+}
+
+const parseHostname = (hostHeader: string): string => {
   if (hostHeader.startsWith("[")) {
     const end = hostHeader.indexOf("]")
     return end === -1 ? hostHeader : hostHeader.slice(0, end + 1)
@@ -64,13 +76,23 @@ export const checkOrigin = (req: IncomingMessage, policy: OriginPolicy): string 
   return undefined
 }
 
-const parseMediaTypes = (header: string): ReadonlyArray<string> =>
-  header.split(",").map((part) => part.split(";")[0]!.trim().toLowerCase()).filter((t) => t !== "")
+interface MediaTypes {
+  /** In the header's order, parameters dropped, lower case. */
+  readonly list: ReadonlyArray<string>
+  readonly set: ReadonlySet<string>
+}
+
+const parseMediaTypes = (header: string): MediaTypes => {
+  const list = header.split(",").map((part) => part.split(";")[0]!.trim().toLowerCase()).filter((t) => t !== "")
+  return { list, set: new Set(list) }
+}
+
+const noMediaTypes: MediaTypes = { list: [], set: new Set() }
 
 // Clients send the same few Accept and Content-Type values on every request: remember the last ones parsed.
-const recentMediaTypes = new Map<string, ReadonlyArray<string>>()
-const mediaTypes = (header: string | undefined): ReadonlyArray<string> => {
-  if (header === undefined || header === "") return []
+const recentMediaTypes = new Map<string, MediaTypes>()
+const mediaTypes = (header: string | undefined): MediaTypes => {
+  if (header === undefined || header === "") return noMediaTypes
   let types = recentMediaTypes.get(header)
   if (types === undefined) {
     types = parseMediaTypes(header)
@@ -82,13 +104,14 @@ const mediaTypes = (header: string | undefined): ReadonlyArray<string> => {
 
 /** Whether an Accept header accepts the media type (wildcards count). @since 0.1.0 @category guards */
 export const accepts = (header: string | undefined, type: string): boolean => {
-  const types = mediaTypes(header)
-  const major = type.split("/")[0]
-  return types.some((t) => t === type || t === "*/*" || t === `${major}/*`)
+  const types = mediaTypes(header).set
+  if (types.has(type) || types.has("*/*")) return true
+  return types.has(`${type.slice(0, type.indexOf("/"))}/*`)
 }
 
 /** @since 0.1.0 @category guards */
-export const isJsonContentType = (header: string | undefined): boolean => mediaTypes(header)[0] === "application/json"
+export const isJsonContentType = (header: string | undefined): boolean =>
+  mediaTypes(header).list[0] === "application/json"
 
 /** @since 0.1.0 @category models */
 export type BodyError =
