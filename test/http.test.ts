@@ -258,6 +258,31 @@ describe("admission", () => {
     }, "a freed slot")
   })
 
+  it("streams per session: resumed answer streams are admitted up to the limit; the session's own GET stream always is (it replaces itself)", async () => {
+    const { url } = await start({ maxStreamsPerSession: 2 })
+    const sid = await session(url)
+    // Four slow calls answered over SSE; each client drops its stream after the first progress event.
+    const lastIds = await Promise.all(Array.from({ length: 4 }, async (_, i) => {
+      const res = await post(url, { jsonrpc: "2.0", id: 40 + i, method: "tools/call", params: { name: "sleep", arguments: { ms: 3000, steps: 30 }, _meta: { progressToken: `s${i}` } } }, { "mcp-session-id": sid })
+      const first = await readEvents(res, (e) => e.length >= 2) // priming + 1 progress
+      await first.cancel()
+      return first.events.at(-1)!.id!
+    }))
+    const resumed = await Promise.all(lastIds.map((last) =>
+      fetch(url, { headers: { accept: "text/event-stream", "mcp-session-id": sid, "last-event-id": last } })))
+    assert.deepStrictEqual(resumed.map((r) => r.status).sort(), [200, 200, 503, 503])
+    // The standalone stream is not counted against the session's limit, and a new one replaces the old.
+    const gets: Array<Response> = []
+    for (let i = 0; i < 3; i++) {
+      const get = await fetch(url, { headers: { accept: "text/event-stream", "mcp-session-id": sid } })
+      assert.strictEqual(get.status, 200)
+      gets.push(get)
+    }
+    const replaced = await readEvents(gets[0]!, () => false) // ends: replaced by the next GET
+    assert.isArray(replaced.events)
+    for (const r of [...resumed, ...gets.slice(1)]) await r.body?.cancel()
+  })
+
   it("in-flight requests per session: exactly the limit is admitted", async () => {
     const { url } = await start({ maxInFlightPerSession: 2 })
     const sid = await session(url)

@@ -858,21 +858,28 @@ export const make = (
           channel = found ?? { id: streamId, closed: true, pump: undefined }
           live = found !== undefined
         }
+        let served = false
         const serve = Effect.suspend(() => {
+          served = true
           Sse.open(res, { "mcp-session-id": session.id })
           const from = lastEventId ?? `${channel.id}#0`
           if (lastEventId === undefined && version === "2025-11-25") res.write(Sse.priming(from, retryMillis))
           // A reconnecting client replaces its old stream (the old pump ends): no 409 loops.
           return pump(channel, res, from, live, channel === session.standalone ? session.dispatcher : undefined)
         })
-        return Effect.map(
-          shared.streamPermits.withPermitsIfAvailable(1)(session.streamPermits.withPermitsIfAvailable(1)(serve)),
-          (admitted) => {
-            if (Option.isNone(admitted) || Option.isNone(admitted.value)) {
-              sendJson(res, 503, errorBody(-32000, "Too many open streams; retry shortly"), { "retry-after": "1" })
-            }
-          }
-        )
+        // Every stream takes a permit of the server's stream Semaphore. A session's standalone stream is one at
+        // most by construction (a new GET replaces it), so only the streams of resumed POST answers take a permit
+        // of the session's own Semaphore: a parked standalone stream then holds one admission, not two (each
+        // holds its continuation frames for the stream's life, ~2 KiB, and the session's Semaphore ~1 KiB more).
+        // A refusal is answered when the fiber ends (its exit observer), so no frame waits for the stream's end.
+        return Effect.withFiberRuntime<void>((fiber) => {
+          fiber.addObserver(() => {
+            if (!served) sendJson(res, 503, errorBody(-32000, "Too many open streams; retry shortly"), { "retry-after": "1" })
+          })
+          return Effect.asVoid(shared.streamPermits.withPermitsIfAvailable(1)(
+            channel === session.standalone ? serve : session.streamPermits.withPermitsIfAvailable(1)(serve)
+          ))
+        })
       })
     }
 
