@@ -117,7 +117,7 @@ export const flags: ReadonlyArray<Flag> = [
     env: "MCP_MAX_STREAMS_PER_SESSION",
     value: "N",
     default: "8",
-    description: "Most open SSE streams per session."
+    description: "Most resumed SSE streams (GET with Last-Event-ID of a request's stream) per session; a session's own GET stream is one at most, a new one replaces it."
   },
   {
     name: "keepalive-ms",

@@ -37,7 +37,10 @@ export interface Options {
   readonly sessionIdleTimeout?: Duration.DurationInput
   /** Most requests in flight per session; past it, 503. Default 100. */
   readonly maxInFlightPerSession?: number
-  /** Most open SSE streams (GET and POST) per session; past it, 503. Default 8. */
+  /**
+   * Most resumed request streams (GETs with the Last-Event-ID of a POST's stream) open per session; past it, 503.
+   * Default 8. The session's own GET stream is not counted: it is one at most (a new GET replaces it).
+   */
   readonly maxStreamsPerSession?: number
   /** The SSE `retry` hint sent to 2025-11-25 clients. Default 1000 ms. */
   readonly retryMillis?: number
