@@ -23,16 +23,21 @@ export interface OriginPolicy {
 /** @since 0.1.0 @category guards */
 export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOSTNAMES.has(host) || host.startsWith("127.")
 
-// The Host header of a server's clients takes a handful of values: remember the last ones' hostnames.
-const recentHostnames = new Map<string, string>()
-const hostnameOf = (hostHeader: string): string => {
-  let hostname = recentHostnames.get(hostHeader)
-  if (hostname === undefined) {
-    hostname = parseHostname(hostHeader)
-    if (recentHostnames.size >= 64) recentHostnames.clear()
-    recentHostnames.set(hostHeader, hostname)
+/**
+ * A header's parse, remembered for the last few distinct values (at most 64, then forgotten at once): a server's
+ * clients send the same handful of Host, Accept and Content-Type values on every request.
+ */
+const recent = <A>(parse: (value: string) => A): (value: string) => A => {
+  const seen = new Map<string, A>()
+  return (value) => {
+    let parsed = seen.get(value)
+    if (parsed === undefined) {
+      parsed = parse(value)
+      if (seen.size >= 64) seen.clear()
+      seen.set(value, parsed)
+    }
+    return parsed
   }
-  return hostname
 }
 
 const parseHostname = (hostHeader: string): string => {
@@ -43,6 +48,8 @@ const parseHostname = (hostHeader: string): string => {
   const colon = hostHeader.indexOf(":")
   return (colon === -1 ? hostHeader : hostHeader.slice(0, colon)).toLowerCase()
 }
+
+const hostnameOf = recent(parseHostname)
 
 /**
  * Returns the reason to refuse with 403, or undefined when the request may proceed.
@@ -89,18 +96,9 @@ const parseMediaTypes = (header: string): MediaTypes => {
 
 const noMediaTypes: MediaTypes = { list: [], set: new Set() }
 
-// Clients send the same few Accept and Content-Type values on every request: remember the last ones parsed.
-const recentMediaTypes = new Map<string, MediaTypes>()
-const mediaTypes = (header: string | undefined): MediaTypes => {
-  if (header === undefined || header === "") return noMediaTypes
-  let types = recentMediaTypes.get(header)
-  if (types === undefined) {
-    types = parseMediaTypes(header)
-    if (recentMediaTypes.size >= 64) recentMediaTypes.clear()
-    recentMediaTypes.set(header, types)
-  }
-  return types
-}
+const parsedMediaTypes = recent(parseMediaTypes)
+const mediaTypes = (header: string | undefined): MediaTypes =>
+  header === undefined || header === "" ? noMediaTypes : parsedMediaTypes(header)
 
 /** Whether an Accept header accepts the media type (wildcards count). @since 0.1.0 @category guards */
 export const accepts = (header: string | undefined, type: string): boolean => {
