@@ -1245,7 +1245,7 @@ class Engine implements Dispatcher, Env {
     if (!Predicate.isRecord(json)) return Exit.succeed({ _tag: "Pass", json })
     const id = this.idOf(json)
     const request = typeof json.method === "string" && id !== undefined && id !== null
-    const verdict = Interceptor.run(this.server.interceptors(), json as Interceptor.Message, this.interceptContext("inbound", id))
+    const verdict = Interceptor.runNow(this.server.interceptors(), json as Interceptor.Message, this.interceptContext("inbound", id))
     return mapNow(verdict, (verdict): Inbound => {
       switch (verdict._tag) {
         case "Pass":
@@ -1272,7 +1272,7 @@ class Engine implements Dispatcher, Env {
     if (!Predicate.isRecord(message)) return Exit.succeed(message)
     const id = this.idOf(message)
     const response = id !== undefined && message.method === undefined
-    const verdict = Interceptor.run(this.server.interceptors(), message as Interceptor.Message, this.interceptContext("outbound", id))
+    const verdict = Interceptor.runNow(this.server.interceptors(), message as Interceptor.Message, this.interceptContext("outbound", id))
     return mapNow(verdict, (verdict) => {
       switch (verdict._tag) {
         case "Pass":

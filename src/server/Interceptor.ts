@@ -110,14 +110,24 @@ const logFailure = (chain: ReadonlyArray<Interceptor>, at: number, message: Mess
  * Runs the chain over one message. Never fails: an interceptor's failure or defect is logged and blocks the
  * message with -32603.
  *
- * Interceptors that answer with an Effect that is already a value (`Effect.succeed(Continue)`, as most do) are
- * applied in one synchronous loop, and the chain's answer is then itself a completed Effect (an `Exit`), which
- * callers may read without running it: a chain of no-op interceptors costs a few function calls per message. The
- * first interceptor that needs the runtime (a real Effect, a `Delay`) continues the chain as Effects.
- *
  * @since 0.1.0 @category running
  */
 export const run = (
+  chain: ReadonlyArray<Interceptor>,
+  message: Message,
+  context: Context
+): Effect.Effect<Verdict> => Effect.suspend(() => runNow(chain, message, context))
+
+/**
+ * `run`, started now rather than when the Effect runs, for the dispatcher's hot path. Interceptors that answer with
+ * an Effect that is already a value (`Effect.succeed(Continue)`, as most do) are applied in one synchronous loop,
+ * and the chain's answer is then itself a completed Effect (an `Exit`) that the caller may read without running
+ * it: a chain of no-op interceptors costs a few function calls per message. The first interceptor that needs the
+ * runtime (a real Effect, a `Delay`) continues the chain as Effects.
+ *
+ * @since 0.1.0 @category running
+ */
+export const runNow = (
   chain: ReadonlyArray<Interceptor>,
   message: Message,
   context: Context
