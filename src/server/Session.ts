@@ -93,12 +93,24 @@ export const makeRegistry = <S extends Managed>(options: {
 }): Effect.Effect<Registry<S>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const slots = new Map<string, Slot<S>>()
+    /** The id of the session last moved to the end of `slots`, while it is still there. */
+    let lastTouched: string | undefined = undefined
     const wake = yield* Queue.dropping<void>(1)
+
+    /** Marks a session the most recently active: the end of `slots`, where it may already be. */
+    const moveToEnd = (id: string, slot: Slot<S>) => {
+      // Re-inserting the session that is already last on every request would only churn the Map's table.
+      if (lastTouched === id) return
+      slots.delete(id)
+      slots.set(id, slot)
+      lastTouched = id
+    }
 
     const end = (id: string, slot: Slot<S>) =>
       Effect.suspend(() => {
         if (slots.get(id) !== slot) return Effect.succeed(false)
         slots.delete(id)
+        if (lastTouched === id) lastTouched = undefined
         return Effect.as(slot.session.close, true)
       })
 
@@ -118,9 +130,8 @@ export const makeRegistry = <S extends Managed>(options: {
         }
         if (slot.session.busy()) {
           // Busy sessions are not idle: count now as activity and look at the next one.
-          slots.delete(id)
           slot.lastActive = now
-          slots.set(id, slot)
+          moveToEnd(id, slot)
           continue
         }
         yield* Effect.logDebug("Session expired").pipe(Effect.annotateLogs({ sessionId: id }))
@@ -134,15 +145,15 @@ export const makeRegistry = <S extends Managed>(options: {
         Effect.map(Clock.currentTimeMillis, (now) => {
           const slot = slots.get(id)
           if (slot === undefined) return undefined
-          slots.delete(id)
           slot.lastActive = now
-          slots.set(id, slot)
+          moveToEnd(id, slot)
           return slot.session
         }),
       add: (id, session) =>
         Effect.map(Clock.currentTimeMillis, (now) => {
           if (slots.size >= options.maxSessions) return false
           slots.set(id, { session, lastActive: now })
+          lastTouched = id
           if (slots.size === 1) Queue.unsafeOffer(wake, undefined)
           return true
         }),

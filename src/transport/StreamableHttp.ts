@@ -489,8 +489,9 @@ export const make = (
      */
     class LegacyPost implements Dispatcher.Sink {
       state: "pending" | "json" | "sse" | "gone" = "pending"
-      readonly channel: Channel
       removeStream: (() => void) | undefined = undefined
+      /** The POST's logical stream, made when first needed: an answer sent as plain JSON never needs one. */
+      private ch: Channel | undefined = undefined
 
       constructor(
         readonly session: HttpSession,
@@ -499,10 +500,21 @@ export const make = (
         readonly version: string | undefined,
         readonly id: JsonRpc.RequestId | null
       ) {
-        this.channel = { id: `${session.id}/${++session.nextChannel}`, closed: false, pump: undefined }
         res.once("close", () => {
           if (this.state === "pending") this.state = "gone"
         })
+      }
+
+      get channel(): Channel {
+        if (this.ch === undefined) {
+          this.ch = { id: `${this.session.id}/${++this.session.nextChannel}`, closed: false, pump: undefined }
+        }
+        return this.ch
+      }
+
+      /** No more events come on this POST's stream. */
+      get closed(): boolean {
+        return this.ch !== undefined && this.ch.closed
       }
 
       /** Whether this response still carries the stream: not ended, and not taken over by a resumed GET. */
@@ -544,13 +556,13 @@ export const make = (
       }
 
       notify(frame: string): Effect.Effect<void> {
-        if (this.channel.closed || this.state === "gone") return Effect.void
+        if (this.closed || this.state === "gone") return Effect.void
         if (this.state === "pending") this.openSse()
         return this.log(frame, false)
       }
 
       respond(frame: string, outcome: Dispatcher.Outcome): Effect.Effect<void> {
-        if (this.channel.closed || this.state === "gone" || this.state === "json") return Effect.void
+        if (this.closed || this.state === "gone" || this.state === "json") return Effect.void
         if (this.state === "pending") {
           this.state = "json"
           sendJson(this.res, legacyStatus(outcome), frame, this.headers)
@@ -562,7 +574,7 @@ export const make = (
       /** SEP-1699: only a 2025-11-25 stream starts with a priming event id the client can resume from. */
       closeStream(): Effect.Effect<void> {
         return Effect.sync(() => {
-          if (this.version !== "2025-11-25" || this.channel.closed || this.state === "gone" || this.state === "json") return
+          if (this.version !== "2025-11-25" || this.closed || this.state === "gone" || this.state === "json") return
           if (this.state === "pending") this.openSse()
           if (!this.res.writableEnded) this.res.end()
         })
@@ -570,7 +582,7 @@ export const make = (
 
       /** No answer will come: cancelled by the client, or (interrupted) cut short by shutdown or the session's end. */
       end(interrupted: boolean): Effect.Effect<void> {
-        if (interrupted && !this.channel.closed && this.state !== "gone") {
+        if (interrupted && !this.closed && this.state !== "gone") {
           const frame = errorBody(-32000, "Server shutting down: the request was interrupted", this.id)
           if (this.state === "pending") {
             this.state = "json"
