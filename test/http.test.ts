@@ -4,7 +4,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import http from "node:http"
+import { Effect } from "effect"
 import { assert, describe, it } from "vitest"
+import { Interceptor, McpServer } from "../src/index.js"
 import { initialize, JSON_AND_SSE, modernHeaders, modernMeta, post, readEvents, session, start, until } from "./fixtures/Http.js"
 
 describe("Streamable HTTP with the official SDK client", () => {
@@ -231,6 +233,29 @@ describe("sessions", () => {
     const foreign = await fetch(url, { headers: { accept: "text/event-stream", "mcp-session-id": sid, "last-event-id": "someone-else/1#1" } })
     assert.strictEqual(foreign.status, 400)
     await foreign.text()
+  })
+})
+
+describe("interceptors over legacy HTTP", () => {
+  it("a request an interceptor drops is answered 202 with no body; the session goes on", async () => {
+    const { runtime, url } = await start()
+    await runtime.runPromise(Effect.flatMap(McpServer.McpServer, (server) =>
+      server.addInterceptors([{
+        name: "drops",
+        inbound: (message) =>
+          Effect.succeed(
+            (message.params?.arguments as { text?: string } | undefined)?.text === "drop-me"
+              ? Interceptor.Drop
+              : Interceptor.Continue
+          )
+      }])))
+    const sid = await session(url)
+    const dropped = await post(url, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo", arguments: { text: "drop-me" } } }, { "mcp-session-id": sid })
+    assert.strictEqual(dropped.status, 202)
+    assert.strictEqual(await dropped.text(), "")
+    const kept = await post(url, { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "echo", arguments: { text: "kept" } } }, { "mcp-session-id": sid })
+    assert.strictEqual(kept.status, 200)
+    assert.deepStrictEqual(((await kept.json()) as any).result.content, [{ type: "text", text: "kept" }])
   })
 })
 

@@ -1393,11 +1393,13 @@ class Engine implements Dispatcher, Env {
 
 /** A sink whose frames pass the outbound interceptors first: one object per message, behaviour on the prototype. */
 class InterceptedSink implements Sink {
-  readonly end: Sink["end"]
-  readonly closeStream: Sink["closeStream"]
-  constructor(readonly engine: Engine, readonly sink: Sink) {
-    this.end = sink.end
-    this.closeStream = sink.closeStream
+  constructor(readonly engine: Engine, readonly sink: Sink) {}
+  // Called on the wrapped sink, so a sink that is a class instance keeps its `this`.
+  end(interrupted: boolean): Effect.Effect<void> {
+    return this.sink.end?.(interrupted) ?? Effect.void
+  }
+  closeStream(): Effect.Effect<void> {
+    return this.sink.closeStream?.() ?? Effect.void
   }
   notify(frame: string): Effect.Effect<void> {
     return Effect.suspend(() =>
