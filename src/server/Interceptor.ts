@@ -131,11 +131,30 @@ export const runNow = (
   chain: ReadonlyArray<Interceptor>,
   message: Message,
   context: Context
+): Effect.Effect<Verdict> => runFrom(chain, 0, message, false, message, context)
+
+const verdictOf = (action: Action & { readonly _tag: "Block" | "Respond" | "Drop" }): Verdict =>
+  action._tag === "Block"
+    ? { _tag: "Block", error: action.error }
+    : action._tag === "Respond"
+    ? { _tag: "Respond", result: action.result }
+    : { _tag: "Drop" }
+
+/**
+ * The chain from interceptor `from` on, with the message as the earlier ones left it: a loop while answers are
+ * values (no closure on that path), then, from the first answer that needs the runtime, the rest as Effects.
+ */
+const runFrom = (
+  chain: ReadonlyArray<Interceptor>,
+  from: number,
+  given: Message,
+  givenChanged: boolean,
+  original: Message,
+  context: Context
 ): Effect.Effect<Verdict> => {
-  // The usual case, without a closure: every interceptor answers with a value.
-  let current = message
-  let changed = false
-  for (let at = 0; at < chain.length; at++) {
+  let current = given
+  let changed = givenChanged
+  for (let at = from; at < chain.length; at++) {
     const interceptor = chain[at]!
     const f = context.direction === "inbound" ? interceptor.inbound : interceptor.outbound
     if (f === undefined) continue
@@ -143,98 +162,41 @@ export const runNow = (
     try {
       answer = f(current, context)
     } catch (defect) {
-      return logFailure(chain, at, message, context)(Cause.die(defect))
+      return logFailure(chain, at, original, context)(Cause.die(defect))
     }
-    if (!(Exit.isExit(answer) && Exit.isSuccess(answer))) return runFrom(chain, at, answer, current, changed, message, context)
-    const action = answer.value as Action
-    switch (action._tag) {
-      case "Continue":
-        continue
-      case "Modify":
-        changed = true
+    if (Exit.isExit(answer) && Exit.isSuccess(answer)) {
+      const action = answer.value as Action
+      if (action._tag === "Continue") continue
+      if (action._tag === "Modify") {
         current = action.message
+        changed = true
         continue
-      case "Block":
-        return Exit.succeed({ _tag: "Block", error: action.error })
-      case "Respond":
-        return Exit.succeed({ _tag: "Respond", result: action.result })
-      case "Drop":
-        return Exit.succeed({ _tag: "Drop" })
-      case "Delay":
-        return runFrom(chain, at, answer, current, changed, message, context)
+      }
+      if (action._tag !== "Delay") return Exit.succeed(verdictOf(action))
     }
+    const next = at + 1
+    const before = current
+    const wasChanged = changed
+    return Effect.catchAllCause(
+      Effect.flatMap(answer, (action): Effect.Effect<Verdict> => {
+        switch (action._tag) {
+          case "Continue":
+            return runFrom(chain, next, before, wasChanged, original, context)
+          case "Modify":
+            return runFrom(chain, next, action.message, true, original, context)
+          case "Delay":
+            return Effect.zipRight(
+              Effect.sleep(action.duration),
+              Effect.suspend(() => runFrom(chain, next, before, wasChanged, original, context))
+            )
+          default:
+            return Effect.succeed(verdictOf(action))
+        }
+      }),
+      logFailure(chain, at, original, context)
+    )
   }
   return Exit.succeed({ _tag: "Pass", message: current, changed })
-}
-
-/** The rest of the chain as Effects, from interceptor `start`, whose answer `first` needs the runtime. */
-const runFrom = (
-  chain: ReadonlyArray<Interceptor>,
-  start: number,
-  first: Effect.Effect<Action>,
-  given: Message,
-  givenChanged: boolean,
-  message: Message,
-  context: Context
-): Effect.Effect<Verdict> => {
-  let at = start
-  let changed = givenChanged
-  let current = given
-  /** Undefined: go on with `current`. Otherwise the chain's answer (a Delay's: the rest of the chain, later). */
-  const apply = (action: Action): Verdict | Effect.Effect<Verdict> | undefined => {
-    switch (action._tag) {
-      case "Continue":
-        return undefined
-      case "Modify":
-        changed = true
-        current = action.message
-        return undefined
-      case "Delay":
-        return Effect.zipRight(Effect.sleep(action.duration), Effect.suspend(step))
-      case "Block":
-        return { _tag: "Block", error: action.error }
-      case "Respond":
-        return { _tag: "Respond", result: action.result }
-      case "Drop":
-        return { _tag: "Drop" }
-    }
-  }
-  const effectful = (answer: Effect.Effect<Action>): Effect.Effect<Verdict> =>
-    Effect.catchAllCause(
-      Effect.flatMap(answer, (action): Effect.Effect<Verdict> => {
-        at++
-        const verdict = apply(action)
-        if (verdict === undefined) return step()
-        return Effect.isEffect(verdict) ? verdict : Effect.succeed(verdict)
-      }),
-      (cause) => logFailure(chain, at, message, context)(cause)
-    )
-  /** Runs from interceptor `at` on: synchronously while answers are values, then as Effects. */
-  const step = (): Effect.Effect<Verdict> => {
-    while (at < chain.length) {
-      const interceptor = chain[at]!
-      const f = context.direction === "inbound" ? interceptor.inbound : interceptor.outbound
-      if (f === undefined) {
-        at++
-        continue
-      }
-      let answer: Effect.Effect<Action>
-      try {
-        answer = f(current, context)
-      } catch (defect) {
-        return logFailure(chain, at, message, context)(Cause.die(defect))
-      }
-      if (Exit.isExit(answer) && Exit.isSuccess(answer)) {
-        at++
-        const verdict = apply(answer.value as Action)
-        if (verdict === undefined) continue
-        return Effect.isEffect(verdict) ? verdict : Exit.succeed(verdict)
-      }
-      return effectful(answer)
-    }
-    return Exit.succeed({ _tag: "Pass", message: current, changed })
-  }
-  return effectful(first)
 }
 
 /**
