@@ -27,16 +27,75 @@ describe("JsonRpc.parse", () => {
       const parsed = JsonRpc.parse(text)
       assert.isTrue(Either.isLeft(parsed), text)
       if (Either.isLeft(parsed)) {
-        assert.instanceOf(parsed.left, JsonRpc.ParseError)
-        assert.strictEqual(parsed.left.code, -32700)
-        assert.strictEqual(JsonRpc.toErrorObject(parsed.left).code, -32700)
-        assert.isTrue(JsonRpc.isJsonRpcError(parsed.left))
+        assert.strictEqual(parsed.left.id, null)
+        assert.instanceOf(parsed.left.error, JsonRpc.ParseError)
+        assert.strictEqual(parsed.left.error.code, -32700)
+        assert.strictEqual(JsonRpc.toErrorObject(parsed.left.error).code, -32700)
+        assert.isTrue(JsonRpc.isJsonRpcError(parsed.left.error))
       }
     }
+  })
+
+  const nest = (depth: number, leaf: string) => "[".repeat(depth) + leaf + "]".repeat(depth)
+
+  it("JSON nested deeper than MAX_DEPTH is -32600, with the id when it can be read", () => {
+    const deepParams = JsonRpc.parse(`{"jsonrpc":"2.0","id":7,"method":"ping","params":{"a":${nest(3000, "1")}}}`)
+    assert.isTrue(Either.isLeft(deepParams))
+    if (Either.isLeft(deepParams)) {
+      assert.strictEqual(deepParams.left.id, 7)
+      assert.strictEqual(deepParams.left.error.code, JsonRpc.INVALID_REQUEST)
+      assert.include(deepParams.left.error.message, `${JsonRpc.MAX_DEPTH} levels`)
+    }
+    for (const text of [
+      `{"jsonrpc":"2.0","id":${nest(3000, "1")},"method":"ping"}`,
+      `{"jsonrpc":"2.0","method":${nest(3000, "\"x\"")}}`,
+      nest(1_000_000, "0"),
+      `[${nest(200, "{}")}]`
+    ]) {
+      const parsed = JsonRpc.parse(text)
+      assert.isTrue(Either.isLeft(parsed), text.slice(0, 80))
+      if (Either.isLeft(parsed)) {
+        assert.strictEqual(parsed.left.id, null)
+        assert.strictEqual(parsed.left.error.code, JsonRpc.INVALID_REQUEST)
+      }
+    }
+  })
+
+  it("the depth limit counts the message as level 1 and both arrays and objects", () => {
+    // params is level 2: 126 more levels inside it make 128.
+    const at = (levels: number) => `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":${nest(levels - 2, "1")}}}`
+    assert.isTrue(Either.isRight(JsonRpc.parse(at(JsonRpc.MAX_DEPTH))))
+    assert.isTrue(Either.isLeft(JsonRpc.parse(at(JsonRpc.MAX_DEPTH + 1))))
+    assert.isTrue(JsonRpc.withinDepth({ a: { b: [1] } }, 3))
+    assert.isFalse(JsonRpc.withinDepth({ a: { b: [1] } }, 2))
+    assert.isTrue(JsonRpc.withinDepth("scalar", 0))
   })
 })
 
 describe("JsonRpc.decode", () => {
+  it("an id that is not a finite number is refused with id null, never answered as null", () => {
+    for (const id of [Infinity, -Infinity, NaN, true, {}, []]) {
+      const decoded = JsonRpc.decode({ jsonrpc: "2.0", id, method: "ping" })
+      assert.strictEqual(decoded._tag, "Invalid", String(id))
+      if (decoded._tag === "Invalid") {
+        assert.strictEqual(decoded.id, null)
+        assert.strictEqual(decoded.error.code, JsonRpc.INVALID_REQUEST)
+      }
+    }
+    const parsed = JsonRpc.parse(`{"jsonrpc":"2.0","id":1e400,"method":"ping"}`)
+    assert.isTrue(Either.isRight(parsed) && JsonRpc.decode(parsed.right)._tag === "Invalid")
+  })
+
+  it("errors name the field, not the value", () => {
+    const huge = "x".repeat(100_000)
+    const decoded = JsonRpc.decode({ jsonrpc: "2.0", id: 1, method: { huge } })
+    assert.strictEqual(decoded._tag, "Invalid")
+    if (decoded._tag === "Invalid") {
+      assert.strictEqual(decoded.id, 1)
+      assert.isBelow(decoded.error.message.length, 200)
+    }
+  })
+
   it("a request with a string id", () => {
     assert.deepStrictEqual(JsonRpc.decode({ jsonrpc: "2.0", id: "abc", method: "tools/list", params: { cursor: "x" } }), {
       _tag: "Request",

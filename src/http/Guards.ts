@@ -7,8 +7,9 @@
  */
 import { Effect, Either } from "effect"
 import type { IncomingMessage } from "node:http"
+import { isIPv4 } from "node:net"
 
-const LOOPBACK_HOSTNAMES = new Set(["localhost", "127.0.0.1", "[::1]", "::1"])
+const LOOPBACK_HOSTNAMES = new Set(["localhost", "[::1]", "::1"])
 
 /** @since 0.1.0 @category models */
 export interface OriginPolicy {
@@ -20,8 +21,15 @@ export interface OriginPolicy {
   readonly allowedOrigins: ReadonlyArray<string>
 }
 
-/** @since 0.1.0 @category guards */
-export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOSTNAMES.has(host) || host.startsWith("127.")
+/**
+ * Whether a hostname names this machine's loopback interface: `localhost`, `::1`, or an IPv4 literal in
+ * 127.0.0.0/8 (dotted quad only). A name that merely starts with "127." (`127.0.0.1.nip.io`) is a DNS name anyone
+ * can point anywhere, so it is not loopback.
+ *
+ * @since 0.1.0 @category guards
+ */
+export const isLoopbackHost = (host: string): boolean =>
+  LOOPBACK_HOSTNAMES.has(host) || (host.startsWith("127.") && isIPv4(host))
 
 /**
  * A header's parse, remembered for the last few distinct values (at most 64, then forgotten at once): a server's

@@ -126,7 +126,10 @@ export const make = (options: Options = {}) =>
           return
         }
         const parsed = JsonRpc.parse(body.right)
-        if (Either.isLeft(parsed)) return jsonError(res, 400, JsonRpc.PARSE_ERROR, parsed.left.message)
+        if (Either.isLeft(parsed)) {
+          const { error, id } = parsed.left
+          return StreamableHttp.sendJson(res, 400, StreamableHttp.errorBody(error.code, error.message, id, error.data))
+        }
         if (!ready) return jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" })
         run(guarded(req, res, mcp.post(req, res, parsed.right)))
       })

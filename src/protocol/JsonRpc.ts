@@ -240,25 +240,11 @@ export const invalidParams = (error: ParseResult.ParseError, prefix = "Invalid p
 // Decoding
 // ---------------------------------------------------------------------------------------------------------------------
 
-const ErrorObjectSchema = Schema.Struct({
-  code: Schema.Int,
-  message: Schema.String,
-  data: Schema.optional(Schema.Unknown)
-})
-
-const Envelope = Schema.Struct({
-  jsonrpc: Schema.Literal("2.0"),
-  id: Schema.optional(Schema.Union(Schema.String, Schema.Number, Schema.Null)),
-  method: Schema.optional(Schema.String),
-  params: Schema.optional(Schema.Unknown),
-  result: Schema.optional(Schema.Unknown),
-  error: Schema.optional(ErrorObjectSchema)
-})
-
-const decodeEnvelope = Schema.decodeUnknownEither(Envelope)
+const isId = (value: unknown): value is RequestId =>
+  typeof value === "string" || (typeof value === "number" && Number.isFinite(value))
 
 const readableId = (value: unknown): RequestId | null =>
-  Predicate.isRecord(value) && (Predicate.isString(value.id) || Predicate.isNumber(value.id)) ? value.id : null
+  Predicate.isRecord(value) && isId(value.id) ? value.id : null
 
 const invalid = (id: RequestId | null, message: string): Invalid => ({
   _tag: "Invalid",
@@ -266,8 +252,12 @@ const invalid = (id: RequestId | null, message: string): Invalid => ({
   error: new InvalidRequest({ message })
 })
 
+const isErrorObject = (value: unknown): value is ErrorObject =>
+  Predicate.isRecord(value) && Number.isInteger(value.code) && typeof value.message === "string"
+
 /**
- * Checks one JSON value's envelope and says what kind of message it is.
+ * Checks one JSON value's envelope and says what kind of message it is. What is wrong is said by naming the field,
+ * never by formatting the value: an untrusted value may be huge.
  *
  * @since 0.1.0 @category decoding
  */
@@ -275,59 +265,96 @@ export const decode = (value: unknown): Incoming | Invalid => {
   if (!Predicate.isRecord(value)) {
     return invalid(null, "Invalid Request: a JSON-RPC message must be an object")
   }
-  // The common case, checked by hand: a well-formed request or notification with no stray envelope fields. Anything
-  // else goes through the Schema, which also explains what is wrong.
-  if (value.jsonrpc === "2.0" && typeof value.method === "string" && value.result === undefined && value.error === undefined) {
-    const id = value.id
+  if (value.jsonrpc !== "2.0") return invalid(readableId(value), "Invalid Request: \"jsonrpc\" must be \"2.0\"")
+  const id = value.id
+  if (id !== undefined && id !== null && !isId(id)) {
+    return invalid(null, "Invalid Request: \"id\" must be a string, a finite number or null")
+  }
+  const method = value.method
+  if (method !== undefined) {
+    if (typeof method !== "string") return invalid(id ?? null, "Invalid Request: \"method\" must be a string")
     const params = value.params
-    if ((params === undefined || Predicate.isRecord(params)) && !Array.isArray(params)) {
-      if (id === undefined) return { _tag: "Notification", method: value.method, params }
-      if (typeof id === "string" || (typeof id === "number" && Number.isFinite(id))) {
-        return { _tag: "Request", id, method: value.method, params }
-      }
+    if (params !== undefined && !(Predicate.isRecord(params) && !Array.isArray(params))) {
+      return invalid(id ?? null, "Invalid Request: \"params\" must be an object")
+    }
+    if (id === undefined) return { _tag: "Notification", method, params }
+    if (id === null) return invalid(null, "Invalid Request: a request id must be a string or a number, not null")
+    return { _tag: "Request", id, method, params }
+  }
+  const error = value.error
+  if (error !== undefined && !isErrorObject(error)) {
+    return invalid(id ?? null, "Invalid Request: \"error\" must be an object with an integer \"code\" and a string \"message\"")
+  }
+  if (value.result !== undefined || error !== undefined) {
+    if (id === undefined) return invalid(null, "Invalid Request: a response must carry an id")
+    return {
+      _tag: "Response",
+      id,
+      result: value.result,
+      error: error === undefined
+        ? undefined
+        : error.data === undefined
+        ? { code: error.code, message: error.message }
+        : { code: error.code, message: error.message, data: error.data }
     }
   }
-  const envelope = decodeEnvelope(value)
-  if (Either.isLeft(envelope)) {
-    const id = readableId(value)
-    return value.jsonrpc !== "2.0"
-      ? invalid(id, "Invalid Request: \"jsonrpc\" must be \"2.0\"")
-      : invalid(id, `Invalid Request: ${ParseResult.TreeFormatter.formatErrorSync(envelope.left).split("\n")[0]}`)
-  }
-  const message = envelope.right
-  if (message.method !== undefined) {
-    if (message.params !== undefined && !Predicate.isRecord(message.params)) {
-      return invalid(message.id ?? null, "Invalid Request: \"params\" must be an object")
-    }
-    const params = message.params as Record<string, unknown> | undefined
-    if (message.id === undefined) {
-      return { _tag: "Notification", method: message.method, params }
-    }
-    if (message.id === null) {
-      return invalid(null, "Invalid Request: a request id must be a string or a number, not null")
-    }
-    return { _tag: "Request", id: message.id, method: message.method, params }
-  }
-  if (message.result !== undefined || message.error !== undefined) {
-    if (message.id === undefined) {
-      return invalid(null, "Invalid Request: a response must carry an id")
-    }
-    return { _tag: "Response", id: message.id, result: message.result, error: message.error }
-  }
-  return invalid(message.id ?? null, "Invalid Request: a message needs a \"method\", a \"result\" or an \"error\"")
+  return invalid(id ?? null, "Invalid Request: a message needs a \"method\", a \"result\" or an \"error\"")
 }
 
 /**
- * Parses one frame of text. Returns the parsed JSON, or the -32700 error to answer with id null.
+ * The deepest nesting of objects and arrays a message may have (the message itself is level 1). Deeper messages
+ * are refused before anything looks inside them, so no recursive code (Schema, formatting, logging, handlers)
+ * ever meets unbounded depth.
+ *
+ * @since 0.1.0 @category constants
+ */
+export const MAX_DEPTH = 128
+
+// Recursion is bounded by `remaining`, so the check itself cannot overflow the stack.
+const within = (value: unknown, remaining: number): boolean => {
+  if (typeof value !== "object" || value === null) return true
+  if (remaining === 0) return false
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!within(value[i], remaining - 1)) return false
+    return true
+  }
+  for (const key in value) if (!within((value as Record<string, unknown>)[key], remaining - 1)) return false
+  return true
+}
+
+/**
+ * Whether a JSON value nests objects and arrays no deeper than `max` levels.
  *
  * @since 0.1.0 @category decoding
  */
-export const parse = (text: string): Either.Either<unknown, ParseError> => {
+export const withinDepth = (value: unknown, max: number = MAX_DEPTH): boolean => within(value, max)
+
+/**
+ * Parses one frame of text. Returns the parsed JSON, or the error to answer with: -32700 (id null) for text that
+ * is not JSON, -32600 (with the request's id when it can be read) for JSON nested deeper than `MAX_DEPTH`.
+ *
+ * @since 0.1.0 @category decoding
+ */
+export const parse = (text: string): Either.Either<unknown, Invalid> => {
+  let json: unknown
   try {
-    return Either.right(JSON.parse(text))
+    json = JSON.parse(text)
   } catch {
-    return Either.left(new ParseError({ message: "Parse error: the message is not valid JSON" }))
+    return Either.left({
+      _tag: "Invalid",
+      id: null,
+      error: new ParseError({ message: "Parse error: the message is not valid JSON" })
+    })
   }
+  if (within(json, MAX_DEPTH)) return Either.right(json)
+  return Either.left({
+    _tag: "Invalid",
+    id: Array.isArray(json) ? null : readableId(json),
+    error: new InvalidRequest({
+      message: `Invalid Request: the message nests deeper than ${MAX_DEPTH} levels`,
+      data: { maxDepth: MAX_DEPTH }
+    })
+  })
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

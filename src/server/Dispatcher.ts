@@ -1386,7 +1386,9 @@ class Engine implements Dispatcher, Env {
 
   handleText(text: string, sink: Sink = this.options.send): Effect.Effect<void> {
     const parsed = JsonRpc.parse(text)
-    return Either.isLeft(parsed) ? this.reject(this.singleReply(this.outboundSink(sink)), null, parsed.left) : this.handleJson(parsed.right, sink)
+    return Either.isLeft(parsed)
+      ? this.reject(this.singleReply(this.outboundSink(sink)), parsed.left.id, parsed.left.error)
+      : this.handleJson(parsed.right, sink)
   }
 
 }
