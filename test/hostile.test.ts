@@ -3,9 +3,11 @@
 // never read, oversized bodies and shutdown with requests in flight. Each test failed before its fix.
 import http from "node:http"
 import net from "node:net"
+import { Effect } from "effect"
 import { assert, describe, it } from "vitest"
 import WebSocket from "ws"
-import { initialize, JSON_AND_SSE, modernHeaders, modernMeta, post, session, start } from "./fixtures/Http.js"
+import { HttpServer } from "../src/index.js"
+import { initialize, JSON_AND_SSE, modernHeaders, modernMeta, post, session, start, until } from "./fixtures/Http.js"
 
 const nest = (depth: number, leaf: string) => "[".repeat(depth) + leaf + "]".repeat(depth)
 
@@ -143,5 +145,25 @@ describe("deeply nested messages get a JSON-RPC error and leave nothing behind",
       assert.deepStrictEqual(await next(), { jsonrpc: "2.0", id, result: {} }, input.what)
     }
     ws.close()
+  })
+})
+
+describe("refused WebSocket handshakes", () => {
+  it("are answered 400 and leave no fiber behind; a plain GET /ws is 426", async () => {
+    const { port, runtime } = await start()
+    const active = () => runtime.runPromise(Effect.flatMap(HttpServer.HttpServer, (server) => server.activeRequests))
+    const host = `127.0.0.1:${port}`
+    const { "sec-websocket-key": _key, ...noKey } = wsHeaders(host)
+    const refusals = [noKey, { ...wsHeaders(host), "sec-websocket-version": "12" }, { ...wsHeaders(host), upgrade: "websocket2" }]
+    for (let round = 0; round < 100; round++) {
+      const statuses = await Promise.all(refusals.map((headers) => upgradeStatus(port, headers)))
+      assert.deepStrictEqual(statuses, [400, 400, 400])
+    }
+    await until(async () => (await active()) === 0, "no request fiber left after 300 refused handshakes")
+    const plain = await fetch(`http://${host}/ws`)
+    assert.strictEqual(plain.status, 426)
+    assert.strictEqual(plain.headers.get("upgrade"), "websocket")
+    await plain.text()
+    assert.strictEqual(await upgradeStatus(port, wsHeaders(host)), 101)
   })
 })

@@ -68,6 +68,8 @@ export class HttpServer extends Context.Tag("effect-mcp-server/HttpServer")<Http
   readonly ready: () => boolean
   readonly sessions: () => number
   readonly openStreams: () => number
+  /** Fibers of HTTP requests and connections (POSTs in flight, open streams, WebSockets) still running. */
+  readonly activeRequests: Effect.Effect<number>
 }>() {}
 
 const millis = (input: Duration.DurationInput) => Duration.toMillis(Duration.decode(input))
@@ -179,6 +181,14 @@ export const make = (options: Options = {}) =>
             }
             legacySse.message(new URLSearchParams(url.slice(query + 1)).get("sessionId"), body.right, res)
           }))
+      }
+      if (websocket !== undefined && pathname === "/ws") {
+        return Effect.sync(() =>
+          jsonError(res, 426, -32000, "Upgrade Required: /ws speaks WebSocket (subprotocol mcp)", {
+            upgrade: "websocket",
+            connection: "Upgrade"
+          })
+        )
       }
       if (pathname === "/health" && req.method === "GET") {
         return Effect.sync(() => StreamableHttp.sendJson(res, 200, "{\"status\":\"ok\"}"))
@@ -307,7 +317,8 @@ export const make = (options: Options = {}) =>
       url: `http://${shownHost}:${port}${path}`,
       ready: () => ready,
       sessions: mcp.sessions,
-      openStreams: streams.size
+      openStreams: streams.size,
+      activeRequests: FiberSet.size(requests)
     })
   })
 

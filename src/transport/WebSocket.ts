@@ -40,9 +40,27 @@ export const make = (options: {
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false)
   })
 
+  // `ws` answers a handshake it refuses (bad key, version or method) itself and then never calls back: the socket's
+  // close ends the wait instead, so a refused upgrade leaves no fiber or listener behind.
   const accept = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-    Effect.async<Ws>((resume) => {
-      wss.handleUpgrade(req, socket, head, (ws) => resume(Effect.succeed(ws)))
+    Effect.async<Ws | undefined>((resume) => {
+      let settled = false
+      const onClose = () => {
+        if (settled) return
+        settled = true
+        resume(Effect.succeed(undefined))
+      }
+      socket.once("close", onClose)
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.removeListener("close", onClose)
+        if (settled) return ws.terminate()
+        settled = true
+        resume(Effect.succeed(ws))
+      })
+      return Effect.sync(() => {
+        settled = true
+        socket.removeListener("close", onClose)
+      })
     })
 
   const serve = (ws: Ws) =>
@@ -105,6 +123,7 @@ export const make = (options: {
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     Effect.gen(function*() {
       const ws = yield* accept(req, socket, head)
+      if (ws === undefined) return
       const admitted = yield* options.streamPermits.withPermitsIfAvailable(1)(serve(ws))
       if (Option.isNone(admitted)) ws.close(1013, "too many connections; try again later")
     })
