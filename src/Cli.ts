@@ -102,8 +102,15 @@ export const flags: ReadonlyArray<Flag> = [
     name: "max-in-flight-per-session",
     env: "MCP_MAX_IN_FLIGHT_PER_SESSION",
     value: "N",
-    default: "100",
-    description: "Most requests in flight per session; past it, 503 with Retry-After."
+    default: "1000",
+    description: "Most requests in flight per session, WebSocket, old SSE stream or stdio; past it, 503 with Retry-After over HTTP, else a -32000 error at once."
+  },
+  {
+    name: "max-queued-bytes",
+    env: "MCP_MAX_QUEUED_BYTES",
+    value: "N",
+    default: "8388608",
+    description: "Most bytes queued for a peer that does not read (WebSocket, old SSE, stdio) and of old-SSE POSTs waiting; past it the peer is cut off (POSTs: 503)."
   },
   {
     name: "max-streams",
@@ -131,7 +138,7 @@ export const flags: ReadonlyArray<Flag> = [
     env: "MCP_SHUTDOWN_TIMEOUT_MS",
     value: "MS",
     default: "5000",
-    description: "On SIGTERM/SIGINT: the whole graceful shutdown, from signal to closed sockets."
+    description: "On SIGTERM/SIGINT: the whole graceful shutdown, from signal to closed sockets (stdio too). A second signal ends it at once, still answering requests in flight."
   },
   {
     name: "headers-timeout-ms",

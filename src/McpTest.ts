@@ -132,7 +132,9 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
         }).pipe(Effect.zipRight(Deferred.succeed(started, undefined))),
       write: (frame) => Queue.offer(fromServer, frame),
       pause: () => open.unsafeClose(),
-      resume: () => open.unsafeOpen()
+      resume: () => open.unsafeOpen(),
+      pausable: true,
+      destroy: () => inbound?.end({ drain: false })
     }
 
     const serve = Connection.serve(

@@ -102,7 +102,9 @@ describe("a stalled subscriber", () => {
           }),
         write: () => (++writes <= 2 ? Effect.void : Effect.never),
         pause: () => {},
-        resume: () => {}
+        resume: () => {},
+        pausable: true,
+        destroy: () => {}
       }
       yield* Effect.forkScoped(Connection.serve(stalled))
       yield* settle

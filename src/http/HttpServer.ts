@@ -55,6 +55,11 @@ export interface Options extends StreamableHttp.Options {
   readonly legacySse?: boolean
   /** Serve WebSocket upgrades on `/ws`. Default true. */
   readonly websocket?: boolean
+  /**
+   * Most bytes queued for one peer that does not read (a WebSocket, an old SSE stream) and of its POSTs waiting
+   * (old SSE); past it the peer is cut off, or its POST refused with 503. Default 8 MiB.
+   */
+  readonly maxQueuedBytes?: number
 }
 
 /**
@@ -96,10 +101,15 @@ export const make = (options: Options = {}) =>
     const streams = yield* Streams.make({ keepAlive: options.keepAlive ?? "15 seconds" })
     const streamPermits = yield* Effect.makeSemaphore(options.maxStreams ?? 10_000)
     const mcp = yield* StreamableHttp.make(options, { streams, streamPermits })
-    const legacySse = options.legacySse === false ? undefined : LegacySse.make({ streams, streamPermits })
+    // Every connection transport gets the same per-connection limits as a Streamable HTTP session.
+    const connection = {
+      maxInFlight: options.maxInFlightPerSession ?? StreamableHttp.DEFAULT_MAX_IN_FLIGHT,
+      ...(options.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: options.maxQueuedBytes })
+    }
+    const legacySse = options.legacySse === false ? undefined : LegacySse.make({ streams, streamPermits, connection })
     const websocket = options.websocket === false
       ? undefined
-      : WebSocket.make({ maxMessageBytes: maxBodyBytes, streams, streamPermits })
+      : WebSocket.make({ maxMessageBytes: maxBodyBytes, streams, streamPermits, connection })
     if (websocket !== undefined) yield* Effect.addFinalizer(() => Effect.sync(websocket.close))
     let ready = false
 
@@ -282,17 +292,19 @@ export const make = (options: Options = {}) =>
       Effect.gen(function*() {
         const deadline = millis(options.shutdownTimeout ?? "5 seconds")
         const started = yield* Clock.currentTimeMillis
+        // Requests in flight get most of the deadline; a margin is kept for interrupting and closing.
+        const grace = Math.max(0, deadline - 500)
         ready = false
         server.close()
-        yield* streams.closeAll
+        // Connections (WebSocket, old SSE) interrupt and answer what is still in flight a little before the grace
+        // ends, so their error answers go out before whatever is left is cut.
+        yield* streams.closeAll(Math.max(0, grace - 300))
         // Modern subscriptions/listen streams end gracefully: their final result, then the stream closes.
         mcpServer.notifications.endAll()
         const stage = (name: string) =>
           Effect.flatMap(Clock.currentTimeMillis, (now) =>
             Effect.logDebug(`Shutdown: ${name}`).pipe(Effect.annotateLogs({ millis: now - started })))
         yield* stage("streams told to end")
-        // Requests in flight get most of the deadline; a margin is kept for interrupting and closing.
-        const grace = Math.max(0, deadline - 500)
         // Finalizers run uninterruptibly: the waiting must be made interruptible, or the timeout could not stop it.
         const settled = yield* Effect.timeoutOption(Effect.interruptible(FiberSet.awaitEmpty(requests)), grace)
         if (Option.isNone(settled)) {
@@ -352,6 +364,7 @@ export const options: Config.Config<Options> = Config.all({
   maxInFlightPerSession: Config.option(Config.integer("MCP_MAX_IN_FLIGHT_PER_SESSION")),
   maxStreams: Config.option(Config.integer("MCP_MAX_STREAMS")),
   maxStreamsPerSession: Config.option(Config.integer("MCP_MAX_STREAMS_PER_SESSION")),
+  maxQueuedBytes: Config.option(Config.integer("MCP_MAX_QUEUED_BYTES")),
   keepAlive: Config.option(Config.integer("MCP_KEEPALIVE_MS")),
   shutdownTimeout: Config.option(Config.integer("MCP_SHUTDOWN_TIMEOUT_MS")),
   headersTimeout: Config.option(Config.integer("MCP_HEADERS_TIMEOUT_MS")),
@@ -368,6 +381,7 @@ export const options: Config.Config<Options> = Config.all({
   ...optional("maxInFlightPerSession", c.maxInFlightPerSession),
   ...optional("maxStreams", c.maxStreams),
   ...optional("maxStreamsPerSession", c.maxStreamsPerSession),
+  ...optional("maxQueuedBytes", c.maxQueuedBytes),
   ...optional("keepAlive", Option.map(c.keepAlive, Duration.millis)),
   ...optional("shutdownTimeout", Option.map(c.shutdownTimeout, Duration.millis)),
   ...optional("headersTimeout", Option.map(c.headersTimeout, Duration.millis)),

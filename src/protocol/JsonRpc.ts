@@ -72,6 +72,8 @@ export const METHOD_NOT_FOUND = -32601
 export const INVALID_PARAMS = -32602
 /** @since 0.1.0 @category error codes */
 export const INTERNAL_ERROR = -32603
+/** Implementation-defined server error: busy, shutting down (HTTP sends it with 503). @since 0.1.0 @category error codes */
+export const SERVER_ERROR = -32000
 /** The SDK's code for a request that timed out (legacy implementation-defined range). @since 0.1.0 */
 export const REQUEST_TIMEOUT = -32001
 /** Legacy only (2025-11-25 and earlier); modern servers use -32602. @since 0.1.0 */
@@ -134,6 +136,20 @@ export class InternalError extends Schema.TaggedError<InternalError>("effect-mcp
 ) {
   get code(): number {
     return INTERNAL_ERROR
+  }
+}
+
+/**
+ * -32000: the server cannot take or finish the request now (busy, shutting down); the client may retry.
+ *
+ * @since 0.1.0 @category errors
+ */
+export class ServerError extends Schema.TaggedError<ServerError>("effect-mcp-server/JsonRpc/ServerError")(
+  "ServerError",
+  errorFields
+) {
+  get code(): number {
+    return SERVER_ERROR
   }
 }
 
@@ -209,6 +225,7 @@ export type JsonRpcError =
   | MethodNotFound
   | InvalidParams
   | InternalError
+  | ServerError
   | RequestTimeout
   | ResourceNotFound
   | HeaderMismatch
@@ -395,6 +412,7 @@ const errorClasses = [
   MethodNotFound,
   InvalidParams,
   InternalError,
+  ServerError,
   RequestTimeout,
   ResourceNotFound,
   HeaderMismatch,

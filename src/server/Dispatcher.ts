@@ -71,6 +71,7 @@ export interface Sink {
 
 type Reply = (frame: string | undefined, outcome: Outcome) => Effect.Effect<void>
 
+const busy: Outcome = { code: JsonRpc.SERVER_ERROR, rejected: true }
 const answered: Outcome = { code: undefined, rejected: false }
 const interruptedOutcome: Outcome = { code: undefined, rejected: false, interrupted: true }
 const rejectedWith = (error: JsonRpc.JsonRpcError): Outcome => ({ code: error.code, rejected: true })
@@ -84,6 +85,11 @@ export interface Dispatcher {
   readonly handleJson: (json: unknown, sink?: Sink) => Effect.Effect<void>
   /** Requests accepted and not yet answered. */
   readonly inFlight: () => number
+  /**
+   * Interrupts every request in flight, each answered with `error` instead of its result (connections at the end
+   * of their drain: "the server is shutting down" rather than silence). Returns at once; the answers follow.
+   */
+  readonly abortInFlight: (error: JsonRpc.JsonRpcError) => Effect.Effect<void>
   /** The era pinned by the first message, if any. */
   readonly era: () => ProtocolVersion.Era | undefined
   readonly session: Session.Session
@@ -117,6 +123,11 @@ export interface MakeOptions {
   /** For interceptors: the transport's name, and the legacy session id if the transport has one. */
   readonly transport?: string
   readonly sessionId?: string
+  /**
+   * Most requests in flight at once (with `fibers` only: a connection's requests). Past it a request is answered
+   * at once with -32000 and `data.maxInFlight`, without running. Default: no limit.
+   */
+  readonly maxInFlight?: number
 }
 
 /** A request in flight; it is also its own item in the server's Deadlines. */
@@ -126,6 +137,8 @@ class Entry implements Deadlines.Item {
   timedOut = false
   /** Set before a `notifications/cancelled` interrupts it. */
   cancelled = false
+  /** Set before `abortInFlight` interrupts it: the interruption then answers with this error. */
+  aborted: JsonRpc.JsonRpcError | undefined = undefined
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
   settled = false
   /** Modern multi round-trip: how many questions were asked this round. */
@@ -672,6 +685,8 @@ class Engine implements Dispatcher, Env {
   pinned: ProtocolVersion.Era | undefined
   readonly hub: Notifications.Hub
   readonly serverInfoMeta: Record<string, unknown>
+  /** Admission of a connection's requests (`maxInFlight`): a permit per running request. */
+  readonly permits: Effect.Semaphore | undefined
 
   constructor(
     readonly options: MakeOptions,
@@ -683,6 +698,9 @@ class Engine implements Dispatcher, Env {
     this.pinned = options.era
     this.hub = server.notifications
     this.serverInfoMeta = serverInfoMetaOf(server)
+    this.permits = options.maxInFlight !== undefined && options.fibers !== undefined
+      ? Effect.unsafeMakeSemaphore(options.maxInFlight)
+      : undefined
   }
 
   get outgoing(): Map<string, Outgoing> {
@@ -722,6 +740,18 @@ class Engine implements Dispatcher, Env {
 
   inFlight(): number {
     return this.inflightTable?.size ?? 0
+  }
+
+  abortInFlight(error: JsonRpc.JsonRpcError): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
+      for (const entry of this.inflightTable?.values() ?? []) {
+        if (entry.settled || entry.fiber === undefined) continue
+        entry.aborted = error
+        fibers.push(entry.fiber)
+      }
+      return Effect.forEach(fibers, (fiber) => this.interrupt(fiber), { discard: true })
+    })
   }
 
   era(): ProtocolVersion.Era | undefined {
@@ -773,6 +803,16 @@ class Engine implements Dispatcher, Env {
           this.options.onSettled?.()
         })
       )
+    })
+  }
+
+  /** Over `maxInFlight`: refused at once, as HTTP refuses with 503. */
+  busyFrame(id: JsonRpc.RequestId) {
+    const limit = this.options.maxInFlight
+    return JsonRpc.encodeError(id, {
+      code: JsonRpc.SERVER_ERROR,
+      message: `Server busy: ${limit} requests are already in flight on this connection; retry shortly`,
+      data: { maxInFlight: limit }
     })
   }
 
@@ -1157,7 +1197,15 @@ class Engine implements Dispatcher, Env {
     // The fiber starts uninterruptible just long enough to install its interruption handler, then runs the
     // handler interruptibly: a cancellation that arrives before the fiber has taken its first step (e.g. in the
     // same stdin chunk as the request) still settles the request instead of leaving it in the table.
-    const run = Effect.interruptible(handled).pipe(Effect.onInterrupt(() => this.settleInterrupted(entry)))
+    const permits = this.permits
+    const run = permits === undefined
+      ? Effect.interruptible(handled).pipe(Effect.onInterrupt(() => this.settleInterrupted(entry)))
+      : Effect.flatMap(
+        permits.withPermitsIfAvailable(1)(
+          Effect.interruptible(handled).pipe(Effect.onInterrupt(() => this.settleInterrupted(entry)))
+        ),
+        (admitted) => (Option.isSome(admitted) ? Effect.void : this.settle(entry, this.busyFrame(request.id), busy))
+      )
     return Effect.zipRight(
       deadline,
       Effect.map(Effect.uninterruptible(FiberSet.run(fibers, run)), (fiber) => {
@@ -1168,9 +1216,13 @@ class Engine implements Dispatcher, Env {
 
   /** An interrupted request settles without an answer, unless the interruption was its timeout. */
   settleInterrupted(entry: Entry): Effect.Effect<void> {
-    return entry.timedOut
-      ? this.settle(entry, this.timeoutFrame(entry), { code: JsonRpc.REQUEST_TIMEOUT, rejected: false })
-      : this.settle(entry, undefined, entry.cancelled ? answered : interruptedOutcome)
+    if (entry.timedOut) {
+      return this.settle(entry, this.timeoutFrame(entry), { code: JsonRpc.REQUEST_TIMEOUT, rejected: false })
+    }
+    if (entry.aborted !== undefined) {
+      return this.settle(entry, this.errorFrame(entry.id, entry.aborted), failedWith(entry.aborted))
+    }
+    return this.settle(entry, undefined, entry.cancelled ? answered : interruptedOutcome)
   }
 
   // -----------------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import type { Scope } from "effect"
-import { Clock, Duration, Effect, Equal, FiberSet, Option, Queue } from "effect"
+import { Clock, Duration, Effect, Either, Equal, FiberSet, Option, Queue } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as Dispatcher from "../server/Dispatcher.js"
 import type { McpServer } from "../server/McpServer.js"
@@ -24,47 +24,79 @@ import type { McpServer } from "../server/McpServer.js"
  */
 export interface Inbound {
   /**
-   * One complete message frame. False when the connection is this far behind and refuses it (a transport that
-   * cannot pause its peer, such as HTTP POSTs, answers 503); a transport that paused on `pause()` never sees false.
+   * One complete message frame. A transport that can pause its peer (`pausable`) is never refused: frames that
+   * arrive while the mailbox is full wait, the transport is paused, and what waits is bounded by what the transport
+   * had already read. A transport that cannot pause its peer (one HTTP POST per frame) gets false when the frames
+   * waiting here reach `maxQueuedBytes` or the mailbox's capacity, and answers the POST itself (503).
    */
   readonly frame: (text: string) => boolean
   /** A frame was larger than the limit and was discarded. */
   readonly oversized: (limit: number) => void
-  /** The peer is gone (`drain: false`) or has stopped sending but still reads (`drain: true`, e.g. stdin EOF). */
-  readonly end: (options: { readonly drain: boolean }) => void
+  /**
+   * The peer is gone (`drain: false`), or has stopped sending but still reads (`drain: true`: stdin EOF, or the
+   * server shutting down). While draining, requests in flight may finish for `graceMillis` (default: the
+   * connection's `drainTimeout`); then they are interrupted and each is answered with an error, and the
+   * connection ends.
+   */
+  readonly end: (options: { readonly drain: boolean; readonly graceMillis?: number; readonly shutdown?: boolean }) => void
 }
 
 /** @since 0.1.0 @category models */
 export interface Transport {
   /** Registers the inbound callbacks for the connection's lifetime (removed when the Scope closes). */
   readonly start: (inbound: Inbound) => Effect.Effect<void, never, Scope.Scope>
-  /** Writes one frame; suspends while the peer applies backpressure. */
+  /** Writes one frame; suspends while the peer applies backpressure, resumes at once once the peer is gone. */
   readonly write: (frame: string) => Effect.Effect<void>
   /** Flow control: stop and restart delivering inbound frames. */
   readonly pause: () => void
   readonly resume: () => void
+  /** Whether `pause` stops the peer (a socket or pipe); false for transports of one POST per frame. */
+  readonly pausable: boolean
+  /** Cuts the peer off at once (it stopped reading): pending writes resume, and the transport reports its end. */
+  readonly destroy: () => void
 }
 
 /** @since 0.1.0 @category models */
 export interface Options {
   /** Capacity of the connection's mailbox (inbound and outbound frames together). Default 256. */
   readonly mailboxCapacity?: number
-  /** After `end({ drain: true })`, how long in-flight requests may still finish. Default 2 s. */
+  /** After `end({ drain: true })` without a grace of its own, how long in-flight requests may still finish. Default 2 s. */
   readonly drainTimeout?: Duration.DurationInput
+  /** Most requests in flight at once; past it a request is answered at once with -32000. Default 1,000. */
+  readonly maxInFlight?: number
+  /**
+   * Most bytes (UTF-16 code units) of frames queued for a peer that does not read, and of frames waiting for a
+   * transport that cannot be paused. Past it the peer is cut off (outbound) or refused (inbound). One frame larger
+   * than this still goes out when nothing else is queued. Default 8 MiB.
+   */
+  readonly maxQueuedBytes?: number
   /** The transport's name, for interceptors and logs. */
   readonly transport?: string
 }
+
+/** @since 0.1.0 @category constants */
+export const DEFAULT_MAX_IN_FLIGHT = 1000
+
+/** @since 0.1.0 @category constants */
+export const DEFAULT_MAX_QUEUED_BYTES = 8 * 1024 * 1024
 
 type Item =
   | { readonly _tag: "In"; readonly text: string }
   | { readonly _tag: "Out"; readonly frame: string }
   | { readonly _tag: "Oversized"; readonly limit: number }
-  | { readonly _tag: "End"; readonly drain: boolean }
+  | { readonly _tag: "End"; readonly drain: boolean; readonly graceMillis: number | undefined; readonly shutdown: boolean }
   | { readonly _tag: "Wake" }
   | { readonly _tag: "Push" }
 
 const wake: Item = { _tag: "Wake" }
 const push: Item = { _tag: "Push" }
+
+const shuttingDown = new JsonRpc.ServerError({
+  message: "Server shutting down: the request was interrupted"
+})
+const closing = new JsonRpc.ServerError({
+  message: "The connection is closing: the request did not finish in time and was interrupted"
+})
 
 /**
  * Serves one connection until the peer ends it, or until the fiber running it is interrupted. The connection's
@@ -78,22 +110,25 @@ export const serve = (
   options: Options = {}
 ): Effect.Effect<void, never, McpServer> =>
   Effect.scoped(Effect.gen(function*() {
-    const mailbox = yield* Effect.acquireRelease(
-      Queue.bounded<Item>(options.mailboxCapacity ?? 256),
-      Queue.shutdown
-    )
+    const capacity = options.mailboxCapacity ?? 256
+    const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES
+    const mailbox = yield* Effect.acquireRelease(Queue.bounded<Item>(capacity), Queue.shutdown)
     const fibers = yield* FiberSet.make<unknown, unknown>()
     const self = yield* Effect.fiberId
     const drainMillis = Duration.toMillis(Duration.decode(options.drainTimeout ?? "2 seconds"))
 
     // Frames that arrived while the mailbox was full, in order; the transport is paused while any wait here.
     const waiting: Array<Item> = []
-    const capacity = options.mailboxCapacity ?? 256
+    // Bytes of inbound frames not yet dispatched, and of outbound frames not yet written.
+    let inboundBytes = 0
+    let outboundBytes = 0
     const put = (item: Item): boolean => {
       if (waiting.length === 0 && Queue.unsafeOffer(mailbox, item)) return true
-      // Frames past a full mailbox wait here while the transport is paused; a peer that cannot be paused and
-      // keeps sending is refused once as many wait as the mailbox holds. End-of-stream is never refused.
-      if (waiting.length >= capacity && item._tag !== "End") return false
+      // A transport that cannot be paused is refused once what waits reaches the bounds. End is never refused.
+      if (
+        !transport.pausable && item._tag === "In" &&
+        (waiting.length >= capacity || inboundBytes > maxQueuedBytes)
+      ) return false
       if (waiting.length === 0) transport.pause()
       waiting.push(item)
       return true
@@ -104,15 +139,33 @@ export const serve = (
       if (waiting.length === 0) transport.resume()
     }
 
-    // The connection fiber writes its own replies directly: offering to the mailbox it alone drains could block
-    // it on itself. Every other fiber goes through the bounded mailbox.
-    const send = (frame: string) =>
-      Effect.fiberIdWith((id) =>
-        Equal.equals(id, self) ? transport.write(frame) : Queue.offer(mailbox, { _tag: "Out", frame })
+    // The peer stopped reading and the bytes queued for it passed the bound: cut it off. Its pending write
+    // resumes, the loop sees `cutOff` and ends; the requests still in flight are interrupted with the Scope.
+    let cutOff = false
+    const cut = Effect.suspend(() => {
+      if (cutOff) return Effect.void
+      cutOff = true
+      transport.destroy()
+      put({ _tag: "End", drain: false, graceMillis: undefined, shutdown: false })
+      return Effect.logWarning("The peer is not reading its messages; disconnecting it").pipe(
+        Effect.annotateLogs({ transport: options.transport, queuedBytes: outboundBytes, maxQueuedBytes })
       )
+    })
+
+    // The connection fiber writes its own replies directly: offering to the mailbox it alone drains could block
+    // it on itself. Every other fiber goes through the bounded mailbox, counted in bytes.
+    const send = (frame: string) =>
+      Effect.fiberIdWith((id) => {
+        if (Equal.equals(id, self)) return transport.write(frame)
+        if (cutOff) return Effect.void
+        if (outboundBytes > 0 && outboundBytes + frame.length > maxQueuedBytes) return cut
+        outboundBytes += frame.length
+        return Queue.offer(mailbox, { _tag: "Out", frame })
+      })
     const sink: Dispatcher.Sink = { notify: send, respond: send }
 
     let draining = false
+    let drainError: JsonRpc.JsonRpcError = closing
     // Unsolicited notifications (list_changed, resources/updated) stay coalesced in the session's subscriber; one
     // Push item in the mailbox tells this fiber to take them. If the mailbox is full no item is queued, and the
     // check after every item picks them up instead: nothing is lost and nothing grows.
@@ -120,6 +173,7 @@ export const serve = (
     const dispatcher = yield* Dispatcher.make({
       send: sink,
       fibers,
+      maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
       onSettled: () => {
         if (draining) Queue.unsafeOffer(mailbox, wake)
       },
@@ -134,25 +188,42 @@ export const serve = (
     })
 
     yield* transport.start({
-      frame: (text) => put({ _tag: "In", text }),
+      frame: (text) => {
+        if (!put({ _tag: "In", text })) return false
+        inboundBytes += text.length
+        return true
+      },
       oversized: (limit) => {
         put({ _tag: "Oversized", limit })
       },
-      end: ({ drain }) => {
-        put({ _tag: "End", drain })
+      end: ({ drain, graceMillis, shutdown }) => {
+        put({ _tag: "End", drain, graceMillis, shutdown: shutdown === true })
       }
     })
 
     let drainDeadline = 0
-    while (true) {
+    // Once the drain's time is up: requests still in flight are interrupted and answered with `drainError`; the
+    // connection then only waits for those answers (briefly) to go out.
+    let aborted = false
+    while (!cutOff) {
       let item: Item
       if (draining) {
         const remaining = drainDeadline - (yield* Clock.currentTimeMillis)
         const next = remaining > 0 ? yield* Effect.timeoutOption(Queue.take(mailbox), remaining) : Option.none()
         if (Option.isNone(next)) {
-          yield* Effect.logWarning("In-flight requests did not finish in time after the peer closed; interrupting")
-            .pipe(Effect.annotateLogs({ inFlight: dispatcher.inFlight() }))
-          return
+          if (aborted) {
+            yield* Effect.logWarning("Requests did not settle after they were interrupted; closing anyway").pipe(
+              Effect.annotateLogs({ inFlight: dispatcher.inFlight() })
+            )
+            return
+          }
+          yield* Effect.logWarning("Requests still in flight when the connection closes; interrupting them").pipe(
+            Effect.annotateLogs({ inFlight: dispatcher.inFlight(), transport: options.transport })
+          )
+          aborted = true
+          drainDeadline = (yield* Clock.currentTimeMillis) + ABORT_MILLIS
+          yield* dispatcher.abortInFlight(drainError)
+          continue
         }
         item = next.value
       } else {
@@ -161,10 +232,14 @@ export const serve = (
       refill()
       switch (item._tag) {
         case "In": {
-          yield* dispatcher.handleText(item.text)
+          inboundBytes -= item.text.length
+          // A draining connection takes no new work: its peer said it is done, or the server is shutting down.
+          if (draining) yield* whileDraining(item.text, drainError, dispatcher, transport)
+          else yield* dispatcher.handleText(item.text)
           break
         }
         case "Out": {
+          outboundBytes -= item.frame.length
           yield* transport.write(item.frame)
           break
         }
@@ -178,8 +253,12 @@ export const serve = (
         }
         case "End": {
           if (!item.drain) return
+          const grace = item.graceMillis ?? drainMillis
+          const deadline = (yield* Clock.currentTimeMillis) + grace
+          if (item.shutdown) drainError = shuttingDown
+          // A second end (shutdown after stdin EOF) can only bring the deadline closer.
+          drainDeadline = draining ? Math.min(drainDeadline, deadline) : deadline
           draining = true
-          drainDeadline = (yield* Clock.currentTimeMillis) + drainMillis
           break
         }
         case "Wake":
@@ -193,3 +272,39 @@ export const serve = (
       if (draining && dispatcher.inFlight() === 0 && (yield* Queue.size(mailbox)) === 0) return
     }
   }))
+
+/** After in-flight requests are interrupted, how long their error answers may take to go out. */
+const ABORT_MILLIS = 250
+
+/**
+ * While draining, the peer's notifications (a cancellation) and responses (answers to our questions) still go to
+ * the dispatcher: requests in flight may depend on them. New requests are answered with the drain's error.
+ */
+const whileDraining = (
+  text: string,
+  error: JsonRpc.JsonRpcError,
+  dispatcher: Dispatcher.Dispatcher,
+  transport: Transport
+): Effect.Effect<void> => {
+  const parsed = JsonRpc.parse(text)
+  if (Either.isLeft(parsed)) return dispatcher.handleText(text)
+  const refuse = (json: unknown): string | undefined => {
+    const message = JsonRpc.decode(json)
+    return message._tag === "Request" ? JsonRpc.encodeError(message.id, JsonRpc.toErrorObject(error)) : undefined
+  }
+  if (!Array.isArray(parsed.right)) {
+    const refused = refuse(parsed.right)
+    return refused === undefined ? dispatcher.handleJson(parsed.right) : transport.write(refused)
+  }
+  const refused: Array<string> = []
+  const others: Array<unknown> = []
+  for (const item of parsed.right) {
+    const frame = refuse(item)
+    if (frame === undefined) others.push(item)
+    else refused.push(frame)
+  }
+  return Effect.zipRight(
+    Effect.forEach(others, (item) => dispatcher.handleJson(item), { discard: true }),
+    refused.length === 0 ? Effect.void : transport.write(JsonRpc.encodeBatch(refused))
+  )
+}

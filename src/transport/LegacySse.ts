@@ -29,6 +29,8 @@ export const make = (shared: {
   readonly streams: Streams.Streams
   readonly streamPermits: Effect.Semaphore
   readonly drainTimeout?: number
+  /** Limits of each connection (in flight, queued bytes). */
+  readonly connection?: Omit<Connection.Options, "transport" | "drainTimeout">
 }): LegacySse => {
   const sessions = new Map<string, Connection.Inbound>()
 
@@ -54,15 +56,21 @@ export const make = (shared: {
                 if (!res.writableNeedDrain) res.write(Sse.comment("keepalive"))
               },
               // At shutdown requests in flight may still answer, then the stream ends with its final event.
-              close: () => inbound.end({ drain: true })
+              close: (graceMillis) => inbound.end({ drain: true, graceMillis, shutdown: true })
             }))
           ),
         write: (frame) => Sse.write(res, Sse.message(frame)),
+        // Each frame is its own POST: a full connection answers the POST 503 instead (see `message`).
         pause: () => {},
-        resume: () => {}
+        resume: () => {},
+        pausable: false,
+        destroy: () => {
+          res.destroy()
+        }
       }
       const admitted = yield* shared.streamPermits.withPermitsIfAvailable(1)(
         Connection.serve(transport, {
+          ...shared.connection,
           transport: "sse",
           ...(shared.drainTimeout === undefined ? {} : { drainTimeout: shared.drainTimeout })
         })

@@ -9,8 +9,8 @@
  *
  * @since 0.1.0
  */
-import type { Duration } from "effect"
-import { Config, Effect, Layer, Option } from "effect"
+import { Config, Duration, Effect, Fiber, Layer, Option } from "effect"
+import type { Readable, Writable } from "node:stream"
 import type { McpServer } from "../server/McpServer.js"
 import * as Connection from "./Connection.js"
 
@@ -22,6 +22,12 @@ export interface Options {
   readonly maxMessageBytes?: number
   /** How long in-flight requests may finish after stdin closes. Default 2 s. */
   readonly drainTimeout?: Duration.DurationInput
+  /** When interrupted (SIGTERM): the whole graceful end, requests in flight included. Default 5 s. */
+  readonly shutdownTimeout?: Duration.DurationInput
+  /** Most requests in flight at once; past it, -32000 at once. Default 1,000. */
+  readonly maxInFlight?: number
+  /** Most bytes queued for a client that does not read stdout; past it the connection ends. Default 8 MiB. */
+  readonly maxQueuedBytes?: number
 }
 
 /** @since 0.1.0 @category constants */
@@ -31,7 +37,8 @@ const NEWLINE = 10
 
 /**
  * A stdio-framed transport over any pair of byte streams (also usable for TCP or Unix sockets, which the spec
- * says should reuse stdio framing).
+ * says should reuse stdio framing). Pausing stops the line splitting at once: the rest of a chunk already read
+ * waits (at most one chunk) until the connection resumes, so a burst is never parsed ahead of the mailbox.
  *
  * @since 0.1.0 @category constructors
  */
@@ -39,107 +46,185 @@ export const transport = (
   stdin: NodeJS.ReadableStream,
   stdout: NodeJS.WritableStream,
   maxMessageBytes: number = DEFAULT_MAX_MESSAGE_BYTES
-): Connection.Transport => ({
-  start: (inbound) =>
-    Effect.acquireRelease(
-      Effect.sync(() => {
-        let parts: Array<Buffer> = []
-        let size = 0
-        let skipping = false
-        const append = (part: Buffer) => {
-          if (skipping || part.length === 0) return
-          if (size + part.length > maxMessageBytes) {
-            skipping = true
-            parts = []
-            size = 0
-            return
-          }
-          parts.push(part)
-          size += part.length
-        }
-        const emit = () => {
-          if (skipping) {
-            skipping = false
-            inbound.oversized(maxMessageBytes)
-            return
-          }
-          if (size === 0) return
-          const text = (parts.length === 1 ? parts[0]! : Buffer.concat(parts, size)).toString("utf8")
-          parts = []
-          size = 0
-          const line = text.endsWith("\r") ? text.slice(0, -1) : text
-          if (line.trim() !== "") inbound.frame(line)
-        }
-        const onData = (chunk: Buffer | string) => {
-          const buffer = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk
-          let start = 0
-          while (start <= buffer.length) {
-            const newline = buffer.indexOf(NEWLINE, start)
-            if (newline === -1) {
-              append(buffer.subarray(start))
-              return
-            }
-            append(buffer.subarray(start, newline))
-            emit()
-            start = newline + 1
-          }
-        }
-        const onEnd = () => {
-          emit()
-          inbound.end({ drain: true })
-        }
-        const onError = () => inbound.end({ drain: false })
-        stdin.on("data", onData)
-        stdin.on("end", onEnd)
-        stdin.on("error", onError)
-        stdout.on("error", onError)
-        stdin.resume()
-        return { onData, onEnd, onError }
-      }),
-      ({ onData, onEnd, onError }) =>
-        Effect.sync(() => {
-          stdin.removeListener("data", onData)
-          stdin.removeListener("end", onEnd)
-          stdin.removeListener("error", onError)
-          stdout.removeListener("error", onError)
-          stdin.pause()
-        })
-    ),
-  write: (frame) =>
-    Effect.async<void>((resume) => {
-      if (stdout.write(frame + "\n")) resume(Effect.void)
-      else stdout.once("drain", () => resume(Effect.void))
-    }),
-  pause: () => {
-    stdin.pause()
-  },
-  resume: () => {
-    stdin.resume()
+): Connection.Transport => {
+  let inbound: Connection.Inbound | undefined
+  let parts: Array<Buffer> = []
+  let size = 0
+  let skipping = false
+  let paused = false
+  // The unsplit rest of a chunk, held while paused; and an EOF that came while it was held.
+  let rest: Buffer | undefined
+  let ended = false
+  const append = (part: Buffer) => {
+    if (skipping || part.length === 0) return
+    if (size + part.length > maxMessageBytes) {
+      skipping = true
+      parts = []
+      size = 0
+      return
+    }
+    parts.push(part)
+    size += part.length
   }
-})
+  const emit = () => {
+    if (skipping) {
+      skipping = false
+      inbound?.oversized(maxMessageBytes)
+      return
+    }
+    if (size === 0) return
+    const text = (parts.length === 1 ? parts[0]! : Buffer.concat(parts, size)).toString("utf8")
+    parts = []
+    size = 0
+    const line = text.endsWith("\r") ? text.slice(0, -1) : text
+    if (line.trim() !== "") inbound?.frame(line)
+  }
+  const scan = (buffer: Buffer) => {
+    let start = 0
+    while (start < buffer.length) {
+      if (paused) {
+        rest = buffer.subarray(start)
+        return
+      }
+      const newline = buffer.indexOf(NEWLINE, start)
+      if (newline === -1) {
+        append(buffer.subarray(start))
+        return
+      }
+      append(buffer.subarray(start, newline))
+      emit()
+      start = newline + 1
+    }
+  }
+  const finish = () => {
+    emit()
+    inbound?.end({ drain: true })
+  }
+  const onData = (chunk: Buffer | string) => scan(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk)
+  const onEnd = () => {
+    if (rest !== undefined) ended = true
+    else finish()
+  }
+  const onError = () => inbound?.end({ drain: false })
+  return {
+    start: (callbacks) =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          inbound = callbacks
+          stdin.on("data", onData)
+          stdin.on("end", onEnd)
+          stdin.on("error", onError)
+          stdout.on("error", onError)
+          stdin.resume()
+        }),
+        () =>
+          Effect.sync(() => {
+            stdin.removeListener("data", onData)
+            stdin.removeListener("end", onEnd)
+            stdin.removeListener("error", onError)
+            stdout.removeListener("error", onError)
+            stdin.pause()
+            inbound = undefined
+          })
+      ),
+    write: (frame) =>
+      Effect.async<void>((resume) => {
+        if (stdout.write(frame + "\n")) return resume(Effect.void)
+        // A reader that went away never drains: its close or error ends the wait too.
+        const done = () => {
+          stdout.removeListener("drain", done)
+          stdout.removeListener("close", done)
+          stdout.removeListener("error", done)
+          resume(Effect.void)
+        }
+        stdout.on("drain", done)
+        stdout.on("close", done)
+        stdout.on("error", done)
+        return Effect.sync(() => {
+          stdout.removeListener("drain", done)
+          stdout.removeListener("close", done)
+          stdout.removeListener("error", done)
+        })
+      }),
+    pause: () => {
+      paused = true
+      stdin.pause()
+    },
+    resume: () => {
+      paused = false
+      if (rest !== undefined) {
+        const held = rest
+        rest = undefined
+        scan(held)
+      }
+      if (paused) return
+      if (ended && rest === undefined) {
+        ended = false
+        finish()
+      }
+      stdin.resume()
+    },
+    pausable: true,
+    destroy: () => {
+      ;(stdout as Partial<Writable>).destroy?.()
+      ;(stdin as Partial<Readable>).destroy?.()
+      inbound?.end({ drain: false })
+    }
+  }
+}
 
 /**
- * Serves MCP on the process's stdin/stdout until stdin closes.
+ * Serves MCP on the process's stdin/stdout until stdin closes (in-flight requests may finish for `drainTimeout`),
+ * or until interrupted (a signal): then, for `shutdownTimeout`, no new request is taken and those in flight may
+ * finish; what is still running is interrupted and answered with an error before the connection ends.
  *
  * @since 0.1.0 @category constructors
  */
 export const serve = (options: Options = {}): Effect.Effect<void, never, McpServer> =>
-  Connection.serve(
-    transport(options.stdin ?? process.stdin, options.stdout ?? process.stdout, options.maxMessageBytes),
-    { transport: "stdio", ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }) }
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const base = transport(options.stdin ?? process.stdin, options.stdout ?? process.stdout, options.maxMessageBytes)
+      let inbound: Connection.Inbound | undefined
+      const connection = yield* Effect.fork(restore(Connection.serve(
+        { ...base, start: (callbacks) => Effect.zipRight(Effect.sync(() => (inbound = callbacks)), base.start(callbacks)) },
+        {
+          transport: "stdio",
+          ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),
+          ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
+          ...(options.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: options.maxQueuedBytes })
+        }
+      )))
+      const grace = Duration.toMillis(Duration.decode(options.shutdownTimeout ?? "5 seconds"))
+      // Interrupted (SIGTERM): the graceful end, bounded by the grace (and a margin for the last answers).
+      const graceful = Effect.suspend(() => {
+        inbound?.end({ drain: true, graceMillis: Math.max(0, grace - 500), shutdown: true })
+        return Effect.zipRight(
+          Effect.timeoutOption(Fiber.await(connection), grace),
+          Fiber.interrupt(connection)
+        )
+      })
+      yield* restore(Fiber.join(connection)).pipe(Effect.onInterrupt(() => graceful))
+    })
   )
 
 /**
- * `serve` with its options read from `effect/Config`: `MCP_MAX_MESSAGE_BYTES`, `MCP_DRAIN_TIMEOUT_MS`.
+ * `serve` with its options read from `effect/Config`: `MCP_MAX_MESSAGE_BYTES`, `MCP_DRAIN_TIMEOUT_MS`,
+ * `MCP_SHUTDOWN_TIMEOUT_MS`, `MCP_MAX_IN_FLIGHT_PER_SESSION`, `MCP_MAX_QUEUED_BYTES`.
  *
  * @since 0.1.0 @category constructors
  */
 export const serveConfig: Effect.Effect<void, never, McpServer> = Effect.gen(function*() {
   const maxMessageBytes = yield* Config.option(Config.integer("MCP_MAX_MESSAGE_BYTES"))
   const drain = yield* Config.option(Config.integer("MCP_DRAIN_TIMEOUT_MS"))
+  const shutdown = yield* Config.option(Config.integer("MCP_SHUTDOWN_TIMEOUT_MS"))
+  const maxInFlight = yield* Config.option(Config.integer("MCP_MAX_IN_FLIGHT_PER_SESSION"))
+  const maxQueuedBytes = yield* Config.option(Config.integer("MCP_MAX_QUEUED_BYTES"))
   yield* serve({
     ...Option.match(maxMessageBytes, { onNone: () => ({}), onSome: (maxMessageBytes) => ({ maxMessageBytes }) }),
-    ...Option.match(drain, { onNone: () => ({}), onSome: (ms) => ({ drainTimeout: `${ms} millis` as const }) })
+    ...Option.match(drain, { onNone: () => ({}), onSome: (ms) => ({ drainTimeout: `${ms} millis` as const }) }),
+    ...Option.match(shutdown, { onNone: () => ({}), onSome: (ms) => ({ shutdownTimeout: `${ms} millis` as const }) }),
+    ...Option.match(maxInFlight, { onNone: () => ({}), onSome: (maxInFlight) => ({ maxInFlight }) }),
+    ...Option.match(maxQueuedBytes, { onNone: () => ({}), onSome: (maxQueuedBytes) => ({ maxQueuedBytes }) })
   })
 }).pipe(Effect.orDie)
 

@@ -35,7 +35,7 @@ export interface Options {
   readonly maxSessions?: number
   /** A session with no request and no open stream for this long ends. Default 30 minutes. */
   readonly sessionIdleTimeout?: Duration.DurationInput
-  /** Most requests in flight per session; past it, 503. Default 100. */
+  /** Most requests in flight per session (and per WebSocket, old SSE stream); past it, 503. Default 1,000. */
   readonly maxInFlightPerSession?: number
   /**
    * Most resumed request streams (GETs with the Last-Event-ID of a POST's stream) open per session; past it, 503.
@@ -102,6 +102,14 @@ interface HttpSession extends Session.Managed {
 // ---------------------------------------------------------------------------------------------------------------------
 // Small HTTP helpers
 // ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * Most requests in flight per session by default: more than real clients fan out (the official SDK client does
+ * not retry a 503), while memory per session stays bounded.
+ *
+ * @since 0.1.0 @category constants
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 1000
 
 /** @since 0.1.0 @category helpers */
 export const header = (req: IncomingMessage, name: string): string | undefined => {
@@ -628,7 +636,7 @@ export const make = (
     class LegacySession implements HttpSession {
       readonly standalone: Channel
       readonly dispatcher: Dispatcher.Dispatcher & { readonly close: Effect.Effect<void> }
-      readonly inFlight = Effect.unsafeMakeSemaphore(options.maxInFlightPerSession ?? 100)
+      readonly inFlight = Effect.unsafeMakeSemaphore(options.maxInFlightPerSession ?? DEFAULT_MAX_IN_FLIGHT)
       posts = 0
       nextChannel = 0
       private channels: Map<string, Channel> | undefined = undefined

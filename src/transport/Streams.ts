@@ -12,8 +12,11 @@ import { Duration, Effect } from "effect"
 export interface Stream {
   /** Keep-alive: called every interval; must not block. */
   readonly tick: () => void
-  /** Shutdown: send the final event and end; must not block. */
-  readonly close: () => void
+  /**
+   * Shutdown: send the final event and end; must not block. `graceMillis` is how long requests in flight on the
+   * stream may still take before they are interrupted and answered with an error.
+   */
+  readonly close: (graceMillis: number) => void
 }
 
 /** @since 0.1.0 @category models */
@@ -24,8 +27,8 @@ export interface Streams {
   readonly unsafeAdd: (stream: Stream) => () => void
   /** Removes a stream registered with `unsafeAdd` (for callers that keep the stream object, not a closure). */
   readonly unsafeRemove: (stream: Stream) => void
-  /** Closes every open stream and refuses new ones. */
-  readonly closeAll: Effect.Effect<void>
+  /** Closes every open stream (with the grace its requests in flight get) and refuses new ones. */
+  readonly closeAll: (graceMillis: number) => Effect.Effect<void>
   readonly size: () => number
   readonly closing: () => boolean
 }
@@ -37,6 +40,7 @@ export const make = (options: { readonly keepAlive: Duration.DurationInput }): E
   Effect.gen(function*() {
     const open = new Set<Stream>()
     let closing = false
+    let grace = 0
     const interval = Duration.decode(options.keepAlive)
     if (Duration.toMillis(interval) > 0) {
       yield* Effect.forkScoped(Effect.forever(Effect.zipRight(
@@ -50,14 +54,14 @@ export const make = (options: { readonly keepAlive: Duration.DurationInput }): E
       register: (stream) =>
         Effect.acquireRelease(
           Effect.sync(() => {
-            if (closing) stream.close()
+            if (closing) stream.close(grace)
             else open.add(stream)
           }),
           () => Effect.sync(() => open.delete(stream))
         ),
       unsafeAdd: (stream) => {
         if (closing) {
-          stream.close()
+          stream.close(grace)
           return () => {}
         }
         open.add(stream)
@@ -68,10 +72,12 @@ export const make = (options: { readonly keepAlive: Duration.DurationInput }): E
       unsafeRemove: (stream) => {
         open.delete(stream)
       },
-      closeAll: Effect.sync(() => {
-        closing = true
-        for (const stream of [...open]) stream.close()
-      }),
+      closeAll: (graceMillis) =>
+        Effect.sync(() => {
+          closing = true
+          grace = graceMillis
+          for (const stream of [...open]) stream.close(graceMillis)
+        }),
       size: () => open.size,
       closing: () => closing
     }

@@ -30,6 +30,8 @@ export interface WebSocket {
  */
 export const make = (options: {
   readonly maxMessageBytes: number
+  /** Limits of each connection (in flight, queued bytes). */
+  readonly connection?: Omit<Connection.Options, "transport">
   readonly streams: Streams.Streams
   readonly streamPermits: Effect.Semaphore
 }): WebSocket => {
@@ -100,21 +102,34 @@ export const make = (options: {
               alive = false
               ws.ping()
             },
-            // Shutdown: stop taking messages, let requests in flight answer, then close with 1001.
-            close: () => {
+            // Shutdown: new requests are refused, requests in flight answer (or are interrupted and answered with
+            // an error when the grace is over), then the socket closes with 1001.
+            close: (graceMillis) => {
               closing = true
-              inbound.end({ drain: true })
+              inbound.end({ drain: true, graceMillis, shutdown: true })
             }
           })))),
         write: (frame) =>
           Effect.async<void>((resume) => {
             if (ws.readyState !== ws.OPEN) return resume(Effect.void)
-            ws.send(frame, () => resume(Effect.void))
+            // The send's callback may never come for a peer that is cut off: its close ends the wait too.
+            let done = false
+            const finish = () => {
+              if (done) return
+              done = true
+              ws.removeListener("close", finish)
+              resume(Effect.void)
+            }
+            ws.once("close", finish)
+            ws.send(frame, finish)
+            return Effect.sync(() => ws.removeListener("close", finish))
           }),
         pause: () => ws.pause(),
-        resume: () => ws.resume()
+        resume: () => ws.resume(),
+        pausable: true,
+        destroy: () => ws.terminate()
       }
-      yield* Connection.serve(transport, { transport: "websocket" })
+      yield* Connection.serve(transport, { ...options.connection, transport: "websocket" })
       if (ws.readyState === ws.OPEN) ws.close(closing ? 1001 : 1000, closing ? "server shutting down" : undefined)
     }).pipe(Effect.ensuring(Effect.sync(() => {
       if (ws.readyState === ws.CONNECTING || ws.readyState === ws.OPEN) ws.terminate()
