@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, FiberStatus, Ref, Scope, Supervisor } from "effect"
+import { Deferred, Effect, Exit, Fiber, FiberStatus, Ref, Scope, Supervisor } from "effect"
 import { McpServer, McpTest } from "../src/index.js"
+import * as Connection from "../src/transport/Connection.js"
 import * as TestServer from "./fixtures/TestServer.js"
 
 const settle = Effect.gen(function*() {
@@ -90,5 +91,60 @@ describe("Connection", () => {
         { concurrency: "unbounded" }
       )
       assert.deepStrictEqual(results.map((r) => (r.content[0] as { text: string }).text), Array.from({ length: 50 }, (_, i) => `m${i}`))
+    }).pipe(Effect.provide(TestServer.layer())))
+
+  /** A transport whose peer stops reading after `reads` writes; `destroy` ends its stalled write, as a socket's close does. */
+  const stalledTransport = (reads: number, pausable: boolean) =>
+    Effect.gen(function*() {
+      const gone = yield* Deferred.make<void>()
+      const state = { inbound: undefined as Connection.Inbound | undefined, writes: 0, destroyed: 0, paused: 0 }
+      const transport: Connection.Transport = {
+        start: (callbacks) => Effect.sync(() => (state.inbound = callbacks)),
+        write: () => (++state.writes <= reads ? Effect.void : Deferred.await(gone)),
+        pause: () => state.paused++,
+        resume: () => {},
+        pausable,
+        destroy: () => {
+          state.destroyed++
+          Deferred.unsafeDone(gone, Exit.void)
+          state.inbound?.end({ drain: false })
+        }
+      }
+      return { transport, state }
+    })
+
+  const echo = (id: number, text: string) =>
+    JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { text } } })
+
+  it.scoped("a peer that stops reading is cut off once its queued answers pass maxQueuedBytes; nothing outlives it", () =>
+    Effect.gen(function*() {
+      const { transport, state } = yield* stalledTransport(1, true)
+      const connection = yield* Effect.fork(Connection.serve(transport, { maxQueuedBytes: 4096 }))
+      yield* settle
+      state.inbound!.frame(JSON.stringify({
+        jsonrpc: "2.0",
+        id: 0,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } }
+      }))
+      for (let i = 1; i <= 20; i++) assert.isTrue(state.inbound!.frame(echo(i, "x".repeat(1000))))
+      const exit = yield* Fiber.await(connection)
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.strictEqual(state.destroyed, 1)
+      // Frames were held back (the transport paused) rather than buffered without bound.
+      assert.isAbove(state.paused, 0)
+    }).pipe(Effect.provide(TestServer.layer())))
+
+  it.scoped("a transport that cannot pause is refused (false) once what waits passes maxQueuedBytes", () =>
+    Effect.gen(function*() {
+      const { transport, state } = yield* stalledTransport(0, false)
+      yield* Effect.forkScoped(Connection.serve(transport, { maxQueuedBytes: 4096 }))
+      yield* settle
+      const big = echo(1, "y".repeat(3000))
+      const accepted: Array<boolean> = []
+      for (let i = 0; i < 10; i++) accepted.push(state.inbound!.frame(big))
+      // At most the mailbox's bytes plus the same again waiting: a bounded number of bytes, whatever the count.
+      assert.isTrue(accepted.includes(false))
+      assert.isAtMost(accepted.filter((a) => a).length * big.length, 3 * 4096 + 2 * big.length)
     }).pipe(Effect.provide(TestServer.layer())))
 })

@@ -162,19 +162,23 @@ const genParams = (rng: Rng, method: string, modern: boolean): string => {
 /** A JSON-RPC-shaped message, mostly well formed; `id` is its id's text, or undefined for none. */
 const genMessage = (rng: Rng, modern: boolean, id: string | undefined = rng.chance(0.75) ? genId(rng) : undefined) => {
   const fields: Array<string> = []
-  if (rng.chance(0.9)) fields.push(`"jsonrpc":${rng.chance(0.9) ? "\"2.0\"" : rng.pick(["\"1.0\"", "2", "2.0", "null", "\"2.0 \""])}`)
+  const version = rng.chance(0.9) ? "\"2.0\"" : rng.pick(["\"1.0\"", "2", "2.0", "null", "\"2.0 \""])
+  if (rng.chance(0.9)) fields.push(`"jsonrpc":${version}`)
   if (id !== undefined) fields.push(`"id":${id}`)
   const method = rng.chance(0.85) ? rng.pick(METHODS) : genString(rng)
   const methodText = rng.chance(0.93) ? str(method) : genValue(rng, 2)
   if (rng.chance(0.95)) fields.push(`"method":${methodText}`)
   if (modern || rng.chance(0.75)) fields.push(`"params":${genParams(rng, method, modern)}`)
-  for (let i = rng.chance(0.15) ? rng.int(3) + 1 : 0; i > 0; i--) fields.push(`${str(genKey(rng))}:${genValue(rng, 2)}`)
+  const extra = rng.chance(0.15) ? rng.int(3) + 1 : 0
+  for (let i = 0; i < extra; i++) fields.push(`${str(genKey(rng))}:${genValue(rng, 2)}`)
   for (let i = fields.length - 1; i > 0; i--) {
     const j = rng.int(i + 1)
     ;[fields[i], fields[j]] = [fields[j]!, fields[i]!]
   }
   return `{${fields.join(",")}}`
 }
+
+const JUNK = ["{", "}", "[", "]", ",", ":", "\"", "\\", " ", "x", "\u0000"]
 
 /** Damages JSON text by code points, so no lone surrogate is ever cut out of a pair. */
 const mutate = (rng: Rng, text: string): string => {
@@ -184,7 +188,7 @@ const mutate = (rng: Rng, text: string): string => {
     case 0:
       return points.slice(0, at).join("")
     case 1:
-      return [...points.slice(0, at), rng.pick(["{", "}", "[", "]", ",", ":", "\"", "\\", " ", "x", "\u0000"]), ...points.slice(at)].join("")
+      return [...points.slice(0, at), rng.pick(JUNK), ...points.slice(at)].join("")
     case 2:
       return [...points.slice(0, at), ...points.slice(at + 1)].join("")
     case 3:
@@ -556,6 +560,15 @@ const judge = (expect: Expect, answers: ReadonlyArray<unknown>): Array<string> =
   return problems
 }
 
+/**
+ * Over HTTP any message may be refused with a 4xx status and a JSON-RPC error body (a header mismatch, a missing
+ * session): for a notification that error, with id null, is the refusal of the POST rather than an answer.
+ */
+const refusable = (expect: Expect, delivery: Delivery): Expect =>
+  expect._tag === "None" && delivery.status !== undefined && delivery.status >= 400 && delivery.status < 500
+    ? { _tag: "AtMostOne", shape: { ids: [null], error: true } }
+    : expect
+
 /** Whether a stream message is the answer an input waits for. */
 const awaits = (expect: Expect): ((message: unknown) => boolean) | undefined => {
   if (expect._tag === "One") {
@@ -706,7 +719,8 @@ const fuzzHttp = async (
 ) => {
   for (const [index, input] of inputs.entries()) {
     const delivery = await send(input, index)
-    for (const problem of [...delivery.problems, ...judge(input.expect, delivery.answers)]) violations.add(index, input, problem)
+    const expect = refusable(input.expect, delivery)
+    for (const problem of [...delivery.problems, ...judge(expect, delivery.answers)]) violations.add(index, input, problem)
     const dead = await live(index)
     if (dead !== undefined) violations.fatal(index, input, dead)
     const id = reusableId(input.expect)
@@ -843,7 +857,7 @@ const fuzzStream = async (violations: Violations, peer: Peer, inputs: ReadonlyAr
       if (wrong !== undefined) violations.add(index, input, `the server sent ${wrong}`)
       else if (isAnswer(message)) answers.push(message)
     }
-    for (const problem of judge(input.expect, answers)) violations.add(index, input, problem)
+    for (const problem of judge(refusable(input.expect, delivery), answers)) violations.add(index, input, problem)
     const id = reusableId(input.expect)
     if (id !== undefined && answered && (input.adversarial || index % 4 === 0)) {
       const again = await pingOver(peer, id, peer.frames.messages.length)

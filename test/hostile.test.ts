@@ -167,3 +167,139 @@ describe("refused WebSocket handshakes", () => {
     assert.strictEqual(await upgradeStatus(port, wsHeaders(host)), 101)
   })
 })
+
+const openWs = (port: number) =>
+  new Promise<WebSocket>((resolve, reject) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, "mcp")
+    socket.once("open", () => resolve(socket))
+    socket.once("error", reject)
+  })
+
+/** Collects a WebSocket's answers by id. */
+const answersOf = (socket: WebSocket) => {
+  const byId = new Map<unknown, any>()
+  socket.on("message", (data) => {
+    const message = JSON.parse(data.toString())
+    if (message.id !== undefined) byId.set(message.id, message)
+  })
+  return byId
+}
+
+const wsInitialize = async (socket: WebSocket, answers: Map<unknown, any>) => {
+  socket.send(JSON.stringify({ ...initialize("2025-06-18"), id: "init" }))
+  await until(() => answers.has("init"), "initialize answered")
+  socket.send(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }))
+}
+
+const call = (id: number | string, name: string, args: Record<string, unknown>) =>
+  JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } })
+
+describe("bursts and per-connection limits on WebSocket", () => {
+  it("3,000 requests in one burst are all answered (none dropped)", async () => {
+    const { port } = await start()
+    const socket = await openWs(port)
+    const answers = answersOf(socket)
+    await wsInitialize(socket, answers)
+    // One write of all frames: the server's parser sees them faster than it can dispatch them.
+    const frames = Array.from({ length: 3000 }, (_, i) => call(i, "add", { a: i, b: 1 }))
+    for (const frame of frames) socket.send(frame)
+    await until(() => answers.size === 3001, "3,000 answers")
+    for (let i = 0; i < 3000; i++) assert.deepStrictEqual(answers.get(i).result.structuredContent, { sum: i + 1 })
+    socket.close()
+  })
+
+  it("past --max-in-flight-per-session a request is answered -32000 at once; the others run", async () => {
+    const { port } = await start({ maxInFlightPerSession: 3 })
+    const socket = await openWs(port)
+    const answers = answersOf(socket)
+    await wsInitialize(socket, answers)
+    for (let i = 0; i < 5; i++) socket.send(call(i, "sleep", { ms: 300 }))
+    await until(() => answers.has(3) && answers.has(4), "the two over the limit answered")
+    assert.isFalse(answers.has(0) || answers.has(1) || answers.has(2), "refused ones are answered before the admitted finish")
+    for (const id of [3, 4]) {
+      assert.strictEqual(answers.get(id).error.code, -32000)
+      assert.deepStrictEqual(answers.get(id).error.data, { maxInFlight: 3 })
+    }
+    await until(() => answers.has(0) && answers.has(1) && answers.has(2), "the admitted three answered")
+    for (const id of [0, 1, 2]) assert.strictEqual(answers.get(id).result.content[0].text, "slept")
+    socket.close()
+  })
+
+  it("a peer that stops reading is cut off (its writes stall, it misses the keep-alive); others are unaffected", async () => {
+    const { port, runtime } = await start({ maxQueuedBytes: 256 * 1024, keepAlive: "200 millis" })
+    const streams = () => runtime.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.openStreams()))
+    const reader = await openWs(port)
+    const readerAnswers = answersOf(reader)
+    const stalled = await openWs(port)
+    await until(async () => (await streams()) === 2, "both connected")
+    // The stalled client stops reading its socket, then asks for far more than the bound and the socket buffers.
+    ;(stalled as unknown as { _socket: net.Socket })._socket.pause()
+    const text = "x".repeat(64 * 1024)
+    stalled.send(JSON.stringify({ ...initialize("2025-06-18"), id: "init" }))
+    for (let i = 0; i < 400; i++) stalled.send(call(i, "echo", { text }))
+    await until(async () => (await streams()) === 1, "the stalled peer cut off")
+    await wsInitialize(reader, readerAnswers)
+    reader.send(call(1, "echo", { text: "still here" }))
+    await until(() => readerAnswers.has(1), "the other peer answered")
+    assert.strictEqual(readerAnswers.get(1).result.content[0].text, "still here")
+    await until(async () => (await runtime.runPromise(Effect.flatMap(HttpServer.HttpServer, (s) => s.activeRequests))) === 1, "only the reader's fiber left")
+    reader.close()
+    stalled.terminate()
+  })
+})
+
+describe("shutdown with requests in flight on WebSocket and the old HTTP+SSE transport", () => {
+  it("WebSocket: a request that outlives the grace is answered -32000, then close 1001, within --shutdown-timeout", async () => {
+    const { port, runtime } = await start({ shutdownTimeout: "1500 millis" })
+    const socket = await openWs(port)
+    const answers = answersOf(socket)
+    const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)))
+    await wsInitialize(socket, answers)
+    socket.send(call("quick", "sleep", { ms: 200 }))
+    socket.send(call("slow", "sleep", { ms: 60_000 }))
+    await new Promise((r) => setTimeout(r, 50))
+    const started = Date.now()
+    await runtime.dispose()
+    const elapsed = Date.now() - started
+    assert.strictEqual(await closed, 1001)
+    assert.strictEqual(answers.get("quick")?.result?.content[0].text, "slept")
+    assert.strictEqual(answers.get("slow")?.error?.code, -32000)
+    assert.include(answers.get("slow").error.message, "shutting down")
+    // The shutdown used the configured grace (not a fixed 2 s drain), and kept within it.
+    assert.isBelow(elapsed, 1500)
+    assert.isAbove(elapsed, 700)
+  })
+
+  it("old HTTP+SSE: the request in flight is answered on the stream before its final event", async () => {
+    const { port, runtime } = await start({ shutdownTimeout: "1 second" })
+    const base = `http://127.0.0.1:${port}`
+    const stream = await fetch(`${base}/sse`, { headers: { accept: "text/event-stream" } })
+    const reader = stream.body!.getReader()
+    let text = ""
+    const readUntil = async (pattern: RegExp) => {
+      while (!pattern.test(text)) {
+        const { done, value } = await reader.read()
+        if (done) break
+        text += new TextDecoder().decode(value)
+      }
+      return pattern.exec(text)
+    }
+    const endpoint = (await readUntil(/event: endpoint\ndata: (\S+)/))![1]!
+    const postMessage = async (body: unknown) => {
+      const res = await fetch(`${base}${endpoint}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+      assert.strictEqual(res.status, 202)
+      await res.text()
+    }
+    await postMessage({ ...initialize("2024-11-05"), id: "init" })
+    await readUntil(/"id":"init"/)
+    await postMessage(JSON.parse(call("slow", "sleep", { ms: 60_000 })))
+    await new Promise((r) => setTimeout(r, 50))
+    const disposed = runtime.dispose()
+    await readUntil(/event: shutdown/)
+    await disposed
+    const answer = /data: (\{"jsonrpc":"2\.0","id":"slow".*)\n/.exec(text)
+    assert.isNotNull(answer, text)
+    assert.strictEqual(JSON.parse(answer![1]!).error.code, -32000)
+    assert.isBelow(text.indexOf("\"id\":\"slow\""), text.indexOf("event: shutdown"))
+  })
+})

@@ -119,23 +119,42 @@ export const serve = (
 
     // Frames that arrived while the mailbox was full, in order; the transport is paused while any wait here.
     const waiting: Array<Item> = []
-    // Bytes of inbound frames not yet dispatched, and of outbound frames not yet written.
+    // Bytes of inbound frames in the mailbox (frames also wait once these reach the bound, so a peer's frames
+    // cost a bounded number of bytes, not a bounded number of frames of any size), and of outbound frames
+    // offered and not yet written.
     let inboundBytes = 0
+    let waitingBytes = 0
     let outboundBytes = 0
+    const admit = (item: Item): boolean => {
+      if (item._tag !== "In") return Queue.unsafeOffer(mailbox, item)
+      const size = item.text.length
+      if (inboundBytes > 0 && inboundBytes + size > maxQueuedBytes) return false
+      if (!Queue.unsafeOffer(mailbox, item)) return false
+      inboundBytes += size
+      return true
+    }
     const put = (item: Item): boolean => {
-      if (waiting.length === 0 && Queue.unsafeOffer(mailbox, item)) return true
-      // A transport that cannot be paused is refused once what waits reaches the bounds. End is never refused.
-      if (
-        !transport.pausable && item._tag === "In" &&
-        (waiting.length >= capacity || inboundBytes > maxQueuedBytes)
-      ) return false
+      if (waiting.length === 0 && admit(item)) return true
+      // A transport that cannot be paused is refused once as many frames wait as the mailbox holds. End is never
+      // refused; a paused transport's frames wait (at most what it had already read when it was paused).
+      if (item._tag === "In") {
+        const size = item.text.length
+        if (
+          !transport.pausable &&
+          (waiting.length >= capacity || (waitingBytes > 0 && waitingBytes + size > maxQueuedBytes))
+        ) return false
+        waitingBytes += size
+      }
       if (waiting.length === 0) transport.pause()
       waiting.push(item)
       return true
     }
     const refill = () => {
       if (waiting.length === 0) return
-      while (waiting.length > 0 && Queue.unsafeOffer(mailbox, waiting[0]!)) waiting.shift()
+      while (waiting.length > 0 && admit(waiting[0]!)) {
+        const item = waiting.shift()!
+        if (item._tag === "In") waitingBytes -= item.text.length
+      }
       if (waiting.length === 0) transport.resume()
     }
 
@@ -188,11 +207,7 @@ export const serve = (
     })
 
     yield* transport.start({
-      frame: (text) => {
-        if (!put({ _tag: "In", text })) return false
-        inboundBytes += text.length
-        return true
-      },
+      frame: (text) => put({ _tag: "In", text }),
       oversized: (limit) => {
         put({ _tag: "Oversized", limit })
       },
