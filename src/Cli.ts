@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { ConfigProvider, Console, Effect, Layer, Logger, LogLevel } from "effect"
+import { Cause, ConfigProvider, Console, Effect, Layer, Logger, LogLevel } from "effect"
 import * as HttpServer from "./http/HttpServer.js"
 import * as Interceptor from "./server/Interceptor.js"
 import type { McpServer } from "./server/McpServer.js"
@@ -327,6 +327,31 @@ const withInterceptors = (config: ReadonlyMap<string, string>, server: Layer.Lay
 }
 
 /**
+ * The first SIGTERM/SIGINT is the graceful shutdown (the runtime interrupts the main fiber). A second one, while
+ * that shutdown runs, ends the process at once on purpose (exit 130 for SIGINT, 143 for SIGTERM): the operator's
+ * way out of a shutdown that takes too long. The listener also keeps Node from dying of the signal's default
+ * action mid-shutdown.
+ */
+const secondSignalExits = Effect.acquireRelease(
+  Effect.sync(() => {
+    let received = 0
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (++received < 2) return
+      process.stderr.write(`${JSON.stringify({ message: `Second ${signal} during shutdown: exiting at once`, logLevel: "WARN" })}\n`)
+      process.exit(signal === "SIGINT" ? 130 : 143)
+    }
+    process.on("SIGINT", onSignal)
+    process.on("SIGTERM", onSignal)
+    return onSignal
+  }),
+  (onSignal) =>
+    Effect.sync(() => {
+      process.removeListener("SIGINT", onSignal)
+      process.removeListener("SIGTERM", onSignal)
+    })
+)
+
+/**
  * Runs the CLI: help, version, or serve `server` over stdio with logs on stderr.
  *
  * @since 0.1.0 @category running
@@ -386,6 +411,14 @@ export const run = (argv: ReadonlyArray<string>, server: Layer.Layer<McpServer>)
             )
           )
         return serve.pipe(
+          // Reported here, through the server's logger (stderr): never on stdout, which stdio keeps for MCP.
+          Effect.catchAllCause((cause) =>
+            Cause.isInterruptedOnly(cause) ? Effect.void : Effect.zipRight(
+              Effect.logError("The server failed").pipe(Effect.annotateLogs({ cause: Cause.pretty(cause) })),
+              Effect.sync(() => (process.exitCode = 1))
+            )
+          ),
+          (effect) => Effect.scoped(Effect.zipRight(secondSignalExits, effect)),
           Effect.withConfigProvider(provider),
           Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
           Logger.withMinimumLogLevel(level)

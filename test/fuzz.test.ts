@@ -22,7 +22,9 @@ import { killAll, SERVER, spawnServer } from "./fixtures/StdioProcess.js"
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_2026) >>> 0
 const RUNS = Number(process.env.FUZZ_RUNS ?? 250)
 /** How long any one answer may take before it counts as missing. */
-const WAIT_MS = 5_000
+const WAIT_MS = 3_000
+/** Missing answers after which a stream transport's test stops (each costs WAIT_MS): it would only time out. */
+const MAX_MISSED = 4
 /** The documented nesting limit: the message itself is level 1, arrays and objects both count. */
 const MAX_DEPTH = 128
 const PARSE_ERROR = -32700
@@ -239,101 +241,102 @@ const adversarial = (modern: boolean): Array<Adversarial> => {
   const probe = str(modern ? "server/discover" : "ping")
   const meta = modern ? `"_meta":${MODERN_META}` : ""
   const params = (...fields: Array<string>) => `{${[meta, ...fields].filter((f) => f !== "").join(",")}}`
-  const rpc = (...fields: Array<string>) => `{${["\"jsonrpc\":\"2.0\"", ...fields].join(",")}}`
-  const request = (id: string, ...fields: Array<string>) => rpc(`"id":${id}`, `"method":${probe}`, `"params":${params()}`, ...fields)
-  const echo = (id: string, args: string) => rpc(`"id":${id}`, "\"method\":\"tools/call\"", `"params":${params("\"name\":\"echo\"", `"arguments":${args}`)}`)
-  const deep = 3000
+  const rpc = (...fields: Array<string>) => `{${[`"jsonrpc":"2.0"`, ...fields].join(",")}}`
+  /** A request of the probe method with id `id`, and `params` when given. */
+  const call = (id: string, paramsText = params(), ...fields: Array<string>) =>
+    rpc(`"id":${id}`, `"method":${probe}`, `"params":${paramsText}`, ...fields)
+  const echo = (id: string, args: string) =>
+    rpc(`"id":${id}`, `"method":"tools/call"`, `"params":${params(`"name":"echo"`, `"arguments":${args}`)}`)
+  const note = (method: string, paramsText?: string) =>
+    paramsText === undefined ? rpc(`"method":${str(method)}`) : rpc(`"method":${str(method)}`, `"params":${paramsText}`)
+  const deep = nest(3000, "1")
   const long = "x".repeat(100_000)
   const manyKeys = Array.from({ length: 10_000 }, (_, i) => `"k${i}":${i}`).join(",")
-  const list: Array<Adversarial> = [
-    { label: "a plain request", text: request("1"), result: true },
-    // Nesting, 3000 levels deep, in each part of a message.
-    { label: "deep id", text: rpc(`"id":${nest(deep, "1")}`, `"method":${probe}`) },
-    { label: "deep method", text: rpc("\"id\":7", `"method":${nest(deep, "\"ping\"")}`) },
-    { label: "deep params (array)", text: rpc("\"id\":7", `"method":${probe}`, `"params":${nest(deep, "1")}`) },
-    { label: "deep params", text: rpc("\"id\":7", `"method":${probe}`, `"params":${params(`"a":${nest(deep, "1")}`)}`) },
-    { label: "deep params (objects)", text: rpc("\"id\":7", `"method":${probe}`, `"params":${params(`"a":${nestObjects(deep, "1")}`)}`) },
-    { label: "deep params.arguments", text: echo("7", nest(deep, "1")) },
-    { label: "deep params.arguments.text", text: echo("7", `{"text":${nest(deep, "\"x\"")}}`) },
-    { label: "deep params, id last", text: `{"jsonrpc":"2.0","method":${probe},"params":${params(`"a":${nest(deep, "1")}`)},"id":"last"}` },
-    { label: "deep params, string id", text: rpc("\"id\":\"deep\"", `"method":${probe}`, `"params":${params(`"a":${nest(deep, "{}")}`)}`) },
-    { label: "deep extra field", text: request("7", `"extra":${nest(deep, "1")}`) },
-    { label: "deep notification", text: rpc("\"method\":\"notifications/initialized\"", `"params":${params(`"a":${nest(deep, "1")}`)}`) },
-    { label: "deep response", text: rpc("\"id\":7", `"result":${nest(deep, "1")}`) },
-    { label: "deep error data", text: rpc("\"id\":7", `"error":{"code":1,"message":"x","data":${nest(deep, "1")}}`) },
-    { label: "deep, no jsonrpc", text: `{"id":7,"method":${probe},"params":${nest(deep, "1")}}` },
-    { label: "deep array", text: nest(deep, "1") },
-    { label: "deep object", text: nestObjects(deep, "1") },
+  const junkBatch = [
+    call(`"b1"`), "1", `"x"`, "null", "{}", note("notifications/initialized"), `{"id":"b2"}`,
+    `{"jsonrpc":"2.0","id":"b3","result":{}}`, echo(`"b4"`, `{"text":"b"}`), call("{}"), "[]"
+  ]
+  const notJson = [
+    "", " ", "{", "}", "[", "\"", "-", "01", "1.", ".5", "+1", "tru", "0x10", "NaN", "undefined", `{"a" 1}`, "{'a':1}",
+    "[1,]", `{"a":1,}`, "/* c */ {}", `"\\u12"`, `"\\x41"`, `"a\u0000b"`, "\ufeff{}"
+  ]
+  return [
+    { label: "a plain request", text: call("1"), result: true },
+    // Nesting 3000 levels deep in each part of a message, and far deeper.
+    { label: "deep id", text: rpc(`"id":${deep}`, `"method":${probe}`) },
+    { label: "deep method", text: rpc(`"id":7`, `"method":${nest(3000, `"ping"`)}`) },
+    { label: "deep params (array)", text: call("7", deep) },
+    { label: "deep params", text: call("7", params(`"a":${deep}`)) },
+    { label: "deep params (objects)", text: call("7", params(`"a":${nestObjects(3000, "1")}`)) },
+    { label: "deep params.arguments", text: echo("7", deep) },
+    { label: "deep params.arguments.text", text: echo("7", `{"text":${nest(3000, `"x"`)}}`) },
+    { label: "deep params, id last", text: rpc(`"method":${probe}`, `"params":${params(`"a":${deep}`)}`, `"id":"z"`) },
+    { label: "deep params, string id", text: call(`"deep"`, params(`"a":${nest(3000, "{}")}`)) },
+    { label: "deep extra field", text: call("7", params(), `"extra":${deep}`) },
+    { label: "deep notification", text: note("notifications/initialized", params(`"a":${deep}`)) },
+    { label: "deep response", text: rpc(`"id":7`, `"result":${deep}`) },
+    { label: "deep error data", text: rpc(`"id":7`, `"error":{"code":1,"message":"x","data":${deep}}`) },
+    { label: "deep, no jsonrpc", text: `{"id":7,"method":${probe},"params":${deep}}` },
+    { label: "deep array", text: deep },
+    { label: "deep object", text: nestObjects(3000, "1") },
     { label: "batch with a deep item", text: `[${nest(200, "{}")}]` },
-    { label: "batch of a request and a deep request", text: `[${request("1")},${echo("2", nest(deep, "1"))}]` },
-    { label: "params 100,000 levels deep", text: rpc("\"id\":7", `"method":${probe}`, `"params":${params(`"a":${nest(100_000, "1")}`)}`) },
+    { label: "batch of a request and a deep request", text: `[${call("1")},${echo("2", deep)}]` },
+    { label: "params 100,000 levels deep", text: call("7", params(`"a":${nest(100_000, "1")}`)) },
     { label: "objects 100,000 levels deep", text: nestObjects(100_000, "1") },
     { label: "unterminated deep array", text: "[".repeat(100_000) },
-    { label: "at the depth limit (128)", text: rpc("\"id\":7", `"method":${probe}`, `"params":${params(`"a":${nest(MAX_DEPTH - 2, "1")}`)}`), result: true },
-    { label: "one past the depth limit (129)", text: rpc("\"id\":7", `"method":${probe}`, `"params":${params(`"a":${nest(MAX_DEPTH - 1, "1")}`)}`) },
+    { label: "at the depth limit (128)", text: call("7", params(`"a":${nest(MAX_DEPTH - 2, "1")}`)), result: true },
+    { label: "one past the depth limit (129)", text: call("7", params(`"a":${nest(MAX_DEPTH - 1, "1")}`)) },
     // Ids of every JSON type.
-    ...["0", "-1", "1.5", "-0", "1e-400", "9007199254740993", "1.7976931348623157e308", "\"\"", "\"\\u0000\"", "\"\\ud800\"",
-      "\"😀\"", str(long)].map((id) => ({ label: `id ${id.slice(0, 20)}`, text: request(id), result: true })),
-    ...["null", "true", "false", "{}", "[]", "[1]", "{\"id\":1}", "1e400", "-1e400", "123456789012345678901234567890e400"]
-      .map((id) => ({ label: `id ${id}`, text: request(id) })),
+    ...["0", "-1", "1.5", "-0", "1e-400", "9007199254740993", "1.7976931348623157e308", `""`, `"\\u0000"`, `"\\ud800"`,
+      `"😀"`, str(long)].map((id) => ({ label: `id ${id.slice(0, 20)}`, text: call(id), result: true })),
+    ...["null", "true", "false", "{}", "[]", "[1]", `{"id":1}`, "1e400", "-1e400", "123456789012345678901234567890e400"]
+      .map((id) => ({ label: `id ${id}`, text: call(id) })),
     // The method, params and jsonrpc of the wrong type or value.
-    ...["1", "null", "true", "[]", "{}", "[\"ping\"]", "1e400", str(long), "\"\"", "\"\\ud800\"", "\"ping\\u0000\""]
-      .map((method) => ({ label: `method ${method.slice(0, 20)}`, text: rpc("\"id\":3", `"method":${method}`) })),
-    ...["[]", "[1]", "\"x\"", "1", "null", "true", "false"]
-      .map((p) => ({ label: `params ${p}`, text: rpc("\"id\":4", `"method":${probe}`, `"params":${p}`) })),
+    ...["1", "null", "true", "[]", "{}", `["ping"]`, "1e400", str(long), `""`, `"\\ud800"`, `"ping\\u0000"`]
+      .map((method) => ({ label: `method ${method.slice(0, 20)}`, text: rpc(`"id":3`, `"method":${method}`) })),
+    ...["[]", "[1]", `"x"`, "1", "null", "true", "false"].map((p) => ({ label: `params ${p}`, text: call("4", p) })),
     { label: "no jsonrpc", text: `{"id":5,"method":${probe},"params":${params()}}` },
-    ...["\"1.0\"", "2", "2.0", "null", "\"2.0 \"", "{}"]
+    ...[`"1.0"`, "2", "2.0", "null", `"2.0 "`, "{}"]
       .map((v) => ({ label: `jsonrpc ${v}`, text: `{"jsonrpc":${v},"id":5,"method":${probe},"params":${params()}}` })),
-    { label: "extra fields", text: request("6", "\"extra\":1", "\"__proto__\":{\"polluted\":1}", "\"constructor\":{\"prototype\":1}") },
+    { label: "extra fields", text: call("6", params(), `"extra":1`, `"__proto__":{"x":1}`, `"constructor":{"a":1}`) },
     { label: "duplicate ids", text: `{"jsonrpc":"2.0","id":1,"id":"second","method":${probe},"params":${params()}}` },
     { label: "duplicate methods", text: `{"jsonrpc":"2.0","id":8,"method":${probe},"method":1}` },
-    { label: "request carrying a result", text: request("9", "\"result\":{}") },
-    { label: "many keys", text: request("10", manyKeys) },
-    { label: "many keys in params", text: rpc("\"id\":10", `"method":${probe}`, `"params":${params(manyKeys)}`) },
-    { label: "a 100 KB key", text: request("11", `${str(long)}:1`) },
+    { label: "request carrying a result", text: call("9", params(), `"result":{}`) },
+    { label: "many keys", text: call("10", params(), manyKeys) },
+    { label: "many keys in params", text: call("10", params(manyKeys)) },
+    { label: "a 100 KB key", text: call("11", params(), `${str(long)}:1`) },
     { label: "echo of 100 KB", text: echo("12", `{"text":${str(long)}}`), result: true },
-    { label: "echo of lone surrogates and NUL", text: echo("13", "{\"text\":\"\\ud800\\udfff\\u0000\\uffff\\udc00\\ud83d\"}"), result: true },
-    { label: "tools/call without a name", text: rpc("\"id\":14", "\"method\":\"tools/call\"", `"params":${params()}`) },
+    { label: "echo of lone surrogates", text: echo("13", `{"text":"\\ud800\\udfff\\u0000\\uffff"}`), result: true },
+    { label: "tools/call without a name", text: rpc(`"id":14`, `"method":"tools/call"`, `"params":${params()}`) },
     // Not requests.
-    { label: "empty object", text: "{}" },
-    { label: "empty array", text: "[]" },
-    { label: "array of an empty array", text: "[[]]" },
-    { label: "array of an empty object", text: "[{}]" },
-    { label: "array of numbers", text: "[1,2,3]" },
-    {
-      label: "batch of junk",
-      text: `[${request("\"b1\"")},1,"x",null,{},{"jsonrpc":"2.0","method":"notifications/initialized"},{"id":"b2"},` +
-        `{"jsonrpc":"2.0","id":"b3","result":{}},${echo("\"b4\"", "{\"text\":\"b\"}")},${request("{}")},[]]`
-    },
-    { label: "batch with initialize", text: `[${rpc("\"id\":\"i1\"", "\"method\":\"initialize\"", "\"params\":{}")},${request("\"i2\"")}]` },
-    { label: "batch of notifications", text: "[{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}]" },
-    ...["1", "\"x\"", "null", "true", "1e400", "\"\""].map((v) => ({ label: `scalar ${v}`, text: v })),
-    { label: "notification", text: "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}" },
-    { label: "unknown notification", text: "{\"jsonrpc\":\"2.0\",\"method\":\"nope/nope\",\"params\":{}}" },
-    { label: "cancel with a junk id", text: "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":{\"a\":[1]}}}" },
-    { label: "cancel of nothing", text: "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":7}}" },
-    { label: "progress junk", text: "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":null,\"progress\":\"x\"}}" },
-    { label: "notification with array params", text: "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\",\"params\":[]}" },
-    { label: "response to nothing", text: "{\"jsonrpc\":\"2.0\",\"id\":\"nobody\",\"result\":{}}" },
-    { label: "error response with a bad error", text: "{\"jsonrpc\":\"2.0\",\"id\":9,\"error\":\"x\"}" },
-    { label: "error response with id null", text: "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"x\"}}" },
-    { label: "response without id", text: "{\"jsonrpc\":\"2.0\",\"result\":1}" },
+    ...["{}", "[]", "[[]]", "[{}]", "[1,2,3]", "1", `"x"`, "null", "true", "1e400", `""`]
+      .map((text) => ({ label: `not a message ${text}`, text })),
+    { label: "batch of junk", text: `[${junkBatch.join(",")}]` },
+    { label: "batch with initialize", text: `[${rpc(`"id":"i1"`, `"method":"initialize"`)},${call(`"i2"`)}]` },
+    { label: "batch of notifications", text: `[${note("notifications/initialized")}]` },
+    { label: "notification", text: note("notifications/initialized") },
+    { label: "unknown notification", text: note("nope/nope", "{}") },
+    { label: "cancel with a junk id", text: note("notifications/cancelled", `{"requestId":{"a":[1]}}`) },
+    { label: "cancel of nothing", text: note("notifications/cancelled", `{"requestId":7}`) },
+    { label: "progress junk", text: note("notifications/progress", `{"progressToken":null,"progress":"x"}`) },
+    { label: "notification with array params", text: note("notifications/initialized", "[]") },
+    { label: "response to nothing", text: `{"jsonrpc":"2.0","id":"nobody","result":{}}` },
+    { label: "error response with a bad error", text: `{"jsonrpc":"2.0","id":9,"error":"x"}` },
+    { label: "error response with id null", text: `{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}` },
+    { label: "response without id", text: `{"jsonrpc":"2.0","result":1}` },
     // Text that is not JSON.
-    ...["", " ", "{", "}", "[", "\"", "-", "01", "1.", ".5", "+1", "tru", "0x10", "NaN", "undefined", "{\"a\" 1}", "{'a':1}",
-      "[1,]", "{\"a\":1,}", "/* c */ {}", "\"\\u12\"", "\"\\x41\"", "\"a\u0000b\"", "\ufeff{}"]
-      .map((text) => ({ label: `not JSON ${str(text)}`, text })),
-    { label: "truncated", text: request("1").slice(0, 30) },
-    { label: "trailing garbage", text: request("1") + " x" },
-    { label: "two messages", text: request("1") + request("2") },
-    { label: "BOM", text: "\ufeff" + request("1") },
+    ...notJson.map((text) => ({ label: `not JSON ${str(text)}`, text })),
+    { label: "truncated", text: call("1").slice(0, 30) },
+    { label: "trailing garbage", text: call("1") + " x" },
+    { label: "two messages", text: call("1") + call("2") },
+    { label: "BOM", text: "\ufeff" + call("1") },
     { label: "NaN id", text: `{"jsonrpc":"2.0","id":NaN,"method":${probe}}` },
     { label: "raw NUL in method", text: `{"jsonrpc":"2.0","id":1,"method":"pi\u0000ng"}` },
     { label: "unterminated 100 KB string", text: `{"jsonrpc":"2.0","id":1,"method":"${long}` },
     { label: "binary-looking junk", text: "\u0000\u00ff\u00fe\u0080{\"" },
-    { label: "pretty printed", text: JSON.stringify(JSON.parse(request("15")), null, 2), result: true },
-    { label: "surrounded by whitespace", text: ` \t${request("16")}\t `, result: true }
+    { label: "pretty printed", text: JSON.stringify(JSON.parse(call("15")), null, 2), result: true },
+    { label: "surrounded by whitespace", text: ` \t${call("16")}\t `, result: true }
   ]
-  return list
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -398,7 +401,8 @@ const expectationOfValue = (value: unknown): Expect => {
   if (!has(value, "method") && (has(value, "result") || has(value, "error"))) {
     return { _tag: "AtMostOne", shape: { ids: isId(id) ? [id, null] : [null], error: true } }
   }
-  const invalid = value.jsonrpc !== "2.0" || typeof value.method !== "string" || (has(value, "params") && !isRecord(value.params))
+  const invalid = value.jsonrpc !== "2.0" || typeof value.method !== "string" ||
+    (has(value, "params") && !isRecord(value.params))
   if (has(value, "id")) return isId(id) ? one([id], invalid) : one([null], true)
   return invalid ? { _tag: "AtMostOne", shape: { ids: [null], error: true } } : { _tag: "None" }
 }
@@ -413,7 +417,8 @@ const expectationOf = (text: string, blankIgnored: boolean): Expect => {
     return one([null], true, [PARSE_ERROR])
   }
   if (depthOf(json) > MAX_DEPTH) {
-    return one([!Array.isArray(json) && isRecord(json) && isId(json.id) ? json.id : null], true, [INVALID_REQUEST, PARSE_ERROR])
+    const id = isRecord(json) && isId(json.id) ? json.id : null
+    return one([id], true, [INVALID_REQUEST, PARSE_ERROR])
   }
   if (!Array.isArray(json)) return expectationOfValue(json)
   return json.length === 0 ? one([null], true) : { _tag: "Batch", items: json.map(expectationOfValue) }
@@ -475,8 +480,12 @@ const malformed = (message: unknown): string | undefined => {
   }
   if (!isRecord(message)) return `not a JSON-RPC message: ${show(message)}`
   if (message.jsonrpc !== "2.0") return `jsonrpc is not "2.0": ${show(message)}`
-  if (has(message, "method")) return typeof message.method === "string" ? undefined : `a non-string method: ${show(message)}`
-  if (!has(message, "id") || !(message.id === null || isId(message.id))) return `a response without a valid id: ${show(message)}`
+  if (has(message, "method")) {
+    return typeof message.method === "string" ? undefined : `a non-string method: ${show(message)}`
+  }
+  if (!has(message, "id") || !(message.id === null || isId(message.id))) {
+    return `a response without a valid id: ${show(message)}`
+  }
   if (has(message, "result") === has(message, "error")) return `not exactly one of result and error: ${show(message)}`
   if (has(message, "error")) {
     const error = message.error
@@ -547,7 +556,8 @@ const judge = (expect: Expect, answers: ReadonlyArray<unknown>): Array<string> =
         const min = carrying.filter((i) => i._tag === "One" && i.shape.ids.length === 1).length
         const got = answer.filter((element) => isRecord(element) && element.id === id)
         if (got.length < min || got.length > carrying.length) {
-          problems.push(`the batch answer has ${got.length} elements with id ${JSON.stringify(id)}, expected ${min === carrying.length ? min : `${min} to ${carrying.length}`}`)
+          const expected = min === carrying.length ? `${min}` : `${min} to ${carrying.length}`
+          problems.push(`the batch answer has ${got.length} with id ${JSON.stringify(id)}, expected ${expected}`)
         }
         if (id !== null && carrying.length === 1 && got.length === 1) {
           const wrong = misfit(got[0], carrying[0]!.shape)
@@ -582,8 +592,10 @@ const awaits = (expect: Expect): ((message: unknown) => boolean) | undefined => 
 }
 
 /** The readable id an input must be answered with, which a legacy peer must let the client reuse afterwards. */
-const reusableId = (expect: Expect): RequestId | undefined =>
-  expect._tag === "One" && expect.shape.ids.length === 1 && expect.shape.ids[0] !== null ? expect.shape.ids[0] : undefined
+const reusableId = (expect: Expect): RequestId | undefined => {
+  if (expect._tag !== "One" || expect.shape.ids.length !== 1) return undefined
+  return expect.shape.ids[0] ?? undefined
+}
 
 class Violations {
   readonly list: Array<string> = []
@@ -597,7 +609,8 @@ class Violations {
   /** Ends the test: the peer no longer serves. */
   fatal(index: number, input: Input, problem: string): never {
     throw new Error(
-      `seed ${SEED}: ${this.transport} stopped serving after #${index} ${input.label}: ${clip(input.text)}: ${problem}` +
+      `seed ${SEED}: ${this.transport} stopped serving after #${index} ${input.label}: ${clip(input.text)}: ` +
+        problem +
         (this.list.length > 0 ? `\nearlier violations:\n${this.list.slice(0, 20).join("\n")}` : "")
     )
   }
@@ -606,7 +619,8 @@ class Violations {
     assert.strictEqual(
       this.list.length,
       0,
-      `seed ${SEED} (FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS} reproduces): ${this.list.length} violations in ${inputs} inputs ` +
+      `seed ${SEED} (FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS} reproduces): ` +
+        `${this.list.length} violations in ${inputs} inputs ` +
         `over ${this.transport}:\n${this.list.slice(0, 40).join("\n")}${this.list.length > 40 ? "\n…" : ""}`
     )
   }
@@ -640,12 +654,22 @@ const sseData = (text: string): Array<string> =>
  * POSTs one body: 200 with JSON-RPC (JSON or SSE), 202 with nothing (`acceptedBody` tolerates the old transport's
  * "Accepted"), or 4xx with a JSON-RPC error; anything else (500, a reset, a non-JSON body) is a problem.
  */
-const postText = async (url: string, text: string, headers: Record<string, string>, acceptedBody = false): Promise<Delivery> => {
+const postText = async (
+  url: string,
+  text: string,
+  headers: Record<string, string>,
+  acceptedBody = false
+): Promise<Delivery> => {
   let status: number
   let type: string
   let body: string
   try {
-    const res = await fetch(url, { method: "POST", headers: { ...JSON_AND_SSE, ...headers }, body: text })
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { ...JSON_AND_SSE, ...headers },
+      body: text,
+      signal: AbortSignal.timeout(WAIT_MS)
+    })
     status = res.status
     type = res.headers.get("content-type") ?? ""
     body = await res.text()
@@ -689,7 +713,9 @@ const postText = async (url: string, text: string, headers: Record<string, strin
 
 /** Base64 when a header could not carry the value as it is (SEP-2243). */
 const headerValue = (value: string): string =>
-  /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(value) ? value : `=?base64?${Buffer.from(value).toString("base64")}?=`
+  /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(value)
+    ? value
+    : `=?base64?${Buffer.from(value).toString("base64")}?=`
 
 /** The headers a modern request needs, from its body; `wrong` sends a method header that does not match. */
 const modernHeadersOf = (text: string, wrong: boolean): Record<string, string> => {
@@ -703,7 +729,8 @@ const modernHeadersOf = (text: string, wrong: boolean): Record<string, string> =
   const method = wrong ? `${json.method}x` : json.method
   const params = isRecord(json.params) ? json.params : {}
   const named = json.method === "resources/read" ? params.uri : params.name
-  return modernHeaders(headerValue(method), typeof named === "string" && named.length <= 4096 ? headerValue(named) : undefined)
+  const name = typeof named === "string" && named.length <= 4096 ? headerValue(named) : undefined
+  return modernHeaders(headerValue(method), name)
 }
 
 /**
@@ -720,11 +747,13 @@ const fuzzHttp = async (
   for (const [index, input] of inputs.entries()) {
     const delivery = await send(input, index)
     const expect = refusable(input.expect, delivery)
-    for (const problem of [...delivery.problems, ...judge(expect, delivery.answers)]) violations.add(index, input, problem)
+    const problems = [...delivery.problems, ...judge(expect, delivery.answers)]
+    for (const problem of problems) violations.add(index, input, problem)
     const dead = await live(index)
     if (dead !== undefined) violations.fatal(index, input, dead)
     const id = reusableId(input.expect)
-    if (reuse !== undefined && id !== undefined && delivery.answers.length === 1 && (input.adversarial || index % 4 === 0)) {
+    const sampled = input.adversarial || index % 4 === 0
+    if (reuse !== undefined && id !== undefined && delivery.answers.length === 1 && sampled) {
       const refused = await reuse(id)
       if (refused !== undefined) violations.add(index, input, `reusing id ${clip(JSON.stringify(id), 40)}: ${refused}`)
     }
@@ -808,10 +837,15 @@ interface Peer {
 }
 
 const ping = (id: RequestId) => JSON.stringify({ jsonrpc: "2.0", id, method: "ping" })
-const isResponseTo = (id: RequestId) => (message: unknown) => isRecord(message) && !has(message, "method") && message.id === id
+const isResponseTo = (id: RequestId) => (message: unknown) =>
+  isRecord(message) && !has(message, "method") && message.id === id
 
 /** Sends a ping and returns its answer's index, or a reason it got none; records what was wrong with the answer. */
-const pingOver = async (peer: Peer, id: RequestId, from: number): Promise<{ at: number; problem?: string } | string> => {
+const pingOver = async (
+  peer: Peer,
+  id: RequestId,
+  from: number
+): Promise<{ readonly at: number; readonly problem?: string } | string> => {
   const delivery = await peer.send(ping(id))
   if (delivery.problems.length > 0) return delivery.problems.join("; ")
   try {
@@ -829,7 +863,6 @@ const pingOver = async (peer: Peer, id: RequestId, from: number): Promise<{ at: 
  * the input's id.
  */
 const fuzzStream = async (violations: Violations, peer: Peer, inputs: ReadonlyArray<Input>) => {
-  // After a few answers went missing, wait less for the next ones, so a systematic miss cannot time the test out.
   let missed = 0
   for (const [index, input] of inputs.entries()) {
     const from = peer.frames.messages.length
@@ -839,11 +872,11 @@ const fuzzStream = async (violations: Violations, peer: Peer, inputs: ReadonlyAr
     let answered = delivery.answers.length > 0
     if (!answered && wanted !== undefined) {
       try {
-        await peer.frames.waitFor(from, wanted, "the answer", missed < 3 ? WAIT_MS : 500)
+        await peer.frames.waitFor(from, wanted, "the answer")
         answered = true
       } catch (error) {
         if (peer.frames.ended !== undefined) violations.fatal(index, input, (error as Error).message)
-        missed++
+        if (++missed >= MAX_MISSED) violations.fatal(index, input, `${missed} answers missing, the last one here`)
       }
     }
     const live = await pingOver(peer, `fuzz-ping-${index}`, from)
@@ -853,7 +886,9 @@ const fuzzStream = async (violations: Violations, peer: Peer, inputs: ReadonlyAr
     for (let i = from; i < peer.frames.messages.length; i++) {
       if (i === live.at) continue
       const message = peer.frames.messages[i]
-      const wrong = message === undefined ? `a frame that is not JSON: ${clip(peer.frames.texts[i]!)}` : malformed(message)
+      const wrong = message === undefined
+        ? `a frame that is not JSON: ${clip(peer.frames.texts[i]!)}`
+        : malformed(message)
       if (wrong !== undefined) violations.add(index, input, `the server sent ${wrong}`)
       else if (isAnswer(message)) answers.push(message)
     }
@@ -861,8 +896,8 @@ const fuzzStream = async (violations: Violations, peer: Peer, inputs: ReadonlyAr
     const id = reusableId(input.expect)
     if (id !== undefined && answered && (input.adversarial || index % 4 === 0)) {
       const again = await pingOver(peer, id, peer.frames.messages.length)
-      if (typeof again === "string") violations.add(index, input, `reusing id ${clip(JSON.stringify(id), 40)}: ${again}`)
-      else if (again.problem !== undefined) violations.add(index, input, `reusing id ${clip(JSON.stringify(id), 40)}: ${again.problem}`)
+      const problem = typeof again === "string" ? again : again.problem
+      if (problem !== undefined) violations.add(index, input, `reusing id ${clip(JSON.stringify(id), 40)}: ${problem}`)
     }
   }
 }
@@ -949,7 +984,9 @@ describe("fuzz: the JSON-RPC decoder over every transport", () => {
       frames,
       send: (text) =>
         new Promise((resolve) =>
-          socket.send(text, (error) => resolve({ answers: [], problems: error ? [`send failed: ${error.message}`] : [] }))
+          socket.send(text, (error) =>
+            resolve({ answers: [], problems: error ? [`send failed: ${error.message}`] : [] })
+          )
         )
     }
     await handshake(peer, "2025-03-26")
@@ -996,7 +1033,10 @@ describe("fuzz: the JSON-RPC decoder over every transport", () => {
         frames.end(`the SSE stream failed: ${describeError(error)}`)
       }
     })()
-    const messages = new URL(await announced, base).toString()
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error("no endpoint event within the wait")), WAIT_MS).unref()
+    )
+    const messages = new URL(await Promise.race([announced, timeout]), base).toString()
     const peer: Peer = { frames, send: (text) => postText(messages, text, {}, true) }
     await handshake(peer, "2024-11-05")
     const violations = new Violations("sse")

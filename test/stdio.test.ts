@@ -330,8 +330,8 @@ describe("stdio: streams and lifecycle", () => {
   })
 
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    it(`${signal} while long_running_operation is in flight exits 0 after running the handler's finalizer`, async () => {
-      const server = spawnServer()
+    it(`${signal}: requests in flight get the grace, then an error answer and the finalizer; exit 0`, async () => {
+      const server = spawnServer(["--stdio", "--shutdown-timeout-ms", "1000"])
       await server.initialize("2025-11-25")
       server.send({
         jsonrpc: "2.0",
@@ -339,15 +339,80 @@ describe("stdio: streams and lifecycle", () => {
         method: "tools/call",
         params: { name: "long_running_operation", arguments: { steps: 50, stepMs: 100 } }
       })
-      // Frames are handled in order: once this ping is answered, the long request's fiber is running.
+      server.send({
+        jsonrpc: "2.0",
+        id: 3,
+        method: "tools/call",
+        params: { name: "long_running_operation", arguments: { steps: 2, stepMs: 100 } }
+      })
+      // Frames are handled in order: once this ping is answered, the long requests' fibers are running.
       await stillServes(server, 2)
       server.child.kill(signal)
       const exit = await server.waitForExit()
       assert.strictEqual(exit.code, 0, `signal ${exit.signal}; stderr:\n${server.stderr()}`)
       assert.strictEqual(interruptedEvents(server).length, 1, server.stderr())
-      assert.strictEqual(messagesWithId(server, 1).length, 0)
+      // The short one finished within the grace; the long one was interrupted and answered, not dropped.
+      assert.deepStrictEqual((messagesWithId(server, 3)[0] as Message).result?.content, [{ type: "text", text: "Finished 2 steps" }])
+      const long = messagesWithId(server, 1) as Array<Message>
+      assert.strictEqual(long.length, 1)
+      assert.strictEqual(long[0]!.error?.code, -32000)
+      assert.include(long[0]!.error?.message, "shutting down")
     })
   }
+
+  it("a second SIGTERM during the graceful shutdown exits at once with 143, on purpose", async () => {
+    const server = spawnServer(["--stdio", "--shutdown-timeout-ms", "20000"])
+    await server.initialize("2025-11-25")
+    server.send({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "long_running_operation", arguments: { steps: 50, stepMs: 1000 } }
+    })
+    await stillServes(server, 2)
+    server.child.kill("SIGTERM")
+    await new Promise((r) => setTimeout(r, 200))
+    assert.strictEqual(server.child.exitCode, null, "still draining after the first signal")
+    server.child.kill("SIGTERM")
+    const exit = await server.waitForExit()
+    assert.deepStrictEqual([exit.code, exit.signal], [143, null], server.stderr())
+    assert.include(server.stderr(), "Second SIGTERM")
+  })
+
+  it("a burst of 3,000 requests in one write is answered in full, in order", async () => {
+    const server = spawnServer()
+    await server.initialize("2025-11-25")
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      JSON.stringify({ jsonrpc: "2.0", id: 10_000 + i, method: "tools/call", params: { name: "add", arguments: { a: i, b: 1 } } }))
+    server.sendRaw(lines.join("\n") + "\n")
+    await server.waitForId(12_999, 20_000)
+    for (let i = 0; i < 3000; i++) {
+      const answer = messagesWithId(server, 10_000 + i) as Array<Message>
+      assert.strictEqual(answer.length, 1, `id ${10_000 + i}`)
+      assert.deepStrictEqual(answer[0]!.result?.structuredContent, { sum: i + 1 })
+    }
+  })
+
+  it("deeply nested lines get -32600 (with the id when readable); stdout stays JSON-RPC and the process lives", async () => {
+    const server = spawnServer()
+    await server.initialize("2025-11-25")
+    const nest = (leaf: string) => "[".repeat(3000) + leaf + "]".repeat(3000)
+    server.sendRaw(`{"jsonrpc":"2.0","id":${nest("1")},"method":"ping"}\n`)
+    assertError(await server.waitForId(null), null, -32600)
+    server.sendRaw(`{"jsonrpc":"2.0","id":5,"method":${nest("\"x\"")}}\n`)
+    assertError(await server.waitForId(5), 5, -32600)
+    server.sendRaw(`{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"echo","arguments":{"text":${nest("1")}}}}\n`)
+    assertError(await server.waitForId(6), 6, -32600)
+    // The ids are free again, and the server still answers.
+    for (const id of [5, 6]) {
+      server.send({ jsonrpc: "2.0", id, method: "ping" })
+      for (let i = 0; i < 200 && messagesWithId(server, id).length < 2; i++) await new Promise((r) => setTimeout(r, 10))
+      assert.deepStrictEqual((messagesWithId(server, id)[1] as Message | undefined)?.result, {}, `ping ${id}`)
+    }
+    assert.strictEqual(server.child.exitCode, null)
+    // Every stdout line was JSON-RPC.
+    assert.deepStrictEqual(server.unparsed, [])
+  })
 
   it("stdin closed with a long request in flight and --drain-timeout-ms 200: exits 0 and the finalizer runs", async () => {
     const server = spawnServer(["--stdio", "--drain-timeout-ms", "200"])

@@ -185,7 +185,9 @@ export const serve = (options: Options = {}): Effect.Effect<void, never, McpServ
     Effect.gen(function*() {
       const base = transport(options.stdin ?? process.stdin, options.stdout ?? process.stdout, options.maxMessageBytes)
       let inbound: Connection.Inbound | undefined
-      const connection = yield* Effect.fork(restore(Connection.serve(
+      // A daemon: interrupting a fiber signals its children at once, and the connection must outlive the signal
+      // to drain. It is interrupted below on every way out.
+      const connection = yield* Effect.forkDaemon(restore(Connection.serve(
         { ...base, start: (callbacks) => Effect.zipRight(Effect.sync(() => (inbound = callbacks)), base.start(callbacks)) },
         {
           transport: "stdio",
