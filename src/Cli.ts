@@ -148,6 +148,13 @@ export const flags: ReadonlyArray<Flag> = [
     description: "Time a client has to send its request headers (slowloris protection)."
   },
   {
+    name: "request-read-timeout-ms",
+    env: "MCP_REQUEST_READ_TIMEOUT_MS",
+    value: "MS",
+    default: "30000",
+    description: "Time a client has to send a whole request, headers and body (not the response); past it, 408."
+  },
+  {
     name: "log-level",
     env: "MCP_LOG_LEVEL",
     value: "LEVEL",

@@ -250,6 +250,7 @@ const adversarial = (modern: boolean): Array<Adversarial> => {
   const note = (method: string, paramsText?: string) =>
     paramsText === undefined ? rpc(`"method":${str(method)}`) : rpc(`"method":${str(method)}`, `"params":${paramsText}`)
   const deep = nest(3000, "1")
+  const poison = `{"toString":null,"valueOf":null}`
   const long = "x".repeat(100_000)
   const manyKeys = Array.from({ length: 10_000 }, (_, i) => `"k${i}":${i}`).join(",")
   const junkBatch = [
@@ -308,6 +309,17 @@ const adversarial = (modern: boolean): Array<Adversarial> => {
     { label: "echo of 100 KB", text: echo("12", `{"text":${str(long)}}`), result: true },
     { label: "echo of lone surrogates", text: echo("13", `{"text":"\\ud800\\udfff\\u0000\\uffff"}`), result: true },
     { label: "tools/call without a name", text: rpc(`"id":14`, `"method":"tools/call"`, `"params":${params()}`) },
+    // Values that throw when turned into a string.
+    ...[["tools/call", "name"], ["prompts/get", "name"], ["resources/read", "uri"], ["completion/complete", "ref"],
+      ["logging/setLevel", "level"]].map(([method, field]) => ({
+        label: `${field} of ${method} ${poison}`,
+        text: rpc(`"id":17`, `"method":${str(method!)}`, `"params":${params(`${str(field!)}:${poison}`)}`)
+      })),
+    { label: `method ${poison}`, text: rpc(`"id":17`, `"method":${poison}`, `"params":${params()}`) },
+    { label: `method [${poison}]`, text: rpc(`"id":17`, `"method":[${poison}]`, `"params":${params()}`) },
+    { label: `id ${poison}`, text: call(poison) },
+    { label: `progressToken ${poison}`, text: call("18", `{"_meta":{"progressToken":${poison}}}`) },
+    { label: `cancel of ${poison}`, text: note("notifications/cancelled", `{"requestId":${poison}}`) },
     // Not requests.
     ...["{}", "[]", "[[]]", "[{}]", "[1,2,3]", "1", `"x"`, "null", "true", "1e400", `""`]
       .map((text) => ({ label: `not a message ${text}`, text })),
@@ -729,7 +741,12 @@ const modernHeadersOf = (text: string, wrong: boolean): Record<string, string> =
   const method = wrong ? `${json.method}x` : json.method
   const params = isRecord(json.params) ? json.params : {}
   const named = json.method === "resources/read" ? params.uri : params.name
-  const name = typeof named === "string" && named.length <= 4096 ? headerValue(named) : undefined
+  // A name of another type still gets a header, so the server compares the two.
+  const name = typeof named === "string" && named.length <= 4096
+    ? headerValue(named)
+    : named === undefined
+    ? undefined
+    : "x"
   return modernHeaders(headerValue(method), name)
 }
 

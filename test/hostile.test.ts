@@ -303,3 +303,96 @@ describe("shutdown with requests in flight on WebSocket and the old HTTP+SSE tra
     assert.isBelow(text.indexOf("\"id\":\"slow\""), text.indexOf("event: shutdown"))
   })
 })
+
+describe("oversized requests are answered, not reset", () => {
+  /** POSTs `size` bytes with node:http, as the SDK and most clients do: resolves with the status, or the error. */
+  const upload = (port: number, size: number, headers: Record<string, string> = {}) =>
+    new Promise<number | string>((resolve) => {
+      const req = http.request({
+        host: "127.0.0.1",
+        port,
+        path: "/mcp",
+        method: "POST",
+        headers: { ...JSON_AND_SSE, "content-length": String(size), ...headers }
+      }, (res) => {
+        let body = ""
+        res.on("data", (chunk) => (body += chunk))
+        res.on("end", () => resolve(res.statusCode === 413 && body.includes("-32600") ? 413 : `${res.statusCode} ${body}`))
+      })
+      req.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? String(error)))
+      if (headers.expect !== undefined) {
+        req.once("continue", () => req.end(Buffer.alloc(size, 0x20)))
+        req.flushHeaders()
+      } else {
+        req.end(Buffer.alloc(size, 0x20))
+      }
+    })
+
+  it("a body over --max-body-bytes gets a readable 413 every time (node:http, fetch), and the server keeps serving", async () => {
+    const { port, url } = await start({ maxBodyBytes: 64 * 1024 })
+    const outcomes: Array<number | string> = []
+    for (let i = 0; i < 20; i++) outcomes.push(await upload(port, 3 * 1024 * 1024))
+    assert.deepStrictEqual(outcomes, Array(20).fill(413), JSON.stringify(outcomes))
+    for (let i = 0; i < 10; i++) {
+      const res = await fetch(url, { method: "POST", headers: JSON_AND_SSE, body: "x".repeat(3 * 1024 * 1024) })
+      assert.strictEqual(res.status, 413)
+      assert.strictEqual(((await res.json()) as any).error.code, -32600)
+    }
+    const ok = await post(url, initialize())
+    assert.strictEqual(ok.status, 200)
+    await ok.text()
+  })
+
+  it("Expect: 100-continue over the limit is 413 without the body being sent; within it, served", async () => {
+    const { port } = await start({ maxBodyBytes: 64 * 1024 })
+    let continued = false
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({
+        host: "127.0.0.1",
+        port,
+        path: "/mcp",
+        method: "POST",
+        headers: { ...JSON_AND_SSE, "content-length": String(10 * 1024 * 1024), expect: "100-continue" }
+      }, (res) => {
+        res.resume()
+        resolve(res.statusCode!)
+      })
+      req.once("continue", () => (continued = true))
+      req.once("error", reject)
+      req.flushHeaders()
+    })
+    assert.strictEqual(status, 413)
+    assert.isFalse(continued)
+    const body = JSON.stringify(initialize())
+    const served = await new Promise<number>((resolve, reject) => {
+      const req = http.request({
+        host: "127.0.0.1",
+        port,
+        path: "/mcp",
+        method: "POST",
+        headers: { ...JSON_AND_SSE, "content-length": String(Buffer.byteLength(body)), expect: "100-continue" }
+      }, (res) => {
+        res.resume()
+        resolve(res.statusCode!)
+      })
+      req.once("continue", () => req.end(body))
+      req.once("error", reject)
+      req.flushHeaders()
+    })
+    assert.strictEqual(served, 200)
+  })
+
+  it("headers over Node's limit get 431 with a JSON-RPC body", async () => {
+    const { port } = await start()
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, "127.0.0.1")
+      let data = ""
+      socket.on("data", (chunk) => (data += chunk))
+      socket.once("close", () => resolve(data))
+      socket.once("error", reject)
+      socket.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nx-big: ${"a".repeat(32 * 1024)}\r\n\r\n`)
+    })
+    assert.match(answer, /^HTTP\/1\.1 431 /)
+    assert.strictEqual(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)).error.code, -32600)
+  })
+})

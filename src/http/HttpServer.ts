@@ -79,6 +79,9 @@ export class HttpServer extends Context.Tag("effect-mcp-server/HttpServer")<Http
 
 const millis = (input: Duration.DurationInput) => Duration.toMillis(Duration.decode(input))
 
+/** A refused body is read and discarded up to this many bytes (or twice the limit) before the connection is cut. */
+const LINGER_BYTES = 16 * 1024 * 1024
+
 const jsonError = (res: Http.ServerResponse, status: number, code: number, message: string, headers?: Record<string, string>) =>
   StreamableHttp.sendJson(res, status, StreamableHttp.errorBody(code, message), headers)
 
@@ -113,12 +116,31 @@ export const make = (options: Options = {}) =>
     if (websocket !== undefined) yield* Effect.addFinalizer(() => Effect.sync(websocket.close))
     let ready = false
 
-    // The rest of the body is not read: answer, then close the connection.
+    // Closing while the client still uploads makes the kernel answer with a reset, and the client never reads the
+    // 413; closing after the upload races a keep-alive client reusing the socket. So the rest of the body is read
+    // and discarded (up to a byte bound: past it the socket is cut) and the connection stays usable. A client
+    // that stops sending mid-body is cut by the request read timeout (408), as any slow request.
     const tooLarge = (req: Http.IncomingMessage, res: Http.ServerResponse, limit: number) => {
-      res.once("finish", () => req.socket.destroy())
-      jsonError(res, 413, JsonRpc.INVALID_REQUEST, `Payload Too Large: the body exceeds ${limit} bytes`, {
-        connection: "close"
+      const lingerBytes = Math.max(LINGER_BYTES, 2 * limit)
+      let discarded = 0
+      req.on("data", (chunk: Buffer) => {
+        discarded += chunk.length
+        if (discarded > lingerBytes) req.socket.destroy()
       })
+      req.resume()
+      jsonError(res, 413, JsonRpc.INVALID_REQUEST, `Payload Too Large: the body exceeds ${limit} bytes`)
+    }
+
+    // `Expect: 100-continue` with a Content-Length over the limit: 413 at once, and the body is never sent.
+    const checkContinue = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+      const declared = req.headers["content-length"]
+      if (req.method === "POST" && declared !== undefined && Number(declared) > maxBodyBytes) {
+        return jsonError(res, 413, JsonRpc.INVALID_REQUEST, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`, {
+          connection: "close"
+        })
+      }
+      res.writeContinue()
+      handle(req, res)
     }
 
     /**
@@ -247,6 +269,7 @@ export const make = (options: Options = {}) =>
     })
     server.keepAliveTimeout = millis(options.keepAliveTimeout ?? "5 seconds")
     server.on("request", handle)
+    server.on("checkContinue", checkContinue)
     server.on("upgrade", (req: Http.IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = req.url ?? "/"
       const query = url.indexOf("?")
@@ -265,10 +288,16 @@ export const make = (options: Options = {}) =>
     })
     server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return socket.destroy()
+      const [status, message] = error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? ["408 Request Timeout", "Request Timeout: the request did not arrive in time"]
+        : error.code === "HPE_HEADER_OVERFLOW"
+        ? ["431 Request Header Fields Too Large", "Request Header Fields Too Large"]
+        : ["400 Bad Request", "Bad Request: the request is not valid HTTP/1.1"]
+      const body = StreamableHttp.errorBody(JsonRpc.INVALID_REQUEST, message)
       socket.end(
-        error.code === "ERR_HTTP_REQUEST_TIMEOUT"
-          ? "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
-          : "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+        `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${
+          Buffer.byteLength(body)
+        }\r\n\r\n${body}`
       )
     })
 
@@ -368,6 +397,7 @@ export const options: Config.Config<Options> = Config.all({
   keepAlive: Config.option(Config.integer("MCP_KEEPALIVE_MS")),
   shutdownTimeout: Config.option(Config.integer("MCP_SHUTDOWN_TIMEOUT_MS")),
   headersTimeout: Config.option(Config.integer("MCP_HEADERS_TIMEOUT_MS")),
+  requestReadTimeout: Config.option(Config.integer("MCP_REQUEST_READ_TIMEOUT_MS")),
   noLegacySse: Config.withDefault(Config.boolean("MCP_NO_LEGACY_SSE"), false),
   noWebsocket: Config.withDefault(Config.boolean("MCP_NO_WEBSOCKET"), false)
 }).pipe(Config.map((c): Options => ({
@@ -385,6 +415,7 @@ export const options: Config.Config<Options> = Config.all({
   ...optional("keepAlive", Option.map(c.keepAlive, Duration.millis)),
   ...optional("shutdownTimeout", Option.map(c.shutdownTimeout, Duration.millis)),
   ...optional("headersTimeout", Option.map(c.headersTimeout, Duration.millis)),
+  ...optional("requestTimeout", Option.map(c.requestReadTimeout, Duration.millis)),
   legacySse: !c.noLegacySse,
   websocket: !c.noWebsocket
 })))
