@@ -1,44 +1,9 @@
 // test_shutdown_no_deadlock: `node dist/main.js` with hundreds of open SSE streams, WebSockets and in-flight calls
 // gets SIGTERM; it must exit 0, every client must see a clean end, and no finalizer may be skipped.
-import { spawn, type ChildProcess } from "node:child_process"
 import http from "node:http"
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
-import { afterEach, assert, describe, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import WebSocket from "ws"
-
-const SERVER = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "main.js")
-const children: Array<ChildProcess> = []
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL")
-})
-
-const startServer = (args: ReadonlyArray<string>) =>
-  new Promise<{ child: ChildProcess; port: number; stderr: () => Array<any>; exit: Promise<{ code: number | null; signal: string | null }> }>((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER, "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] })
-    children.push(child)
-    const lines: Array<any> = []
-    let buffer = ""
-    const exit = new Promise<{ code: number | null; signal: string | null }>((r) => child.once("exit", (code, signal) => r({ code, signal })))
-    child.stderr!.on("data", (chunk) => {
-      buffer += chunk
-      let nl: number
-      while ((nl = buffer.indexOf("\n")) !== -1) {
-        const line = buffer.slice(0, nl)
-        buffer = buffer.slice(nl + 1)
-        try {
-          const entry = JSON.parse(line)
-          lines.push(entry)
-          if (entry.message === "Serving MCP over HTTP") {
-            resolve({ child, port: Number(new URL(entry.annotations.url).port), stderr: () => lines, exit })
-          }
-        } catch {
-          // not a log line
-        }
-      }
-    })
-    child.once("exit", () => reject(new Error("the server exited before listening")))
-  })
+import { startServer } from "./fixtures/MainProcess.js"
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 512 })
 
