@@ -400,3 +400,39 @@ describe("oversized requests are answered, not reset", () => {
     assert.strictEqual(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)).error.code, -32600)
   })
 })
+
+describe("SSE readers that stop reading", () => {
+  it("old HTTP+SSE: the stream is cut within two keep-alives and its session ends; its POSTs never hang", async () => {
+    const { port, runtime } = await start({ keepAlive: "200 millis" })
+    const streams = () => runtime.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.openStreams()))
+    const endpoint = await new Promise<{ path: string; res: http.IncomingMessage }>((resolve, reject) => {
+      http.get({ host: "127.0.0.1", port, path: "/sse", headers: { accept: "text/event-stream" } }, (res) => {
+        res.once("data", (chunk: Buffer) => {
+          // Read the endpoint event, then never read again.
+          res.pause()
+          resolve({ path: /data: (\S+)/.exec(chunk.toString())![1]!, res })
+        })
+      }).once("error", reject)
+    })
+    const postMessage = (body: unknown) =>
+      fetch(`http://127.0.0.1:${port}${endpoint.path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body)
+      }).then(async (res) => {
+        await res.text()
+        return res.status
+      })
+    assert.strictEqual(await postMessage({ ...initialize("2024-11-05"), id: "init" }), 202)
+    const text = "z".repeat(256 * 1024)
+    const statuses: Array<number> = []
+    for (let i = 0; i < 200 && (statuses.length === 0 || statuses.at(-1) !== 404); i++) {
+      statuses.push(await postMessage(JSON.parse(call(i, "echo", { text }))))
+      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 100))
+    }
+    await until(async () => (await streams()) === 0, "the stalled stream cut")
+    assert.strictEqual(await postMessage({ jsonrpc: "2.0", id: "after", method: "ping" }), 404)
+    assert.isTrue(statuses.every((status) => [202, 503, 404].includes(status)), JSON.stringify(statuses))
+    endpoint.res.destroy()
+  })
+})

@@ -37,6 +37,7 @@ export const make = (shared: {
   const stream = (_req: IncomingMessage, res: ServerResponse, messagesPath: string) =>
     Effect.gen(function*() {
       const sessionId = randomUUID()
+      const liveness: Sse.Liveness = { pending: -1 }
       const transport: Connection.Transport = {
         start: (inbound) =>
           Effect.acquireRelease(
@@ -52,9 +53,8 @@ export const make = (shared: {
               })
           ).pipe(
             Effect.zipRight(shared.streams.register({
-              tick: () => {
-                if (!res.writableNeedDrain) res.write(Sse.comment("keepalive"))
-              },
+              // A reader that stopped reading is cut: the connection ends and its requests are interrupted.
+              tick: () => Sse.keepAlive(res, liveness),
               // At shutdown requests in flight may still answer, then the stream ends with its final event.
               close: (graceMillis) => inbound.end({ drain: true, graceMillis, shutdown: true })
             }))

@@ -55,3 +55,27 @@ export const open = (res: ServerResponse, extraHeaders: Record<string, string> =
   res.writeHead(200, { ...headers, ...extraHeaders })
   res.flushHeaders()
 }
+
+/** What a stream's keep-alive remembers between ticks: the bytes it was waiting to drain, or -1. */
+export interface Liveness {
+  pending: number
+}
+
+/**
+ * The keep-alive tick of an SSE response: a comment when the socket takes it; a response still waiting to drain
+ * exactly the bytes it waited on at the previous tick has a reader that stopped reading, and is destroyed (so it
+ * is cut within two keep-alive intervals; where the stream is resumable the client resumes with Last-Event-ID).
+ *
+ * @since 0.1.0 @category writing
+ */
+export const keepAlive = (res: ServerResponse, liveness: Liveness): void => {
+  if (res.writableEnded || res.destroyed) return
+  if (!res.writableNeedDrain) {
+    liveness.pending = -1
+    res.write(comment("keepalive"))
+    return
+  }
+  const pending = res.writableLength
+  if (pending === liveness.pending) return void res.destroy()
+  liveness.pending = pending
+}

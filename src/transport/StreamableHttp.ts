@@ -218,10 +218,9 @@ class ModernPost implements Dispatcher.Sink {
     const res = this.res
     this.state = "sse"
     Sse.open(res)
+    const liveness: Sse.Liveness = { pending: -1 }
     this.removeStream = this.streams.unsafeAdd({
-      tick: () => {
-        if (!res.writableNeedDrain) res.write(Sse.comment("keepalive"))
-      },
+      tick: () => Sse.keepAlive(res, liveness),
       // A request's stream ends with its answer; at shutdown the request gets the grace period to give one.
       close: () => {}
     })
@@ -392,8 +391,11 @@ export const make = (
         resume(Effect.void)
       }
 
+      /** Bytes waiting to drain at the last keep-alive tick (see Sse.keepAlive). */
+      pending = -1
+
       tick(): void {
-        if (!this.res.writableNeedDrain) this.res.write(Sse.comment("keepalive"))
+        Sse.keepAlive(this.res, this)
       }
 
       /** Shutdown: the standalone stream ends now; an answer's stream waits (within the grace) for its answer. */
@@ -536,10 +538,9 @@ export const make = (
         this.session.addChannel(this.channel)
         Sse.open(res, this.headers)
         if (this.version === "2025-11-25") res.write(Sse.priming(`${this.channel.id}#0`, retryMillis))
+        const liveness: Sse.Liveness = { pending: -1 }
         this.removeStream = shared.streams.unsafeAdd({
-          tick: () => {
-            if (!res.writableNeedDrain) res.write(Sse.comment("keepalive"))
-          },
+          tick: () => Sse.keepAlive(res, liveness),
           // A request's stream ends with its answer; at shutdown the request gets the grace period to give one.
           close: () => {}
         })
