@@ -23,7 +23,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_2026) >>> 0
 const RUNS = Number(process.env.FUZZ_RUNS ?? 250)
 /** How long any one answer may take before it counts as missing. */
 const WAIT_MS = 3_000
-/** Missing answers after which a stream transport's test stops (each costs WAIT_MS): it would only time out. */
+/** Missing answers after which a transport's test stops (each costs WAIT_MS): it would only time out. */
 const MAX_MISSED = 4
 /** The documented nesting limit: the message itself is level 1, arrays and objects both count. */
 const MAX_DEPTH = 128
@@ -83,7 +83,8 @@ const NUMBERS = [
 ]
 const KEYS = [
   "id", "method", "params", "jsonrpc", "result", "error", "_meta", "name", "arguments", "text", "a", "b", "uri",
-  "cursor", "__proto__", "constructor", "toString", "", "progressToken", "requestId", "level", "protocolVersion"
+  "cursor", "__proto__", "constructor", "toString", "valueOf", "", "progressToken", "requestId", "level",
+  "protocolVersion"
 ]
 const METHODS = [
   "ping", "ping", "tools/list", "tools/call", "tools/call", "tools/call", "resources/list", "resources/read",
@@ -618,10 +619,10 @@ class Violations {
     this.list.push(`${this.transport} #${index} ${input.label}: ${clip(input.text)}: ${problem}`)
   }
 
-  /** Ends the test: the peer no longer serves. */
+  /** Ends the test: the peer no longer serves, or too many answers went missing to go on. */
   fatal(index: number, input: Input, problem: string): never {
     throw new Error(
-      `seed ${SEED}: ${this.transport} stopped serving after #${index} ${input.label}: ${clip(input.text)}: ` +
+      `seed ${SEED}: ${this.transport} stopped at #${index} ${input.label}: ${clip(input.text)}: ` +
         problem +
         (this.list.length > 0 ? `\nearlier violations:\n${this.list.slice(0, 20).join("\n")}` : "")
     )
@@ -648,6 +649,8 @@ interface Delivery {
   /** What was wrong with how the request was taken (status, body, a reset). */
   readonly problems: Array<string>
   readonly status?: number
+  /** No response within WAIT_MS. */
+  readonly timedOut?: boolean
 }
 
 const describeError = (error: unknown): string => {
@@ -686,7 +689,8 @@ const postText = async (
     type = res.headers.get("content-type") ?? ""
     body = await res.text()
   } catch (error) {
-    return { answers: [], problems: [`the HTTP request failed: ${describeError(error)}`] }
+    const timedOut = (error as Error).name === "TimeoutError"
+    return { answers: [], problems: [`the HTTP request failed: ${describeError(error)}`], timedOut }
   }
   const problems: Array<string> = []
   const answers: Array<unknown> = []
@@ -761,8 +765,12 @@ const fuzzHttp = async (
   live: (index: number) => Promise<string | undefined>,
   reuse?: (id: RequestId) => Promise<string | undefined>
 ) => {
+  let missed = 0
   for (const [index, input] of inputs.entries()) {
     const delivery = await send(input, index)
+    if (delivery.timedOut === true && ++missed >= MAX_MISSED) {
+      violations.fatal(index, input, `${missed} responses missing, the last one here`)
+    }
     const expect = refusable(input.expect, delivery)
     const problems = [...delivery.problems, ...judge(expect, delivery.answers)]
     for (const problem of problems) violations.add(index, input, problem)

@@ -165,7 +165,8 @@ export const make = (options: Options = {}) =>
           return StreamableHttp.sendJson(res, 400, StreamableHttp.errorBody(error.code, error.message, id, error.data))
         }
         if (!ready) return jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" })
-        run(guarded(req, res, mcp.post(req, res, parsed.right)))
+        // Suspended: whatever the request's checks throw becomes a 500 for this request, never a crash of the process.
+        run(guarded(req, res, Effect.suspend(() => mcp.post(req, res, parsed.right))))
       })
     }
 
@@ -256,7 +257,7 @@ export const make = (options: Options = {}) =>
         if (!ready) return jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" })
         return post(req, res)
       }
-      run(guarded(req, res, route(req, res)))
+      run(guarded(req, res, Effect.suspend(() => route(req, res))))
     }
     const headersTimeout = millis(options.headersTimeout ?? "10 seconds")
     const requestTimeout = millis(options.requestTimeout ?? "30 seconds")

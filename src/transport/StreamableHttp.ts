@@ -780,10 +780,13 @@ export const make = (
           headerMismatch(res, json, `MCP-Protocol-Version must equal _meta protocolVersion (${version})`)
         )
       }
+      // Headers are compared with what the body says only where the body says it with a string: a body whose
+      // method or name is not one is refused by the dispatcher (-32600, -32602), and untrusted values are never
+      // turned into strings here (an object's toString may be anything).
       const method = json.method
       const methodHeader = header(req, "mcp-method")
-      if (methodHeader === undefined || decodeHeaderValue(methodHeader) !== method) {
-        return Effect.sync(() => headerMismatch(res, json, `Mcp-Method must equal the body's method (${String(method)})`))
+      if (typeof method === "string" && (methodHeader === undefined || decodeHeaderValue(methodHeader) !== method)) {
+        return Effect.sync(() => headerMismatch(res, json, `Mcp-Method must equal the body's method (${method})`))
       }
       const params = Predicate.isRecord(json.params) ? json.params : {}
       const named = method === "tools/call" || method === "prompts/get"
@@ -791,9 +794,9 @@ export const make = (
         : method === "resources/read"
         ? params.uri
         : undefined
-      if (named !== undefined) {
+      if (typeof named === "string") {
         const nameHeader = header(req, "mcp-name")
-        if (nameHeader === undefined || decodeHeaderValue(nameHeader) !== String(named)) {
+        if (nameHeader === undefined || decodeHeaderValue(nameHeader) !== named) {
           return Effect.sync(() =>
             headerMismatch(res, json, `Mcp-Name must equal the body's ${method === "resources/read" ? "uri" : "name"}`)
           )
