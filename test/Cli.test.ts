@@ -77,6 +77,19 @@ describe("CLI: help, version, errors", () => {
   })
 })
 
+describe("README", () => {
+  it("its flag table is the CLI's flags, row for row", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
+    const rows = readme.split("\n").filter((line) => line.startsWith("| `--"))
+    const expected = flags.map((f) =>
+      `| \`--${f.name}${f.value === undefined ? "" : ` ${f.value}`}\` | ${f.env === "" ? "" : `\`${f.env}\``} | ${
+        f.default === "" ? "" : `\`${f.default}\``
+      } | ${f.description} |`
+    )
+    assert.deepStrictEqual(rows, expected)
+  })
+})
+
 describe("Cli.parse", () => {
   const serve = (argv: ReadonlyArray<string>): Record<string, string> => {
     const parsed = parse(argv)

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--rounds N] [--duration S] [--servers a,b]
+// npm run bench [-- --quick] [--tuned] [--rounds N] [--duration S] [--servers a,b]
 //
 // Throughput and latency of `tools/call echo` against, in the same run and interleaved over rounds, fresh
 // processes of: a raw node:http JSON-RPC floor, this server in the modern era (stateless) and the legacy era (one
@@ -24,6 +24,7 @@ const flag = (name, fallback) => {
   return i === -1 ? fallback : argv[i + 1]
 }
 const quick = argv.includes("--quick")
+const tuned = argv.includes("--tuned")
 const rounds = Number(flag("rounds", quick ? 1 : 3))
 const duration = Number(flag("duration", quick ? 3 : 8))
 const warmup = quick ? 1 : 2
@@ -56,7 +57,8 @@ const selected = (flag("servers", Object.keys(SERVERS).join(","))).split(",")
 
 const startServer = (name, extraArgs = [], spec = SERVERS[name]) =>
   new Promise((resolve, reject) => {
-    const node = [process.execPath, "--max-semi-space-size=64", ...spec.cmd, ...extraArgs]
+    // Node's default flags, as `node dist/main.js` runs; --tuned gives every server a larger young generation.
+    const node = [process.execPath, ...(tuned ? ["--max-semi-space-size=64"] : []), ...spec.cmd, ...extraArgs]
     const [cmd, args] = hasTaskset ? ["taskset", ["-c", "1", ...node]] : [node[0], node.slice(1)]
     const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PORT: "0", ...spec.env } })
     let out = ""
@@ -304,6 +306,7 @@ const main = async () => {
       clean: Math.min(...ourRuns.map((r) => r.clean))
     })
   }
+  const coldstart = runScript([join(here, "coldstart.mjs"), "--runs", quick ? "5" : "11"])
   const dispatch = runScript([join(here, "dispatch.mjs"), "20000", quick ? "3" : "9"])
   const fanout = runScript([join(here, "fanout.mjs"), "1000", quick ? "5" : "20"])
   // The interceptors' cost: p95 and CPU of the legacy server with 5 no-op interceptors over the same without, per round.
@@ -321,7 +324,7 @@ const main = async () => {
   const lines = [
     `# npm run bench${quick ? " --quick" : ""}: ${started.toISOString()}`,
     "",
-    `Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; Node ${process.version}; ${rounds} round(s) of ${duration} s (+${warmup} s warm-up) per server, interleaved; servers pinned to CPU 1 and the load to CPU 0: ${hasTaskset}. Medians over rounds; ratios are to the raw floor of the same round.`,
+    `Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; Node ${process.version}, servers at ${tuned ? "--max-semi-space-size=64 (--tuned)" : "Node's default flags"}; ${rounds} round(s) of ${duration} s (+${warmup} s warm-up) per server, interleaved; servers pinned to CPU 1 and the load to CPU 0: ${hasTaskset}. Medians over rounds; ratios are to the raw floor of the same round.`,
     "",
     "| server | conns | req/s | p50 / p95 / p99 ms | server CPU us/req | peak RSS MiB | req/s vs floor | CPU/req vs floor | p50 vs floor | bad |",
     "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
@@ -346,6 +349,8 @@ const main = async () => {
     ...interceptorCost.map((c) => `| ${c.connections} connection(s) | ${Number.isFinite(c.p95) ? `${((c.p95 - 1) * 100).toFixed(1)}%` : "n/a"} | ${Number.isFinite(c.cpu) ? `${((c.cpu - 1) * 100).toFixed(1)}%` : "n/a"} |`),
     "",
     `Dispatch alone (scripts/bench/dispatch.mjs, in-process, no sockets; median of ${dispatch.rounds} alternating rounds of ${dispatch.calls} modern tools/call): ${dispatch.medianUs} us per call; with 5 no-op interceptors ${dispatch.interceptors5.medianUs} us: the chain adds ${dispatch.interceptors5AddedUs} us per request${legacyCpu50 === undefined ? "" : `, ${((dispatch.interceptors5AddedUs / legacyCpu50) * 100).toFixed(1)}% of ours-legacy's server CPU per request at 50 connections (${Math.round(legacyCpu50)} us)`}.`,
+    "",
+    `Cold start of \`node dist/main.js --stdio\` to its first answer (scripts/bench/coldstart.mjs, median of ${coldstart.runs}, alternating with a bare node process that answers the same line): ${coldstart.serverMedianMs} ms against ${coldstart.bareNodeMedianMs} ms, ${coldstart.ratio}x.`,
     "",
     "Fibers per idle connection: 1 (asserted by test/Connection.test.ts with Supervisor.track).",
     ""
