@@ -9,6 +9,7 @@
 // streams. Everything binds to 127.0.0.1, every loop is bounded, and only processes it started are signalled.
 // Prints one markdown table and writes it to scripts/bench/results/.
 import autocannon from "autocannon"
+import { build } from "esbuild"
 import { execFileSync, spawn } from "node:child_process"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import http from "node:http"
@@ -40,6 +41,19 @@ const hasTaskset = (() => {
   }
 })()
 
+// The intercepted server is bundled like dist/main.js (scripts/bundle-bin.mjs), so the two differ only by the chain.
+const interceptedBundle = join(os.tmpdir(), `ours-intercepted-${process.pid}.mjs`)
+await build({
+  entryPoints: [join(here, "servers", "ours-intercepted.mjs")],
+  outfile: interceptedBundle,
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  logLevel: "warning",
+  banner: { js: "import { createRequire as __createRequire } from \"node:module\"\nconst require = __createRequire(import.meta.url)" }
+})
+
 const SERVERS = {
   raw: { cmd: [join(here, "servers", "raw.mjs")], era: "legacy", stateful: false },
   "ours-modern": { cmd: [join(root, "dist", "main.js"), "--port", "0", "--log-level", "info", "--log-format", "json"], era: "modern" },
@@ -48,7 +62,7 @@ const SERVERS = {
   "sdk-stateful": { cmd: [join(here, "servers", "sdk.mjs")], era: "legacy", stateful: true, env: { SDK_MODE: "stateful" } },
   // The legacy server again with five no-op interceptors on every message: the chain's cost, compared in the same round.
   "ours-legacy-5-interceptors": {
-    cmd: [join(here, "servers", "ours-intercepted.mjs"), "--port", "0", "--log-level", "info", "--log-format", "json"],
+    cmd: [interceptedBundle, "--port", "0", "--log-level", "info", "--log-format", "json"],
     era: "legacy",
     stateful: true
   }

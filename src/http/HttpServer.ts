@@ -323,12 +323,13 @@ export const make = (options: Options = {}) =>
         const deadline = millis(options.shutdownTimeout ?? "5 seconds")
         const started = yield* Clock.currentTimeMillis
         // Requests in flight get most of the deadline; a margin is kept for interrupting and closing.
-        const grace = Math.max(0, deadline - 500)
+        // Under load the timers fire late and interrupting takes time, so the margins grow with the deadline.
+        const grace = Math.max(0, deadline - Math.max(500, deadline / 10))
         ready = false
         server.close()
         // Connections (WebSocket, old SSE) interrupt and answer what is still in flight a little before the grace
         // ends, so their error answers go out before whatever is left is cut.
-        yield* streams.closeAll(Math.max(0, grace - 300))
+        yield* streams.closeAll(started + Math.max(0, grace - Math.max(300, deadline / 10)))
         // Modern subscriptions/listen streams end gracefully: their final result, then the stream closes.
         mcpServer.notifications.endAll()
         const stage = (name: string) =>

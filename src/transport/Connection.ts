@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import type { Scope } from "effect"
-import { Clock, Duration, Effect, Either, Equal, FiberSet, Option, Queue } from "effect"
+import { Clock, Duration, Effect, Either, Equal, FiberSet, LogLevel, Option, Queue } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as Dispatcher from "../server/Dispatcher.js"
 import type { McpServer } from "../server/McpServer.js"
@@ -34,11 +34,12 @@ export interface Inbound {
   readonly oversized: (limit: number) => void
   /**
    * The peer is gone (`drain: false`), or has stopped sending but still reads (`drain: true`: stdin EOF, or the
-   * server shutting down). While draining, requests in flight may finish for `graceMillis` (default: the
-   * connection's `drainTimeout`); then they are interrupted and each is answered with an error, and the
-   * connection ends.
+   * server shutting down). While draining, requests in flight may finish until `deadline` (the Clock's time in
+   * ms; default: the connection's `drainTimeout` from when the end is seen); then they are interrupted, each is
+   * answered with an error, and the connection ends. A deadline, not a duration: a busy server sees the end
+   * late, and must not give its requests more time than the caller has.
    */
-  readonly end: (options: { readonly drain: boolean; readonly graceMillis?: number; readonly shutdown?: boolean }) => void
+  readonly end: (options: { readonly drain: boolean; readonly deadline?: number; readonly shutdown?: boolean }) => void
 }
 
 /** @since 0.1.0 @category models */
@@ -84,7 +85,7 @@ type Item =
   | { readonly _tag: "In"; readonly text: string }
   | { readonly _tag: "Out"; readonly frame: string }
   | { readonly _tag: "Oversized"; readonly limit: number }
-  | { readonly _tag: "End"; readonly drain: boolean; readonly graceMillis: number | undefined; readonly shutdown: boolean }
+  | { readonly _tag: "End"; readonly drain: boolean; readonly deadline: number | undefined; readonly shutdown: boolean }
   | { readonly _tag: "Wake" }
   | { readonly _tag: "Push" }
 
@@ -165,7 +166,7 @@ export const serve = (
       if (cutOff) return Effect.void
       cutOff = true
       transport.destroy()
-      put({ _tag: "End", drain: false, graceMillis: undefined, shutdown: false })
+      put({ _tag: "End", drain: false, deadline: undefined, shutdown: false })
       return Effect.logWarning("The peer is not reading its messages; disconnecting it").pipe(
         Effect.annotateLogs({ transport: options.transport, queuedBytes: outboundBytes, maxQueuedBytes })
       )
@@ -211,8 +212,8 @@ export const serve = (
       oversized: (limit) => {
         put({ _tag: "Oversized", limit })
       },
-      end: ({ drain, graceMillis, shutdown }) => {
-        put({ _tag: "End", drain, graceMillis, shutdown: shutdown === true })
+      end: ({ deadline, drain, shutdown }) => {
+        put({ _tag: "End", drain, deadline, shutdown: shutdown === true })
       }
     })
 
@@ -232,9 +233,11 @@ export const serve = (
             )
             return
           }
-          yield* Effect.logWarning("Requests still in flight when the connection closes; interrupting them").pipe(
-            Effect.annotateLogs({ inFlight: dispatcher.inFlight(), transport: options.transport })
-          )
+          // At shutdown the server logs once for all connections; a peer's own drain is worth a warning.
+          yield* Effect.logWithLevel(
+            drainError === shuttingDown ? LogLevel.Debug : LogLevel.Warning,
+            "Requests still in flight when the connection closes; interrupting them"
+          ).pipe(Effect.annotateLogs({ inFlight: dispatcher.inFlight(), transport: options.transport }))
           aborted = true
           drainDeadline = (yield* Clock.currentTimeMillis) + ABORT_MILLIS
           yield* dispatcher.abortInFlight(drainError)
@@ -268,8 +271,7 @@ export const serve = (
         }
         case "End": {
           if (!item.drain) return
-          const grace = item.graceMillis ?? drainMillis
-          const deadline = (yield* Clock.currentTimeMillis) + grace
+          const deadline = item.deadline ?? (yield* Clock.currentTimeMillis) + drainMillis
           if (item.shutdown) drainError = shuttingDown
           // A second end (shutdown after stdin EOF) can only bring the deadline closer.
           drainDeadline = draining ? Math.min(drainDeadline, deadline) : deadline

@@ -56,7 +56,7 @@ export const make = (shared: {
               // A reader that stopped reading is cut: the connection ends and its requests are interrupted.
               tick: () => Sse.keepAlive(res, liveness),
               // At shutdown requests in flight may still answer, then the stream ends with its final event.
-              close: (graceMillis) => inbound.end({ drain: true, graceMillis, shutdown: true })
+              close: (deadline) => inbound.end({ drain: true, deadline, shutdown: true })
             }))
           ),
         write: (frame) => Sse.write(res, Sse.message(frame)),

@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Config, Duration, Effect, Fiber, Layer, Option } from "effect"
+import { Clock, Config, Duration, Effect, Fiber, Layer, Option } from "effect"
 import type { Readable, Writable } from "node:stream"
 import type { McpServer } from "../server/McpServer.js"
 import * as Connection from "./Connection.js"
@@ -198,10 +198,11 @@ export const serve = (options: Options = {}): Effect.Effect<void, never, McpServ
       )))
       const grace = Duration.toMillis(Duration.decode(options.shutdownTimeout ?? "5 seconds"))
       // Interrupted (SIGTERM): the graceful end, bounded by the grace (and a margin for the last answers).
-      const graceful = Effect.suspend(() => {
-        inbound?.end({ drain: true, graceMillis: Math.max(0, grace - 500), shutdown: true })
+      const graceful = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        inbound?.end({ drain: true, deadline: now + Math.max(0, grace - 500), shutdown: true })
+        // This runs as a finalizer, uninterruptibly: the wait must be made interruptible for the timeout to end it.
         return Effect.zipRight(
-          Effect.timeoutOption(Fiber.await(connection), grace),
+          Effect.timeoutOption(Effect.interruptible(Fiber.await(connection)), grace),
           Fiber.interrupt(connection)
         )
       })

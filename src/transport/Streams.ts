@@ -13,10 +13,10 @@ export interface Stream {
   /** Keep-alive: called every interval; must not block. */
   readonly tick: () => void
   /**
-   * Shutdown: send the final event and end; must not block. `graceMillis` is how long requests in flight on the
-   * stream may still take before they are interrupted and answered with an error.
+   * Shutdown: send the final event and end; must not block. `deadline` (the Clock's time in ms) is when
+   * requests in flight on the stream are interrupted and answered with an error, if they have not answered.
    */
-  readonly close: (graceMillis: number) => void
+  readonly close: (deadline: number) => void
 }
 
 /** @since 0.1.0 @category models */
@@ -27,8 +27,8 @@ export interface Streams {
   readonly unsafeAdd: (stream: Stream) => () => void
   /** Removes a stream registered with `unsafeAdd` (for callers that keep the stream object, not a closure). */
   readonly unsafeRemove: (stream: Stream) => void
-  /** Closes every open stream (with the grace its requests in flight get) and refuses new ones. */
-  readonly closeAll: (graceMillis: number) => Effect.Effect<void>
+  /** Closes every open stream (requests in flight on them may answer until `deadline`) and refuses new ones. */
+  readonly closeAll: (deadline: number) => Effect.Effect<void>
   readonly size: () => number
   readonly closing: () => boolean
 }
@@ -40,7 +40,7 @@ export const make = (options: { readonly keepAlive: Duration.DurationInput }): E
   Effect.gen(function*() {
     const open = new Set<Stream>()
     let closing = false
-    let grace = 0
+    let deadline = 0
     const interval = Duration.decode(options.keepAlive)
     if (Duration.toMillis(interval) > 0) {
       yield* Effect.forkScoped(Effect.forever(Effect.zipRight(
@@ -54,14 +54,14 @@ export const make = (options: { readonly keepAlive: Duration.DurationInput }): E
       register: (stream) =>
         Effect.acquireRelease(
           Effect.sync(() => {
-            if (closing) stream.close(grace)
+            if (closing) stream.close(deadline)
             else open.add(stream)
           }),
           () => Effect.sync(() => open.delete(stream))
         ),
       unsafeAdd: (stream) => {
         if (closing) {
-          stream.close(grace)
+          stream.close(deadline)
           return () => {}
         }
         open.add(stream)
@@ -72,11 +72,11 @@ export const make = (options: { readonly keepAlive: Duration.DurationInput }): E
       unsafeRemove: (stream) => {
         open.delete(stream)
       },
-      closeAll: (graceMillis) =>
+      closeAll: (until) =>
         Effect.sync(() => {
           closing = true
-          grace = graceMillis
-          for (const stream of [...open]) stream.close(graceMillis)
+          deadline = until
+          for (const stream of [...open]) stream.close(until)
         }),
       size: () => open.size,
       closing: () => closing

@@ -104,9 +104,9 @@ export const make = (options: {
             },
             // Shutdown: new requests are refused, requests in flight answer (or are interrupted and answered with
             // an error when the grace is over), then the socket closes with 1001.
-            close: (graceMillis) => {
+            close: (deadline) => {
               closing = true
-              inbound.end({ drain: true, graceMillis, shutdown: true })
+              inbound.end({ drain: true, deadline, shutdown: true })
             }
           })))),
         write: (frame) =>
