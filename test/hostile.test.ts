@@ -1,6 +1,9 @@
 // Hostile and bursty clients against a real server on 127.0.0.1: DNS-rebinding names that almost pass, deeply
 // nested messages on every HTTP transport, refused WebSocket handshakes, bursts, per-connection limits, peers that
 // never read, oversized bodies and shutdown with requests in flight. Each test failed before its fix.
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
+import { WebSocketClientTransport } from "@modelcontextprotocol/sdk/client/websocket.js"
 import http from "node:http"
 import net from "node:net"
 import { Effect } from "effect"
@@ -434,5 +437,30 @@ describe("SSE readers that stop reading", () => {
     assert.strictEqual(await postMessage({ jsonrpc: "2.0", id: "after", method: "ping" }), 404)
     assert.isTrue(statuses.every((status) => [202, 503, 404].includes(status)), JSON.stringify(statuses))
     endpoint.res.destroy()
+  })
+})
+
+describe("the official SDK client fanning out", () => {
+  it("WebSocket: Promise.all of 3,000 calls, every one answered", async () => {
+    const { port } = await start()
+    ;(globalThis as { WebSocket?: unknown }).WebSocket = WebSocket
+    const client = new Client({ name: "fan-out", version: "1" })
+    await client.connect(new WebSocketClientTransport(new URL(`ws://127.0.0.1:${port}/ws`)))
+    const results = await Promise.all(
+      Array.from({ length: 3000 }, (_, i) => client.callTool({ name: "add", arguments: { a: i, b: 1 } }))
+    )
+    results.forEach((result, i) => assert.deepStrictEqual(result.structuredContent, { sum: i + 1 }))
+    await client.close()
+  })
+
+  it("Streamable HTTP: Promise.all of 300 calls in one session, none refused (the default cap is 1,000)", async () => {
+    const { url } = await start()
+    const client = new Client({ name: "fan-out", version: "1" })
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)))
+    const results = await Promise.all(
+      Array.from({ length: 300 }, () => client.callTool({ name: "sleep", arguments: { ms: 200 } }))
+    )
+    for (const result of results) assert.deepStrictEqual(result.content, [{ type: "text", text: "slept" }])
+    await client.close()
   })
 })
