@@ -9,6 +9,7 @@ import { Cause, ConfigProvider, Console, Effect, Layer, Logger, LogLevel } from 
 import * as HttpServer from "./http/HttpServer.js"
 import * as Interceptor from "./server/Interceptor.js"
 import type { McpServer } from "./server/McpServer.js"
+import * as Settings from "./Settings.js"
 import * as Stdio from "./transport/Stdio.js"
 import { VERSION } from "./Version.js"
 
@@ -22,222 +23,19 @@ export interface Flag {
 }
 
 /**
- * Every flag. `value` is the placeholder shown in help; flags without one are switches.
+ * Every flag: the settings (see Settings), then help and version. `value` is the placeholder shown in help;
+ * flags without one are switches.
  *
  * @since 0.1.0 @category constants
  */
 export const flags: ReadonlyArray<Flag> = [
-  {
-    name: "transport",
-    env: "MCP_TRANSPORT",
-    value: "TRANSPORT",
-    default: "http",
-    description: "http (Streamable HTTP on --host/--port) or stdio (newline-delimited JSON on stdin/stdout)."
-  },
-  {
-    name: "stdio",
-    env: "MCP_STDIO",
-    value: undefined,
-    default: "off",
-    description: "Shorthand for --transport stdio."
-  },
-  {
-    name: "host",
-    env: "MCP_HOST",
-    value: "HOST",
-    default: "127.0.0.1",
-    description: "Address to listen on. On a loopback address, foreign Host headers are refused (DNS rebinding)."
-  },
-  { name: "port", env: "MCP_PORT", value: "N", default: "3000", description: "Port to listen on; 0 picks a free one." },
-  {
-    name: "no-legacy-sse",
-    env: "MCP_NO_LEGACY_SSE",
-    value: undefined,
-    default: "off",
-    description: "Do not serve the deprecated HTTP+SSE transport (GET /sse, POST /messages) for 2024-11-05 clients."
-  },
-  {
-    name: "no-websocket",
-    env: "MCP_NO_WEBSOCKET",
-    value: undefined,
-    default: "off",
-    description: "Do not serve MCP over WebSocket (GET /ws, subprotocol mcp)."
-  },
-  {
-    name: "max-body-bytes",
-    env: "MCP_MAX_BODY_BYTES",
-    value: "N",
-    default: "4194304",
-    description: "Largest accepted HTTP request body; larger is 413."
-  },
-  {
-    name: "allowed-hosts",
-    env: "MCP_ALLOWED_HOSTS",
-    value: "LIST",
-    default: "none",
-    description: "Comma-separated extra hostnames accepted in Host and Origin headers (for deployments behind a name)."
-  },
-  {
-    name: "allowed-origins",
-    env: "MCP_ALLOWED_ORIGINS",
-    value: "LIST",
-    default: "none",
-    description: "Comma-separated extra origins (scheme://host:port) accepted in the Origin header; * accepts any."
-  },
-  {
-    name: "max-sessions",
-    env: "MCP_MAX_SESSIONS",
-    value: "N",
-    default: "10000",
-    description: "Most legacy sessions at once; initialize past it is refused with 503."
-  },
-  {
-    name: "session-idle-timeout-ms",
-    env: "MCP_SESSION_IDLE_TIMEOUT_MS",
-    value: "MS",
-    default: "1800000",
-    description: "A session with no request and no open stream for this long ends (0: never)."
-  },
-  {
-    name: "max-in-flight-per-session",
-    env: "MCP_MAX_IN_FLIGHT_PER_SESSION",
-    value: "N",
-    default: "1000",
-    description: "Most requests in flight per session, WebSocket, old SSE stream or stdio; past it, 503 with Retry-After over HTTP, else a -32000 error at once."
-  },
-  {
-    name: "max-queued-bytes",
-    env: "MCP_MAX_QUEUED_BYTES",
-    value: "N",
-    default: "8388608",
-    description: "Most bytes queued for a peer that does not read (WebSocket, old SSE, stdio) and of old-SSE POSTs waiting; past it the peer is cut off (POSTs: 503)."
-  },
-  {
-    name: "max-streams",
-    env: "MCP_MAX_STREAMS",
-    value: "N",
-    default: "10000",
-    description: "Most open SSE streams and WebSockets across the server; past it, 503 with Retry-After."
-  },
-  {
-    name: "max-streams-per-session",
-    env: "MCP_MAX_STREAMS_PER_SESSION",
-    value: "N",
-    default: "8",
-    description: "Most resumed SSE streams (GET with Last-Event-ID of a request's stream) per session; a session's own GET stream is one at most, a new one replaces it."
-  },
-  {
-    name: "keepalive-ms",
-    env: "MCP_KEEPALIVE_MS",
-    value: "MS",
-    default: "15000",
-    description: "Interval of SSE keep-alive comments (0: none)."
-  },
-  {
-    name: "shutdown-timeout-ms",
-    env: "MCP_SHUTDOWN_TIMEOUT_MS",
-    value: "MS",
-    default: "5000",
-    description: "On SIGTERM/SIGINT: the whole graceful shutdown, from signal to closed sockets (stdio too). A second signal ends it at once, still answering requests in flight."
-  },
-  {
-    name: "headers-timeout-ms",
-    env: "MCP_HEADERS_TIMEOUT_MS",
-    value: "MS",
-    default: "10000",
-    description: "Time a client has to send its request headers (slowloris protection)."
-  },
-  {
-    name: "request-read-timeout-ms",
-    env: "MCP_REQUEST_READ_TIMEOUT_MS",
-    value: "MS",
-    default: "30000",
-    description: "Time a client has to send a whole request, headers and body (not the response); past it, 408."
-  },
-  {
-    name: "log-level",
-    env: "MCP_LOG_LEVEL",
-    value: "LEVEL",
-    default: "info",
-    description: "Server log level: all, trace, debug, info, warning, error, fatal, none. Logs go to stderr."
-  },
-  {
-    name: "log-format",
-    env: "MCP_LOG_FORMAT",
-    value: "FORMAT",
-    default: "json (pretty on a terminal)",
-    description: "Server log format: json, logfmt or pretty."
-  },
-  {
-    name: "max-message-bytes",
-    env: "MCP_MAX_MESSAGE_BYTES",
-    value: "N",
-    default: "4194304",
-    description: "stdio: largest accepted message. A larger one is discarded and answered with -32600 (id null)."
-  },
-  {
-    name: "request-timeout-ms",
-    env: "MCP_REQUEST_TIMEOUT_MS",
-    value: "MS",
-    default: "60000",
-    description: "A request still running after this long is interrupted and answered with -32001. 0 disables."
-  },
-  {
-    name: "drain-timeout-ms",
-    env: "MCP_DRAIN_TIMEOUT_MS",
-    value: "MS",
-    default: "2000",
-    description: "stdio: after stdin closes, how long in-flight requests may finish before they are interrupted."
-  },
-  {
-    name: "page-size",
-    env: "MCP_PAGE_SIZE",
-    value: "N",
-    default: "100",
-    description: "Items per page of tools/list, resources/list, resources/templates/list and prompts/list."
-  },
-  {
-    name: "cache-ttl-ms",
-    env: "MCP_CACHE_TTL_MS",
-    value: "MS",
-    default: "60000",
-    description: "Modern-era ttlMs on cacheable results (lists, server/discover)."
-  },
-  {
-    name: "client-request-timeout-ms",
-    env: "MCP_CLIENT_REQUEST_TIMEOUT_MS",
-    value: "MS",
-    default: "300000",
-    description: "How long a question to the client (sampling, elicitation, roots) waits for its answer. 0 waits forever."
-  },
-  {
-    name: "request-state-key",
-    env: "MCP_REQUEST_STATE_KEY",
-    value: "KEY",
-    default: "random per process",
-    description: "HMAC key for modern requestState (multi round-trip requests); set it to share states across replicas."
-  },
-  {
-    name: "log-messages",
-    env: "MCP_LOG_MESSAGES",
-    value: undefined,
-    default: "off",
-    description: "Log every inbound and outbound JSON-RPC message (method, id, direction; no bodies)."
-  },
-  {
-    name: "allow-methods",
-    env: "MCP_ALLOW_METHODS",
-    value: "LIST",
-    default: "all",
-    description: "Comma-separated methods clients may call; others get -32601 (initialize and ping are always allowed)."
-  },
-  {
-    name: "deny-methods",
-    env: "MCP_DENY_METHODS",
-    value: "LIST",
-    default: "none",
-    description: "Comma-separated methods clients may not call (-32601)."
-  },
+  ...Settings.all.map((setting): Flag => ({
+    name: setting.name,
+    env: setting.env,
+    value: setting.placeholder,
+    default: setting.shown,
+    description: setting.description
+  })),
   { name: "help", env: "", value: undefined, default: "", description: "Print this help and exit." },
   { name: "version", env: "", value: undefined, default: "", description: "Print the version and exit." }
 ]
@@ -323,12 +121,12 @@ const listOf = (value: string | undefined): ReadonlyArray<string> | undefined =>
 /** The interceptors the flags ask for, registered on the server in a fixed order: logger, then method lists. */
 const withInterceptors = (config: ReadonlyMap<string, string>, server: Layer.Layer<McpServer>): Layer.Layer<McpServer> => {
   const chain: Array<Interceptor.Interceptor> = []
-  if (lookup(config, "MCP_LOG_MESSAGES") === "true") chain.push(Interceptor.logger())
-  const allow = listOf(lookup(config, "MCP_ALLOW_METHODS"))
+  if (lookup(config, Settings.logMessages.env) === "true") chain.push(Interceptor.logger())
+  const allow = listOf(lookup(config, Settings.allowMethods.env))
   if (allow !== undefined) {
     chain.push(Interceptor.methods({ allow: [...allow, "initialize", "notifications/initialized", "ping"] }))
   }
-  const deny = listOf(lookup(config, "MCP_DENY_METHODS"))
+  const deny = listOf(lookup(config, Settings.denyMethods.env))
   if (deny !== undefined) chain.push(Interceptor.methods({ deny }))
   return chain.length === 0 ? server : Interceptor.layer(...chain).pipe(Layer.provideMerge(server))
 }
@@ -374,7 +172,7 @@ export const run = (argv: ReadonlyArray<string>, server: Layer.Layer<McpServer>)
       case "Invalid":
         return Effect.zipRight(Console.error(`${parsed.message}`), Effect.sync(() => (process.exitCode = 2)))
       case "Serve": {
-        const levelName = (lookup(parsed.config, "MCP_LOG_LEVEL") ?? "info").toLowerCase()
+        const levelName = (lookup(parsed.config, Settings.logLevel.env) ?? Settings.logLevel.default!).toLowerCase()
         const level = logLevels[levelName]
         if (level === undefined) {
           return Effect.zipRight(
@@ -382,7 +180,7 @@ export const run = (argv: ReadonlyArray<string>, server: Layer.Layer<McpServer>)
             Effect.sync(() => (process.exitCode = 2))
           )
         }
-        const format = lookup(parsed.config, "MCP_LOG_FORMAT") ?? (process.stderr.isTTY ? "pretty" : "json")
+        const format = lookup(parsed.config, Settings.logFormat.env) ?? (process.stderr.isTTY ? "pretty" : "json")
         const logger = format === "pretty"
           ? Logger.prettyLogger({ stderr: true })
           : format === "logfmt"
@@ -391,9 +189,9 @@ export const run = (argv: ReadonlyArray<string>, server: Layer.Layer<McpServer>)
         const provider = ConfigProvider.fromMap(new Map(parsed.config)).pipe(
           ConfigProvider.orElse(() => ConfigProvider.fromEnv())
         )
-        const transport = lookup(parsed.config, "MCP_STDIO") === "true"
+        const transport = lookup(parsed.config, Settings.stdio.env) === "true"
           ? "stdio"
-          : (lookup(parsed.config, "MCP_TRANSPORT") ?? "http").toLowerCase()
+          : (lookup(parsed.config, Settings.transport.env) ?? Settings.transport.default!).toLowerCase()
         if (transport !== "stdio" && transport !== "http") {
           return Effect.zipRight(
             Console.error(`Unknown transport: ${transport} (http or stdio)`),

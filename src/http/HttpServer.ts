@@ -23,6 +23,7 @@ import * as LegacySse from "../transport/LegacySse.js"
 import * as StreamableHttp from "../transport/StreamableHttp.js"
 import * as WebSocket from "../transport/WebSocket.js"
 import * as Streams from "../transport/Streams.js"
+import * as Settings from "../Settings.js"
 import * as Guards from "./Guards.js"
 
 /** @since 0.1.0 @category models */
@@ -92,21 +93,21 @@ const jsonError = (res: Http.ServerResponse, status: number, code: number, messa
  */
 export const make = (options: Options = {}) =>
   Effect.gen(function*() {
-    const host = options.host ?? "127.0.0.1"
+    const host = options.host ?? Settings.host.default!
     const path = options.path ?? "/mcp"
-    const maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024
+    const maxBodyBytes = options.maxBodyBytes ?? Settings.maxBodyBytes.default!
     const policy: Guards.OriginPolicy = {
       loopback: Guards.isLoopbackHost(host),
       allowedHosts: options.allowedHosts ?? [],
       allowedOrigins: options.allowedOrigins ?? []
     }
     const requests = yield* FiberSet.make<unknown, unknown>()
-    const streams = yield* Streams.make({ keepAlive: options.keepAlive ?? "15 seconds" })
-    const streamPermits = yield* Effect.makeSemaphore(options.maxStreams ?? 10_000)
+    const streams = yield* Streams.make({ keepAlive: options.keepAlive ?? Settings.keepaliveMs.default! })
+    const streamPermits = yield* Effect.makeSemaphore(options.maxStreams ?? Settings.maxStreams.default!)
     const mcp = yield* StreamableHttp.make(options, { streams, streamPermits })
     // Every connection transport gets the same per-connection limits as a Streamable HTTP session.
     const connection = {
-      maxInFlight: options.maxInFlightPerSession ?? StreamableHttp.DEFAULT_MAX_IN_FLIGHT,
+      maxInFlight: options.maxInFlightPerSession ?? Settings.maxInFlightPerSession.default!,
       ...(options.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: options.maxQueuedBytes })
     }
     const legacySse = options.legacySse === false ? undefined : LegacySse.make({ streams, streamPermits, connection })
@@ -259,8 +260,8 @@ export const make = (options: Options = {}) =>
       }
       run(guarded(req, res, Effect.suspend(() => route(req, res))))
     }
-    const headersTimeout = millis(options.headersTimeout ?? "10 seconds")
-    const requestTimeout = millis(options.requestTimeout ?? "30 seconds")
+    const headersTimeout = millis(options.headersTimeout ?? Settings.headersTimeoutMs.default!)
+    const requestTimeout = millis(options.requestTimeout ?? Settings.requestReadTimeoutMs.default!)
     const server = Http.createServer({
       noDelay: true,
       headersTimeout,
@@ -305,7 +306,7 @@ export const make = (options: Options = {}) =>
     const address = yield* Effect.async<AddressInfo, Error>((resume) => {
       const onError = (error: Error) => resume(Effect.fail(error))
       server.once("error", onError)
-      server.listen(options.port ?? 3000, host, () => {
+      server.listen(options.port ?? Settings.port.default!, host, () => {
         server.removeListener("error", onError)
         resume(Effect.succeed(server.address() as AddressInfo))
       })
@@ -320,7 +321,7 @@ export const make = (options: Options = {}) =>
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        const deadline = millis(options.shutdownTimeout ?? "5 seconds")
+        const deadline = millis(options.shutdownTimeout ?? Settings.shutdownTimeoutMs.default!)
         const started = yield* Clock.currentTimeMillis
         // Requests in flight get most of the deadline; a margin is kept for interrupting and closing.
         // Under load the timers fire late and interrupting takes time, so the margins grow with the deadline.
@@ -371,53 +372,45 @@ export const make = (options: Options = {}) =>
 export const layer = (options: Options = {}): Layer.Layer<HttpServer, Error, McpServer> =>
   Layer.scoped(HttpServer, make(options))
 
-const list = (name: string) =>
-  Config.option(Config.string(name)).pipe(
-    Config.map(Option.map((value) => value.split(",").map((s) => s.trim()).filter((s) => s !== "")))
-  )
-
-const optional = <A, K extends string>(key: K, value: Option.Option<A>): { [P in K]?: A } =>
-  (Option.isSome(value) ? { [key]: value.value } : {}) as { [P in K]?: A }
-
 /**
- * The options read from `effect/Config` (the CLI's flags and environment variables).
+ * The options read from `effect/Config` (the CLI's flags and environment variables; see Settings).
  *
  * @since 0.1.0 @category config
  */
 export const options: Config.Config<Options> = Config.all({
-  host: Config.option(Config.string("MCP_HOST")),
-  port: Config.option(Config.integer("MCP_PORT")),
-  maxBodyBytes: Config.option(Config.integer("MCP_MAX_BODY_BYTES")),
-  allowedHosts: list("MCP_ALLOWED_HOSTS"),
-  allowedOrigins: list("MCP_ALLOWED_ORIGINS"),
-  maxSessions: Config.option(Config.integer("MCP_MAX_SESSIONS")),
-  sessionIdleTimeout: Config.option(Config.integer("MCP_SESSION_IDLE_TIMEOUT_MS")),
-  maxInFlightPerSession: Config.option(Config.integer("MCP_MAX_IN_FLIGHT_PER_SESSION")),
-  maxStreams: Config.option(Config.integer("MCP_MAX_STREAMS")),
-  maxStreamsPerSession: Config.option(Config.integer("MCP_MAX_STREAMS_PER_SESSION")),
-  maxQueuedBytes: Config.option(Config.integer("MCP_MAX_QUEUED_BYTES")),
-  keepAlive: Config.option(Config.integer("MCP_KEEPALIVE_MS")),
-  shutdownTimeout: Config.option(Config.integer("MCP_SHUTDOWN_TIMEOUT_MS")),
-  headersTimeout: Config.option(Config.integer("MCP_HEADERS_TIMEOUT_MS")),
-  requestReadTimeout: Config.option(Config.integer("MCP_REQUEST_READ_TIMEOUT_MS")),
-  noLegacySse: Config.withDefault(Config.boolean("MCP_NO_LEGACY_SSE"), false),
-  noWebsocket: Config.withDefault(Config.boolean("MCP_NO_WEBSOCKET"), false)
+  host: Settings.host.config,
+  port: Settings.port.config,
+  maxBodyBytes: Settings.maxBodyBytes.config,
+  allowedHosts: Settings.allowedHosts.config,
+  allowedOrigins: Settings.allowedOrigins.config,
+  maxSessions: Settings.maxSessions.config,
+  sessionIdleTimeout: Settings.sessionIdleTimeoutMs.config,
+  maxInFlightPerSession: Settings.maxInFlightPerSession.config,
+  maxStreams: Settings.maxStreams.config,
+  maxStreamsPerSession: Settings.maxStreamsPerSession.config,
+  maxQueuedBytes: Settings.maxQueuedBytes.config,
+  keepAlive: Settings.keepaliveMs.config,
+  shutdownTimeout: Settings.shutdownTimeoutMs.config,
+  headersTimeout: Settings.headersTimeoutMs.config,
+  requestReadTimeout: Settings.requestReadTimeoutMs.config,
+  noLegacySse: Settings.orDefault(Settings.noLegacySse),
+  noWebsocket: Settings.orDefault(Settings.noWebsocket)
 }).pipe(Config.map((c): Options => ({
-  ...optional("host", c.host),
-  ...optional("port", c.port),
-  ...optional("maxBodyBytes", c.maxBodyBytes),
-  ...optional("allowedHosts", c.allowedHosts),
-  ...optional("allowedOrigins", c.allowedOrigins),
-  ...optional("maxSessions", c.maxSessions),
-  ...optional("sessionIdleTimeout", Option.map(c.sessionIdleTimeout, Duration.millis)),
-  ...optional("maxInFlightPerSession", c.maxInFlightPerSession),
-  ...optional("maxStreams", c.maxStreams),
-  ...optional("maxStreamsPerSession", c.maxStreamsPerSession),
-  ...optional("maxQueuedBytes", c.maxQueuedBytes),
-  ...optional("keepAlive", Option.map(c.keepAlive, Duration.millis)),
-  ...optional("shutdownTimeout", Option.map(c.shutdownTimeout, Duration.millis)),
-  ...optional("headersTimeout", Option.map(c.headersTimeout, Duration.millis)),
-  ...optional("requestTimeout", Option.map(c.requestReadTimeout, Duration.millis)),
+  ...Settings.optional("host", c.host),
+  ...Settings.optional("port", c.port),
+  ...Settings.optional("maxBodyBytes", c.maxBodyBytes),
+  ...Settings.optional("allowedHosts", c.allowedHosts),
+  ...Settings.optional("allowedOrigins", c.allowedOrigins),
+  ...Settings.optional("maxSessions", c.maxSessions),
+  ...Settings.optionalWith("sessionIdleTimeout", c.sessionIdleTimeout, Duration.millis),
+  ...Settings.optional("maxInFlightPerSession", c.maxInFlightPerSession),
+  ...Settings.optional("maxStreams", c.maxStreams),
+  ...Settings.optional("maxStreamsPerSession", c.maxStreamsPerSession),
+  ...Settings.optional("maxQueuedBytes", c.maxQueuedBytes),
+  ...Settings.optionalWith("keepAlive", c.keepAlive, Duration.millis),
+  ...Settings.optionalWith("shutdownTimeout", c.shutdownTimeout, Duration.millis),
+  ...Settings.optionalWith("headersTimeout", c.headersTimeout, Duration.millis),
+  ...Settings.optionalWith("requestTimeout", c.requestReadTimeout, Duration.millis),
   legacySse: !c.noLegacySse,
   websocket: !c.noWebsocket
 })))

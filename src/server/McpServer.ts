@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import type { Scope } from "effect"
-import { Config, Context, Duration, Effect, Layer, Option, Redacted, Ref } from "effect"
+import { Config, Context, Duration, Effect, Layer, Redacted, Ref } from "effect"
 import type { Implementation, ServerCapabilities } from "../protocol/McpSchema.js"
 import * as ClientRequests from "./ClientRequests.js"
 import * as Deadlines from "./Deadlines.js"
@@ -16,6 +16,7 @@ import * as Notifications from "./Notifications.js"
 import type { Prompt } from "./Prompt.js"
 import type { Resource, ResourceTemplate } from "./Resource.js"
 import type { Tool } from "./Tool.js"
+import * as Settings from "../Settings.js"
 
 /** @since 0.1.0 @category models */
 export interface Options {
@@ -137,9 +138,9 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
     return McpServer.of({
       info,
       instructions: options.instructions,
-      pageSize: Math.max(1, options.pageSize ?? 100),
-      requestTimeoutMillis: Duration.toMillis(Duration.decode(options.requestTimeout ?? "60 seconds")),
-      cacheTtlMs: Math.max(0, options.cacheTtlMs ?? 60_000),
+      pageSize: Math.max(1, options.pageSize ?? Settings.pageSize.default!),
+      requestTimeoutMillis: Duration.toMillis(Duration.decode(options.requestTimeout ?? Settings.requestTimeoutMs.default!)),
+      cacheTtlMs: Math.max(0, options.cacheTtlMs ?? Settings.cacheTtlMs.default!),
       cacheScope: options.cacheScope ?? "public",
       capabilities: {
         tools: { listChanged: true },
@@ -206,7 +207,7 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
         Effect.sync(() => {
           interceptors = [...interceptors, ...added]
         }),
-      clientRequestTimeoutMillis: Duration.toMillis(Duration.decode(options.clientRequestTimeout ?? "5 minutes")),
+      clientRequestTimeoutMillis: Duration.toMillis(Duration.decode(options.clientRequestTimeout ?? Settings.clientRequestTimeoutMs.default!)),
       deadlines,
       requestState: ClientRequests.makeStateCodec({
         key: options.requestStateKey,
@@ -232,24 +233,20 @@ export const layerConfig = (options: Options): Layer.Layer<McpServer, never> =>
   Layer.scoped(
     McpServer,
     Effect.gen(function*() {
-      const pageSize = yield* Config.option(Config.integer("MCP_PAGE_SIZE"))
-      const timeout = yield* Config.option(Config.integer("MCP_REQUEST_TIMEOUT_MS"))
-      const ttl = yield* Config.option(Config.integer("MCP_CACHE_TTL_MS"))
-      const clientTimeout = yield* Config.option(Config.integer("MCP_CLIENT_REQUEST_TIMEOUT_MS"))
-      const stateKey = yield* Config.option(Config.redacted("MCP_REQUEST_STATE_KEY"))
+      const c = yield* Config.all({
+        pageSize: Settings.pageSize.config,
+        requestTimeout: Settings.requestTimeoutMs.config,
+        cacheTtlMs: Settings.cacheTtlMs.config,
+        clientRequestTimeout: Settings.clientRequestTimeoutMs.config,
+        requestStateKey: Settings.requestStateKey.config
+      })
       return yield* make({
         ...options,
-        ...Option.match(pageSize, { onNone: () => ({}), onSome: (pageSize) => ({ pageSize }) }),
-        ...Option.match(timeout, { onNone: () => ({}), onSome: (ms) => ({ requestTimeout: Duration.millis(ms) }) }),
-        ...Option.match(ttl, { onNone: () => ({}), onSome: (cacheTtlMs) => ({ cacheTtlMs }) }),
-        ...Option.match(clientTimeout, {
-          onNone: () => ({}),
-          onSome: (ms) => ({ clientRequestTimeout: Duration.millis(ms) })
-        }),
-        ...Option.match(stateKey, {
-          onNone: () => ({}),
-          onSome: (key) => ({ requestStateKey: Redacted.value(key) })
-        })
+        ...Settings.optional("pageSize", c.pageSize),
+        ...Settings.optionalWith("requestTimeout", c.requestTimeout, Duration.millis),
+        ...Settings.optional("cacheTtlMs", c.cacheTtlMs),
+        ...Settings.optionalWith("clientRequestTimeout", c.clientRequestTimeout, Duration.millis),
+        ...Settings.optionalWith("requestStateKey", c.requestStateKey, Redacted.value)
       })
     }).pipe(Effect.orDie)
   )

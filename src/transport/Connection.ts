@@ -14,6 +14,7 @@
 import type { Scope } from "effect"
 import { Clock, Duration, Effect, Either, Equal, FiberSet, LogLevel, Option, Queue } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
+import * as Settings from "../Settings.js"
 import * as Dispatcher from "../server/Dispatcher.js"
 import type { McpServer } from "../server/McpServer.js"
 
@@ -75,12 +76,6 @@ export interface Options {
   readonly transport?: string
 }
 
-/** @since 0.1.0 @category constants */
-export const DEFAULT_MAX_IN_FLIGHT = 1000
-
-/** @since 0.1.0 @category constants */
-export const DEFAULT_MAX_QUEUED_BYTES = 8 * 1024 * 1024
-
 type Item =
   | { readonly _tag: "In"; readonly text: string }
   | { readonly _tag: "Out"; readonly frame: string }
@@ -112,11 +107,11 @@ export const serve = (
 ): Effect.Effect<void, never, McpServer> =>
   Effect.scoped(Effect.gen(function*() {
     const capacity = options.mailboxCapacity ?? 256
-    const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES
+    const maxQueuedBytes = options.maxQueuedBytes ?? Settings.maxQueuedBytes.default!
     const mailbox = yield* Effect.acquireRelease(Queue.bounded<Item>(capacity), Queue.shutdown)
     const fibers = yield* FiberSet.make<unknown, unknown>()
     const self = yield* Effect.fiberId
-    const drainMillis = Duration.toMillis(Duration.decode(options.drainTimeout ?? "2 seconds"))
+    const drainMillis = Duration.toMillis(Duration.decode(options.drainTimeout ?? Settings.drainTimeoutMs.default!))
 
     // Frames that arrived while the mailbox was full, in order; the transport is paused while any wait here.
     const waiting: Array<Item> = []
@@ -193,7 +188,7 @@ export const serve = (
     const dispatcher = yield* Dispatcher.make({
       send: sink,
       fibers,
-      maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+      maxInFlight: options.maxInFlight ?? Settings.maxInFlightPerSession.default!,
       onSettled: () => {
         if (draining) Queue.unsafeOffer(mailbox, wake)
       },

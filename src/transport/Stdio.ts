@@ -9,9 +9,10 @@
  *
  * @since 0.1.0
  */
-import { Clock, Config, Duration, Effect, Fiber, Layer, Option } from "effect"
+import { Clock, Config, Duration, Effect, Fiber, Layer } from "effect"
 import type { Readable, Writable } from "node:stream"
 import type { McpServer } from "../server/McpServer.js"
+import * as Settings from "../Settings.js"
 import * as Connection from "./Connection.js"
 
 /** @since 0.1.0 @category models */
@@ -31,7 +32,7 @@ export interface Options {
 }
 
 /** @since 0.1.0 @category constants */
-export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+export const DEFAULT_MAX_MESSAGE_BYTES: number = Settings.maxMessageBytes.default!
 
 const NEWLINE = 10
 
@@ -196,7 +197,7 @@ export const serve = (options: Options = {}): Effect.Effect<void, never, McpServ
           ...(options.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: options.maxQueuedBytes })
         }
       )))
-      const grace = Duration.toMillis(Duration.decode(options.shutdownTimeout ?? "5 seconds"))
+      const grace = Duration.toMillis(Duration.decode(options.shutdownTimeout ?? Settings.shutdownTimeoutMs.default!))
       // Interrupted (SIGTERM): the graceful end, bounded by the grace (and a margin for the last answers).
       const graceful = Effect.flatMap(Clock.currentTimeMillis, (now) => {
         inbound?.end({ drain: true, deadline: now + Math.max(0, grace - 500), shutdown: true })
@@ -211,23 +212,25 @@ export const serve = (options: Options = {}): Effect.Effect<void, never, McpServ
   )
 
 /**
- * `serve` with its options read from `effect/Config`: `MCP_MAX_MESSAGE_BYTES`, `MCP_DRAIN_TIMEOUT_MS`,
- * `MCP_SHUTDOWN_TIMEOUT_MS`, `MCP_MAX_IN_FLIGHT_PER_SESSION`, `MCP_MAX_QUEUED_BYTES`.
+ * `serve` with its options read from `effect/Config` (see Settings): `MCP_MAX_MESSAGE_BYTES`,
+ * `MCP_DRAIN_TIMEOUT_MS`, `MCP_SHUTDOWN_TIMEOUT_MS`, `MCP_MAX_IN_FLIGHT_PER_SESSION`, `MCP_MAX_QUEUED_BYTES`.
  *
  * @since 0.1.0 @category constructors
  */
 export const serveConfig: Effect.Effect<void, never, McpServer> = Effect.gen(function*() {
-  const maxMessageBytes = yield* Config.option(Config.integer("MCP_MAX_MESSAGE_BYTES"))
-  const drain = yield* Config.option(Config.integer("MCP_DRAIN_TIMEOUT_MS"))
-  const shutdown = yield* Config.option(Config.integer("MCP_SHUTDOWN_TIMEOUT_MS"))
-  const maxInFlight = yield* Config.option(Config.integer("MCP_MAX_IN_FLIGHT_PER_SESSION"))
-  const maxQueuedBytes = yield* Config.option(Config.integer("MCP_MAX_QUEUED_BYTES"))
+  const c = yield* Config.all({
+    maxMessageBytes: Settings.maxMessageBytes.config,
+    drainTimeout: Settings.drainTimeoutMs.config,
+    shutdownTimeout: Settings.shutdownTimeoutMs.config,
+    maxInFlight: Settings.maxInFlightPerSession.config,
+    maxQueuedBytes: Settings.maxQueuedBytes.config
+  })
   yield* serve({
-    ...Option.match(maxMessageBytes, { onNone: () => ({}), onSome: (maxMessageBytes) => ({ maxMessageBytes }) }),
-    ...Option.match(drain, { onNone: () => ({}), onSome: (ms) => ({ drainTimeout: `${ms} millis` as const }) }),
-    ...Option.match(shutdown, { onNone: () => ({}), onSome: (ms) => ({ shutdownTimeout: `${ms} millis` as const }) }),
-    ...Option.match(maxInFlight, { onNone: () => ({}), onSome: (maxInFlight) => ({ maxInFlight }) }),
-    ...Option.match(maxQueuedBytes, { onNone: () => ({}), onSome: (maxQueuedBytes) => ({ maxQueuedBytes }) })
+    ...Settings.optional("maxMessageBytes", c.maxMessageBytes),
+    ...Settings.optionalWith("drainTimeout", c.drainTimeout, Duration.millis),
+    ...Settings.optionalWith("shutdownTimeout", c.shutdownTimeout, Duration.millis),
+    ...Settings.optional("maxInFlight", c.maxInFlight),
+    ...Settings.optional("maxQueuedBytes", c.maxQueuedBytes)
   })
 }).pipe(Effect.orDie)
 

@@ -28,6 +28,7 @@ import * as Session from "../server/Session.js"
 import * as EventStore from "./EventStore.js"
 import * as Sse from "./Sse.js"
 import type * as Streams from "./Streams.js"
+import * as Settings from "../Settings.js"
 
 /** @since 0.1.0 @category models */
 export interface Options {
@@ -102,14 +103,6 @@ interface HttpSession extends Session.Managed {
 // ---------------------------------------------------------------------------------------------------------------------
 // Small HTTP helpers
 // ---------------------------------------------------------------------------------------------------------------------
-
-/**
- * Most requests in flight per session by default: more than real clients fan out (the official SDK client does
- * not retry a 503), while memory per session stays bounded.
- *
- * @since 0.1.0 @category constants
- */
-export const DEFAULT_MAX_IN_FLIGHT = 1000
 
 /** @since 0.1.0 @category helpers */
 export const header = (req: IncomingMessage, name: string): string | undefined => {
@@ -288,8 +281,8 @@ export const make = (
 ): Effect.Effect<StreamableHttp, never, McpServer | Scope.Scope> =>
   Effect.gen(function*() {
     const registry = yield* Session.makeRegistry<HttpSession>({
-      maxSessions: options.maxSessions ?? 10_000,
-      idleTimeoutMillis: Duration.toMillis(Duration.decode(options.sessionIdleTimeout ?? "30 minutes"))
+      maxSessions: options.maxSessions ?? Settings.maxSessions.default!,
+      idleTimeoutMillis: Duration.toMillis(Duration.decode(options.sessionIdleTimeout ?? Settings.sessionIdleTimeoutMs.default!))
     })
     const retryMillis = options.retryMillis ?? 1000
     const store = options.eventStore ?? EventStore.makeMemory()
@@ -637,7 +630,7 @@ export const make = (
     class LegacySession implements HttpSession {
       readonly standalone: Channel
       readonly dispatcher: Dispatcher.Dispatcher & { readonly close: Effect.Effect<void> }
-      readonly inFlight = Effect.unsafeMakeSemaphore(options.maxInFlightPerSession ?? DEFAULT_MAX_IN_FLIGHT)
+      readonly inFlight = Effect.unsafeMakeSemaphore(options.maxInFlightPerSession ?? Settings.maxInFlightPerSession.default!)
       posts = 0
       nextChannel = 0
       private channels: Map<string, Channel> | undefined = undefined
@@ -659,7 +652,7 @@ export const make = (
       }
 
       get streamPermits(): Effect.Semaphore {
-        if (this.permits === undefined) this.permits = Effect.unsafeMakeSemaphore(options.maxStreamsPerSession ?? 8)
+        if (this.permits === undefined) this.permits = Effect.unsafeMakeSemaphore(options.maxStreamsPerSession ?? Settings.maxStreamsPerSession.default!)
         return this.permits
       }
 
