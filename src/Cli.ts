@@ -9,6 +9,7 @@ import { Cause, ConfigProvider, Console, Effect, Layer, Logger, LogLevel } from 
 import * as HttpServer from "./http/HttpServer.js"
 import * as Interceptor from "./server/Interceptor.js"
 import type { McpServer } from "./server/McpServer.js"
+import * as McpMethod from "./protocol/McpMethod.js"
 import * as Settings from "./Settings.js"
 import * as Stdio from "./transport/Stdio.js"
 import { VERSION } from "./Version.js"
@@ -124,7 +125,9 @@ const withInterceptors = (config: ReadonlyMap<string, string>, server: Layer.Lay
   if (lookup(config, Settings.logMessages.env) === "true") chain.push(Interceptor.logger())
   const allow = listOf(lookup(config, Settings.allowMethods.env))
   if (allow !== undefined) {
-    chain.push(Interceptor.methods({ allow: [...allow, "initialize", "notifications/initialized", "ping"] }))
+    chain.push(Interceptor.methods({
+      allow: [...allow, McpMethod.initialize.name, "notifications/initialized", McpMethod.ping.name]
+    }))
   }
   const deny = listOf(lookup(config, Settings.denyMethods.env))
   if (deny !== undefined) chain.push(Interceptor.methods({ deny }))

@@ -32,6 +32,7 @@ import type { Era } from "./protocol/ProtocolVersion.js"
 import { LATEST_LEGACY, LATEST_MODERN } from "./protocol/ProtocolVersion.js"
 import type { McpServer } from "./server/McpServer.js"
 import * as Connection from "./transport/Connection.js"
+import * as McpMethod from "./protocol/McpMethod.js"
 
 /**
  * A JSON-RPC error the server answered with.
@@ -218,7 +219,7 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
 
     let initializeResult: unknown = undefined
     if (era === "legacy" && options.initialize !== false) {
-      initializeResult = yield* request("initialize", { protocolVersion, capabilities, clientInfo })
+      initializeResult = yield* request(McpMethod.initialize.name, { protocolVersion, capabilities, clientInfo })
       protocolVersion = (initializeResult as { protocolVersion: string }).protocolVersion
       yield* notify("notifications/initialized")
     }
@@ -233,7 +234,7 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
       cancel: (requestId, reason) =>
         notify("notifications/cancelled", reason === undefined ? { requestId } : { requestId, reason }),
       callTool: (name, args, requestOptions) =>
-        request("tools/call", args === undefined ? { name } : { name, arguments: args }, requestOptions),
+        request(McpMethod.callTool.name, args === undefined ? { name } : { name, arguments: args }, requestOptions),
       messages,
       respond: (id, result) => sendRaw(JSON.stringify({ jsonrpc: "2.0", id, result })),
       respondError: (id, error) => sendRaw(JSON.stringify({ jsonrpc: "2.0", id, error })),

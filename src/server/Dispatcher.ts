@@ -20,6 +20,7 @@
 import type { Fiber } from "effect"
 import { Cause, Clock, Context, Deferred, Effect, Either, Exit, FiberId, FiberRef, FiberSet, Option, Predicate, Queue, Ref, Schema, Scope } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
+import * as McpMethod from "../protocol/McpMethod.js"
 import * as McpSchema from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
 import * as ClientRequests from "./ClientRequests.js"
@@ -188,11 +189,8 @@ interface Env {
   readonly subscriber: () => Notifications.Subscriber
 }
 
-interface Method {
-  readonly eras: "legacy" | "modern" | "both"
-  readonly cacheable: boolean
-  /** Runs until the client or the server ends it (`subscriptions/listen`): no request timeout applies. */
-  readonly longLived: boolean
+/** A method of the protocol table (McpMethod) with what runs it here. */
+interface Method extends McpMethod.McpMethod {
   readonly run: (
     params: unknown,
     context: RequestContext,
@@ -202,29 +200,23 @@ interface Method {
   ) => Effect.Effect<Result, JsonRpc.JsonRpcError>
 }
 
-const method = <A, I>(
-  schema: Schema.Schema<A, I, never>,
-  eras: Method["eras"],
+const method = <A>(
+  spec: McpMethod.McpMethod<A>,
   run: (
     params: A,
     context: RequestContext,
     mcp: McpContext["Type"],
     env: Env,
     sink: Sink
-  ) => Effect.Effect<Result, JsonRpc.JsonRpcError>,
-  cacheable = false,
-  longLived = false,
-  /** A hand-written check of the usual shape, returning the params as decoded; the Schema decides otherwise. */
-  plain?: (params: unknown) => A | undefined
+  ) => Effect.Effect<Result, JsonRpc.JsonRpcError>
 ): Method => {
-  const decode = Schema.decodeUnknownEither(schema)
+  const decode = Schema.decodeUnknownEither(spec.params)
+  const fast = spec.fast
   return {
-    eras,
-    cacheable,
-    longLived,
+    ...(spec as McpMethod.McpMethod),
     run: (params, context, mcp, env, sink) => {
-      const fast = plain?.(params)
-      if (fast !== undefined) return run(fast, context, mcp, env, sink)
+      const plain = fast?.(params)
+      if (plain !== undefined) return run(plain, context, mcp, env, sink)
       const decoded = decode(params ?? {}, { errors: "all" })
       return Either.isLeft(decoded)
         ? Effect.fail(JsonRpc.invalidParams(decoded.left))
@@ -251,14 +243,6 @@ const withMcp = <A, E>(
     ),
     effect as Effect.Effect<A, E>
   )
-
-/** tools/call params of the usual shape: a string name and object arguments (`_meta` is read elsewhere). */
-const plainCallToolParams = (params: unknown): typeof McpSchema.CallToolParams.Type | undefined => {
-  if (!Predicate.isRecord(params) || typeof params.name !== "string") return undefined
-  const args = params.arguments
-  if (args !== undefined && !Predicate.isRecord(args)) return undefined
-  return params as typeof McpSchema.CallToolParams.Type
-}
 
 const paginate = <A>(
   items: ReadonlyArray<A>,
@@ -290,46 +274,6 @@ const initializeParams = Schema.decodeUnknownEither(McpSchema.InitializeParams)
 const cancelledParams = Schema.decodeUnknownEither(McpSchema.CancelledParams)
 const decodeModernMeta = Schema.decodeUnknownEither(McpSchema.ModernRequestMeta)
 
-const CAPABILITY_OBJECTS = ["experimental", "sampling", "elicitation", "tasks", "extensions"] as const
-const PLAIN_CLIENT_INFO = new Set(["name", "version", "title"])
-
-/**
- * The usual modern `_meta`, checked by hand (the Schema decode is the slow path, kept for anything unusual and for
- * its error messages): capabilities whose known entries are objects, client info of plain strings, a known log
- * level, a string or number progress token. Undefined when the Schema must decide.
- */
-const plainModernMeta = (meta: Record<string, unknown>): {
-  readonly clientCapabilities: McpSchema.ClientCapabilities
-  readonly clientInfo: McpSchema.Implementation | undefined
-  readonly logLevel: McpSchema.LoggingLevel | undefined
-  readonly progressToken: McpSchema.ProgressToken | undefined
-} | undefined => {
-  const capabilities = meta[McpSchema.MODERN_META.clientCapabilities]
-  if (!Predicate.isRecord(capabilities)) return undefined
-  for (const key of CAPABILITY_OBJECTS) {
-    const value = capabilities[key]
-    if (value !== undefined && !Predicate.isRecord(value)) return undefined
-  }
-  const roots = capabilities.roots
-  if (roots !== undefined && (!Predicate.isRecord(roots) || (roots.listChanged !== undefined && typeof roots.listChanged !== "boolean"))) {
-    return undefined
-  }
-  const info = meta[McpSchema.MODERN_META.clientInfo]
-  if (info !== undefined) {
-    if (!Predicate.isRecord(info) || typeof info.name !== "string" || typeof info.version !== "string") return undefined
-    for (const key in info) if (!PLAIN_CLIENT_INFO.has(key) || typeof info[key] !== "string") return undefined
-  }
-  const level = meta[McpSchema.MODERN_META.logLevel]
-  if (level !== undefined && !(typeof level === "string" && Object.hasOwn(McpSchema.loggingLevelRank, level))) return undefined
-  const token = meta.progressToken
-  if (token !== undefined && typeof token !== "string" && typeof token !== "number") return undefined
-  return {
-    clientCapabilities: capabilities as McpSchema.ClientCapabilities,
-    clientInfo: info as McpSchema.Implementation | undefined,
-    logLevel: level as McpSchema.LoggingLevel | undefined,
-    progressToken: token as McpSchema.ProgressToken | undefined
-  }
-}
 
 const hasModernMeta = (params: Record<string, unknown> | undefined): boolean =>
   params !== undefined && Predicate.isRecord(params._meta) && params._meta[MODERN_PV] !== undefined
@@ -372,11 +316,12 @@ const complete = (
 
 /** A paginated, cacheable list method: `key` names both the result's array and the cursor's kind. */
 const listMethod = <A>(
+  spec: McpMethod.McpMethod<typeof McpSchema.PaginatedParams.Type>,
   key: string,
   items: (registry: Registry) => ReadonlyArray<A>,
   show: (item: A, context: RequestContext) => unknown
 ): Method =>
-  method(McpSchema.PaginatedParams, "both", (params, context, _mcp, env) =>
+  method(spec, (params, context, _mcp, env) =>
     Effect.flatMap(Ref.get(env.server.registry), (registry) => {
       const page = paginate(items(registry), params.cursor, key, env.server.pageSize)
       return Either.isLeft(page)
@@ -385,12 +330,9 @@ const listMethod = <A>(
           { [key]: page.right.page.map((item) => show(item, context)) },
           page.right.nextCursor
         ))
-    }), true)
+    }))
 
 const SUBSCRIPTION_ID = McpSchema.MODERN_META.subscriptionId
-
-/** The methods that may answer `input_required` (modern multi round-trip requests). */
-const ROUND_TRIP_METHODS = new Set(["tools/call", "resources/read", "prompts/get"])
 
 const inputRequiredOf = (cause: Cause.Cause<unknown>): ClientRequests.InputRequired | undefined =>
   Option.getOrUndefined(Cause.find(cause, (c) =>
@@ -451,21 +393,21 @@ const listen = (
 
 /** The method table: built once, its params decoders compiled once; handlers get their server and session. */
 const methods: Record<string, Method> = {
-  "ping": method(McpSchema.EmptyParams, "legacy", () => Effect.succeed({})),
-  "logging/setLevel": method(McpSchema.SetLevelParams, "legacy", (params, _context, _mcp, env) =>
+  [McpMethod.ping.name]: method(McpMethod.ping, () => Effect.succeed({})),
+  [McpMethod.setLevel.name]: method(McpMethod.setLevel, (params, _context, _mcp, env) =>
     Effect.sync(() => {
       env.session.logLevel = params.level
       return {}
     })),
-  "server/discover": method(McpSchema.EmptyParams, "modern", (_params, _context, _mcp, env) =>
+  [McpMethod.discover.name]: method(McpMethod.discover, (_params, _context, _mcp, env) =>
     Effect.succeed({
       supportedVersions: ProtocolVersion.MODERN,
       capabilities: env.server.capabilities,
       ...(env.server.instructions !== undefined ? { instructions: env.server.instructions } : {})
-    }), true),
-  "tools/list": listMethod("tools", (registry) => [...registry.tools.values()], (tool, context) =>
+    })),
+  [McpMethod.listTools.name]: listMethod(McpMethod.listTools, "tools", (registry) => [...registry.tools.values()], (tool, context) =>
     shapeTool(tool, context.protocolVersion)),
-  "tools/call": method(McpSchema.CallToolParams, "both", (params, context, mcp, env) => {
+  [McpMethod.callTool.name]: method(McpMethod.callTool, (params, context, mcp, env) => {
     const tool = env.server.currentRegistry().tools.get(params.name)
     if (tool === undefined) {
       return Effect.fail(new JsonRpc.InvalidParams({ message: `Unknown tool: ${params.name}`, data: { name: params.name } }))
@@ -478,10 +420,10 @@ const methods: Record<string, Method> = {
       const { structuredContent: _, ...rest } = result
       return rest as Result
     })
-  }, false, false, plainCallToolParams),
-  "resources/list": listMethod("resources", (registry) => [...registry.resources.values()], (r) => r.definition),
-  "resources/templates/list": listMethod("resourceTemplates", (registry) => registry.templates, (t) => t.definition),
-  "resources/read": method(McpSchema.ReadResourceParams, "both", (params, context, mcp, env) => {
+  }),
+  [McpMethod.listResources.name]: listMethod(McpMethod.listResources, "resources", (registry) => [...registry.resources.values()], (r) => r.definition),
+  [McpMethod.listResourceTemplates.name]: listMethod(McpMethod.listResourceTemplates, "resourceTemplates", (registry) => registry.templates, (t) => t.definition),
+  [McpMethod.readResource.name]: method(McpMethod.readResource, (params, context, mcp, env) => {
     const registry = env.server.currentRegistry()
     const read = (
       effect: Effect.Effect<ReadonlyArray<McpSchema.ResourceContents>, JsonRpc.JsonRpcError, McpContext>,
@@ -494,16 +436,16 @@ const methods: Record<string, Method> = {
       if (matched !== undefined) return read(template.read(params.uri, matched), template.context)
     }
     return Effect.fail(resourceNotFound(params.uri, context))
-  }, true),
-  "prompts/list": listMethod("prompts", (registry) => [...registry.prompts.values()], (p) => p.definition),
-  "prompts/get": method(McpSchema.GetPromptParams, "both", (params, _context, mcp, env) => {
+  }),
+  [McpMethod.listPrompts.name]: listMethod(McpMethod.listPrompts, "prompts", (registry) => [...registry.prompts.values()], (p) => p.definition),
+  [McpMethod.getPrompt.name]: method(McpMethod.getPrompt, (params, _context, mcp, env) => {
     const prompt = env.server.currentRegistry().prompts.get(params.name)
     if (prompt === undefined) {
       return Effect.fail(new JsonRpc.InvalidParams({ message: `Unknown prompt: ${params.name}`, data: { name: params.name } }))
     }
     return withMcp(prompt.get(params.arguments) as Effect.Effect<Result, JsonRpc.JsonRpcError, McpContext>, prompt.context, mcp)
   }),
-  "resources/subscribe": method(McpSchema.SubscribeParams, "legacy", (params, _context, _mcp, env) =>
+  [McpMethod.subscribe.name]: method(McpMethod.subscribe, (params, _context, _mcp, env) =>
     Effect.suspend(() =>
       env.server.notifications.subscribe(env.subscriber(), params.uri)
         ? Effect.succeed({})
@@ -511,14 +453,14 @@ const methods: Record<string, Method> = {
           message: `Invalid params: a session may hold at most ${Notifications.MAX_URIS_PER_SUBSCRIBER} subscriptions`
         }))
     )),
-  "resources/unsubscribe": method(McpSchema.SubscribeParams, "legacy", (params, _context, _mcp, env) =>
+  [McpMethod.unsubscribe.name]: method(McpMethod.unsubscribe, (params, _context, _mcp, env) =>
     Effect.sync(() => {
       env.server.notifications.unsubscribe(env.subscriber(), params.uri)
       return {}
     })),
-  "subscriptions/listen": method(McpSchema.ListenParams, "modern", (params, _context, mcp, env, sink) =>
-    listen(params, mcp.requestId, env.server.notifications, sink), false, true),
-  "completion/complete": method(McpSchema.CompleteParams, "both", (params, _context, _mcp, env) =>
+  [McpMethod.listen.name]: method(McpMethod.listen, (params, _context, mcp, env, sink) =>
+    listen(params, mcp.requestId, env.server.notifications, sink)),
+  [McpMethod.complete.name]: method(McpMethod.complete, (params, _context, _mcp, env) =>
     Effect.flatMap(Ref.get(env.server.registry), (registry): Effect.Effect<Result, JsonRpc.JsonRpcError> => {
       const ref = params.ref
       if (ref.type === "ref/prompt") {
@@ -1006,7 +948,7 @@ class Engine implements Dispatcher, Env {
         data: { supported: ProtocolVersion.MODERN, requested: version }
       }))
     }
-    const fast = plainModernMeta(meta)
+    const fast = McpMethod.plainModernMeta(meta)
     if (fast !== undefined) {
       return Either.right({
         era: "modern",
@@ -1090,7 +1032,7 @@ class Engine implements Dispatcher, Env {
     sink: Sink,
     reply: Reply
   ): Effect.Effect<void> {
-    if (request.method === "initialize" && !hasModernMeta(request.params)) {
+    if (request.method === McpMethod.initialize.name && !hasModernMeta(request.params)) {
       return this.initialize(request, reply)
     }
     const era: ProtocolVersion.Era = this.pinned ?? (hasModernMeta(request.params) ? "modern" : "legacy")
@@ -1114,7 +1056,7 @@ class Engine implements Dispatcher, Env {
       }))
     }
     // Modern multi round-trip: a retry brings the answers of this round and the signed state of earlier ones.
-    const roundTrip = era === "modern" && ROUND_TRIP_METHODS.has(request.method)
+    const roundTrip = era === "modern" && spec.roundTrip
     if (!roundTrip || (request.params?.requestState === undefined && request.params?.inputResponses === undefined)) {
       return this.accept(request, sink, reply, spec, context, key, roundTrip, undefined)
     }
@@ -1394,7 +1336,7 @@ class Engine implements Dispatcher, Env {
       for (const message of decoded) {
         if (message._tag === "Invalid") {
           responses.push(this.errorFrame(message.id, message.error))
-        } else if (message._tag === "Request" && message.method === "initialize") {
+        } else if (message._tag === "Request" && message.method === McpMethod.initialize.name) {
           responses.push(this.errorFrame(message.id, new JsonRpc.InvalidRequest({
             message: "Invalid Request: initialize must not be part of a batch"
           })))

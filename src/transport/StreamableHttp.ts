@@ -28,6 +28,7 @@ import * as Session from "../server/Session.js"
 import * as EventStore from "./EventStore.js"
 import * as Sse from "./Sse.js"
 import type * as Streams from "./Streams.js"
+import * as McpMethod from "../protocol/McpMethod.js"
 import * as Settings from "../Settings.js"
 
 /** @since 0.1.0 @category models */
@@ -164,7 +165,7 @@ const containsRequest = (json: unknown): boolean => {
 }
 
 const isInitialize = (json: unknown): boolean =>
-  Predicate.isRecord(json) && json.method === "initialize" && json.id !== undefined
+  Predicate.isRecord(json) && json.method === McpMethod.initialize.name && json.id !== undefined
 
 const modernVersionOf = (json: unknown): string | undefined => {
   if (!Predicate.isRecord(json) || !Predicate.isRecord(json.params)) return undefined
@@ -781,18 +782,12 @@ export const make = (
       if (typeof method === "string" && (methodHeader === undefined || decodeHeaderValue(methodHeader) !== method)) {
         return Effect.sync(() => headerMismatch(res, json, `Mcp-Method must equal the body's method (${method})`))
       }
-      const params = Predicate.isRecord(json.params) ? json.params : {}
-      const named = method === "tools/call" || method === "prompts/get"
-        ? params.name
-        : method === "resources/read"
-        ? params.uri
-        : undefined
+      const nameParam = McpMethod.nameParamOf(method)
+      const named = nameParam !== undefined && Predicate.isRecord(json.params) ? json.params[nameParam] : undefined
       if (typeof named === "string") {
         const nameHeader = header(req, "mcp-name")
         if (nameHeader === undefined || decodeHeaderValue(nameHeader) !== named) {
-          return Effect.sync(() =>
-            headerMismatch(res, json, `Mcp-Name must equal the body's ${method === "resources/read" ? "uri" : "name"}`)
-          )
+          return Effect.sync(() => headerMismatch(res, json, `Mcp-Name must equal the body's ${nameParam}`))
         }
       }
       // The request runs inline on this fiber: no Scope, FiberSet or fiber of its own per POST. Whatever was left
