@@ -17,6 +17,7 @@ import type { Prompt } from "./Prompt.js"
 import type { Resource, ResourceTemplate } from "./Resource.js"
 import type { Tool } from "./Tool.js"
 import * as Settings from "../Settings.js"
+import type { Handlers } from "./Handlers.js"
 
 /** @since 0.1.0 @category models */
 export interface Options {
@@ -38,6 +39,8 @@ export interface Options {
   readonly requestStateKey?: string
   /** How long a modern `requestState` stays valid. Default 10 minutes. */
   readonly requestStateTtl?: Duration.DurationInput
+  /** What answers each method; default `Handlers.local` (this server's own registry). */
+  readonly handlers?: Handlers
 }
 
 /** The registry: insertion-ordered, so listings are deterministic. @since 0.1.0 @category models */
@@ -91,6 +94,8 @@ export class McpServer extends Context.Tag("effect-mcp-server/McpServer")<McpSer
   readonly requestState: ClientRequests.StateCodec
   /** The server's one timer: request timeouts and questions to the client. */
   readonly deadlines: Deadlines.Deadlines
+  /** The handler table the engine runs (undefined: `Handlers.local`). */
+  readonly handlers: Handlers | undefined
 }>() {}
 
 const withDuplicateCheck = <K, V>(map: ReadonlyMap<K, V>, key: K, value: V, what: string): ReadonlyMap<K, V> => {
@@ -136,6 +141,7 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
       ? { name: options.name, version: options.version }
       : { name: options.name, version: options.version, title: options.title }
     return McpServer.of({
+      handlers: options.handlers,
       info,
       instructions: options.instructions,
       pageSize: Math.max(1, options.pageSize ?? Settings.pageSize.default!),
