@@ -19,12 +19,13 @@ import type { AddressInfo } from "node:net"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import { McpServer } from "../server/McpServer.js"
 import type { Duplex } from "node:stream"
-import * as LegacySse from "../transport/LegacySse.js"
-import * as StreamableHttp from "../transport/StreamableHttp.js"
-import * as WebSocket from "../transport/WebSocket.js"
-import * as Streams from "../transport/Streams.js"
+import * as LegacySse from "./LegacySse.js"
+import * as StreamableHttp from "./StreamableHttp.js"
+import * as WebSocket from "./WebSocket.js"
+import * as Streams from "./Streams.js"
 import * as Settings from "../Settings.js"
 import * as Guards from "./Guards.js"
+import * as Response from "./Response.js"
 
 /** @since 0.1.0 @category models */
 export interface Options extends StreamableHttp.Options {
@@ -84,7 +85,7 @@ const millis = (input: Duration.DurationInput) => Duration.toMillis(Duration.dec
 const LINGER_BYTES = 16 * 1024 * 1024
 
 const jsonError = (res: Http.ServerResponse, status: number, code: number, message: string, headers?: Record<string, string>) =>
-  StreamableHttp.sendJson(res, status, StreamableHttp.errorBody(code, message), headers)
+  Response.sendJson(res, status, Response.errorBody(code, message), headers)
 
 /**
  * Builds the server and listens; the Scope's end is the graceful shutdown.
@@ -163,7 +164,7 @@ export const make = (options: Options = {}) =>
         const parsed = JsonRpc.parse(body.right)
         if (Either.isLeft(parsed)) {
           const { error, id } = parsed.left
-          return StreamableHttp.sendJson(res, 400, StreamableHttp.errorBody(error.code, error.message, id, error.data))
+          return Response.sendJson(res, 400, Response.errorBody(error.code, error.message, id, error.data))
         }
         if (!ready) return jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" })
         // Suspended: whatever the request's checks throw becomes a 500 for this request, never a crash of the process.
@@ -225,11 +226,11 @@ export const make = (options: Options = {}) =>
         )
       }
       if (pathname === "/health" && req.method === "GET") {
-        return Effect.sync(() => StreamableHttp.sendJson(res, 200, "{\"status\":\"ok\"}"))
+        return Effect.sync(() => Response.sendJson(res, 200, "{\"status\":\"ok\"}"))
       }
       if (pathname === "/ready" && req.method === "GET") {
         return Effect.sync(() =>
-          StreamableHttp.sendJson(res, ready ? 200 : 503, JSON.stringify({ ready, sessions: mcp.sessions() }))
+          Response.sendJson(res, ready ? 200 : 503, JSON.stringify({ ready, sessions: mcp.sessions() }))
         )
       }
       return Effect.sync(() => jsonError(res, 404, -32000, `Not Found: ${pathname}`))
@@ -295,7 +296,7 @@ export const make = (options: Options = {}) =>
         : error.code === "HPE_HEADER_OVERFLOW"
         ? ["431 Request Header Fields Too Large", "Request Header Fields Too Large"]
         : ["400 Bad Request", "Bad Request: the request is not valid HTTP/1.1"]
-      const body = StreamableHttp.errorBody(JsonRpc.INVALID_REQUEST, message)
+      const body = Response.errorBody(JsonRpc.INVALID_REQUEST, message)
       socket.end(
         `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${
           Buffer.byteLength(body)

@@ -9,9 +9,9 @@ import { Effect, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { McpServer } from "../server/McpServer.js"
-import * as Connection from "./Connection.js"
+import * as Connection from "../transport/Connection.js"
 import * as Sse from "./Sse.js"
-import { errorBody, sendJson } from "./StreamableHttp.js"
+import { errorBody, sendJson } from "./Response.js"
 import type * as Streams from "./Streams.js"
 
 /** @since 0.1.0 @category models */

@@ -30,6 +30,7 @@ import * as Sse from "./Sse.js"
 import type * as Streams from "./Streams.js"
 import * as McpMethod from "../protocol/McpMethod.js"
 import * as Settings from "../Settings.js"
+import { decodeHeaderValue, errorBody, header, sendJson } from "./Response.js"
 
 /** @since 0.1.0 @category models */
 export interface Options {
@@ -104,45 +105,6 @@ interface HttpSession extends Session.Managed {
 // ---------------------------------------------------------------------------------------------------------------------
 // Small HTTP helpers
 // ---------------------------------------------------------------------------------------------------------------------
-
-/** @since 0.1.0 @category helpers */
-export const header = (req: IncomingMessage, name: string): string | undefined => {
-  const value = req.headers[name]
-  return Array.isArray(value) ? value[0] : value
-}
-
-/** @since 0.1.0 @category helpers */
-export const errorBody = (code: number, message: string, id: JsonRpc.RequestId | null = null, data?: unknown) =>
-  JsonRpc.encodeError(id, data === undefined ? { code, message } : { code, message, data })
-
-/** Ends a response with a JSON body, unless it already started. @since 0.1.0 @category helpers */
-export const sendJson = (
-  res: ServerResponse,
-  status: number,
-  body: string | undefined,
-  headers: Record<string, string> = {}
-): void => {
-  if (res.headersSent || res.writableEnded) return
-  if (body === undefined) {
-    res.writeHead(status, headers)
-    res.end()
-    return
-  }
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": String(Buffer.byteLength(body)),
-    ...headers
-  })
-  res.end(body)
-}
-
-const BASE64_VALUE = /^=\?base64\?([A-Za-z0-9+/=]*)\?=$/
-
-/** Header values that are not plain ASCII travel as `=?base64?...?=` (SEP-2243). @since 0.1.0 */
-export const decodeHeaderValue = (value: string): string => {
-  const match = BASE64_VALUE.exec(value)
-  return match === null ? value : Buffer.from(match[1]!, "base64").toString("utf8")
-}
 
 const modernStatus = (outcome: Dispatcher.Outcome): number =>
   outcome.code === JsonRpc.MISSING_REQUIRED_CLIENT_CAPABILITY

@@ -13,7 +13,7 @@ import type { Duplex } from "node:stream"
 import type { WebSocket as Ws } from "ws"
 import { WebSocketServer } from "ws"
 import type { McpServer } from "../server/McpServer.js"
-import * as Connection from "./Connection.js"
+import * as Connection from "../transport/Connection.js"
 import type * as Streams from "./Streams.js"
 
 /** @since 0.1.0 @category constants */
