@@ -1,12 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, FiberStatus, Ref, Scope, Supervisor } from "effect"
+import { Deferred, Effect, Exit, Fiber, FiberStatus, Scope, Supervisor } from "effect"
 import { McpServer, McpTest } from "../src/index.js"
 import * as Connection from "../src/transport/Connection.js"
 import * as TestServer from "./fixtures/TestServer.js"
-
-const settle = Effect.gen(function*() {
-  for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
-})
+import { settle } from "./support/Settle.js"
 
 /** Server-side fibers of the supervised connection that have not finished. */
 const live = (supervisor: Supervisor.Supervisor<Array<Fiber.RuntimeFiber<any, any>>>) =>
@@ -19,7 +16,7 @@ const live = (supervisor: Supervisor.Supervisor<Array<Fiber.RuntimeFiber<any, an
     return alive
   })
 
-const events = Effect.flatMap(TestServer.Probe, (probe) => Ref.get(probe.events))
+const events = TestServer.events
 
 describe("Connection", () => {
   // These two run on the live clock: TestClock forks a fiber of its own (a "not advancing the clock" warning)

@@ -1,19 +1,39 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Option, Queue, Ref, TestClock } from "effect"
+import { Effect, Fiber, Option, TestClock } from "effect"
 import { McpTest } from "../src/index.js"
 import * as TestServer from "./fixtures/TestServer.js"
+import { drain, rpcError } from "./support/Rpc.js"
+import { settle } from "./support/Settle.js"
 
-const rpcError = <A, R>(effect: Effect.Effect<A, McpTest.RpcError, R>) =>
-  Effect.flip(effect).pipe(Effect.map((error) => ({ code: error.code, message: error.message, data: error.data })))
+const events = TestServer.events
 
-const events = Effect.flatMap(TestServer.Probe, (probe) => Ref.get(probe.events))
+/** Every page of a list, following `nextCursor` from the first page until a page has none (at most 50 pages). */
+const pages = (client: McpTest.Client, method: string) =>
+  Effect.gen(function*() {
+    const all: Array<Record<string, any>> = []
+    let cursor: string | undefined
+    do {
+      const page = yield* client.request(method, cursor === undefined ? {} : { cursor })
+      all.push(page)
+      cursor = page.nextCursor
+      assert.isBelow(all.length, 50, `${method} never stops giving a next cursor`)
+    } while (cursor !== undefined)
+    return all
+  })
 
-/** Lets forked fibers run until the server has nothing left to do at this instant of the TestClock. */
-const settle = Effect.gen(function*() {
-  for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
-})
-
-const drain = (client: McpTest.Client) => Queue.takeAll(client.messages).pipe(Effect.map((chunk) => [...chunk]))
+const TOOLS = [
+  "sleep",
+  "bad_progress",
+  "log_levels",
+  "needs_elicitation",
+  "dies",
+  "bad_output",
+  "scalar",
+  "echo",
+  "add",
+  "ask",
+  "needs_login"
+]
 
 describe("legacy era", () => {
   it.scoped("initialize answers the requested version when supported, else the latest", () =>
@@ -54,41 +74,57 @@ describe("legacy era", () => {
       assert.deepStrictEqual(yield* client.request("ping"), {})
     }).pipe(Effect.provide(TestServer.layer())))
 
-  it.scoped("lists paginate with opaque cursors in a deterministic order; bad cursors are -32602", () =>
+  it.scoped("lists page along nextCursor: pages of pageSize, disjoint, in order, all items, no cursor on the last", () =>
     Effect.gen(function*() {
       const client = yield* McpTest.connect()
-      const names: Array<string> = []
-      let cursor: string | undefined
-      let pages = 0
-      do {
-        const page = yield* client.request("tools/list", cursor === undefined ? {} : { cursor })
-        names.push(...page.tools.map((tool: { name: string }) => tool.name))
-        cursor = page.nextCursor
-        pages++
-      } while (cursor !== undefined)
-      assert.deepStrictEqual(names, [
-        "sleep",
-        "bad_progress",
-        "log_levels",
-        "needs_elicitation",
-        "dies",
-        "bad_output",
-        "scalar",
-        "echo",
-        "add",
-        "ask",
-        "needs_login"
+      const tools = yield* pages(client, "tools/list")
+      // Page by page: 4, 4, then the 3 left, each page continuing where the one before stopped.
+      assert.deepStrictEqual(tools.map((page) => page.tools.map((tool: { name: string }) => tool.name)), [
+        TOOLS.slice(0, 4),
+        TOOLS.slice(4, 8),
+        TOOLS.slice(8)
       ])
-      assert.strictEqual(pages, 3)
+      // Every page but the last names the next one, each a different cursor; the last has no nextCursor at all.
+      const cursors = tools.slice(0, -1).map((page) => page.nextCursor)
+      assert.isTrue(cursors.every((cursor) => typeof cursor === "string" && cursor !== ""), JSON.stringify(cursors))
+      assert.strictEqual(new Set(cursors).size, cursors.length)
+      assert.isFalse("nextCursor" in tools.at(-1)!)
+      // A cursor is stable: asked again, it gives the same page.
+      assert.deepStrictEqual(yield* client.request("tools/list", { cursor: cursors[0] }), tools[1])
+      assert.deepStrictEqual(yield* client.request("tools/list", { cursor: cursors[1] }), tools[2])
+    }).pipe(Effect.provide(TestServer.layer({ pageSize: 4 }))))
+
+  it.scoped("every list pages the same way, in both eras", () =>
+    Effect.gen(function*() {
+      const legacy = yield* McpTest.connect()
+      const modern = yield* McpTest.connect({ era: "modern" })
+      for (const client of [legacy, modern]) {
+        const names = (method: string, key: string, field: string) =>
+          Effect.map(pages(client, method), (all) => all.map((page) => page[key].map((item: any) => item[field])))
+        assert.deepStrictEqual(yield* names("tools/list", "tools", "name"), TOOLS.map((name) => [name]))
+        assert.deepStrictEqual(yield* names("resources/list", "resources", "uri"), [["test://doc"], ["test://bin"]])
+        const templates = yield* names("resources/templates/list", "resourceTemplates", "uriTemplate")
+        assert.deepStrictEqual(templates, [["test://rows/{n}"]])
+        assert.deepStrictEqual(yield* names("prompts/list", "prompts", "name"), [["hello"]])
+      }
+    }).pipe(Effect.provide(TestServer.layer({ pageSize: 1 }))))
+
+  it.scoped("a cursor this server did not issue for this list is -32602", () =>
+    Effect.gen(function*() {
+      const client = yield* McpTest.connect()
       const first = yield* client.request("tools/list")
       const invalid = yield* rpcError(client.request("tools/list", { cursor: "not-a-cursor" }))
       assert.strictEqual(invalid.code, -32602)
       // A cursor of one list is not valid for another.
       const crossed = yield* rpcError(client.request("prompts/list", { cursor: first.nextCursor }))
       assert.strictEqual(crossed.code, -32602)
+      const resources = yield* rpcError(client.request("resources/list", { cursor: first.nextCursor }))
+      assert.strictEqual(resources.code, -32602)
       const empty = yield* rpcError(client.request("tools/list", { cursor: "" }))
       assert.strictEqual(empty.code, -32602)
-    }).pipe(Effect.provide(TestServer.layer())))
+      const wrongType = yield* rpcError(client.request("tools/list", { cursor: 2 }))
+      assert.strictEqual(wrongType.code, -32602)
+    }).pipe(Effect.provide(TestServer.layer({ pageSize: 4 }))))
 
   it.scoped("tools: results, tool errors, unknown tools, invalid arguments, defects", () =>
     Effect.gen(function*() {
@@ -101,7 +137,7 @@ describe("legacy era", () => {
       assert.isTrue(invalid.isError)
       assert.include((invalid.content[0] as { text: string }).text, "text")
       const died = yield* rpcError(client.callTool("dies", {}))
-      assert.deepStrictEqual(died, { code: -32603, message: "Internal error", data: undefined })
+      assert.deepStrictEqual(died, { code: -32603, message: "Internal error" })
       const badOutput = yield* rpcError(client.callTool("bad_output", {}))
       assert.strictEqual(badOutput.code, -32603)
       // Wrong params shape for tools/call itself is a protocol error naming the field.
@@ -115,8 +151,9 @@ describe("legacy era", () => {
       const modern = yield* McpTest.connect({ protocolVersion: "2025-06-18" })
       const result = yield* modern.callTool("add", { a: 2, b: 3 })
       assert.deepStrictEqual(result, { content: [{ type: "text", text: "{\"sum\":5}" }], structuredContent: { sum: 5 } })
-      const tools = yield* modern.request("tools/list", { cursor: undefined })
-      const all = [...tools.tools, ...(yield* modern.request("tools/list", { cursor: tools.nextCursor })).tools, ...(yield* modern.request("tools/list", { cursor: (yield* modern.request("tools/list", { cursor: tools.nextCursor })).nextCursor })).tools]
+      // Every tool, from every page: "add" and "scalar" are not on the first.
+      const all = (yield* pages(modern, "tools/list")).flatMap((page) => page.tools)
+      assert.deepStrictEqual(all.map((tool: { name: string }) => tool.name), TOOLS)
       const add = all.find((tool: { name: string }) => tool.name === "add")
       assert.deepStrictEqual(add.outputSchema, {
         type: "object",
@@ -131,7 +168,7 @@ describe("legacy era", () => {
 
       const old = yield* McpTest.connect({ protocolVersion: "2025-03-26" })
       assert.deepStrictEqual(yield* old.callTool("add", { a: 2, b: 3 }), { content: [{ type: "text", text: "{\"sum\":5}" }] })
-    }).pipe(Effect.provide(TestServer.layer({ pageSize: 100 }))))
+    }).pipe(Effect.provide(TestServer.layer({ pageSize: 4 }))))
 
   it.scoped("resources, templates and not-found", () =>
     Effect.gen(function*() {

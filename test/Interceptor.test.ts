@@ -6,13 +6,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Logger, Queue, Random, TestClock } from "effect"
 import { Interceptor, McpTest } from "../src/index.js"
 import * as TestServer from "./fixtures/TestServer.js"
-
-const rpcError = <A, R>(effect: Effect.Effect<A, McpTest.RpcError, R>) =>
-  Effect.flip(effect).pipe(Effect.map((error) => ({ code: error.code, message: error.message })))
-
-const settle = Effect.gen(function*() {
-  for (let i = 0; i < 30; i++) yield* Effect.yieldNow()
-})
+import { rpcError } from "./support/Rpc.js"
+import { settle } from "./support/Settle.js"
 
 const text = (result: { readonly content: ReadonlyArray<unknown> }) => (result.content[0] as { text: string }).text
 

@@ -7,6 +7,7 @@ import { Effect, Either, Schema } from "effect"
 import * as JsonRpc from "../src/protocol/JsonRpc.js"
 import * as ProtocolVersion from "../src/protocol/ProtocolVersion.js"
 import * as UriTemplate from "../src/server/UriTemplate.js"
+import { nest } from "./support/Messages.js"
 
 const expectInvalid = (message: JsonRpc.Incoming | JsonRpc.Invalid): JsonRpc.Invalid => {
   if (message._tag !== "Invalid") throw new Error(`expected Invalid, got ${message._tag}`)
@@ -35,8 +36,6 @@ describe("JsonRpc.parse", () => {
       }
     }
   })
-
-  const nest = (depth: number, leaf: string) => "[".repeat(depth) + leaf + "]".repeat(depth)
 
   it("JSON nested deeper than MAX_DEPTH is -32600, with the id when it can be read", () => {
     const deepParams = JsonRpc.parse(`{"jsonrpc":"2.0","id":7,"method":"ping","params":{"a":${nest(3000, "1")}}}`)

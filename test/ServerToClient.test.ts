@@ -4,21 +4,14 @@
  * (pending table, timeout, cancellation, roots cache) and the modern multi round-trip requests (requestState).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Queue, Ref, TestClock } from "effect"
+import { Effect, Fiber, Ref, TestClock } from "effect"
 import { Connection, McpServer, McpTest, Tool } from "../src/index.js"
 import type { JsonObject } from "../src/protocol/McpSchema.js"
 import * as TestServer from "./fixtures/TestServer.js"
+import { drain, rpcError } from "./support/Rpc.js"
+import { settle } from "./support/Settle.js"
 
-const rpcError = <A, R>(effect: Effect.Effect<A, McpTest.RpcError, R>) =>
-  Effect.flip(effect).pipe(Effect.map((error) => ({ code: error.code, message: error.message, data: error.data })))
-
-const settle = Effect.gen(function*() {
-  for (let i = 0; i < 30; i++) yield* Effect.yieldNow()
-})
-
-const drain = (client: McpTest.Client) => Queue.takeAll(client.messages).pipe(Effect.map((chunk) => [...chunk]))
-
-const events = Effect.flatMap(TestServer.Probe, (probe) => Ref.get(probe.events))
+const events = TestServer.events
 
 const Extra = Tool.make({ name: "extra", handler: () => Effect.succeed("extra") })
 

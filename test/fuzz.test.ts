@@ -12,12 +12,17 @@
  * Violations are collected and reported together, each naming its transport, input and seed; a peer that stops
  * answering ends its test at once. Needs `npm run build` first (stdio).
  */
-import { existsSync } from "node:fs"
+import { EventEmitter } from "node:events"
 import { isDeepStrictEqual } from "node:util"
 import { afterEach, assert, describe, it } from "vitest"
 import WebSocket from "ws"
-import { JSON_AND_SSE, modernHeaders, modernMeta, session, start } from "./fixtures/Http.js"
-import { killAll, SERVER, spawnServer } from "./fixtures/StdioProcess.js"
+import { session, start } from "./fixtures/Http.js"
+import { killAll, spawnServer } from "./fixtures/StdioProcess.js"
+import { assertBuilt } from "./support/Dist.js"
+import { initialize as initializeRequest, JSON_AND_SSE, modernHeaders, modernMeta, nest } from "./support/Messages.js"
+import { parseSse, SseParser } from "./support/Sse.js"
+import { waitFor } from "./support/Wait.js"
+import { openWebSocket } from "./support/WebSocket.js"
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_2026) >>> 0
 const RUNS = Number(process.env.FUZZ_RUNS ?? 250)
@@ -234,7 +239,6 @@ interface Adversarial {
   readonly result?: boolean
 }
 
-const nest = (depth: number, leaf: string) => "[".repeat(depth) + leaf + "]".repeat(depth)
 const nestObjects = (depth: number, leaf: string) => "{\"a\":".repeat(depth) + leaf + "}".repeat(depth)
 
 /** `probe` is a method the era serves (ping is legacy only); `meta` goes first in every params object. */
@@ -658,13 +662,6 @@ const describeError = (error: unknown): string => {
   return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error))
 }
 
-/** The `data` of each event of an SSE body. */
-const sseData = (text: string): Array<string> =>
-  text.split("\n\n").flatMap((block) => {
-    const lines = block.split("\n").filter((line) => line.startsWith("data:"))
-    return lines.length === 0 ? [] : [lines.map((line) => line.slice(line.startsWith("data: ") ? 6 : 5)).join("\n")]
-  })
-
 /**
  * POSTs one body: 200 with JSON-RPC (JSON or SSE), 202 with nothing (`acceptedBody` tolerates the old transport's
  * "Accepted"), or 4xx with a JSON-RPC error; anything else (500, a reset, a non-JSON body) is a problem.
@@ -705,7 +702,11 @@ const postText = async (
   if (status === 202) {
     if (body !== "" && !acceptedBody) problems.push(`202 with a body: ${clip(body)}`)
   } else if (status === 200) {
-    const frames = type.startsWith("text/event-stream") ? sseData(body) : body === "" ? [] : [body]
+    const frames = type.startsWith("text/event-stream")
+      ? parseSse(body).map((event) => event.data)
+      : body === ""
+      ? []
+      : [body]
     if (frames.length === 0) problems.push("200 without an answer")
     for (const frame of frames) {
       const message = parsed(frame)
@@ -804,7 +805,7 @@ class Frames {
   readonly texts: Array<string> = []
   readonly messages: Array<unknown> = []
   private gone: string | undefined = undefined
-  private readonly listeners = new Set<() => void>()
+  private readonly changes = new EventEmitter()
 
   push(text: string): void {
     this.texts.push(text)
@@ -815,12 +816,12 @@ class Frames {
       message = undefined
     }
     this.messages.push(message)
-    for (const listener of this.listeners) listener()
+    this.changes.emit("change")
   }
 
   end(reason: string): void {
     this.gone ??= reason
-    for (const listener of this.listeners) listener()
+    this.changes.emit("change")
   }
 
   get ended(): string | undefined {
@@ -829,30 +830,13 @@ class Frames {
 
   /** The index of the first message at or after `from` that `find` accepts. */
   waitFor(from: number, find: (message: unknown) => boolean, what: string, timeoutMs = WAIT_MS): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        for (let i = from; i < this.messages.length; i++) {
-          if (find(this.messages[i])) {
-            cleanup()
-            return resolve(i)
-          }
-        }
-        if (this.gone !== undefined) {
-          cleanup()
-          reject(new Error(`${what}: the peer is gone (${this.gone})`))
-        }
+    return waitFor(this.changes, "change", () => {
+      for (let i = from; i < this.messages.length; i++) {
+        if (find(this.messages[i])) return i
       }
-      const timer = setTimeout(() => {
-        cleanup()
-        reject(new Error(`${what}: nothing within ${timeoutMs} ms`))
-      }, timeoutMs)
-      const cleanup = () => {
-        clearTimeout(timer)
-        this.listeners.delete(check)
-      }
-      this.listeners.add(check)
-      check()
-    })
+      if (this.gone !== undefined) throw new Error(`${what}: the peer is gone (${this.gone})`)
+      return undefined
+    }, what, { timeoutMs })
   }
 }
 
@@ -928,12 +912,7 @@ const fuzzStream = async (violations: Violations, peer: Peer, inputs: ReadonlyAr
 }
 
 const initialize = (id: string, protocolVersion: string) =>
-  JSON.stringify({
-    jsonrpc: "2.0",
-    id,
-    method: "initialize",
-    params: { protocolVersion, capabilities: {}, clientInfo: { name: "fuzz", version: "1" } }
-  })
+  JSON.stringify({ ...initializeRequest(protocolVersion), id })
 const initialized = JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })
 
 /** The legacy handshake over a stream peer. */
@@ -945,13 +924,6 @@ const handshake = async (peer: Peer, protocolVersion: string) => {
   assert.strictEqual(answer.result?.protocolVersion, protocolVersion, show(answer))
   await peer.send(initialized)
 }
-
-const openWebSocket = (url: string) =>
-  new Promise<WebSocket>((resolve, reject) => {
-    const socket = new WebSocket(url, "mcp")
-    socket.once("open", () => resolve(socket))
-    socket.once("error", reject)
-  })
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The tests
@@ -1036,21 +1008,14 @@ describe("fuzz: the JSON-RPC decoder over every transport", () => {
     })
     void (async () => {
       const decoder = new TextDecoder()
-      let buffer = ""
+      const parser = new SseParser()
       try {
         while (true) {
           const { done, value } = await reader.read()
           if (done) break
-          buffer += decoder.decode(value, { stream: true })
-          let end: number
-          while ((end = buffer.indexOf("\n\n")) !== -1) {
-            const block = buffer.slice(0, end)
-            buffer = buffer.slice(end + 2)
-            const event = block.split("\n").find((line) => line.startsWith("event:"))?.slice(6).trim() ?? "message"
-            for (const data of sseData(block + "\n\n")) {
-              if (event === "endpoint") endpoint(data)
-              else if (event === "message") frames.push(data)
-            }
+          for (const { data, event } of parser.push(decoder.decode(value, { stream: true }))) {
+            if (event === "endpoint") endpoint(data)
+            else if (event === "message") frames.push(data)
           }
         }
         frames.end("the SSE stream ended")
@@ -1073,7 +1038,7 @@ describe("fuzz: the JSON-RPC decoder over every transport", () => {
   })
 
   it("stdio, a node dist/main.js --stdio child (2025-11-25)", async () => {
-    if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: run \`npm run build\` first`)
+    assertBuilt()
     const server = spawnServer(["--stdio"])
     const frames = new Frames()
     let rest = ""

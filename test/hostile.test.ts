@@ -6,14 +6,15 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { WebSocketClientTransport } from "@modelcontextprotocol/sdk/client/websocket.js"
 import http from "node:http"
 import net from "node:net"
-import { Effect } from "effect"
 import { assert, describe, it } from "vitest"
 import WebSocket from "ws"
-import { HttpServer } from "../src/index.js"
-import { initialize, JSON_AND_SSE, modernHeaders, modernMeta, post, session, start, until } from "./fixtures/Http.js"
+import { post, session, start } from "./fixtures/Http.js"
 import { startServer } from "./fixtures/MainProcess.js"
-
-const nest = (depth: number, leaf: string) => "[".repeat(depth) + leaf + "]".repeat(depth)
+import { initialize, JSON_AND_SSE, modernHeaders, modernMeta, nest } from "./support/Messages.js"
+import type { SseEvent } from "./support/Sse.js"
+import { parseSse, readSse } from "./support/Sse.js"
+import { until } from "./support/Wait.js"
+import { openWebSocket } from "./support/WebSocket.js"
 
 /** Status of one raw request with the given Host header (fetch would not let a test set Host). */
 const rawStatus = (port: number, method: string, path: string, host: string, body?: string) =>
@@ -128,13 +129,11 @@ describe("deeply nested messages get a JSON-RPC error and leave nothing behind",
 
   it("WebSocket: answered on the connection, which lives on", async () => {
     const { port } = await start()
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, "mcp")
-    await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject))
+    const ws = await openWebSocket(`ws://127.0.0.1:${port}/ws`)
     const answers: Array<any> = []
     ws.on("message", (data) => answers.push(JSON.parse(data.toString())))
     const next = async () => {
-      for (let i = 0; i < 300 && answers.length === 0; i++) await new Promise((r) => setTimeout(r, 10))
-      assert.isAbove(answers.length, 0, "no answer on the WebSocket")
+      await until(() => answers.length > 0, "an answer on the WebSocket", 3_000)
       return answers.shift()
     }
     ws.send(JSON.stringify(initialize("2025-06-18")))
@@ -154,8 +153,7 @@ describe("deeply nested messages get a JSON-RPC error and leave nothing behind",
 
 describe("refused WebSocket handshakes", () => {
   it("are answered 400 and leave no fiber behind; a plain GET /ws is 426", async () => {
-    const { port, runtime } = await start()
-    const active = () => runtime.runPromise(Effect.flatMap(HttpServer.HttpServer, (server) => server.activeRequests))
+    const { activeRequests, port } = await start()
     const host = `127.0.0.1:${port}`
     const { "sec-websocket-key": _key, ...noKey } = wsHeaders(host)
     const refusals = [noKey, { ...wsHeaders(host), "sec-websocket-version": "12" }, { ...wsHeaders(host), upgrade: "websocket2" }]
@@ -163,7 +161,7 @@ describe("refused WebSocket handshakes", () => {
       const statuses = await Promise.all(refusals.map((headers) => upgradeStatus(port, headers)))
       assert.deepStrictEqual(statuses, [400, 400, 400])
     }
-    await until(async () => (await active()) === 0, "no request fiber left after 300 refused handshakes")
+    await until(async () => (await activeRequests()) === 0, "no request fiber left after 300 refused handshakes")
     const plain = await fetch(`http://${host}/ws`)
     assert.strictEqual(plain.status, 426)
     assert.strictEqual(plain.headers.get("upgrade"), "websocket")
@@ -172,12 +170,7 @@ describe("refused WebSocket handshakes", () => {
   })
 })
 
-const openWs = (port: number) =>
-  new Promise<WebSocket>((resolve, reject) => {
-    const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, "mcp")
-    socket.once("open", () => resolve(socket))
-    socket.once("error", reject)
-  })
+const openWs = (port: number) => openWebSocket(`ws://127.0.0.1:${port}/ws`)
 
 /** Collects a WebSocket's answers by id. */
 const answersOf = (socket: WebSocket) => {
@@ -230,8 +223,10 @@ describe("bursts and per-connection limits on WebSocket", () => {
   })
 
   it("a peer that stops reading is cut off (its writes stall, it misses the keep-alive); others are unaffected", async () => {
-    const { port, runtime } = await start({ maxQueuedBytes: 256 * 1024, keepAlive: "200 millis" })
-    const streams = () => runtime.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.openStreams()))
+    const { activeRequests, openStreams: streams, port } = await start({
+      maxQueuedBytes: 256 * 1024,
+      keepAlive: "200 millis"
+    })
     const reader = await openWs(port)
     const readerAnswers = answersOf(reader)
     const stalled = await openWs(port)
@@ -246,7 +241,7 @@ describe("bursts and per-connection limits on WebSocket", () => {
     reader.send(call(1, "echo", { text: "still here" }))
     await until(() => readerAnswers.has(1), "the other peer answered")
     assert.strictEqual(readerAnswers.get(1).result.content[0].text, "still here")
-    await until(async () => (await runtime.runPromise(Effect.flatMap(HttpServer.HttpServer, (s) => s.activeRequests))) === 1, "only the reader's fiber left")
+    await until(async () => (await activeRequests()) === 1, "only the reader's fiber left")
     reader.close()
     stalled.terminate()
   })
@@ -254,14 +249,14 @@ describe("bursts and per-connection limits on WebSocket", () => {
 
 describe("shutdown with requests in flight on WebSocket and the old HTTP+SSE transport", () => {
   it("WebSocket: a request that outlives the grace is answered -32000, then close 1001, within --shutdown-timeout", async () => {
-    const { port, runtime } = await start({ shutdownTimeout: "1500 millis" })
+    const { events, port, runtime } = await start({ shutdownTimeout: "1500 millis" })
     const socket = await openWs(port)
     const answers = answersOf(socket)
     const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)))
     await wsInitialize(socket, answers)
     socket.send(call("quick", "sleep", { ms: 200 }))
     socket.send(call("slow", "sleep", { ms: 60_000 }))
-    await new Promise((r) => setTimeout(r, 50))
+    await until(async () => (await events()).filter((e) => e === "sleep:start").length === 2, "both handlers running")
     const started = Date.now()
     await runtime.dispose()
     const elapsed = Date.now() - started
@@ -275,36 +270,30 @@ describe("shutdown with requests in flight on WebSocket and the old HTTP+SSE tra
   })
 
   it("old HTTP+SSE: the request in flight is answered on the stream before its final event", async () => {
-    const { port, runtime } = await start({ shutdownTimeout: "1 second" })
+    const { events: handled, port, runtime } = await start({ shutdownTimeout: "1 second" })
     const base = `http://127.0.0.1:${port}`
-    const stream = await fetch(`${base}/sse`, { headers: { accept: "text/event-stream" } })
-    const reader = stream.body!.getReader()
-    let text = ""
-    const readUntil = async (pattern: RegExp) => {
-      while (!pattern.test(text)) {
-        const { done, value } = await reader.read()
-        if (done) break
-        text += new TextDecoder().decode(value)
-      }
-      return pattern.exec(text)
-    }
-    const endpoint = (await readUntil(/event: endpoint\ndata: (\S+)/))![1]!
+    const stream = readSse(await fetch(`${base}/sse`, { headers: { accept: "text/event-stream" } }))
+    const named = (name: string) => (events: ReadonlyArray<SseEvent>) => events.findIndex((e) => e.event === name)
+    const answerTo = (id: string) => (events: ReadonlyArray<SseEvent>) =>
+      events.findIndex((e) => e.event === "message" && JSON.parse(e.data).id === id)
+    const opening = await stream.readUntil((events) => named("endpoint")(events) >= 0)
+    const endpoint = opening[named("endpoint")(opening)]!.data
     const postMessage = async (body: unknown) => {
       const res = await fetch(`${base}${endpoint}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
       assert.strictEqual(res.status, 202)
       await res.text()
     }
     await postMessage({ ...initialize("2024-11-05"), id: "init" })
-    await readUntil(/"id":"init"/)
+    await stream.readUntil((events) => answerTo("init")(events) >= 0)
     await postMessage(JSON.parse(call("slow", "sleep", { ms: 60_000 })))
-    await new Promise((r) => setTimeout(r, 50))
+    await until(async () => (await handled()).includes("sleep:start"), "the handler running")
     const disposed = runtime.dispose()
-    await readUntil(/event: shutdown/)
+    const events = await stream.readUntil((events) => named("shutdown")(events) >= 0)
     await disposed
-    const answer = /data: (\{"jsonrpc":"2\.0","id":"slow".*)\n/.exec(text)
-    assert.isNotNull(answer, text)
-    assert.strictEqual(JSON.parse(answer![1]!).error.code, -32000)
-    assert.isBelow(text.indexOf("\"id\":\"slow\""), text.indexOf("event: shutdown"))
+    const slow = answerTo("slow")(events)
+    assert.isAtLeast(slow, 0, JSON.stringify(events))
+    assert.strictEqual(JSON.parse(events[slow]!.data).error.code, -32000)
+    assert.isBelow(slow, named("shutdown")(events), "the answer comes before the final event")
   })
 })
 
@@ -406,14 +395,13 @@ describe("oversized requests are answered, not reset", () => {
 
 describe("SSE readers that stop reading", () => {
   it("old HTTP+SSE: the stream is cut within two keep-alives and its session ends; its POSTs never hang", async () => {
-    const { port, runtime } = await start({ keepAlive: "200 millis" })
-    const streams = () => runtime.runPromise(Effect.map(HttpServer.HttpServer, (server) => server.openStreams()))
+    const { openStreams: streams, port } = await start({ keepAlive: "200 millis" })
     const endpoint = await new Promise<{ path: string; res: http.IncomingMessage }>((resolve, reject) => {
       http.get({ host: "127.0.0.1", port, path: "/sse", headers: { accept: "text/event-stream" } }, (res) => {
         res.once("data", (chunk: Buffer) => {
           // Read the endpoint event, then never read again.
           res.pause()
-          resolve({ path: /data: (\S+)/.exec(chunk.toString())![1]!, res })
+          resolve({ path: parseSse(chunk.toString()).find((e) => e.event === "endpoint")!.data, res })
         })
       }).once("error", reject)
     })

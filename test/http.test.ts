@@ -7,7 +7,10 @@ import http from "node:http"
 import { Effect } from "effect"
 import { assert, describe, it } from "vitest"
 import { Interceptor, McpServer } from "../src/index.js"
-import { initialize, JSON_AND_SSE, modernHeaders, modernMeta, post, readEvents, session, start, until } from "./fixtures/Http.js"
+import { post, session, start } from "./fixtures/Http.js"
+import { initialize, JSON_AND_SSE, modernHeaders, modernMeta } from "./support/Messages.js"
+import { readEvents } from "./support/Sse.js"
+import { until } from "./support/Wait.js"
 
 describe("Streamable HTTP with the official SDK client", () => {
   it("initialize, tools, structured output, logging, progress (SSE answers) and cancellation", async () => {

@@ -7,17 +7,13 @@ import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotoc
 import type { ChildProcessWithoutNullStreams } from "node:child_process"
 import { spawn } from "node:child_process"
 import { EventEmitter } from "node:events"
-import { existsSync } from "node:fs"
 import { createInterface } from "node:readline"
-import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { sdkSuite, waitFor } from "./fixtures/InteropSuite.js"
+import { sdkSuite } from "./fixtures/InteropSuite.js"
+import { assertBuilt, SERVER } from "./support/Dist.js"
+import { waitFor } from "./support/Wait.js"
 
-const SERVER = fileURLToPath(new URL("../dist/main.js", import.meta.url))
-
-beforeAll(() => {
-  if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: run \`npm run build\` first`)
-})
+beforeAll(assertBuilt)
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Legacy era: the official SDK client
@@ -63,8 +59,7 @@ describe("stdio, modern era (2026-07-28) without the SDK", () => {
   const request = async (method: string, params: Record<string, unknown>): Promise<Response> => {
     const id = nextId++
     child.stdin.write(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n")
-    await waitFor(arrivals, () => responses.has(id), `the response to ${method} (id ${id})`)
-    return responses.get(id)!
+    return waitFor(arrivals, "data", () => responses.get(id), `the response to ${method} (id ${id})`)
   }
 
   beforeAll(() => {

@@ -9,15 +9,16 @@ import { WebSocketClientTransport } from "@modelcontextprotocol/sdk/client/webso
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
 import { spawn } from "node:child_process"
 import { PassThrough } from "node:stream"
-import { fileURLToPath } from "node:url"
+import { beforeAll } from "vitest"
 import WebSocket from "ws"
 import type { Opened } from "./fixtures/InteropSuite.js"
 import { sdkSuite } from "./fixtures/InteropSuite.js"
+import { assertBuilt, SERVER } from "./support/Dist.js"
 
 // Node 20 has no global WebSocket; the SDK's transport uses the global one.
 ;(globalThis as { WebSocket?: unknown }).WebSocket = WebSocket
 
-const SERVER = fileURLToPath(new URL("../dist/main.js", import.meta.url))
+beforeAll(assertBuilt)
 
 /** Starts the server on a free port and connects the transport `make` builds for its base URL. */
 const serve = (make: (base: string) => Transport) => (): Promise<Opened> =>

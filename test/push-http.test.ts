@@ -8,7 +8,10 @@ import v8 from "node:v8"
 import vm from "node:vm"
 import { assert, describe, it } from "vitest"
 import { McpServer, Tool } from "../src/index.js"
-import { modernHeaders, modernMeta, post, readEvents, session, start, until } from "./fixtures/Http.js"
+import { post, session, start } from "./fixtures/Http.js"
+import { modernHeaders, modernMeta } from "./support/Messages.js"
+import { messagesOf, readEvents, readSse, SseParser } from "./support/Sse.js"
+import { until } from "./support/Wait.js"
 
 const SUB = "io.modelcontextprotocol/subscriptionId"
 
@@ -42,19 +45,13 @@ const openGet = (url: string, sessionId: string, lastEventId?: string): Promise<
       if (res.statusCode !== 200) return reject(new Error(`GET answered ${res.statusCode}`))
       const messages: Stream["messages"] = []
       const eventIds: Stream["eventIds"] = []
-      let buffer = ""
+      const parser = new SseParser()
       res.setEncoding("utf8")
       res.on("data", (chunk: string) => {
-        buffer += chunk
-        let end: number
-        while ((end = buffer.indexOf("\n\n")) !== -1) {
-          const block = buffer.slice(0, end)
-          buffer = buffer.slice(end + 2)
-          const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("")
-          if (data !== "" && data !== "{}") {
-            messages.push(JSON.parse(data))
-            eventIds.push(block.split("\n").find((l) => l.startsWith("id:"))?.slice(3).trim())
-          }
+        for (const event of parser.push(chunk)) {
+          if (event.data === "") continue // the priming event
+          messages.push(JSON.parse(event.data))
+          eventIds.push(event.id)
         }
       })
       resolve({ messages, eventIds, close: () => req.destroy() })
@@ -83,10 +80,10 @@ describe("legacy Streamable HTTP", () => {
       method: "tools/call",
       params: { name: "sleep", arguments: { ms: 300, steps: 3 }, _meta: { progressToken: "p" } }
     }, { "mcp-session-id": id })
-    const reading = readEvents(call, (events) => events.some((e) => e.data !== "" && JSON.parse(e.data).id === 3))
+    const reading = readEvents(call, (events) => messagesOf(events).some((m) => m.id === 3))
     await runtime.runPromise(Effect.zipRight(McpServer.putTool(Extra), McpServer.resourceUpdated("test://doc")))
     const { events } = await reading
-    const onPost = events.filter((e) => e.data !== "").map((e) => JSON.parse(e.data).method ?? "answer")
+    const onPost = messagesOf(events).map((m) => m.method ?? "answer")
     assert.deepStrictEqual(onPost, ["notifications/progress", "notifications/progress", "notifications/progress", "answer"])
     await until(() => get.messages.length >= 2, "two notifications on the GET stream")
     assert.deepStrictEqual(get.messages.map((m) => m.method), [
@@ -97,7 +94,7 @@ describe("legacy Streamable HTTP", () => {
   })
 
   it("notifications written straight to a parked stream are logged: a resumed stream gets what it missed", async () => {
-    const { url, runtime } = await start()
+    const { openStreams, runtime, url } = await start()
     const id = await session(url)
     const first = await openGet(url, id)
     await runtime.runPromise(McpServer.putTool(Extra))
@@ -105,12 +102,17 @@ describe("legacy Streamable HTTP", () => {
     const eventId = first.eventIds[0]
     assert.match(eventId ?? "", /\/get#\d+$/)
     first.close()
-    await new Promise((r) => setTimeout(r, 50))
+    await until(async () => (await openStreams()) === 0, "the server to see the stream closed")
     await runtime.runPromise(McpServer.removePrompt("hello"))
     const resumed = await openGet(url, id, eventId)
     await until(() => resumed.messages.length >= 1, "the missed notification")
-    await new Promise((r) => setTimeout(r, 50))
-    assert.deepStrictEqual(resumed.messages.map((m) => m.method), ["notifications/prompts/list_changed"])
+    // A later change as a marker: anything sent twice on resumption would come before it.
+    await runtime.runPromise(McpServer.removeTool("extra"))
+    await until(() => resumed.messages.length >= 2, "the marker")
+    assert.deepStrictEqual(resumed.messages.map((m) => m.method), [
+      "notifications/prompts/list_changed",
+      "notifications/tools/list_changed"
+    ])
     resumed.close()
   })
 
@@ -126,10 +128,13 @@ describe("legacy Streamable HTTP", () => {
     }))
     const get = await openGet(url, id)
     await until(() => get.messages.length >= 2, "the pending notifications")
-    await new Promise((r) => setTimeout(r, 50))
+    // A later change as a marker: whatever else was pending would come before it.
+    await runtime.runPromise(McpServer.removePrompt("hello"))
+    await until(() => get.messages.length >= 3, "the marker")
     assert.deepStrictEqual(get.messages.map((m) => m.method), [
       "notifications/tools/list_changed",
-      "notifications/resources/updated"
+      "notifications/resources/updated",
+      "notifications/prompts/list_changed"
     ])
     get.close()
   })
@@ -188,30 +193,19 @@ describe("asking the client over legacy Streamable HTTP", () => {
       params: { name: "ask", arguments: { questions: ["sample"] } }
     }, { "mcp-session-id": id })
     assert.include(call.headers.get("content-type"), "text/event-stream")
-    const reader = call.body!.getReader()
-    const decoder = new TextDecoder()
-    let text = ""
-    const messages = () =>
-      text.split("\n\n").map((b) => b.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join(""))
-        .filter((d) => d !== "").map((d) => JSON.parse(d))
-    while (!messages().some((m) => m.method === "sampling/createMessage")) {
-      const { done, value } = await reader.read()
-      if (done) throw new Error("stream ended")
-      text += decoder.decode(value, { stream: true })
-    }
-    const question = messages().find((m) => m.method === "sampling/createMessage")
+    const stream = readSse(call)
+    const find = async (predicate: (message: any) => boolean) =>
+      messagesOf(await stream.readUntil((events) => messagesOf(events).some(predicate))).find(predicate)
+    const question = await find((m) => m.method === "sampling/createMessage")
+    assert.isDefined(question, "the question before the stream ended")
     const answer = await post(url, {
       jsonrpc: "2.0",
       id: question.id,
       result: { role: "assistant", content: { type: "text", text: "sampled" }, model: "m" }
     }, { "mcp-session-id": id })
     assert.strictEqual(answer.status, 202)
-    while (!messages().some((m) => m.id === 5)) {
-      const { done, value } = await reader.read()
-      if (done) break
-      text += decoder.decode(value, { stream: true })
-    }
-    const result = messages().find((m) => m.id === 5)
+    const result = await find((m) => m.id === 5)
+    assert.isDefined(result, "the result before the stream ended")
     assert.deepStrictEqual(JSON.parse(result.result.content[0].text), [
       { role: "assistant", content: { type: "text", text: "sampled" }, model: "m" }
     ])
@@ -233,18 +227,11 @@ describe("modern subscriptions/listen over HTTP", () => {
     const res = await listen(url, "s1", { toolsListChanged: true, resourceSubscriptions: ["test://doc"] })
     assert.strictEqual(res.status, 200)
     assert.include(res.headers.get("content-type"), "text/event-stream")
-    const reader = res.body!.getReader()
-    const decoder = new TextDecoder()
-    let text = ""
+    const stream = readSse(res)
     const next = async (count: number) => {
-      while (text.split("\n\n").filter((b) => b.includes("data:")).length < count) {
-        const { done, value } = await reader.read()
-        if (done) throw new Error("stream ended")
-        text += decoder.decode(value, { stream: true })
-      }
-      return text.split("\n\n").filter((b) => b.includes("data:")).map((b) =>
-        JSON.parse(b.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5)).join(""))
-      )
+      const messages = messagesOf(await stream.readUntil((events) => messagesOf(events).length >= count))
+      assert.isAtLeast(messages.length, count, "the stream ended early")
+      return messages
     }
     const [ack] = await next(1)
     assert.deepStrictEqual(ack, {
@@ -263,7 +250,7 @@ describe("modern subscriptions/listen over HTTP", () => {
       { jsonrpc: "2.0", method: "notifications/resources/updated", params: { uri: "test://doc", _meta: { [SUB]: "s1" } } }
     ])
     assert.strictEqual(server.notifications.size, 1)
-    await reader.cancel()
+    await stream.cancel()
     await until(() => server.notifications.size === 0, "the subscription to end with its stream")
   })
 

@@ -2,8 +2,9 @@
 // gets SIGTERM; it must exit 0, every client must see a clean end, and no finalizer may be skipped.
 import http from "node:http"
 import { assert, describe, it } from "vitest"
-import WebSocket from "ws"
 import { startServer } from "./fixtures/MainProcess.js"
+import { initialize as initializeRequest, JSON_AND_SSE } from "./support/Messages.js"
+import { openWebSocket } from "./support/WebSocket.js"
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 512 })
 
@@ -24,15 +25,18 @@ const text = (res: http.IncomingMessage) =>
     res.on("error", () => resolve({ body, clean: false }))
   })
 
-const JSON_AND_SSE = { "content-type": "application/json", accept: "application/json, text/event-stream" }
+/** Resolves once the body so far includes `text`. */
+const seen = (res: http.IncomingMessage, text: string) =>
+  new Promise<void>((resolve) => {
+    let body = ""
+    res.on("data", (chunk) => {
+      body += chunk
+      if (body.includes(text)) resolve()
+    })
+  })
 
 const initialize = async (port: number) => {
-  const res = await request(port, "POST", JSON_AND_SSE, {
-    jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "shutdown-test", version: "1" } }
-  })
+  const res = await request(port, "POST", JSON_AND_SSE, initializeRequest("2025-11-25"))
   await text(res)
   return res.headers["mcp-session-id"] as string
 }
@@ -47,14 +51,10 @@ describe("graceful shutdown", () => {
         return { done: text(res) }
       })
     ))
-    const sockets = await Promise.all(Array.from({ length: 50 }, () =>
-      new Promise<{ closed: Promise<number> }>((resolve, reject) => {
-        const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, "mcp")
-        const closed = new Promise<number>((r) => socket.once("close", (code) => r(code)))
-        socket.once("open", () => resolve({ closed }))
-        socket.once("error", reject)
-      })
-    ))
+    const sockets = await Promise.all(Array.from({ length: 50 }, async () => {
+      const socket = await openWebSocket(`ws://127.0.0.1:${port}/ws`)
+      return { closed: new Promise<number>((resolve) => socket.once("close", (code) => resolve(code))) }
+    }))
     // 20 long calls, each on its own session, streaming progress (so they are SSE answers when SIGTERM comes).
     const calls = await Promise.all(sessions.slice(0, 20).map((sid, i) =>
       request(port, "POST", { ...JSON_AND_SSE, "mcp-session-id": sid }, {
@@ -62,9 +62,10 @@ describe("graceful shutdown", () => {
         id: 100 + i,
         method: "tools/call",
         params: { name: "long_running_operation", arguments: { steps: 100, stepMs: 100 }, _meta: { progressToken: i } }
-      }).then((res) => ({ done: text(res) }))
+      }).then((res) => ({ done: text(res), progressed: seen(res, "notifications/progress") }))
     ))
-    await new Promise((r) => setTimeout(r, 300))
+    // Every call is under way, streaming progress, before the signal.
+    await Promise.all(calls.map((c) => c.progressed))
 
     const signalled = Date.now()
     child.kill("SIGTERM")

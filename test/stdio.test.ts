@@ -5,17 +5,18 @@
  */
 import { afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
 import { randomBytes } from "node:crypto"
-import { existsSync } from "node:fs"
 import type { Message, StdioProcess } from "./fixtures/StdioProcess.js"
-import { killAll, logAnnotations, SERVER, spawnServer } from "./fixtures/StdioProcess.js"
+import { killAll, spawnServer } from "./fixtures/StdioProcess.js"
+import { assertBuilt } from "./support/Dist.js"
+import { logAnnotations } from "./support/Logs.js"
+import { nest } from "./support/Messages.js"
+import { assertError } from "./support/Rpc.js"
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 const DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 
-beforeAll(() => {
-  if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: run \`npm run build\` first`)
-})
+beforeAll(assertBuilt)
 
 afterEach(() => {
   killAll()
@@ -26,15 +27,6 @@ const stillServes = async (server: StdioProcess, id: string | number) => {
   const response = await server.request(id, "ping")
   assert.strictEqual(response.error, undefined, JSON.stringify(response))
   assert.deepStrictEqual(response.result, {})
-}
-
-const assertError = (message: Message, id: string | number | null, code: number) => {
-  assert.strictEqual(message.jsonrpc, "2.0")
-  assert.strictEqual(message.id, id)
-  assert.isDefined(message.error, JSON.stringify(message))
-  assert.strictEqual(message.error!.code, code, JSON.stringify(message))
-  assert.isString(message.error!.message)
-  assert.isFalse("result" in message)
 }
 
 const messagesWithId = (server: StdioProcess, id: string | number | null) =>
@@ -189,10 +181,13 @@ describe("stdio: a cancellation that arrives together with its request", () => {
   })
 
   it("is never answered, not even by the request timeout", async () => {
-    const server = spawnServer(["--stdio", "--request-timeout-ms", "1000"])
+    const server = spawnServer(["--stdio", "--request-timeout-ms", "300"])
     await server.initialize("2025-11-25")
     server.sendRaw(line(longRequest(1)) + line(cancel(1)))
-    await sleep(2000)
+    // A witness instead of a sleep: request 3 comes later and is not cancelled, so once its timeout answer is out,
+    // request 1's deadline has passed too. A ping after it flushes anything written in the same tick.
+    server.send(longRequest(3))
+    assertError(await server.waitForId(3), 3, -32001)
     await stillServes(server, 2)
     assert.deepStrictEqual(messagesWithId(server, 1), [], "a cancelled request must not be answered")
   })
@@ -396,18 +391,18 @@ describe("stdio: streams and lifecycle", () => {
   it("deeply nested lines get -32600 (with the id when readable); stdout stays JSON-RPC and the process lives", async () => {
     const server = spawnServer()
     await server.initialize("2025-11-25")
-    const nest = (leaf: string) => "[".repeat(3000) + leaf + "]".repeat(3000)
-    server.sendRaw(`{"jsonrpc":"2.0","id":${nest("1")},"method":"ping"}\n`)
+    server.sendRaw(`{"jsonrpc":"2.0","id":${nest(3000, "1")},"method":"ping"}\n`)
     assertError(await server.waitForId(null), null, -32600)
-    server.sendRaw(`{"jsonrpc":"2.0","id":5,"method":${nest("\"x\"")}}\n`)
+    server.sendRaw(`{"jsonrpc":"2.0","id":5,"method":${nest(3000, "\"x\"")}}\n`)
     assertError(await server.waitForId(5), 5, -32600)
-    server.sendRaw(`{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"echo","arguments":{"text":${nest("1")}}}}\n`)
+    const deep = `{"text":${nest(3000, "1")}}`
+    server.sendRaw(`{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"echo","arguments":${deep}}}\n`)
     assertError(await server.waitForId(6), 6, -32600)
     // The ids are free again, and the server still answers.
     for (const id of [5, 6]) {
       server.send({ jsonrpc: "2.0", id, method: "ping" })
-      for (let i = 0; i < 200 && messagesWithId(server, id).length < 2; i++) await new Promise((r) => setTimeout(r, 10))
-      assert.deepStrictEqual((messagesWithId(server, id)[1] as Message | undefined)?.result, {}, `ping ${id}`)
+      const pong = await server.waitFor(() => messagesWithId(server, id)[1] as Message | undefined, `ping ${id}`)
+      assert.deepStrictEqual(pong.result, {}, `ping ${id}`)
     }
     assert.strictEqual(server.child.exitCode, null)
     // Every stdout line was JSON-RPC.

@@ -7,6 +7,9 @@ import { Layer, ManagedRuntime } from "effect"
 import { afterEach, assert, describe, it } from "vitest"
 import WebSocket from "ws"
 import { HttpServer, ReferenceServer } from "../src/index.js"
+import { initialize as initializeRequest } from "./support/Messages.js"
+import { until } from "./support/Wait.js"
+import { openWebSocket as open } from "./support/WebSocket.js"
 
 // Node 20 has no global WebSocket; the SDK's transport uses the global one.
 ;(globalThis as { WebSocket?: unknown }).WebSocket = WebSocket
@@ -26,13 +29,6 @@ afterEach(async () => {
   await Promise.all(runtimes.splice(0).map((runtime) => runtime.dispose()))
 })
 
-const open = (url: string, protocol = "mcp") =>
-  new Promise<WebSocket>((resolve, reject) => {
-    const socket = new WebSocket(url, protocol)
-    socket.once("open", () => resolve(socket))
-    socket.once("error", reject)
-  })
-
 const closed = (socket: WebSocket) =>
   new Promise<{ code: number; reason: string }>((resolve) =>
     socket.once("close", (code, reason) => resolve({ code, reason: reason.toString() }))
@@ -41,7 +37,7 @@ const closed = (socket: WebSocket) =>
 const nextMessage = (socket: WebSocket) =>
   new Promise<any>((resolve) => socket.once("message", (data) => resolve(JSON.parse(data.toString()))))
 
-const initialize = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } }
+const initialize = initializeRequest("2025-06-18")
 
 describe("WebSocket", () => {
   it("the official SDK client: initialize, tools, structured output, progress", async () => {
@@ -73,7 +69,7 @@ describe("WebSocket", () => {
     // Sent back to back: initialize must be handled before the requests that follow it.
     for (let id = 2; id <= 6; id++) socket.send(JSON.stringify({ jsonrpc: "2.0", id, method: "ping" }))
     socket.send("{not json")
-    while (replies.length < 7) await new Promise((r) => setTimeout(r, 10))
+    await until(() => replies.length >= 7, "seven replies")
     assert.strictEqual(replies[0].id, 1)
     assert.strictEqual(replies[0].result.protocolVersion, "2025-06-18")
     // Requests run concurrently, so their answers may come in any order; each comes exactly once.
@@ -100,20 +96,24 @@ describe("WebSocket", () => {
 
   it("admission: past maxStreams a WebSocket is closed with 1013 at once", async () => {
     const { ws } = await start({ maxStreams: 2 })
-    const results = await Promise.all(Array.from({ length: 10 }, async () => {
+    const refusals: Array<number> = []
+    const sockets = await Promise.all(Array.from({ length: 10 }, async () => {
       const socket = await open(ws)
-      const outcome = await Promise.race([
-        closed(socket),
-        new Promise<"open">((resolve) => setTimeout(() => resolve("open"), 500))
-      ])
-      return { socket, outcome }
+      socket.once("close", (code) => refusals.push(code))
+      return socket
     }))
-    const admitted = results.filter((r) => r.outcome === "open")
-    const refused = results.filter((r) => r.outcome !== "open")
+    await until(() => refusals.length >= 8, "eight refusals", 500)
+    assert.deepStrictEqual(refusals, Array(8).fill(1013))
+    const admitted = sockets.filter((socket) => socket.readyState === WebSocket.OPEN)
     assert.strictEqual(admitted.length, 2)
-    assert.strictEqual(refused.length, 8)
-    for (const r of refused) assert.strictEqual((r.outcome as { code: number }).code, 1013)
-    for (const r of admitted) r.socket.close()
+    // The two still open are served, not merely not closed yet; and nobody else was refused meanwhile.
+    for (const socket of admitted) {
+      const answer = nextMessage(socket)
+      socket.send(JSON.stringify(initialize))
+      assert.strictEqual((await answer).id, 1)
+    }
+    assert.strictEqual(refusals.length, 8)
+    for (const socket of admitted) socket.close()
   })
 
   it("keep-alive: the server pings; a peer that never answers pongs is dropped", async () => {
@@ -121,11 +121,7 @@ describe("WebSocket", () => {
     const healthy = await open(ws)
     const pinged = new Promise<void>((resolve) => healthy.once("ping", () => resolve()))
     await pinged
-    const silent = await new Promise<WebSocket>((resolve, reject) => {
-      const socket = new WebSocket(ws, "mcp", { autoPong: false })
-      socket.once("open", () => resolve(socket))
-      socket.once("error", reject)
-    })
+    const silent = await open(ws, { autoPong: false })
     const { code } = await closed(silent)
     assert.strictEqual(code, 1006, "terminated without a close frame")
     assert.strictEqual(healthy.readyState, WebSocket.OPEN, "the peer that answers pongs stays")
@@ -139,7 +135,7 @@ describe("WebSocket", () => {
     socket.on("message", (data) => messages.push(JSON.parse(data.toString())))
     socket.send(JSON.stringify(initialize))
     socket.send(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "long_running_operation", arguments: { steps: 2, stepMs: 100 } } }))
-    while (messages.length < 1) await new Promise((r) => setTimeout(r, 10))
+    await until(() => messages.length >= 1, "the initialize answer")
     const end = closed(socket)
     await runtime.dispose()
     const { code } = await end
