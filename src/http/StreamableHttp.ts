@@ -493,7 +493,7 @@ export const make = (
         this.state = "sse"
         this.session.addChannel(this.channel)
         Sse.open(res, this.headers)
-        if (this.version === "2025-11-25") res.write(Sse.priming(`${this.channel.id}#0`, retryMillis))
+        if (ProtocolVersion.primesStreams(this.version)) res.write(Sse.priming(`${this.channel.id}#0`, retryMillis))
         const liveness: Sse.Liveness = { pending: -1 }
         this.removeStream = shared.streams.unsafeAdd({
           tick: () => Sse.keepAlive(res, liveness),
@@ -539,7 +539,9 @@ export const make = (
       /** SEP-1699: only a 2025-11-25 stream starts with a priming event id the client can resume from. */
       closeStream(): Effect.Effect<void> {
         return Effect.sync(() => {
-          if (this.version !== "2025-11-25" || this.closed || this.state === "gone" || this.state === "json") return
+          if (!ProtocolVersion.primesStreams(this.version) || this.closed || this.state === "gone" || this.state === "json") {
+            return
+          }
           if (this.state === "pending") this.openSse()
           if (!this.res.writableEnded) this.res.end()
         })
@@ -840,7 +842,7 @@ export const make = (
           served = true
           Sse.open(res, { "mcp-session-id": session.id })
           const from = lastEventId ?? `${channel.id}#0`
-          if (lastEventId === undefined && version === "2025-11-25") res.write(Sse.priming(from, retryMillis))
+          if (lastEventId === undefined && ProtocolVersion.primesStreams(version)) res.write(Sse.priming(from, retryMillis))
           // A reconnecting client replaces its old stream (the old pump ends): no 409 loops.
           return pump(channel, res, from, live, channel === session.standalone ? session.dispatcher : undefined)
         })

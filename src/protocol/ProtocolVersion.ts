@@ -49,5 +49,17 @@ export const allowsBatch = (version: string | undefined): boolean => version ===
 export const hasStructuredOutput = (version: string): boolean =>
   version !== "2024-10-07" && version !== "2024-11-05" && version !== "2025-03-26"
 
+/**
+ * SSE streams of 2025-11-25 start with a priming event (SEP-1699: an id and `retry:`), so the client can resume
+ * and poll. @since 0.1.0 @category features
+ */
+export const primesStreams = (version: string | undefined): boolean => version === "2025-11-25"
+
+/**
+ * `notifications/elicitation/complete` (URL-mode elicitation) exists in the legacy era from 2025-11-25.
+ * @since 0.1.0 @category features
+ */
+export const hasElicitationComplete = (version: string): boolean => version === "2025-11-25"
+
 /** Resource-not-found is -32002 up to 2025-11-25 and -32602 from 2026-07-28. @since 0.1.0 @category features */
 export const resourceNotFoundIsInvalidParams = (version: string): boolean => isModern(version)

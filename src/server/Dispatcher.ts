@@ -25,6 +25,7 @@ import * as McpSchema from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
 import * as ClientRequests from "./ClientRequests.js"
 import * as Handlers from "./Handlers.js"
+import * as ResultFrame from "./ResultFrame.js"
 import type * as Deadlines from "./Deadlines.js"
 import * as Interceptor from "./Interceptor.js"
 import { McpContext } from "./McpContext.js"
@@ -355,7 +356,7 @@ class RequestMcp implements Omit<McpContext["Type"], never> {
 
   elicitationComplete(elicitationId: string): Effect.Effect<void> {
     const context = this.context
-    return context.era === "legacy" && context.protocolVersion >= "2025-11-25"
+    return context.era === "legacy" && ProtocolVersion.hasElicitationComplete(context.protocolVersion)
       ? this.engine.outboundSink(this.engine.options.send).notify(
         JsonRpc.encodeNotification("notifications/elicitation/complete", { elicitationId })
       )
@@ -622,35 +623,28 @@ class Engine implements Dispatcher, Env {
   // Requests
   // -----------------------------------------------------------------------------------------------------------
 
-  finishResult(result: Result, context: RequestContext, spec: Method): Result {
-    if (context.era === "legacy") return result
-    const meta = Predicate.isRecord(result._meta) ? { ...result._meta, ...this.serverInfoMeta } : this.serverInfoMeta
-    return spec.cacheable
-      ? {
-        ...result,
-        resultType: "complete",
-        ttlMs: result.contents !== undefined ? 0 : this.server.cacheTtlMs,
-        cacheScope: this.server.cacheScope,
-        _meta: meta
+  /** What modern results of this method are finished with (see ResultFrame): two objects per server, made once. */
+  finishOf(spec: Method): ResultFrame.Finish {
+    let pair = finishes.get(this.server)
+    if (pair === undefined) {
+      const server = this.server
+      const base = {
+        cacheTtlMs: server.cacheTtlMs,
+        cacheScope: server.cacheScope,
+        serverInfoMeta: this.serverInfoMeta,
+        serverInfoMetaJson: serverInfoMetaJsonOf(server)
       }
-      : { ...result, resultType: "complete", _meta: meta }
+      pair = { cacheable: { ...base, cacheable: true }, plain: { ...base, cacheable: false } }
+      finishes.set(server, pair)
+    }
+    return spec.cacheable ? pair.cacheable : pair.plain
   }
 
-  /**
-   * The response frame of a result. Modern results get `resultType`, the cache hints and the server info spliced
-   * into the result's JSON (serialized once, the server info's JSON computed once per server) rather than copied
-   * into a new object first.
-   */
+  /** The response frame of a result (ResultFrame: as it is in the legacy era, finished in the modern one). */
   resultFrame(id: JsonRpc.RequestId, result: Result, context: RequestContext, spec: Method): string {
-    if (context.era === "legacy") return JsonRpc.encodeResult(id, result)
-    if (result._meta !== undefined) return JsonRpc.encodeResult(id, this.finishResult(result, context, spec))
-    const json = JSON.stringify(result)
-    const extra = spec.cacheable
-      ? `"resultType":"complete","ttlMs":${result.contents !== undefined ? 0 : this.server.cacheTtlMs},"cacheScope":${
-        JSON.stringify(this.server.cacheScope)
-      },"_meta":${serverInfoMetaJsonOf(this.server)}`
-      : `"resultType":"complete","_meta":${serverInfoMetaJsonOf(this.server)}`
-    return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${json === "{}" ? `{${extra}}` : `${json.slice(0, -1)},${extra}}`}}`
+    return context.era === "legacy"
+      ? JsonRpc.encodeResult(id, result)
+      : ResultFrame.frame(id, result, this.finishOf(spec))
   }
 
   inputRequiredResult(
@@ -1212,6 +1206,8 @@ export const makeInline = (
 ): Dispatcher => new Engine(options, server, session, true)
 
 const serverInfoMetaJsons = new WeakMap<object, string>()
+const finishes = new WeakMap<object, { readonly cacheable: ResultFrame.Finish; readonly plain: ResultFrame.Finish }>()
+
 const serverInfoMetaJsonOf = (server: McpServer["Type"]): string => {
   let json = serverInfoMetaJsons.get(server)
   if (json === undefined) {
