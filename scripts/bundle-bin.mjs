@@ -14,6 +14,9 @@ await build({
   target: "node20",
   logLevel: "warning",
   // Bundled CommonJS dependencies (ws) call require: give the ES module one.
-  banner: { js: "import { createRequire as __createRequire } from \"node:module\"\nconst require = __createRequire(import.meta.url)" }
+  banner: {
+    js:
+      "import { createRequire as __createRequire } from \"node:module\"\nconst require = __createRequire(import.meta.url)"
+  }
 })
 renameSync("dist/main.bundle.js", "dist/main.js")

@@ -80,10 +80,17 @@ export const runConformance = async (url: string): Promise<ReadonlyArray<Scenari
         file = findChecks(join(out, scenario), scenario)
       }
       if (file === undefined) {
-        results.push({ scenario, passed: false, checks: { ok: 0, failed: 1, warnings: 0 }, firstProblem: "no result (timeout or crash)" })
+        results.push({
+          scenario,
+          passed: false,
+          checks: { ok: 0, failed: 1, warnings: 0 },
+          firstProblem: "no result (timeout or crash)"
+        })
         continue
       }
-      const checks = JSON.parse(readFileSync(file, "utf8")) as Array<{ status: string; id: string; errorMessage?: string; description?: string }>
+      const checks = JSON.parse(readFileSync(file, "utf8")) as Array<
+        { status: string; id: string; errorMessage?: string; description?: string }
+      >
       const failed = checks.filter((c) => c.status === "FAILURE")
       const warnings = checks.filter((c) => c.status === "WARNING")
       const problem = failed[0] ?? warnings[0]
@@ -91,12 +98,18 @@ export const runConformance = async (url: string): Promise<ReadonlyArray<Scenari
       results.push({
         scenario,
         passed: failed.length === 0 && checks.some((c) => c.status === "SUCCESS"),
-        checks: { ok: checks.filter((c) => c.status === "SUCCESS").length, failed: failed.length, warnings: warnings.length },
+        checks: {
+          ok: checks.filter((c) => c.status === "SUCCESS").length,
+          failed: failed.length,
+          warnings: warnings.length
+        },
         firstProblem: !checks.some((c) => c.status === "SUCCESS")
           ? `no check succeeded (${checks.map((c) => c.status).join(", ") || "none ran"})`
           : problem === undefined
           ? undefined
-          : `${problem.status === "WARNING" ? "[warn] " : ""}${problem.id}: ${String(problem.errorMessage ?? problem.description ?? "").replace(/\s+/g, " ").slice(0, 140)}`
+          : `${problem.status === "WARNING" ? "[warn] " : ""}${problem.id}: ${
+            String(problem.errorMessage ?? problem.description ?? "").replace(/\s+/g, " ").slice(0, 140)
+          }`
       })
     }
     return results
@@ -111,7 +124,9 @@ export const report = (results: ReadonlyArray<ScenarioResult>): string => {
     const expected = EXPECTED_FAILURES[r.scenario]
     const verdict = r.passed ? "PASS" : expected !== undefined ? "XFAIL" : "FAIL"
     const detail = !r.passed && expected !== undefined ? `expected: ${expected}` : r.firstProblem ?? ""
-    return `${r.scenario.padEnd(32)} ${verdict.padEnd(6)} ${r.checks.ok}/${r.checks.failed}/${r.checks.warnings} ${detail}`
+    return `${r.scenario.padEnd(32)} ${
+      verdict.padEnd(6)
+    } ${r.checks.ok}/${r.checks.failed}/${r.checks.warnings} ${detail}`
   })
   const passed = results.filter((r) => r.passed).length
   return [
@@ -123,8 +138,12 @@ export const report = (results: ReadonlyArray<ScenarioResult>): string => {
 
 /** Scenarios that failed without being expected to, and expected failures that now pass (to update the list). */
 export const surprises = (results: ReadonlyArray<ScenarioResult>) => ({
-  unexpectedFailures: results.filter((r) => !r.passed && EXPECTED_FAILURES[r.scenario] === undefined).map((r) => r.scenario),
-  unexpectedPasses: results.filter((r) => r.passed && EXPECTED_FAILURES[r.scenario] !== undefined).map((r) => r.scenario)
+  unexpectedFailures: results.filter((r) => !r.passed && EXPECTED_FAILURES[r.scenario] === undefined).map((r) =>
+    r.scenario
+  ),
+  unexpectedPasses: results.filter((r) => r.passed && EXPECTED_FAILURES[r.scenario] !== undefined).map((r) =>
+    r.scenario
+  )
 })
 
 /** Serves the fixture on a free port for the duration of `use`. */
@@ -146,7 +165,9 @@ export const main = async () => {
   const results = await withFixture(runConformance)
   console.log(report(results))
   const { unexpectedFailures, unexpectedPasses } = surprises(results)
-  if (unexpectedPasses.length > 0) console.log(`now passing (remove from EXPECTED_FAILURES): ${unexpectedPasses.join(", ")}`)
+  if (unexpectedPasses.length > 0) {
+    console.log(`now passing (remove from EXPECTED_FAILURES): ${unexpectedPasses.join(", ")}`)
+  }
   if (unexpectedFailures.length > 0) console.log(`unexpected failures: ${unexpectedFailures.join(", ")}`)
   process.exitCode = unexpectedFailures.length > 0 ? 1 : 0
 }

@@ -42,12 +42,22 @@ const post = (body, headers = {}) =>
 const base = await heap()
 const ids = []
 for (let i = 0; i < N; i += 50) {
-  ids.push(...await Promise.all(Array.from({ length: Math.min(50, N - i) }, async () => {
-    const res = await post({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "m", version: "1" } } })
-    const id = res.headers["mcp-session-id"]
-    await post({ jsonrpc: "2.0", method: "notifications/initialized" }, { "mcp-session-id": id, "mcp-protocol-version": "2025-11-25" })
-    return id
-  })))
+  ids.push(
+    ...await Promise.all(Array.from({ length: Math.min(50, N - i) }, async () => {
+      const res = await post({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "m", version: "1" } }
+      })
+      const id = res.headers["mcp-session-id"]
+      await post({ jsonrpc: "2.0", method: "notifications/initialized" }, {
+        "mcp-session-id": id,
+        "mcp-protocol-version": "2025-11-25"
+      })
+      return id
+    }))
+  )
 }
 // The keep-alive sockets of the POSTs are closed first: they are connections, not sessions.
 agent.destroy()
@@ -55,15 +65,21 @@ await new Promise((r) => setTimeout(r, 200))
 const idle = await heap()
 const streams = []
 for (let i = 0; i < STREAMS; i += 100) {
-  await Promise.all(ids.slice(i, Math.min(STREAMS, i + 100)).map((id) =>
-    new Promise((resolve) => {
-      const req = http.request(url, { method: "GET", agent: false, headers: { accept: "text/event-stream", "mcp-session-id": id } }, (res) => {
-        res.once("data", () => resolve())
-        streams.push(req)
+  await Promise.all(
+    ids.slice(i, Math.min(STREAMS, i + 100)).map((id) =>
+      new Promise((resolve) => {
+        const req = http.request(url, {
+          method: "GET",
+          agent: false,
+          headers: { accept: "text/event-stream", "mcp-session-id": id }
+        }, (res) => {
+          res.once("data", () => resolve())
+          streams.push(req)
+        })
+        req.end()
       })
-      req.end()
-    })
-  ))
+    )
+  )
 }
 const withStreams = await heap()
 console.log(JSON.stringify({

@@ -7,9 +7,9 @@
  */
 import { Cause, ConfigProvider, Console, Effect, Layer, Logger, LogLevel } from "effect"
 import * as HttpServer from "./http/HttpServer.js"
+import * as McpMethod from "./protocol/McpMethod.js"
 import * as Interceptor from "./server/Interceptor.js"
 import type { McpServer } from "./server/McpServer.js"
-import * as McpMethod from "./protocol/McpMethod.js"
 import * as Settings from "./Settings.js"
 import * as Stdio from "./transport/Stdio.js"
 import { VERSION } from "./Version.js"
@@ -120,7 +120,10 @@ const listOf = (value: string | undefined): ReadonlyArray<string> | undefined =>
   value === undefined ? undefined : value.split(",").map((m) => m.trim()).filter((m) => m !== "")
 
 /** The interceptors the flags ask for, registered on the server in a fixed order: logger, then method lists. */
-const withInterceptors = (config: ReadonlyMap<string, string>, server: Layer.Layer<McpServer>): Layer.Layer<McpServer> => {
+const withInterceptors = (
+  config: ReadonlyMap<string, string>,
+  server: Layer.Layer<McpServer>
+): Layer.Layer<McpServer> => {
   const chain: Array<Interceptor.Interceptor> = []
   if (lookup(config, Settings.logMessages.env) === "true") chain.push(Interceptor.logger())
   const allow = listOf(lookup(config, Settings.allowMethods.env))
@@ -145,7 +148,9 @@ const secondSignalExits = Effect.acquireRelease(
     let received = 0
     const onSignal = (signal: NodeJS.Signals) => {
       if (++received < 2) return
-      process.stderr.write(`${JSON.stringify({ message: `Second ${signal} during shutdown: exiting at once`, logLevel: "WARN" })}\n`)
+      process.stderr.write(
+        `${JSON.stringify({ message: `Second ${signal} during shutdown: exiting at once`, logLevel: "WARN" })}\n`
+      )
       process.exit(signal === "SIGINT" ? 130 : 143)
     }
     process.on("SIGINT", onSignal)

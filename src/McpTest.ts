@@ -19,6 +19,7 @@ import type { Supervisor } from "effect"
 import { Data, Deferred, Effect, Predicate, Queue, Scope } from "effect"
 import type { RequestId } from "./protocol/JsonRpc.js"
 import * as JsonRpc from "./protocol/JsonRpc.js"
+import * as McpMethod from "./protocol/McpMethod.js"
 import type {
   CallToolResult,
   ClientCapabilities,
@@ -32,7 +33,6 @@ import type { Era } from "./protocol/ProtocolVersion.js"
 import { LATEST_LEGACY, LATEST_MODERN } from "./protocol/ProtocolVersion.js"
 import type { McpServer } from "./server/McpServer.js"
 import * as Connection from "./transport/Connection.js"
-import * as McpMethod from "./protocol/McpMethod.js"
 
 /**
  * A JSON-RPC error the server answered with.
@@ -77,7 +77,11 @@ export interface Client {
   /** Sends one raw frame, exactly as given. */
   readonly sendRaw: (text: string) => Effect.Effect<void>
   readonly cancel: (requestId: RequestId, reason?: string) => Effect.Effect<void>
-  readonly callTool: (name: string, args?: JsonObject, options?: RequestOptions) => Effect.Effect<CallToolResult, RpcError>
+  readonly callTool: (
+    name: string,
+    args?: JsonObject,
+    options?: RequestOptions
+  ) => Effect.Effect<CallToolResult, RpcError>
   /** Notifications, and responses to no pending request (e.g. errors with id null), in arrival order. */
   readonly messages: Queue.Dequeue<ServerMessage>
   /** Answers a request the server sent us (sampling, elicitation, roots) that `onRequest` did not handle. */
@@ -140,7 +144,10 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
 
     const serve = Connection.serve(
       transport,
-      { transport: "memory", ...(options.mailboxCapacity === undefined ? {} : { mailboxCapacity: options.mailboxCapacity }) }
+      {
+        transport: "memory",
+        ...(options.mailboxCapacity === undefined ? {} : { mailboxCapacity: options.mailboxCapacity })
+      }
     )
     yield* options.supervisor === undefined
       ? Effect.forkScoped(serve)
@@ -154,7 +161,8 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
         return Effect.forkScoped(
           onRequest(message.method, message.params).pipe(
             Effect.matchEffect({
-              onFailure: (error) => sendRaw(JSON.stringify({ jsonrpc: "2.0", id, error: { code: error.code, message: error.message } })),
+              onFailure: (error) =>
+                sendRaw(JSON.stringify({ jsonrpc: "2.0", id, error: { code: error.code, message: error.message } })),
               onSuccess: (result) => sendRaw(JSON.stringify({ jsonrpc: "2.0", id, result }))
             })
           )

@@ -56,8 +56,14 @@ const count = (name: string, env: string, value: number, description: string, mi
 const millis = (name: string, env: string, value: number, description: string): Setting<number> =>
   setting(name, env, "MS", value, String(value), description, bounded(env, 0))
 
-const text = (name: string, env: string, placeholder: string, value: string | undefined, shown: string, description: string) =>
-  setting(name, env, placeholder, value, shown, description, Config.string(env))
+const text = (
+  name: string,
+  env: string,
+  placeholder: string,
+  value: string | undefined,
+  shown: string,
+  description: string
+) => setting(name, env, placeholder, value, shown, description, Config.string(env))
 
 const list = (name: string, env: string, shown: string, description: string): Setting<ReadonlyArray<string>> =>
   setting(
@@ -110,7 +116,11 @@ export const noLegacySse = toggle(
   "Do not serve the deprecated HTTP+SSE transport (GET /sse, POST /messages) for 2024-11-05 clients."
 )
 /** @since 0.1.0 @category settings */
-export const noWebsocket = toggle("no-websocket", "MCP_NO_WEBSOCKET", "Do not serve MCP over WebSocket (GET /ws, subprotocol mcp).")
+export const noWebsocket = toggle(
+  "no-websocket",
+  "MCP_NO_WEBSOCKET",
+  "Do not serve MCP over WebSocket (GET /ws, subprotocol mcp)."
+)
 /** @since 0.1.0 @category settings */
 export const maxBodyBytes = count(
   "max-body-bytes",
@@ -351,8 +361,11 @@ export const optional = <A, K extends string>(key: K, value: Option.Option<A>): 
  *
  * @since 0.1.0 @category config
  */
-export const optionalWith = <A, B, K extends string>(key: K, value: Option.Option<A>, f: (a: A) => B): { [P in K]?: B } =>
-  optional(key, Option.map(value, f))
+export const optionalWith = <A, B, K extends string>(
+  key: K,
+  value: Option.Option<A>,
+  f: (a: A) => B
+): { [P in K]?: B } => optional(key, Option.map(value, f))
 
 /**
  * A setting's value, or its default. For settings that have one.

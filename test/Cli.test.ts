@@ -240,7 +240,8 @@ describe("CLI: flags and environment reach the server", () => {
     const call = await denied.request(1, "tools/call", { name: "echo", arguments: { text: "x" } })
     assert.deepStrictEqual(call.error, { code: -32601, message: "Method not allowed: tools/call" })
     assert.isUndefined((await denied.request(2, "tools/list")).error)
-    const logged = () => denied.logs().filter((line) => typeof line === "object" && String(line.message).startsWith("<- "))
+    const logged = () =>
+      denied.logs().filter((line) => typeof line === "object" && String(line.message).startsWith("<- "))
     await denied.waitFor(() => (logged().length >= 3 ? true : undefined), "the message log lines")
     assert.isTrue(logged().some((line) => typeof line === "object" && line.annotations?.method === "tools/call"))
 

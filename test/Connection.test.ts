@@ -87,7 +87,10 @@ describe("Connection", () => {
         (i) => client.callTool("echo", { text: `m${i}` }),
         { concurrency: "unbounded" }
       )
-      assert.deepStrictEqual(results.map((r) => (r.content[0] as { text: string }).text), Array.from({ length: 50 }, (_, i) => `m${i}`))
+      assert.deepStrictEqual(
+        results.map((r) => (r.content[0] as { text: string }).text),
+        Array.from({ length: 50 }, (_, i) => `m${i}`)
+      )
     }).pipe(Effect.provide(TestServer.layer())))
 
   /** A transport whose peer stops reading after `reads` writes; `destroy` ends its stalled write, as a socket's close does. */

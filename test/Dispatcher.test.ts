@@ -58,7 +58,11 @@ describe("legacy era", () => {
     Effect.gen(function*() {
       const client = yield* McpTest.connect()
       const again = yield* rpcError(
-        client.request("initialize", { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "x", version: "1" } })
+        client.request("initialize", {
+          protocolVersion: "2025-11-25",
+          capabilities: {},
+          clientInfo: { name: "x", version: "1" }
+        })
       )
       assert.strictEqual(again.code, -32600)
       const fresh = yield* McpTest.connect({ initialize: false })
@@ -129,7 +133,9 @@ describe("legacy era", () => {
   it.scoped("tools: results, tool errors, unknown tools, invalid arguments, defects", () =>
     Effect.gen(function*() {
       const client = yield* McpTest.connect()
-      assert.deepStrictEqual(yield* client.callTool("echo", { text: "hi" }), { content: [{ type: "text", text: "hi" }] })
+      assert.deepStrictEqual(yield* client.callTool("echo", { text: "hi" }), {
+        content: [{ type: "text", text: "hi" }]
+      })
       const unknown = yield* rpcError(client.callTool("nope", {}))
       assert.strictEqual(unknown.code, -32602)
       assert.include(unknown.message, "nope")
@@ -150,7 +156,10 @@ describe("legacy era", () => {
     Effect.gen(function*() {
       const modern = yield* McpTest.connect({ protocolVersion: "2025-06-18" })
       const result = yield* modern.callTool("add", { a: 2, b: 3 })
-      assert.deepStrictEqual(result, { content: [{ type: "text", text: "{\"sum\":5}" }], structuredContent: { sum: 5 } })
+      assert.deepStrictEqual(result, {
+        content: [{ type: "text", text: "{\"sum\":5}" }],
+        structuredContent: { sum: 5 }
+      })
       // Every tool, from every page: "add" and "scalar" are not on the first.
       const all = (yield* pages(modern, "tools/list")).flatMap((page) => page.tools)
       assert.deepStrictEqual(all.map((tool: { name: string }) => tool.name), TOOLS)
@@ -167,7 +176,9 @@ describe("legacy era", () => {
       assert.isUndefined(all.find((tool: { name: string }) => tool.name === "scalar").outputSchema)
 
       const old = yield* McpTest.connect({ protocolVersion: "2025-03-26" })
-      assert.deepStrictEqual(yield* old.callTool("add", { a: 2, b: 3 }), { content: [{ type: "text", text: "{\"sum\":5}" }] })
+      assert.deepStrictEqual(yield* old.callTool("add", { a: 2, b: 3 }), {
+        content: [{ type: "text", text: "{\"sum\":5}" }]
+      })
     }).pipe(Effect.provide(TestServer.layer({ pageSize: 4 }))))
 
   it.scoped("resources, templates and not-found", () =>
@@ -423,7 +434,10 @@ describe("modern era (2026-07-28)", () => {
     Effect.gen(function*() {
       const client = yield* McpTest.connect({ era: "modern" })
       const unsupported = yield* rpcError(client.request("tools/list", {}, {
-        meta: { "io.modelcontextprotocol/protocolVersion": "2099-01-01", "io.modelcontextprotocol/clientCapabilities": {} }
+        meta: {
+          "io.modelcontextprotocol/protocolVersion": "2099-01-01",
+          "io.modelcontextprotocol/clientCapabilities": {}
+        }
       }))
       assert.deepStrictEqual(unsupported, {
         code: -32022,

@@ -6,10 +6,17 @@ import { Handlers, McpMethod, McpServer, McpTest } from "../src/index.js"
 
 // A table such as a gateway would give: tools/call and tools/list forwarded (here: answered from a fixed list).
 const forwarded: Handlers.Handlers = [
-  Handlers.handle(McpMethod.listTools, () =>
-    Effect.succeed({ tools: [{ name: "upstream__echo", inputSchema: { type: "object" } }] })),
-  Handlers.handle(McpMethod.callTool, (params) =>
-    Effect.succeed({ content: [{ type: "text", text: `forwarded ${params.name} ${JSON.stringify(params.arguments)}` }] })),
+  Handlers.handle(
+    McpMethod.listTools,
+    () => Effect.succeed({ tools: [{ name: "upstream__echo", inputSchema: { type: "object" } }] })
+  ),
+  Handlers.handle(
+    McpMethod.callTool,
+    (params) =>
+      Effect.succeed({
+        content: [{ type: "text", text: `forwarded ${params.name} ${JSON.stringify(params.arguments)}` }]
+      })
+  ),
   ...Handlers.local.filter((entry) => entry.method === McpMethod.ping)
 ]
 

@@ -59,7 +59,9 @@ describe("inbound", () => {
   it.scoped("respond mocks the answer without running the handler", () =>
     Effect.gen(function*() {
       const client = yield* McpTest.connect()
-      assert.deepStrictEqual(yield* client.request("tools/list"), { tools: [{ name: "mock", inputSchema: { type: "object" } }] })
+      assert.deepStrictEqual(yield* client.request("tools/list"), {
+        tools: [{ name: "mock", inputSchema: { type: "object" } }]
+      })
     }).pipe(Effect.provide(withChain({
       name: "mock",
       inbound: (message) =>
@@ -83,7 +85,8 @@ describe("inbound", () => {
       assert.strictEqual(text(yield* Fiber.join(call)), "late")
     }).pipe(Effect.provide(withChain({
       name: "delay",
-      inbound: (message) => Effect.succeed(isCall(message, "echo") ? Interceptor.delay("1 second") : Interceptor.Continue)
+      inbound: (message) =>
+        Effect.succeed(isCall(message, "echo") ? Interceptor.delay("1 second") : Interceptor.Continue)
     }))))
 
   it.scoped("drop: the request is never answered, the connection goes on", () =>
@@ -106,8 +109,13 @@ describe("outbound", () => {
     Effect.gen(function*() {
       const client = yield* McpTest.connect()
       assert.strictEqual(text(yield* client.callTool("echo", { text: "modify" })), "modified")
-      assert.deepStrictEqual(yield* rpcError(client.callTool("echo", { text: "block" })), { code: -32000, message: "withheld" })
-      assert.deepStrictEqual(yield* client.callTool("echo", { text: "respond" }), { content: [{ type: "text", text: "mocked" }] })
+      assert.deepStrictEqual(yield* rpcError(client.callTool("echo", { text: "block" })), {
+        code: -32000,
+        message: "withheld"
+      })
+      assert.deepStrictEqual(yield* client.callTool("echo", { text: "respond" }), {
+        content: [{ type: "text", text: "mocked" }]
+      })
       // Progress notifications are dropped, the answer still comes.
       const slept = yield* Effect.fork(client.callTool("sleep", { ms: 30, steps: 3 }, { progressToken: "p" }))
       yield* TestClock.adjust("30 millis")
@@ -120,7 +128,9 @@ describe("outbound", () => {
         const said = (message.result as { content?: Array<{ text?: string }> } | undefined)?.content?.[0]?.text
         switch (said) {
           case "modify":
-            return Effect.succeed(Interceptor.modify({ ...message, result: { content: [{ type: "text", text: "modified" }] } }))
+            return Effect.succeed(
+              Interceptor.modify({ ...message, result: { content: [{ type: "text", text: "modified" }] } })
+            )
           case "block":
             return Effect.succeed(Interceptor.block({ code: -32000, message: "withheld" }))
           case "respond":
@@ -141,7 +151,11 @@ describe("batches (2025-03-26)", () => {
         { jsonrpc: "2.0", id: "b", method: "tools/call", params: { name: "echo", arguments: { text: "keep" } } },
         { jsonrpc: "2.0", id: "c", method: "tools/call", params: { name: "sleep", arguments: { ms: 1 } } }
       ]))
-      const answers = [yield* Queue.take(client.messages), yield* Queue.take(client.messages), yield* Queue.take(client.messages)]
+      const answers = [
+        yield* Queue.take(client.messages),
+        yield* Queue.take(client.messages),
+        yield* Queue.take(client.messages)
+      ]
       const byId = Object.fromEntries(answers.map((m) => [m.id, m]))
       assert.deepStrictEqual(byId.a!.result, { content: [{ type: "text", text: "modified" }] })
       assert.deepStrictEqual(byId.b!.result, { content: [{ type: "text", text: "keep" }] })
@@ -149,7 +163,9 @@ describe("batches (2025-03-26)", () => {
     }).pipe(Effect.provide(withChain({
       name: "both",
       inbound: (message) =>
-        Effect.succeed(isCall(message, "sleep") ? Interceptor.block({ code: -32001, message: "blocked in" }) : Interceptor.Continue),
+        Effect.succeed(
+          isCall(message, "sleep") ? Interceptor.block({ code: -32001, message: "blocked in" }) : Interceptor.Continue
+        ),
       outbound: (message) =>
         Effect.succeed(
           (message.result as { content?: Array<{ text?: string }> } | undefined)?.content?.[0]?.text === "modify"
@@ -165,15 +181,24 @@ describe("order, context and failures", () => {
       const client = yield* McpTest.connect()
       yield* client.callTool("echo", { text: "hi" }, { id: 42 })
       const inbound = seen.filter((s) => s.direction === "inbound" && s.requestId === 42)
-      assert.deepStrictEqual(inbound, [{ direction: "inbound", requestId: 42, era: "legacy", version: "2025-11-25", transport: "memory", first: "a" }])
+      assert.deepStrictEqual(inbound, [{
+        direction: "inbound",
+        requestId: 42,
+        era: "legacy",
+        version: "2025-11-25",
+        transport: "memory",
+        first: "a"
+      }])
       const outbound = seen.filter((s) => s.direction === "outbound" && s.requestId === 42)
       assert.strictEqual(outbound.length, 1)
       assert.strictEqual(outbound[0]!.first, "a")
     }).pipe(Effect.provide(withChain(
       {
         name: "a",
-        inbound: (_, context) => Effect.sync(() => context.metadata.set("first", "a")).pipe(Effect.as(Interceptor.Continue)),
-        outbound: (_, context) => Effect.sync(() => context.metadata.set("first", "a")).pipe(Effect.as(Interceptor.Continue))
+        inbound: (_, context) =>
+          Effect.sync(() => context.metadata.set("first", "a")).pipe(Effect.as(Interceptor.Continue)),
+        outbound: (_, context) =>
+          Effect.sync(() => context.metadata.set("first", "a")).pipe(Effect.as(Interceptor.Continue))
       },
       {
         name: "b",
@@ -185,8 +210,14 @@ describe("order, context and failures", () => {
   it.scoped("a failing or dying interceptor harms only its message (-32603), and is logged", () =>
     Effect.gen(function*() {
       const client = yield* McpTest.connect()
-      assert.deepStrictEqual(yield* rpcError(client.callTool("echo", { text: "die-in" })), { code: -32603, message: "Internal error" })
-      assert.deepStrictEqual(yield* rpcError(client.callTool("echo", { text: "die-out" })), { code: -32603, message: "Internal error" })
+      assert.deepStrictEqual(yield* rpcError(client.callTool("echo", { text: "die-in" })), {
+        code: -32603,
+        message: "Internal error"
+      })
+      assert.deepStrictEqual(yield* rpcError(client.callTool("echo", { text: "die-out" })), {
+        code: -32603,
+        message: "Internal error"
+      })
       assert.strictEqual(text(yield* client.callTool("echo", { text: "fine" })), "fine")
       assert.isTrue(logs.some((line) => line.includes("Interceptor failed") && line.includes("dies")))
     }).pipe(
@@ -217,14 +248,18 @@ describe("plain values and Effects in one chain", () => {
     Effect.gen(function*() {
       const client = yield* McpTest.connect()
       assert.strictEqual(text(yield* client.callTool("echo", { text: "a" })), "a123")
-      assert.deepStrictEqual(yield* rpcError(client.callTool("echo", { text: "throw" })), { code: -32603, message: "Internal error" })
+      assert.deepStrictEqual(yield* rpcError(client.callTool("echo", { text: "throw" })), {
+        code: -32603,
+        message: "Internal error"
+      })
       assert.strictEqual(text(yield* client.callTool("echo", { text: "b" })), "b123")
       assert.isTrue(logs.some((line) => line.includes("Interceptor failed") && line.includes("throws")))
     }).pipe(
       Effect.provide(withChain(
         {
           name: "value-1",
-          inbound: (m) => Effect.succeed(isCall(m, "echo") ? Interceptor.modify(withText(m, `${argText(m)}1`)) : Interceptor.Continue)
+          inbound: (m) =>
+            Effect.succeed(isCall(m, "echo") ? Interceptor.modify(withText(m, `${argText(m)}1`)) : Interceptor.Continue)
         },
         {
           name: "throws",
@@ -238,12 +273,15 @@ describe("plain values and Effects in one chain", () => {
           inbound: (m) =>
             Effect.zipRight(
               Effect.yieldNow(),
-              Effect.sync(() => (isCall(m, "echo") ? Interceptor.modify(withText(m, `${argText(m)}2`)) : Interceptor.Continue))
+              Effect.sync(
+                () => (isCall(m, "echo") ? Interceptor.modify(withText(m, `${argText(m)}2`)) : Interceptor.Continue)
+              )
             )
         },
         {
           name: "value-3",
-          inbound: (m) => Effect.succeed(isCall(m, "echo") ? Interceptor.modify(withText(m, `${argText(m)}3`)) : Interceptor.Continue)
+          inbound: (m) =>
+            Effect.succeed(isCall(m, "echo") ? Interceptor.modify(withText(m, `${argText(m)}3`)) : Interceptor.Continue)
         }
       )),
       Effect.provide(Logger.replace(Logger.defaultLogger, collecting))
@@ -257,7 +295,9 @@ describe("built-ins", () => {
       assert.deepStrictEqual(yield* client.request("ping"), {})
       const refused = yield* rpcError(client.request("tools/list"))
       assert.deepStrictEqual(refused, { code: -32601, message: "Method not allowed: tools/list" })
-    }).pipe(Effect.provide(withChain(Interceptor.methods({ allow: ["initialize", "notifications/initialized", "ping"] })))))
+    }).pipe(
+      Effect.provide(withChain(Interceptor.methods({ allow: ["initialize", "notifications/initialized", "ping"] })))
+    ))
 
   it.scoped("methods: deny", () =>
     Effect.gen(function*() {
@@ -270,7 +310,10 @@ describe("built-ins", () => {
     Effect.gen(function*() {
       const client = yield* McpTest.connect()
       for (let i = 0; i < 5; i++) {
-        assert.deepStrictEqual(yield* rpcError(client.callTool("echo", { text: "x" })), { code: -32000, message: "injected" })
+        assert.deepStrictEqual(yield* rpcError(client.callTool("echo", { text: "x" })), {
+          code: -32000,
+          message: "injected"
+        })
       }
       assert.deepStrictEqual(yield* client.request("ping"), {})
     }).pipe(

@@ -45,12 +45,14 @@ describe("JsonRpc.parse", () => {
       assert.strictEqual(deepParams.left.error.code, JsonRpc.INVALID_REQUEST)
       assert.include(deepParams.left.error.message, `${JsonRpc.MAX_DEPTH} levels`)
     }
-    for (const text of [
-      `{"jsonrpc":"2.0","id":${nest(3000, "1")},"method":"ping"}`,
-      `{"jsonrpc":"2.0","method":${nest(3000, "\"x\"")}}`,
-      nest(1_000_000, "0"),
-      `[${nest(200, "{}")}]`
-    ]) {
+    for (
+      const text of [
+        `{"jsonrpc":"2.0","id":${nest(3000, "1")},"method":"ping"}`,
+        `{"jsonrpc":"2.0","method":${nest(3000, "\"x\"")}}`,
+        nest(1_000_000, "0"),
+        `[${nest(200, "{}")}]`
+      ]
+    ) {
       const parsed = JsonRpc.parse(text)
       assert.isTrue(Either.isLeft(parsed), text.slice(0, 80))
       if (Either.isLeft(parsed)) {
@@ -96,12 +98,15 @@ describe("JsonRpc.decode", () => {
   })
 
   it("a request with a string id", () => {
-    assert.deepStrictEqual(JsonRpc.decode({ jsonrpc: "2.0", id: "abc", method: "tools/list", params: { cursor: "x" } }), {
-      _tag: "Request",
-      id: "abc",
-      method: "tools/list",
-      params: { cursor: "x" }
-    })
+    assert.deepStrictEqual(
+      JsonRpc.decode({ jsonrpc: "2.0", id: "abc", method: "tools/list", params: { cursor: "x" } }),
+      {
+        _tag: "Request",
+        id: "abc",
+        method: "tools/list",
+        params: { cursor: "x" }
+      }
+    )
   })
 
   it("a request with a number id, and without params", () => {
@@ -372,7 +377,9 @@ describe("JsonRpc errors", () => {
   })
 
   it("toErrorObject keeps data when present and omits it when absent", () => {
-    const withData = JsonRpc.toErrorObject(new JsonRpc.ResourceNotFound({ message: "gone", uri: "a://b", data: { uri: "a://b" } }))
+    const withData = JsonRpc.toErrorObject(
+      new JsonRpc.ResourceNotFound({ message: "gone", uri: "a://b", data: { uri: "a://b" } })
+    )
     assert.deepStrictEqual(withData, { code: -32002, message: "gone", data: { uri: "a://b" } })
     const withoutData = JsonRpc.toErrorObject(new JsonRpc.MethodNotFound({ message: "x" }))
     assert.isFalse("data" in withoutData)

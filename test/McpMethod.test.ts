@@ -9,16 +9,18 @@ const RUNS = 5000
 
 /** Objects near a valid value: a field removed, replaced by arbitrary JSON, or an extra field added. */
 const damaged = <A>(valid: fc.Arbitrary<A>) =>
-  fc.tuple(valid, fc.nat(), fc.jsonValue(), fc.constantFrom("drop", "replace", "extra")).map(([value, index, junk, how]) => {
-    if (typeof value !== "object" || value === null) return junk
-    const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) }
-    const keys = Object.keys(copy)
-    const key = keys.length === 0 ? "extra" : keys[index % keys.length]!
-    if (how === "drop") delete copy[key]
-    else if (how === "replace") copy[key] = junk
-    else copy[`x${index}`] = junk
-    return copy
-  })
+  fc.tuple(valid, fc.nat(), fc.jsonValue(), fc.constantFrom("drop", "replace", "extra")).map(
+    ([value, index, junk, how]) => {
+      if (typeof value !== "object" || value === null) return junk
+      const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) }
+      const keys = Object.keys(copy)
+      const key = keys.length === 0 ? "extra" : keys[index % keys.length]!
+      if (how === "drop") delete copy[key]
+      else if (how === "replace") copy[key] = junk
+      else copy[`x${index}`] = junk
+      return copy
+    }
+  )
 
 const inputs = <A, I>(schema: Schema.Schema<A, I, never>) =>
   fc.oneof(
@@ -37,7 +39,11 @@ describe("McpMethod: the table", () => {
   it("names are unique, and the methods that carry Mcp-Name, round trips and long-lived requests are the known ones", () => {
     const names = McpMethod.all.map((m) => m.name)
     expect(new Set(names).size).toBe(names.length)
-    expect(McpMethod.all.filter((m) => m.roundTrip).map((m) => m.name).sort()).toEqual(["prompts/get", "resources/read", "tools/call"])
+    expect(McpMethod.all.filter((m) => m.roundTrip).map((m) => m.name).sort()).toEqual([
+      "prompts/get",
+      "resources/read",
+      "tools/call"
+    ])
     expect(McpMethod.nameParamOf("tools/call")).toBe("name")
     expect(McpMethod.nameParamOf("prompts/get")).toBe("name")
     expect(McpMethod.nameParamOf("resources/read")).toBe("uri")

@@ -24,10 +24,19 @@ const id = fc.oneof(fc.string(), fc.integer())
 describe("ResultFrame", () => {
   it("frame equals encodeResult(finish(result)) for any result, id and hints", () => {
     fc.assert(
-      fc.property(result, id, fc.boolean(), fc.nat(), fc.constantFrom("public", "private"), (r, i, cacheable, ttl, scope) => {
-        const h = hints(cacheable, ttl, scope)
-        expect(JSON.parse(ResultFrame.frame(i, r, h))).toEqual(JSON.parse(JsonRpc.encodeResult(i, ResultFrame.finish(r, h))))
-      }),
+      fc.property(
+        result,
+        id,
+        fc.boolean(),
+        fc.nat(),
+        fc.constantFrom("public", "private"),
+        (r, i, cacheable, ttl, scope) => {
+          const h = hints(cacheable, ttl, scope)
+          expect(JSON.parse(ResultFrame.frame(i, r, h))).toEqual(
+            JSON.parse(JsonRpc.encodeResult(i, ResultFrame.finish(r, h)))
+          )
+        }
+      ),
       { numRuns: 5000 }
     )
   })

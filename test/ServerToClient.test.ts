@@ -107,7 +107,9 @@ describe("a stalled subscriber", () => {
         method: "initialize",
         params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "stalled", version: "1" } }
       }))
-      inbound!.frame(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri: "test://doc" } }))
+      inbound!.frame(
+        JSON.stringify({ jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri: "test://doc" } })
+      )
       yield* settle
       const healthy = yield* McpTest.connect()
       yield* healthy.request("resources/subscribe", { uri: "test://doc" })
@@ -140,7 +142,10 @@ describe("modern subscriptions/listen", () => {
       assert.deepStrictEqual(yield* drain(client), [{
         jsonrpc: "2.0",
         method: "notifications/subscriptions/acknowledged",
-        params: { notifications: { toolsListChanged: true, resourceSubscriptions: ["test://doc"] }, _meta: { [SUB]: "L1" } }
+        params: {
+          notifications: { toolsListChanged: true, resourceSubscriptions: ["test://doc"] },
+          _meta: { [SUB]: "L1" }
+        }
       }] as any)
       assert.strictEqual(hub.size, 1)
       yield* McpServer.putTool(Extra)
@@ -150,7 +155,11 @@ describe("modern subscriptions/listen", () => {
       yield* settle
       assert.deepStrictEqual(yield* drain(client), [
         { jsonrpc: "2.0", method: "notifications/tools/list_changed", params: { _meta: { [SUB]: "L1" } } },
-        { jsonrpc: "2.0", method: "notifications/resources/updated", params: { uri: "test://doc", _meta: { [SUB]: "L1" } } }
+        {
+          jsonrpc: "2.0",
+          method: "notifications/resources/updated",
+          params: { uri: "test://doc", _meta: { [SUB]: "L1" } }
+        }
       ] as any)
       // No request timeout applies to a subscription.
       yield* TestClock.adjust("10 minutes")
@@ -215,7 +224,9 @@ describe("asking the client, legacy era", () => {
           case "sampling/createMessage":
             return Effect.succeed({ role: "assistant", content: { type: "text", text: "sampled" }, model: "m" })
           case "elicitation/create":
-            return Effect.succeed(params.mode === "url" ? { action: "accept" } : { action: "accept", content: { name: "Ada" } })
+            return Effect.succeed(
+              params.mode === "url" ? { action: "accept" } : { action: "accept", content: { name: "Ada" } }
+            )
           case "roots/list":
             return Effect.succeed({ roots: [{ uri: "file:///a" }] })
           default:
@@ -244,7 +255,10 @@ describe("asking the client, legacy era", () => {
         assert.include(error.message, capability!)
       }
       const plain = yield* answering({ capabilities: { sampling: {}, elicitation: {} } })
-      assert.include((yield* rpcError(plain.callTool("ask", { questions: ["sample_tools"] }))).message, "sampling.tools")
+      assert.include(
+        (yield* rpcError(plain.callTool("ask", { questions: ["sample_tools"] }))).message,
+        "sampling.tools"
+      )
       // An empty elicitation capability means form only.
       assert.include((yield* rpcError(plain.callTool("ask", { questions: ["elicit_url"] }))).message, "elicitation.url")
       const withTools = yield* answering({ capabilities: { sampling: { tools: {} }, elicitation: { url: {} } } })
@@ -400,7 +414,10 @@ describe("modern multi round-trip requests", () => {
       }))
       assert.include(other.message, "another request")
 
-      assert.strictEqual((yield* call(client, { inputResponses: answer, requestState: state })).resultType, "input_required")
+      assert.strictEqual(
+        (yield* call(client, { inputResponses: answer, requestState: state })).resultType,
+        "input_required"
+      )
       const replay = yield* rpcError(call(client, { inputResponses: answer, requestState: state }))
       assert.include(replay.message, "already used")
 
@@ -425,7 +442,9 @@ describe("modern multi round-trip requests", () => {
           McpTest.connect({ era: "modern", capabilities }),
           (client) => call(client, { inputResponses: { q0: { action: "cancel" } }, requestState: state })
         ))
-      const again = yield* retry(signedA.requestState).pipe(Effect.provide(TestServer.layer({ requestStateKey: "key-a" })))
+      const again = yield* retry(signedA.requestState).pipe(
+        Effect.provide(TestServer.layer({ requestStateKey: "key-a" }))
+      )
       assert.strictEqual(again.resultType, "input_required")
       const refused = yield* Effect.flip(retry(signedRandom.requestState).pipe(Effect.provide(TestServer.layer())))
       assert.strictEqual(refused.code, -32602)

@@ -79,28 +79,127 @@ const hash = (text: string): number => {
 }
 
 const CHARS = [
-  "a", "z", "0", " ", "\"", "\\", "/", "\n", "\t", "\u0000", "\u001f", "\u007f", "é", "ß", "中", "\u2028", "\ufeff",
-  "\uffff", "\ud800", "\udbff", "\udc00", "\udfff", "😀", "{", "}", "[", "]", ":", ",", "%", "<"
+  "a",
+  "z",
+  "0",
+  " ",
+  "\"",
+  "\\",
+  "/",
+  "\n",
+  "\t",
+  "\u0000",
+  "\u001f",
+  "\u007f",
+  "é",
+  "ß",
+  "中",
+  "\u2028",
+  "\ufeff",
+  "\uffff",
+  "\ud800",
+  "\udbff",
+  "\udc00",
+  "\udfff",
+  "😀",
+  "{",
+  "}",
+  "[",
+  "]",
+  ":",
+  ",",
+  "%",
+  "<"
 ]
 const NUMBERS = [
-  "0", "-0", "1", "-1", "42", "1.5", "-2.25e-7", "1e400", "-1e400", "1E-400", "9007199254740993",
-  "123456789012345678901234567890", "1.7976931348623157e308", "5e-324", "0.1"
+  "0",
+  "-0",
+  "1",
+  "-1",
+  "42",
+  "1.5",
+  "-2.25e-7",
+  "1e400",
+  "-1e400",
+  "1E-400",
+  "9007199254740993",
+  "123456789012345678901234567890",
+  "1.7976931348623157e308",
+  "5e-324",
+  "0.1"
 ]
 const KEYS = [
-  "id", "method", "params", "jsonrpc", "result", "error", "_meta", "name", "arguments", "text", "a", "b", "uri",
-  "cursor", "__proto__", "constructor", "toString", "valueOf", "", "progressToken", "requestId", "level",
+  "id",
+  "method",
+  "params",
+  "jsonrpc",
+  "result",
+  "error",
+  "_meta",
+  "name",
+  "arguments",
+  "text",
+  "a",
+  "b",
+  "uri",
+  "cursor",
+  "__proto__",
+  "constructor",
+  "toString",
+  "valueOf",
+  "",
+  "progressToken",
+  "requestId",
+  "level",
   "protocolVersion"
 ]
 const METHODS = [
-  "ping", "ping", "tools/list", "tools/call", "tools/call", "tools/call", "resources/list", "resources/read",
-  "resources/templates/list", "prompts/list", "prompts/get", "completion/complete", "logging/setLevel", "initialize",
-  "server/discover", "notifications/initialized", "notifications/cancelled", "notifications/progress", "", "nope",
-  "rpc.discover", "PING", "ping\u0000", "tools/call/", "notifications/"
+  "ping",
+  "ping",
+  "tools/list",
+  "tools/call",
+  "tools/call",
+  "tools/call",
+  "resources/list",
+  "resources/read",
+  "resources/templates/list",
+  "prompts/list",
+  "prompts/get",
+  "completion/complete",
+  "logging/setLevel",
+  "initialize",
+  "server/discover",
+  "notifications/initialized",
+  "notifications/cancelled",
+  "notifications/progress",
+  "",
+  "nope",
+  "rpc.discover",
+  "PING",
+  "ping\u0000",
+  "tools/call/",
+  "notifications/"
 ]
 const TOOLS = ["echo", "echo", "add", "dies", "scalar", "bad_output", "fail", "get_item", "nope"]
 const WEIRD_IDS = [
-  "-0", "1.5", "1e400", "-1e400", "1e-400", "9007199254740993", "123456789012345678901234567890", "\"\"", "\"1\"",
-  "null", "true", "false", "{}", "[]", "[1]", "{\"a\":1}", "\"\\ud800\"", "\"\\u0000\""
+  "-0",
+  "1.5",
+  "1e400",
+  "-1e400",
+  "1e-400",
+  "9007199254740993",
+  "123456789012345678901234567890",
+  "\"\"",
+  "\"1\"",
+  "null",
+  "true",
+  "false",
+  "{}",
+  "[]",
+  "[1]",
+  "{\"a\":1}",
+  "\"\\ud800\"",
+  "\"\\u0000\""
 ]
 const MODERN_META = JSON.stringify(modernMeta)
 
@@ -259,12 +358,43 @@ const adversarial = (modern: boolean): Array<Adversarial> => {
   const long = "x".repeat(100_000)
   const manyKeys = Array.from({ length: 10_000 }, (_, i) => `"k${i}":${i}`).join(",")
   const junkBatch = [
-    call(`"b1"`), "1", `"x"`, "null", "{}", note("notifications/initialized"), `{"id":"b2"}`,
-    `{"jsonrpc":"2.0","id":"b3","result":{}}`, echo(`"b4"`, `{"text":"b"}`), call("{}"), "[]"
+    call(`"b1"`),
+    "1",
+    `"x"`,
+    "null",
+    "{}",
+    note("notifications/initialized"),
+    `{"id":"b2"}`,
+    `{"jsonrpc":"2.0","id":"b3","result":{}}`,
+    echo(`"b4"`, `{"text":"b"}`),
+    call("{}"),
+    "[]"
   ]
   const notJson = [
-    "", " ", "{", "}", "[", "\"", "-", "01", "1.", ".5", "+1", "tru", "0x10", "NaN", "undefined", `{"a" 1}`, "{'a':1}",
-    "[1,]", `{"a":1,}`, "/* c */ {}", `"\\u12"`, `"\\x41"`, `"a\u0000b"`, "\ufeff{}"
+    "",
+    " ",
+    "{",
+    "}",
+    "[",
+    "\"",
+    "-",
+    "01",
+    "1.",
+    ".5",
+    "+1",
+    "tru",
+    "0x10",
+    "NaN",
+    "undefined",
+    `{"a" 1}`,
+    "{'a':1}",
+    "[1,]",
+    `{"a":1,}`,
+    "/* c */ {}",
+    `"\\u12"`,
+    `"\\x41"`,
+    `"a\u0000b"`,
+    "\ufeff{}"
   ]
   return [
     { label: "a plain request", text: call("1"), result: true },
@@ -293,8 +423,20 @@ const adversarial = (modern: boolean): Array<Adversarial> => {
     { label: "at the depth limit (128)", text: call("7", params(`"a":${nest(MAX_DEPTH - 2, "1")}`)), result: true },
     { label: "one past the depth limit (129)", text: call("7", params(`"a":${nest(MAX_DEPTH - 1, "1")}`)) },
     // Ids of every JSON type.
-    ...["0", "-1", "1.5", "-0", "1e-400", "9007199254740993", "1.7976931348623157e308", `""`, `"\\u0000"`, `"\\ud800"`,
-      `"😀"`, str(long)].map((id) => ({ label: `id ${id.slice(0, 20)}`, text: call(id), result: true })),
+    ...[
+      "0",
+      "-1",
+      "1.5",
+      "-0",
+      "1e-400",
+      "9007199254740993",
+      "1.7976931348623157e308",
+      `""`,
+      `"\\u0000"`,
+      `"\\ud800"`,
+      `"😀"`,
+      str(long)
+    ].map((id) => ({ label: `id ${id.slice(0, 20)}`, text: call(id), result: true })),
     ...["null", "true", "false", "{}", "[]", "[1]", `{"id":1}`, "1e400", "-1e400", "123456789012345678901234567890e400"]
       .map((id) => ({ label: `id ${id}`, text: call(id) })),
     // The method, params and jsonrpc of the wrong type or value.
@@ -315,11 +457,13 @@ const adversarial = (modern: boolean): Array<Adversarial> => {
     { label: "echo of lone surrogates", text: echo("13", `{"text":"\\ud800\\udfff\\u0000\\uffff"}`), result: true },
     { label: "tools/call without a name", text: rpc(`"id":14`, `"method":"tools/call"`, `"params":${params()}`) },
     // Values that throw when turned into a string.
-    ...[["tools/call", "name"], ["prompts/get", "name"], ["resources/read", "uri"], ["completion/complete", "ref"],
-      ["logging/setLevel", "level"]].map(([method, field]) => ({
-        label: `${field} of ${method} ${poison}`,
-        text: rpc(`"id":17`, `"method":${str(method!)}`, `"params":${params(`${str(field!)}:${poison}`)}`)
-      })),
+    ...[["tools/call", "name"], ["prompts/get", "name"], ["resources/read", "uri"], ["completion/complete", "ref"], [
+      "logging/setLevel",
+      "level"
+    ]].map(([method, field]) => ({
+      label: `${field} of ${method} ${poison}`,
+      text: rpc(`"id":17`, `"method":${str(method!)}`, `"params":${params(`${str(field!)}:${poison}`)}`)
+    })),
     { label: `method ${poison}`, text: rpc(`"id":17`, `"method":${poison}`, `"params":${params()}`) },
     { label: `method [${poison}]`, text: rpc(`"id":17`, `"method":[${poison}]`, `"params":${params()}`) },
     { label: `id ${poison}`, text: call(poison) },
@@ -830,13 +974,19 @@ class Frames {
 
   /** The index of the first message at or after `from` that `find` accepts. */
   waitFor(from: number, find: (message: unknown) => boolean, what: string, timeoutMs = WAIT_MS): Promise<number> {
-    return waitFor(this.changes, "change", () => {
-      for (let i = from; i < this.messages.length; i++) {
-        if (find(this.messages[i])) return i
-      }
-      if (this.gone !== undefined) throw new Error(`${what}: the peer is gone (${this.gone})`)
-      return undefined
-    }, what, { timeoutMs })
+    return waitFor(
+      this.changes,
+      "change",
+      () => {
+        for (let i = from; i < this.messages.length; i++) {
+          if (find(this.messages[i])) return i
+        }
+        if (this.gone !== undefined) throw new Error(`${what}: the peer is gone (${this.gone})`)
+        return undefined
+      },
+      what,
+      { timeoutMs }
+    )
   }
 }
 
@@ -981,8 +1131,9 @@ describe("fuzz: the JSON-RPC decoder over every transport", () => {
       frames,
       send: (text) =>
         new Promise((resolve) =>
-          socket.send(text, (error) =>
-            resolve({ answers: [], problems: error ? [`send failed: ${error.message}`] : [] })
+          socket.send(
+            text,
+            (error) => resolve({ answers: [], problems: error ? [`send failed: ${error.message}`] : [] })
           )
         )
     }

@@ -57,7 +57,14 @@ const wsHeaders = (host: string): Record<string, string> => ({
 })
 
 describe("DNS rebinding: only real loopback names pass on a loopback server", () => {
-  const attacks = ["127.attacker.example", "127.0.0.1.nip.io", "127.0.0.1.evil.example:80", "127.1", "localhost.evil.example", "0x7f000001"]
+  const attacks = [
+    "127.attacker.example",
+    "127.0.0.1.nip.io",
+    "127.0.0.1.evil.example:80",
+    "127.1",
+    "localhost.evil.example",
+    "0x7f000001"
+  ]
   const loopback = ["127.0.0.1", "127.8.9.10", "localhost", "[::1]"]
 
   it("POST /mcp, GET /sse and the /ws upgrade refuse names that merely start like loopback", async () => {
@@ -89,12 +96,22 @@ describe("DNS rebinding: only real loopback names pass on a loopback server", ()
 describe("deeply nested messages get a JSON-RPC error and leave nothing behind", () => {
   const deep = [
     { what: "id", text: (_id: number) => `{"jsonrpc":"2.0","id":${nest(3000, "1")},"method":"ping"}`, id: null },
-    { what: "method", text: (id: number) => `{"jsonrpc":"2.0","id":${id},"method":${nest(3000, "\"x\"")}}`, id: "same" },
-    { what: "params", text: (id: number) => `{"jsonrpc":"2.0","id":${id},"method":"ping","params":{"a":${nest(3000, "1")}}}`, id: "same" },
+    {
+      what: "method",
+      text: (id: number) => `{"jsonrpc":"2.0","id":${id},"method":${nest(3000, "\"x\"")}}`,
+      id: "same"
+    },
+    {
+      what: "params",
+      text: (id: number) => `{"jsonrpc":"2.0","id":${id},"method":"ping","params":{"a":${nest(3000, "1")}}}`,
+      id: "same"
+    },
     {
       what: "arguments",
       text: (id: number) =>
-        `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{"text":${nest(3000, "1")}}}}`,
+        `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{"text":${
+          nest(3000, "1")
+        }}}}`,
       id: "same"
     }
   ] as const
@@ -119,7 +136,9 @@ describe("deeply nested messages get a JSON-RPC error and leave nothing behind",
     const { url } = await start()
     const res = await post(
       url,
-      `{"jsonrpc":"2.0","id":3,"method":"ping","params":{"_meta":${JSON.stringify(modernMeta)},"x":${nest(3000, "1")}}}`,
+      `{"jsonrpc":"2.0","id":3,"method":"ping","params":{"_meta":${JSON.stringify(modernMeta)},"x":${
+        nest(3000, "1")
+      }}}`,
       modernHeaders("ping")
     )
     assert.strictEqual(res.status, 400)
@@ -156,7 +175,10 @@ describe("refused WebSocket handshakes", () => {
     const { activeRequests, port } = await start()
     const host = `127.0.0.1:${port}`
     const { "sec-websocket-key": _key, ...noKey } = wsHeaders(host)
-    const refusals = [noKey, { ...wsHeaders(host), "sec-websocket-version": "12" }, { ...wsHeaders(host), upgrade: "websocket2" }]
+    const refusals = [noKey, { ...wsHeaders(host), "sec-websocket-version": "12" }, {
+      ...wsHeaders(host),
+      upgrade: "websocket2"
+    }]
     for (let round = 0; round < 100; round++) {
       const statuses = await Promise.all(refusals.map((headers) => upgradeStatus(port, headers)))
       assert.deepStrictEqual(statuses, [400, 400, 400])
@@ -212,7 +234,10 @@ describe("bursts and per-connection limits on WebSocket", () => {
     await wsInitialize(socket, answers)
     for (let i = 0; i < 5; i++) socket.send(call(i, "sleep", { ms: 300 }))
     await until(() => answers.has(3) && answers.has(4), "the two over the limit answered")
-    assert.isFalse(answers.has(0) || answers.has(1) || answers.has(2), "refused ones are answered before the admitted finish")
+    assert.isFalse(
+      answers.has(0) || answers.has(1) || answers.has(2),
+      "refused ones are answered before the admitted finish"
+    )
     for (const id of [3, 4]) {
       assert.strictEqual(answers.get(id).error.code, -32000)
       assert.deepStrictEqual(answers.get(id).error.data, { maxInFlight: 3 })
@@ -230,8 +255,7 @@ describe("bursts and per-connection limits on WebSocket", () => {
     const reader = await openWs(port)
     const readerAnswers = answersOf(reader)
     const stalled = await openWs(port)
-    await until(async () => (await streams()) === 2, "both connected")
-    // The stalled client stops reading its socket, then asks for far more than the bound and the socket buffers.
+    await until(async () => (await streams()) === 2, "both connected") // The stalled client stops reading its socket, then asks for far more than the bound and the socket buffers.
     ;(stalled as unknown as { _socket: net.Socket })._socket.pause()
     const text = "x".repeat(64 * 1024)
     stalled.send(JSON.stringify({ ...initialize("2025-06-18"), id: "init" }))
@@ -279,7 +303,11 @@ describe("shutdown with requests in flight on WebSocket and the old HTTP+SSE tra
     const opening = await stream.readUntil((events) => named("endpoint")(events) >= 0)
     const endpoint = opening[named("endpoint")(opening)]!.data
     const postMessage = async (body: unknown) => {
-      const res = await fetch(`${base}${endpoint}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+      const res = await fetch(`${base}${endpoint}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body)
+      })
       assert.strictEqual(res.status, 202)
       await res.text()
     }
@@ -310,7 +338,10 @@ describe("oversized requests are answered, not reset", () => {
       }, (res) => {
         let body = ""
         res.on("data", (chunk) => (body += chunk))
-        res.on("end", () => resolve(res.statusCode === 413 && body.includes("-32600") ? 413 : `${res.statusCode} ${body}`))
+        res.on(
+          "end",
+          () => resolve(res.statusCode === 413 && body.includes("-32600") ? 413 : `${res.statusCode} ${body}`)
+        )
       })
       req.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? String(error)))
       if (headers.expect !== undefined) {

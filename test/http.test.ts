@@ -3,8 +3,8 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
-import http from "node:http"
 import { Effect } from "effect"
+import http from "node:http"
 import { assert, describe, it } from "vitest"
 import { Interceptor, McpServer } from "../src/index.js"
 import { post, session, start } from "./fixtures/Http.js"
@@ -20,9 +20,14 @@ describe("Streamable HTTP with the official SDK client", () => {
     await client.connect(transport)
     assert.match(transport.sessionId ?? "", /^[0-9a-f-]{36}$/)
     assert.strictEqual(client.getServerVersion()?.name, "test-server")
-    assert.deepStrictEqual((await client.callTool({ name: "echo", arguments: { text: "hi" } })).content, [{ type: "text", text: "hi" }])
+    assert.deepStrictEqual((await client.callTool({ name: "echo", arguments: { text: "hi" } })).content, [{
+      type: "text",
+      text: "hi"
+    }])
     await client.listTools()
-    assert.deepStrictEqual((await client.callTool({ name: "add", arguments: { a: 1, b: 2 } })).structuredContent, { sum: 3 })
+    assert.deepStrictEqual((await client.callTool({ name: "add", arguments: { a: 1, b: 2 } })).structuredContent, {
+      sum: 3
+    })
 
     const logs: Array<string> = []
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
@@ -54,11 +59,21 @@ describe("Streamable HTTP with the official SDK client", () => {
 describe("modern era (2026-07-28) over HTTP", () => {
   it("discover, a JSON answer, an SSE answer, and the 400/404 errors", async () => {
     const { url } = await start()
-    const discover = await post(url, { jsonrpc: "2.0", id: 1, method: "server/discover", params: { _meta: modernMeta } }, modernHeaders("server/discover"))
+    const discover = await post(url, {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "server/discover",
+      params: { _meta: modernMeta }
+    }, modernHeaders("server/discover"))
     assert.strictEqual(discover.status, 200)
     assert.strictEqual(((await discover.json()) as any).result.resultType, "complete")
 
-    const call = await post(url, { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "add", arguments: { a: 1, b: 2 }, _meta: modernMeta } }, modernHeaders("tools/call", "add"))
+    const call = await post(url, {
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: { name: "add", arguments: { a: 1, b: 2 }, _meta: modernMeta }
+    }, modernHeaders("tools/call", "add"))
     assert.strictEqual(call.headers.get("content-type"), "application/json")
     assert.deepStrictEqual(((await call.json()) as any).result.structuredContent, { sum: 3 })
 
@@ -70,22 +85,48 @@ describe("modern era (2026-07-28) over HTTP", () => {
     }, modernHeaders("tools/call", "sleep"))
     assert.strictEqual(streamed.headers.get("content-type"), "text/event-stream")
     const { events } = await readEvents(streamed, (e) => e.some((x) => x.data.includes("\"id\":3")))
-    assert.deepStrictEqual(events.map((e) => JSON.parse(e.data).method ?? "result"), ["notifications/progress", "notifications/progress", "result"])
+    assert.deepStrictEqual(events.map((e) => JSON.parse(e.data).method ?? "result"), [
+      "notifications/progress",
+      "notifications/progress",
+      "result"
+    ])
 
-    const mismatch = await post(url, { jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "add", arguments: {}, _meta: modernMeta } }, modernHeaders("tools/call", "echo"))
+    const mismatch = await post(url, {
+      jsonrpc: "2.0",
+      id: 4,
+      method: "tools/call",
+      params: { name: "add", arguments: {}, _meta: modernMeta }
+    }, modernHeaders("tools/call", "echo"))
     assert.strictEqual(mismatch.status, 400)
     assert.strictEqual(((await mismatch.json()) as any).error.code, -32020)
-    const base64Name = await post(url, { jsonrpc: "2.0", id: 5, method: "tools/call", params: { name: "echo", arguments: { text: "x" }, _meta: modernMeta } }, modernHeaders("tools/call", `=?base64?${Buffer.from("echo").toString("base64")}?=`))
+    const base64Name = await post(url, {
+      jsonrpc: "2.0",
+      id: 5,
+      method: "tools/call",
+      params: { name: "echo", arguments: { text: "x" }, _meta: modernMeta }
+    }, modernHeaders("tools/call", `=?base64?${Buffer.from("echo").toString("base64")}?=`))
     assert.strictEqual(base64Name.status, 200)
     await base64Name.json()
-    const unknown = await post(url, { jsonrpc: "2.0", id: 6, method: "nope/nope", params: { _meta: modernMeta } }, modernHeaders("nope/nope"))
+    const unknown = await post(
+      url,
+      { jsonrpc: "2.0", id: 6, method: "nope/nope", params: { _meta: modernMeta } },
+      modernHeaders("nope/nope")
+    )
     assert.strictEqual(unknown.status, 404)
     assert.strictEqual(((await unknown.json()) as any).error.code, -32601)
     const version = { ...modernMeta, "io.modelcontextprotocol/protocolVersion": "2099-01-01" }
-    const unsupported = await post(url, { jsonrpc: "2.0", id: 7, method: "tools/list", params: { _meta: version } }, { ...modernHeaders("tools/list"), "mcp-protocol-version": "2099-01-01" })
+    const unsupported = await post(url, { jsonrpc: "2.0", id: 7, method: "tools/list", params: { _meta: version } }, {
+      ...modernHeaders("tools/list"),
+      "mcp-protocol-version": "2099-01-01"
+    })
     assert.strictEqual(unsupported.status, 400)
     assert.strictEqual(((await unsupported.json()) as any).error.code, -32022)
-    const capability = await post(url, { jsonrpc: "2.0", id: 8, method: "tools/call", params: { name: "needs_elicitation", arguments: {}, _meta: modernMeta } }, modernHeaders("tools/call", "needs_elicitation"))
+    const capability = await post(url, {
+      jsonrpc: "2.0",
+      id: 8,
+      method: "tools/call",
+      params: { name: "needs_elicitation", arguments: {}, _meta: modernMeta }
+    }, modernHeaders("tools/call", "needs_elicitation"))
     assert.strictEqual(capability.status, 400)
     assert.strictEqual(((await capability.json()) as any).error.code, -32021)
   })
@@ -114,8 +155,14 @@ describe("guards and bad input", () => {
       if (code !== undefined) assert.strictEqual(JSON.parse(text).error.code, code, text)
     }
     await check(await post(url, initialize(), { origin: "http://evil.example" }), 403)
-    await check(await fetch(url, { method: "POST", headers: { ...JSON_AND_SSE, accept: "application/json" }, body: "{}" }), 406)
-    await check(await fetch(url, { method: "POST", headers: { ...JSON_AND_SSE, "content-type": "text/plain" }, body: "{}" }), 415)
+    await check(
+      await fetch(url, { method: "POST", headers: { ...JSON_AND_SSE, accept: "application/json" }, body: "{}" }),
+      406
+    )
+    await check(
+      await fetch(url, { method: "POST", headers: { ...JSON_AND_SSE, "content-type": "text/plain" }, body: "{}" }),
+      415
+    )
     await check(await post(url, "x".repeat(2000)), 413, -32600)
     await check(await post(url, "{not json"), 400, -32700)
     await check(await post(url, { jsonrpc: "1.0", id: 1, method: "ping" }, { "mcp-session-id": sid }), 400, -32600)
@@ -126,15 +173,29 @@ describe("guards and bad input", () => {
     await check(await fetch(`http://127.0.0.1:${port}/nowhere`), 404)
     await check(await fetch(url, { headers: { accept: "application/json", "mcp-session-id": sid } }), 406)
     await check(await post(url, { jsonrpc: "2.0", id: 2, method: "tools/list" }), 400, -32000)
-    await check(await post(url, { jsonrpc: "2.0", id: 2, method: "tools/list" }, { "mcp-session-id": "nope" }), 404, -32001)
-    await check(await post(url, { jsonrpc: "2.0", id: 2, method: "tools/list" }, { "mcp-session-id": sid, "mcp-protocol-version": "1999-01-01" }), 400)
+    await check(
+      await post(url, { jsonrpc: "2.0", id: 2, method: "tools/list" }, { "mcp-session-id": "nope" }),
+      404,
+      -32001
+    )
+    await check(
+      await post(url, { jsonrpc: "2.0", id: 2, method: "tools/list" }, {
+        "mcp-session-id": sid,
+        "mcp-protocol-version": "1999-01-01"
+      }),
+      400
+    )
     await check(await post(url, [{ jsonrpc: "2.0", id: 3, method: "ping" }], { "mcp-session-id": sid }), 400, -32600)
     // A body over the limit without Content-Length is refused while it is read.
     const chunked = await new Promise<number>((resolve, reject) => {
-      const req = http.request(url, { method: "POST", headers: { ...JSON_AND_SSE, "transfer-encoding": "chunked" } }, (res) => {
-        res.resume()
-        resolve(res.statusCode!)
-      })
+      const req = http.request(
+        url,
+        { method: "POST", headers: { ...JSON_AND_SSE, "transfer-encoding": "chunked" } },
+        (res) => {
+          res.resume()
+          resolve(res.statusCode!)
+        }
+      )
       req.on("error", reject)
       for (let i = 0; i < 10; i++) req.write("x".repeat(200))
       req.end()
@@ -169,10 +230,13 @@ describe("guards and bad input", () => {
     const { port } = await start({ allowedHosts: ["mcp.example.com"] })
     const status = (host: string) =>
       new Promise<number>((resolve) => {
-        http.request({ host: "127.0.0.1", port, path: "/mcp", method: "POST", headers: { ...JSON_AND_SSE, host } }, (res) => {
-          res.resume()
-          resolve(res.statusCode!)
-        }).end(JSON.stringify(initialize()))
+        http.request(
+          { host: "127.0.0.1", port, path: "/mcp", method: "POST", headers: { ...JSON_AND_SSE, host } },
+          (res) => {
+            res.resume()
+            resolve(res.statusCode!)
+          }
+        ).end(JSON.stringify(initialize()))
       })
     assert.strictEqual(await status("evil.example:80"), 403)
     assert.strictEqual(await status("mcp.example.com"), 200)
@@ -224,16 +288,32 @@ describe("sessions", () => {
   it("a client that drops a POST stream resumes it with Last-Event-ID and loses nothing", async () => {
     const { url } = await start()
     const sid = await session(url)
-    const res = await post(url, { jsonrpc: "2.0", id: 5, method: "tools/call", params: { name: "sleep", arguments: { ms: 300, steps: 6 }, _meta: { progressToken: "t" } } }, { "mcp-session-id": sid })
+    const res = await post(url, {
+      jsonrpc: "2.0",
+      id: 5,
+      method: "tools/call",
+      params: { name: "sleep", arguments: { ms: 300, steps: 6 }, _meta: { progressToken: "t" } }
+    }, { "mcp-session-id": sid })
     const first = await readEvents(res, (e) => e.length >= 3) // priming + 2 progress
     await first.cancel()
     const last = first.events.at(-1)!.id!
-    const resumed = await fetch(url, { headers: { accept: "text/event-stream", "mcp-session-id": sid, "last-event-id": last } })
+    const resumed = await fetch(url, {
+      headers: { accept: "text/event-stream", "mcp-session-id": sid, "last-event-id": last }
+    })
     const rest = await readEvents(resumed, () => false) // ends after the answer
     const all = [...first.events.slice(1), ...rest.events].map((e) => JSON.parse(e.data))
-    assert.deepStrictEqual(all.filter((m) => m.method === "notifications/progress").map((m) => m.params.progress), [1, 2, 3, 4, 5, 6])
+    assert.deepStrictEqual(all.filter((m) => m.method === "notifications/progress").map((m) => m.params.progress), [
+      1,
+      2,
+      3,
+      4,
+      5,
+      6
+    ])
     assert.deepStrictEqual(all.at(-1).result, { content: [{ type: "text", text: "slept" }] })
-    const foreign = await fetch(url, { headers: { accept: "text/event-stream", "mcp-session-id": sid, "last-event-id": "someone-else/1#1" } })
+    const foreign = await fetch(url, {
+      headers: { accept: "text/event-stream", "mcp-session-id": sid, "last-event-id": "someone-else/1#1" }
+    })
     assert.strictEqual(foreign.status, 400)
     await foreign.text()
   })
@@ -253,10 +333,20 @@ describe("interceptors over legacy HTTP", () => {
           )
       }])))
     const sid = await session(url)
-    const dropped = await post(url, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo", arguments: { text: "drop-me" } } }, { "mcp-session-id": sid })
+    const dropped = await post(url, {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "echo", arguments: { text: "drop-me" } }
+    }, { "mcp-session-id": sid })
     assert.strictEqual(dropped.status, 202)
     assert.strictEqual(await dropped.text(), "")
-    const kept = await post(url, { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "echo", arguments: { text: "kept" } } }, { "mcp-session-id": sid })
+    const kept = await post(url, {
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: { name: "echo", arguments: { text: "kept" } }
+    }, { "mcp-session-id": sid })
     assert.strictEqual(kept.status, 200)
     assert.deepStrictEqual(((await kept.json()) as any).result.content, [{ type: "text", text: "kept" }])
   })
@@ -267,7 +357,9 @@ describe("admission", () => {
     const N = 5
     const { url } = await start({ maxStreams: N })
     const sessions = await Promise.all(Array.from({ length: 10 * N }, () => session(url)))
-    const responses = await Promise.all(sessions.map((sid) => fetch(url, { headers: { accept: "text/event-stream", "mcp-session-id": sid } })))
+    const responses = await Promise.all(
+      sessions.map((sid) => fetch(url, { headers: { accept: "text/event-stream", "mcp-session-id": sid } }))
+    )
     const admitted = responses.filter((r) => r.status === 200)
     const refused = responses.filter((r) => r.status === 503)
     assert.strictEqual(admitted.length, N)
@@ -291,13 +383,21 @@ describe("admission", () => {
     const sid = await session(url)
     // Four slow calls answered over SSE; each client drops its stream after the first progress event.
     const lastIds = await Promise.all(Array.from({ length: 4 }, async (_, i) => {
-      const res = await post(url, { jsonrpc: "2.0", id: 40 + i, method: "tools/call", params: { name: "sleep", arguments: { ms: 3000, steps: 30 }, _meta: { progressToken: `s${i}` } } }, { "mcp-session-id": sid })
+      const res = await post(url, {
+        jsonrpc: "2.0",
+        id: 40 + i,
+        method: "tools/call",
+        params: { name: "sleep", arguments: { ms: 3000, steps: 30 }, _meta: { progressToken: `s${i}` } }
+      }, { "mcp-session-id": sid })
       const first = await readEvents(res, (e) => e.length >= 2) // priming + 1 progress
       await first.cancel()
       return first.events.at(-1)!.id!
     }))
-    const resumed = await Promise.all(lastIds.map((last) =>
-      fetch(url, { headers: { accept: "text/event-stream", "mcp-session-id": sid, "last-event-id": last } })))
+    const resumed = await Promise.all(
+      lastIds.map((last) =>
+        fetch(url, { headers: { accept: "text/event-stream", "mcp-session-id": sid, "last-event-id": last } })
+      )
+    )
     assert.deepStrictEqual(resumed.map((r) => r.status).sort(), [200, 200, 503, 503])
     // The standalone stream is not counted against the session's limit, and a new one replaces the old.
     const gets: Array<Response> = []
@@ -314,8 +414,15 @@ describe("admission", () => {
   it("in-flight requests per session: exactly the limit is admitted", async () => {
     const { url } = await start({ maxInFlightPerSession: 2 })
     const sid = await session(url)
-    const calls = await Promise.all(Array.from({ length: 10 }, (_, i) =>
-      post(url, { jsonrpc: "2.0", id: 100 + i, method: "tools/call", params: { name: "sleep", arguments: { ms: 300 } } }, { "mcp-session-id": sid })))
+    const calls = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        post(url, {
+          jsonrpc: "2.0",
+          id: 100 + i,
+          method: "tools/call",
+          params: { name: "sleep", arguments: { ms: 300 } }
+        }, { "mcp-session-id": sid }))
+    )
     const statuses = calls.map((r) => r.status)
     assert.strictEqual(statuses.filter((s) => s === 200).length, 2)
     assert.strictEqual(statuses.filter((s) => s === 503).length, 8)

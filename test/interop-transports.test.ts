@@ -13,9 +13,7 @@ import { beforeAll } from "vitest"
 import WebSocket from "ws"
 import type { Opened } from "./fixtures/InteropSuite.js"
 import { sdkSuite } from "./fixtures/InteropSuite.js"
-import { assertBuilt, SERVER } from "./support/Dist.js"
-
-// Node 20 has no global WebSocket; the SDK's transport uses the global one.
+import { assertBuilt, SERVER } from "./support/Dist.js" // Node 20 has no global WebSocket; the SDK's transport uses the global one.
 ;(globalThis as { WebSocket?: unknown }).WebSocket = WebSocket
 
 beforeAll(assertBuilt)
@@ -23,7 +21,9 @@ beforeAll(assertBuilt)
 /** Starts the server on a free port and connects the transport `make` builds for its base URL. */
 const serve = (make: (base: string) => Transport) => (): Promise<Opened> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SERVER, "--port", "0", "--log-format", "json"], { stdio: ["ignore", "ignore", "pipe"] })
+    const child = spawn(process.execPath, [SERVER, "--port", "0", "--log-format", "json"], {
+      stdio: ["ignore", "ignore", "pipe"]
+    })
     let buffer = ""
     const onData = (chunk: Buffer) => {
       buffer += chunk.toString()

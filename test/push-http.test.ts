@@ -84,7 +84,12 @@ describe("legacy Streamable HTTP", () => {
     await runtime.runPromise(Effect.zipRight(McpServer.putTool(Extra), McpServer.resourceUpdated("test://doc")))
     const { events } = await reading
     const onPost = messagesOf(events).map((m) => m.method ?? "answer")
-    assert.deepStrictEqual(onPost, ["notifications/progress", "notifications/progress", "notifications/progress", "answer"])
+    assert.deepStrictEqual(onPost, [
+      "notifications/progress",
+      "notifications/progress",
+      "notifications/progress",
+      "answer"
+    ])
     await until(() => get.messages.length >= 2, "two notifications on the GET stream")
     assert.deepStrictEqual(get.messages.map((m) => m.method), [
       "notifications/tools/list_changed",
@@ -169,7 +174,9 @@ describe("legacy Streamable HTTP", () => {
     for (const s of streams) {
       assert.isAtMost(s.messages.length, 101)
       const methods = new Set(s.messages.map((m) => m.method))
-      assert.isTrue(methods.has("notifications/tools/list_changed") && methods.has("notifications/resources/list_changed"))
+      assert.isTrue(
+        methods.has("notifications/tools/list_changed") && methods.has("notifications/resources/list_changed")
+      )
     }
     // The absent ones: three pending notifications each (one per kind), however many rounds went by.
     const stats = server.notifications.stats()
@@ -237,7 +244,10 @@ describe("modern subscriptions/listen over HTTP", () => {
     assert.deepStrictEqual(ack, {
       jsonrpc: "2.0",
       method: "notifications/subscriptions/acknowledged",
-      params: { notifications: { toolsListChanged: true, resourceSubscriptions: ["test://doc"] }, _meta: { [SUB]: "s1" } }
+      params: {
+        notifications: { toolsListChanged: true, resourceSubscriptions: ["test://doc"] },
+        _meta: { [SUB]: "s1" }
+      }
     })
     await runtime.runPromise(Effect.gen(function*() {
       yield* McpServer.removePrompt("hello")
@@ -247,7 +257,11 @@ describe("modern subscriptions/listen over HTTP", () => {
     const messages = await next(3)
     assert.deepStrictEqual(messages.slice(1), [
       { jsonrpc: "2.0", method: "notifications/tools/list_changed", params: { _meta: { [SUB]: "s1" } } },
-      { jsonrpc: "2.0", method: "notifications/resources/updated", params: { uri: "test://doc", _meta: { [SUB]: "s1" } } }
+      {
+        jsonrpc: "2.0",
+        method: "notifications/resources/updated",
+        params: { uri: "test://doc", _meta: { [SUB]: "s1" } }
+      }
     ])
     assert.strictEqual(server.notifications.size, 1)
     await stream.cancel()

@@ -176,7 +176,9 @@ describe("stdio: a cancellation that arrives together with its request", () => {
     server.closeStdin()
     const exit = await server.waitForExit()
     assert.strictEqual(exit.code, 0)
-    const warned = server.logs().some((l) => typeof l === "object" && String(l.message).includes("did not finish in time"))
+    const warned = server.logs().some((l) =>
+      typeof l === "object" && String(l.message).includes("did not finish in time")
+    )
     assert.isFalse(warned, `nothing should have been in flight at EOF:\n${server.stderr()}`)
   })
 
@@ -274,7 +276,9 @@ describe("stdio: streams and lifecycle", () => {
       }
     }
     // The notifications really went to stdout, as JSON-RPC.
-    const methods = server.messages.flatMap((m) => (!Array.isArray(m) && (m as Message).method ? [(m as Message).method] : []))
+    const methods = server.messages.flatMap((
+      m
+    ) => (!Array.isArray(m) && (m as Message).method ? [(m as Message).method] : []))
     assert.include(methods, "notifications/message")
     assert.include(methods, "notifications/progress")
 
@@ -347,7 +351,10 @@ describe("stdio: streams and lifecycle", () => {
       assert.strictEqual(exit.code, 0, `signal ${exit.signal}; stderr:\n${server.stderr()}`)
       assert.strictEqual(interruptedEvents(server).length, 1, server.stderr())
       // The short one finished within the grace; the long one was interrupted and answered, not dropped.
-      assert.deepStrictEqual((messagesWithId(server, 3)[0] as Message).result?.content, [{ type: "text", text: "Finished 2 steps" }])
+      assert.deepStrictEqual((messagesWithId(server, 3)[0] as Message).result?.content, [{
+        type: "text",
+        text: "Finished 2 steps"
+      }])
       const long = messagesWithId(server, 1) as Array<Message>
       assert.strictEqual(long.length, 1)
       assert.strictEqual(long[0]!.error?.code, -32000)
@@ -377,8 +384,16 @@ describe("stdio: streams and lifecycle", () => {
   it("a burst of 3,000 requests in one write is answered in full, in order", async () => {
     const server = spawnServer()
     await server.initialize("2025-11-25")
-    const lines = Array.from({ length: 3000 }, (_, i) =>
-      JSON.stringify({ jsonrpc: "2.0", id: 10_000 + i, method: "tools/call", params: { name: "add", arguments: { a: i, b: 1 } } }))
+    const lines = Array.from(
+      { length: 3000 },
+      (_, i) =>
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id: 10_000 + i,
+          method: "tools/call",
+          params: { name: "add", arguments: { a: i, b: 1 } }
+        })
+    )
     server.sendRaw(lines.join("\n") + "\n")
     await server.waitForId(12_999, 20_000)
     for (let i = 0; i < 3000; i++) {

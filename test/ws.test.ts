@@ -9,9 +9,7 @@ import WebSocket from "ws"
 import { HttpServer, ReferenceServer } from "../src/index.js"
 import { initialize as initializeRequest } from "./support/Messages.js"
 import { until } from "./support/Wait.js"
-import { openWebSocket as open } from "./support/WebSocket.js"
-
-// Node 20 has no global WebSocket; the SDK's transport uses the global one.
+import { openWebSocket as open } from "./support/WebSocket.js" // Node 20 has no global WebSocket; the SDK's transport uses the global one.
 ;(globalThis as { WebSocket?: unknown }).WebSocket = WebSocket
 
 const runtimes: Array<ManagedRuntime.ManagedRuntime<HttpServer.HttpServer, unknown>> = []
@@ -134,7 +132,14 @@ describe("WebSocket", () => {
     const messages: Array<any> = []
     socket.on("message", (data) => messages.push(JSON.parse(data.toString())))
     socket.send(JSON.stringify(initialize))
-    socket.send(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "long_running_operation", arguments: { steps: 2, stepMs: 100 } } }))
+    socket.send(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/call",
+        params: { name: "long_running_operation", arguments: { steps: 2, stepMs: 100 } }
+      })
+    )
     await until(() => messages.length >= 1, "the initialize answer")
     const end = closed(socket)
     await runtime.dispose()
@@ -167,7 +172,11 @@ describe("deprecated HTTP+SSE transport", () => {
     })
     assert.strictEqual(unknown.status, 404)
     assert.strictEqual(((await unknown.json()) as { error: { code: number } }).error.code, -32001)
-    const text = await fetch(`${base}/messages?sessionId=nope`, { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" })
+    const text = await fetch(`${base}/messages?sessionId=nope`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "{}"
+    })
     assert.strictEqual(text.status, 415)
     const off = await start({ legacySse: false })
     const gone = await fetch(`${off.base}/sse`, { headers: { accept: "text/event-stream" } })

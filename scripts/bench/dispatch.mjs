@@ -21,8 +21,13 @@ const setup = async (layer) => {
   return { managed, server, session, runSync }
 }
 const plain = await setup(ReferenceServer.layer)
-const chained = await setup(Interceptor.layer(...[1, 2, 3, 4, 5].map(noop)).pipe(Layer.provideMerge(ReferenceServer.layer)))
-const meta = { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} }
+const chained = await setup(
+  Interceptor.layer(...[1, 2, 3, 4, 5].map(noop)).pipe(Layer.provideMerge(ReferenceServer.layer))
+)
+const meta = {
+  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+  "io.modelcontextprotocol/clientCapabilities": {}
+}
 let bytes = 0
 const sink = { notify: () => Effect.void, respond: (frame) => Effect.sync(() => void (bytes += frame.length)) }
 
@@ -33,7 +38,14 @@ const time = (f) => {
 }
 const caller = ({ server, session, runSync }) => (i) => {
   const dispatcher = Dispatcher.makeInline({ era: "modern", send: sink, transport: "bench" }, server, session)
-  runSync(dispatcher.handleJson({ jsonrpc: "2.0", id: i, method: "tools/call", params: { name: "echo", arguments: { text: "hi" }, _meta: meta } }, sink))
+  runSync(
+    dispatcher.handleJson({
+      jsonrpc: "2.0",
+      id: i,
+      method: "tools/call",
+      params: { name: "echo", arguments: { text: "hi" }, _meta: meta }
+    }, sink)
+  )
 }
 const callPlain = caller(plain)
 const callChained = caller(chained)

@@ -27,7 +27,12 @@ const hasTaskset = (() => {
 
 const start = (script, args) =>
   new Promise((resolve, reject) => {
-    const node = [process.execPath, ...(process.env.FANOUT_NODE_ARGS?.split(" ").filter(Boolean) ?? []), script, ...args]
+    const node = [
+      process.execPath,
+      ...(process.env.FANOUT_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+      script,
+      ...args
+    ]
     const [cmd, argv] = hasTaskset ? ["taskset", ["-c", "1", ...node]] : [node[0], node.slice(1)]
     const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PORT: "0" } })
     let out = ""
@@ -148,23 +153,49 @@ const floor = async () => {
 const ours = async () => {
   const limit = String(streams + 10)
   const { child, url } = await start(join(root, "dist", "main.js"), [
-    "--port", "0", "--log-format", "json", "--max-sessions", limit, "--max-streams", limit
+    "--port",
+    "0",
+    "--log-format",
+    "json",
+    "--max-sessions",
+    limit,
+    "--max-streams",
+    limit
   ])
   try {
-    const init = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "fanout", version: "1" } } }
+    const init = {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "fanout", version: "1" } }
+    }
     const sessions = []
     for (let i = 0; i < streams; i += 100) {
-      sessions.push(...await Promise.all(Array.from({ length: Math.min(100, streams - i) }, async () => {
-        const id = (await post(url, init)).headers["mcp-session-id"]
-        const headers = { "mcp-session-id": id, "mcp-protocol-version": "2025-06-18" }
-        await post(url, { jsonrpc: "2.0", method: "notifications/initialized" }, headers)
-        await post(url, { jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri: "reference://counter" } }, headers)
-        return headers
-      })))
+      sessions.push(
+        ...await Promise.all(Array.from({ length: Math.min(100, streams - i) }, async () => {
+          const id = (await post(url, init)).headers["mcp-session-id"]
+          const headers = { "mcp-session-id": id, "mcp-protocol-version": "2025-06-18" }
+          await post(url, { jsonrpc: "2.0", method: "notifications/initialized" }, headers)
+          await post(url, {
+            jsonrpc: "2.0",
+            id: 2,
+            method: "resources/subscribe",
+            params: { uri: "reference://counter" }
+          }, headers)
+          return headers
+        }))
+      )
     }
     let id = 10
-    const m = await measure(child.pid, () =>
-      post(url, { jsonrpc: "2.0", id: ++id, method: "tools/call", params: { name: "increment", arguments: {} } }, sessions[0]))
+    const m = await measure(
+      child.pid,
+      () =>
+        post(
+          url,
+          { jsonrpc: "2.0", id: ++id, method: "tools/call", params: { name: "increment", arguments: {} } },
+          sessions[0]
+        )
+    )
     for (let i = 0; i < streams; i += 200) {
       await Promise.all(sessions.slice(i, i + 200).map((headers) => openStream(url, headers, m.onUpdated)))
     }

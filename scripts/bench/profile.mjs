@@ -17,7 +17,15 @@ const seconds = Number(process.argv[3] ?? 8)
 const connections = Number(process.argv[4] ?? 50)
 const dir = mkdtempSync(join(os.tmpdir(), "mcp-profile-"))
 
-const child = spawn(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${dir}`, join(root, "dist", "main.js"), "--port", "0", "--log-format", "json"], {
+const child = spawn(process.execPath, [
+  "--cpu-prof",
+  `--cpu-prof-dir=${dir}`,
+  join(root, "dist", "main.js"),
+  "--port",
+  "0",
+  "--log-format",
+  "json"
+], {
   stdio: ["ignore", "ignore", "pipe"]
 })
 const url = await new Promise((resolve, reject) => {
@@ -47,13 +55,31 @@ let headers
 let body
 if (era === "modern") {
   headers = { "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "echo" }
-  const meta = { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} }
-  body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo", arguments: { text: "hi" }, _meta: meta } })
+  const meta = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {}
+  }
+  body = JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "tools/call",
+    params: { name: "echo", arguments: { text: "hi" }, _meta: meta }
+  })
 } else {
-  const init = await post({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "p", version: "1" } } })
+  const init = await post({
+    jsonrpc: "2.0",
+    id: 0,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "p", version: "1" } }
+  })
   headers = { "mcp-session-id": init["mcp-session-id"], "mcp-protocol-version": "2025-06-18" }
   await post({ jsonrpc: "2.0", method: "notifications/initialized" }, headers)
-  body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo", arguments: { text: "hi" } } })
+  body = JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "tools/call",
+    params: { name: "echo", arguments: { text: "hi" } }
+  })
 }
 const result = await autocannon({
   url,
@@ -63,7 +89,9 @@ const result = await autocannon({
   headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
   body
 })
-process.stderr.write(`${era}: ${Math.round(result.requests.average)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}\n`)
+process.stderr.write(
+  `${era}: ${Math.round(result.requests.average)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}\n`
+)
 await new Promise((resolve) => {
   child.once("exit", resolve)
   child.kill("SIGTERM")

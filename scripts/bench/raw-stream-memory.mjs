@@ -28,8 +28,7 @@ for (let i = 0; i < N; i += 100) {
       req.on("error", reject)
       requests.push(req)
       req.end()
-    })
-  ))
+    })))
 }
 const after = await heap()
 console.log(JSON.stringify({ streams: N, heapPerStreamKiB: +((after - base) / N / 1024).toFixed(2) }))

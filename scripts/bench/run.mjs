@@ -51,15 +51,30 @@ await build({
   format: "esm",
   target: "node20",
   logLevel: "warning",
-  banner: { js: "import { createRequire as __createRequire } from \"node:module\"\nconst require = __createRequire(import.meta.url)" }
+  banner: {
+    js:
+      "import { createRequire as __createRequire } from \"node:module\"\nconst require = __createRequire(import.meta.url)"
+  }
 })
 
 const SERVERS = {
   raw: { cmd: [join(here, "servers", "raw.mjs")], era: "legacy", stateful: false },
-  "ours-modern": { cmd: [join(root, "dist", "main.js"), "--port", "0", "--log-level", "info", "--log-format", "json"], era: "modern" },
-  "ours-legacy": { cmd: [join(root, "dist", "main.js"), "--port", "0", "--log-level", "info", "--log-format", "json"], era: "legacy", stateful: true },
+  "ours-modern": {
+    cmd: [join(root, "dist", "main.js"), "--port", "0", "--log-level", "info", "--log-format", "json"],
+    era: "modern"
+  },
+  "ours-legacy": {
+    cmd: [join(root, "dist", "main.js"), "--port", "0", "--log-level", "info", "--log-format", "json"],
+    era: "legacy",
+    stateful: true
+  },
   "sdk-stateless": { cmd: [join(here, "servers", "sdk.mjs")], era: "legacy", env: { SDK_MODE: "stateless" } },
-  "sdk-stateful": { cmd: [join(here, "servers", "sdk.mjs")], era: "legacy", stateful: true, env: { SDK_MODE: "stateful" } },
+  "sdk-stateful": {
+    cmd: [join(here, "servers", "sdk.mjs")],
+    era: "legacy",
+    stateful: true,
+    env: { SDK_MODE: "stateful" }
+  },
   // The legacy server again with five no-op interceptors on every message: the chain's cost, compared in the same round.
   "ours-legacy-5-interceptors": {
     cmd: [interceptedBundle, "--port", "0", "--log-level", "info", "--log-format", "json"],
@@ -74,7 +89,10 @@ const startServer = (name, extraArgs = [], spec = SERVERS[name]) =>
     // Node's default flags, as `node dist/main.js` runs; --tuned gives every server a larger young generation.
     const node = [process.execPath, ...(tuned ? ["--max-semi-space-size=64"] : []), ...spec.cmd, ...extraArgs]
     const [cmd, args] = hasTaskset ? ["taskset", ["-c", "1", ...node]] : [node[0], node.slice(1)]
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PORT: "0", ...spec.env } })
+    const child = spawn(cmd, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, PORT: "0", ...spec.env }
+    })
     let out = ""
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
@@ -129,7 +147,10 @@ const postJson = (url, body, headers = {}) =>
     req.end(JSON.stringify(body))
   })
 
-const MODERN_META = { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} }
+const MODERN_META = {
+  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+  "io.modelcontextprotocol/clientCapabilities": {}
+}
 
 /** Headers and a body builder for one server: modern requests carry _meta and headers; legacy ones a session. */
 const prepare = async (name, url) => {
@@ -137,7 +158,13 @@ const prepare = async (name, url) => {
   if (spec.era === "modern") {
     return {
       headers: { "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "echo" },
-      body: (id) => JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { text: TEXT }, _meta: MODERN_META } })
+      body: (id) =>
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id,
+          method: "tools/call",
+          params: { name: "echo", arguments: { text: TEXT }, _meta: MODERN_META }
+        })
     }
   }
   const init = await postJson(url, {
@@ -147,11 +174,15 @@ const prepare = async (name, url) => {
     params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } }
   })
   const session = init.headers["mcp-session-id"]
-  const headers = { "mcp-protocol-version": "2025-06-18", ...(spec.stateful && session ? { "mcp-session-id": session } : {}) }
+  const headers = {
+    "mcp-protocol-version": "2025-06-18",
+    ...(spec.stateful && session ? { "mcp-session-id": session } : {})
+  }
   await postJson(url, { jsonrpc: "2.0", method: "notifications/initialized" }, headers)
   return {
     headers,
-    body: (id) => JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { text: TEXT } } })
+    body: (id) =>
+      JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { text: TEXT } } })
   }
 }
 
@@ -160,25 +191,35 @@ const load = (url, prepared, connections, seconds) =>
     let seq = 1000
     let mismatches = 0
     const needle = JSON.stringify(TEXT)
-    const instance = autocannon({
-      url,
-      method: "POST",
-      connections,
-      duration: seconds,
-      timeout: 10,
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...prepared.headers },
-      requests: [{
-        setupRequest: (req, ctx) => {
-          ctx.id = ++seq
-          req.body = prepared.body(ctx.id)
-          return req
+    const instance = autocannon(
+      {
+        url,
+        method: "POST",
+        connections,
+        duration: seconds,
+        timeout: 10,
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          ...prepared.headers
         },
-        onResponse: (status, body, ctx) => {
-          const text = String(body)
-          if (status !== 200 || !text.includes(`"id":${ctx.id}`) || !text.includes(needle)) mismatches++
-        }
-      }]
-    }, (error, result) => (error ? reject(error) : resolve({ result, mismatches, latencies: latencies.subarray(0, n).sort() })))
+        requests: [{
+          setupRequest: (req, ctx) => {
+            ctx.id = ++seq
+            req.body = prepared.body(ctx.id)
+            return req
+          },
+          onResponse: (status, body, ctx) => {
+            const text = String(body)
+            if (status !== 200 || !text.includes(`"id":${ctx.id}`) || !text.includes(needle)) mismatches++
+          }
+        }]
+      },
+      (
+        error,
+        result
+      ) => (error ? reject(error) : resolve({ result, mismatches, latencies: latencies.subarray(0, n).sort() }))
+    )
     // autocannon's own percentiles are whole milliseconds: keep every response time (float ms) instead.
     const latencies = new Float64Array(2_000_000)
     let n = 0
@@ -206,7 +247,8 @@ const throughput = async () => {
           await load(url, prepared, connections, warmup)
           const cpu0 = procCpuMicros(pid)
           const { result, mismatches, latencies } = await load(url, prepared, connections, duration)
-          const pct = (p) => latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil((p / 100) * latencies.length) - 1))]
+          const pct = (p) =>
+            latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil((p / 100) * latencies.length) - 1))]
           const cpu = procCpuMicros(pid) - cpu0
           const ok = result.requests.total
           samples.push({
@@ -221,7 +263,11 @@ const throughput = async () => {
             rss: procPeakRssMiB(pid),
             bad: mismatches + result.errors + result.timeouts + result.non2xx
           })
-          process.stderr.write(`round ${round} c=${connections} ${name}: ${Math.round(ok / duration)} req/s, ${Math.round(cpu / Math.max(1, ok))} us/req, bad=${mismatches + result.errors + result.non2xx}\n`)
+          process.stderr.write(
+            `round ${round} c=${connections} ${name}: ${Math.round(ok / duration)} req/s, ${
+              Math.round(cpu / Math.max(1, ok))
+            } us/req, bad=${mismatches + result.errors + result.non2xx}\n`
+          )
         } finally {
           await stopServer(child)
         }
@@ -232,7 +278,12 @@ const throughput = async () => {
 }
 
 const runScript = (args) => {
-  const out = execFileSync(process.execPath, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 300_000 })
+  const out = execFileSync(process.execPath, args, {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+    timeout: 300_000
+  })
   return JSON.parse(out.trim().split("\n").filter((l) => l.startsWith("{")).at(-1))
 }
 
@@ -250,29 +301,42 @@ const shutdown = async (streams, floor = false) => {
   for (let i = 0; i < streams; i += 100) {
     const batch = floor
       ? Array.from({ length: Math.min(100, streams - i) }, () => undefined)
-      : await Promise.all(Array.from({ length: Math.min(100, streams - i) }, () =>
-        postJson(url, { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "b", version: "1" } } })
-      ))
+      : await Promise.all(
+        Array.from({ length: Math.min(100, streams - i) }, () =>
+          postJson(url, {
+            jsonrpc: "2.0",
+            id: 1,
+            method: "initialize",
+            params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "b", version: "1" } }
+          }))
+      )
     sessions.push(...batch.map((r) => r?.headers["mcp-session-id"]))
   }
   const ends = []
   for (let i = 0; i < streams; i += 100) {
-    await Promise.all(sessions.slice(i, i + 100).map((session) =>
-      new Promise((resolve, reject) => {
-        const headers = { accept: "text/event-stream", ...(session === undefined ? {} : { "mcp-session-id": session }) }
-        const req = http.request(url, { agent, headers }, (res) => {
-          let body = ""
-          let clean = false
-          res.on("data", (c) => (body += c))
-          res.on("end", () => (clean = true))
-          // The floor sends no final event: a clean end of the response is all it promises.
-          ends.push(new Promise((r) => res.on("close", () => r(clean && (floor || body.includes("event: shutdown"))))))
-          resolve()
+    await Promise.all(
+      sessions.slice(i, i + 100).map((session) =>
+        new Promise((resolve, reject) => {
+          const headers = {
+            accept: "text/event-stream",
+            ...(session === undefined ? {} : { "mcp-session-id": session })
+          }
+          const req = http.request(url, { agent, headers }, (res) => {
+            let body = ""
+            let clean = false
+            res.on("data", (c) => (body += c))
+            res.on("end", () => (clean = true))
+            // The floor sends no final event: a clean end of the response is all it promises.
+            ends.push(
+              new Promise((r) => res.on("close", () => r(clean && (floor || body.includes("event: shutdown")))))
+            )
+            resolve()
+          })
+          req.on("error", reject)
+          req.end()
         })
-        req.on("error", reject)
-        req.end()
-      })
-    ))
+      )
+    )
   }
   child.removeAllListeners("exit")
   const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)))
@@ -290,16 +354,28 @@ const main = async () => {
   const samples = await throughput()
   const rows = []
   for (const connections of connectionsList) {
-    const floorByRound = new Map(samples.filter((s) => s.server === "raw" && s.connections === connections).map((s) => [s.round, s]))
+    const floorByRound = new Map(
+      samples.filter((s) => s.server === "raw" && s.connections === connections).map((s) => [s.round, s])
+    )
     for (const name of selected) {
       const mine = samples.filter((s) => s.server === name && s.connections === connections)
       const cpuRatio = median(mine.map((s) => s.cpuUs / (floorByRound.get(s.round)?.cpuUs ?? NaN)))
       const rpsRatio = median(mine.map((s) => s.rps / (floorByRound.get(s.round)?.rps ?? NaN)))
       const p50Ratio = median(mine.map((s) => s.p50 / (floorByRound.get(s.round)?.p50 ?? NaN)))
-      rows.push(`| ${name} | ${connections} | ${Math.round(median(mine.map((s) => s.rps)))} | ${median(mine.map((s) => s.p50)).toFixed(2)} / ${median(mine.map((s) => s.p95)).toFixed(2)} / ${median(mine.map((s) => s.p99)).toFixed(2)} | ${Math.round(median(mine.map((s) => s.cpuUs)))} | ${median(mine.map((s) => s.rss)).toFixed(0)} | ${rpsRatio.toFixed(2)}x | ${cpuRatio.toFixed(2)}x | ${p50Ratio.toFixed(2)}x | ${mine.reduce((a, s) => a + s.bad, 0)} |`)
+      rows.push(
+        `| ${name} | ${connections} | ${Math.round(median(mine.map((s) => s.rps)))} | ${
+          median(mine.map((s) => s.p50)).toFixed(2)
+        } / ${median(mine.map((s) => s.p95)).toFixed(2)} / ${median(mine.map((s) => s.p99)).toFixed(2)} | ${
+          Math.round(median(mine.map((s) => s.cpuUs)))
+        } | ${median(mine.map((s) => s.rss)).toFixed(0)} | ${rpsRatio.toFixed(2)}x | ${cpuRatio.toFixed(2)}x | ${
+          p50Ratio.toFixed(2)
+        }x | ${mine.reduce((a, s) => a + s.bad, 0)} |`
+      )
     }
   }
-  const memory = [1000, ...(quick ? [] : [10000])].map((n) => runScript([join(root, "scripts", "session-memory.mjs"), String(n)]))
+  const memory = [1000, ...(quick ? [] : [10000])].map((n) =>
+    runScript([join(root, "scripts", "session-memory.mjs"), String(n)])
+  )
   const rawStreamMemory = runScript([join(here, "raw-stream-memory.mjs"), "4000"])
   const shutdowns = []
   for (const n of [1000, ...(quick ? [] : [10000])]) {
@@ -325,7 +401,9 @@ const main = async () => {
   const fanout = runScript([join(here, "fanout.mjs"), "1000", quick ? "5" : "20"])
   // The interceptors' cost: p95 and CPU of the legacy server with 5 no-op interceptors over the same without, per round.
   const interceptorCost = connectionsList.map((connections) => {
-    const plain = new Map(samples.filter((s) => s.server === "ours-legacy" && s.connections === connections).map((s) => [s.round, s]))
+    const plain = new Map(
+      samples.filter((s) => s.server === "ours-legacy" && s.connections === connections).map((s) => [s.round, s])
+    )
     const chained = samples.filter((s) => s.server === "ours-legacy-5-interceptors" && s.connections === connections)
     return {
       connections,
@@ -338,7 +416,11 @@ const main = async () => {
   const lines = [
     `# npm run bench${quick ? " --quick" : ""}: ${started.toISOString()}`,
     "",
-    `Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; Node ${process.version}, servers at ${tuned ? "--max-semi-space-size=64 (--tuned)" : "Node's default flags"}; ${rounds} round(s) of ${duration} s (+${warmup} s warm-up) per server, interleaved; servers pinned to CPU 1 and the load to CPU 0: ${hasTaskset}. Medians over rounds; ratios are to the raw floor of the same round.`,
+    `Machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, ${
+      Math.round(os.totalmem() / 2 ** 30)
+    } GiB; Node ${process.version}, servers at ${
+      tuned ? "--max-semi-space-size=64 (--tuned)" : "Node's default flags"
+    }; ${rounds} round(s) of ${duration} s (+${warmup} s warm-up) per server, interleaved; servers pinned to CPU 1 and the load to CPU 0: ${hasTaskset}. Medians over rounds; ratios are to the raw floor of the same round.`,
     "",
     "| server | conns | req/s | p50 / p95 / p99 ms | server CPU us/req | peak RSS MiB | req/s vs floor | CPU/req vs floor | p50 vs floor | bad |",
     "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
@@ -346,23 +428,47 @@ const main = async () => {
     "",
     "| memory (this server alone, in its own process; legacy sessions, after full GC) | heap per idle session | heap per session with an open SSE stream |",
     "|---|---:|---:|",
-    ...memory.map((m) => `| ${m.sessions} sessions | ${m.heapPerIdleSessionKiB} KiB | ${m.heapPerSessionWithStreamKiB} KiB |`),
+    ...memory.map((m) =>
+      `| ${m.sessions} sessions | ${m.heapPerIdleSessionKiB} KiB | ${m.heapPerSessionWithStreamKiB} KiB |`
+    ),
     `| floor: a raw node:http server holding ${rawStreamMemory.streams} open SSE responses | - | ${rawStreamMemory.heapPerStreamKiB} KiB |`,
     "",
     "| shutdown (SIGTERM to exit, open GET SSE streams) | time | raw node:http floor (end every response, close every connection, exit) | vs floor | exit code | streams ended cleanly with their final event |",
     "|---|---:|---:|---:|---:|---:|",
-    ...shutdowns.map((s) => `| ${s.streams} streams | ${Math.round(s.millis)} ms | ${Math.round(s.floorMillis)} ms (${s.floorClean} / ${s.streams} ended) | ${(s.millis / s.floorMillis).toFixed(2)}x | ${s.code} | ${s.clean} / ${s.streams} |`),
+    ...shutdowns.map((s) =>
+      `| ${s.streams} streams | ${Math.round(s.millis)} ms | ${
+        Math.round(s.floorMillis)
+      } ms (${s.floorClean} / ${s.streams} ended) | ${
+        (s.millis / s.floorMillis).toFixed(2)
+      }x | ${s.code} | ${s.clean} / ${s.streams} |`
+    ),
     "",
     `| fan-out: one notifications/resources/updated to ${fanout.streams} subscribed SSE streams (median of ${fanout.triggers}) | trigger answered | last arrival | server CPU per broadcast |`,
     "|---|---:|---:|---:|",
-    `| raw node:http floor (serialize once, write N times) | ${fanout.floor.issueMs.toFixed(1)} ms | ${fanout.floor.lastArrivalMs.toFixed(1)} ms | ${fanout.floor.serverCpuMsPerBroadcast.toFixed(1)} ms |`,
-    `| this server (legacy sessions, GET streams, tool increment) | ${fanout.ours.issueMs.toFixed(1)} ms | ${fanout.ours.lastArrivalMs.toFixed(1)} ms | ${fanout.ours.serverCpuMsPerBroadcast.toFixed(1)} ms (${(fanout.ours.serverCpuMsPerBroadcast / fanout.floor.serverCpuMsPerBroadcast).toFixed(2)}x the floor) |`,
+    `| raw node:http floor (serialize once, write N times) | ${fanout.floor.issueMs.toFixed(1)} ms | ${
+      fanout.floor.lastArrivalMs.toFixed(1)
+    } ms | ${fanout.floor.serverCpuMsPerBroadcast.toFixed(1)} ms |`,
+    `| this server (legacy sessions, GET streams, tool increment) | ${fanout.ours.issueMs.toFixed(1)} ms | ${
+      fanout.ours.lastArrivalMs.toFixed(1)
+    } ms | ${fanout.ours.serverCpuMsPerBroadcast.toFixed(1)} ms (${
+      (fanout.ours.serverCpuMsPerBroadcast / fanout.floor.serverCpuMsPerBroadcast).toFixed(2)
+    }x the floor) |`,
     "",
     "| 5 no-op interceptors (ours-legacy-5-interceptors over ours-legacy, same round) | p95 | CPU/req |",
     "|---|---:|---:|",
-    ...interceptorCost.map((c) => `| ${c.connections} connection(s) | ${Number.isFinite(c.p95) ? `${((c.p95 - 1) * 100).toFixed(1)}%` : "n/a"} | ${Number.isFinite(c.cpu) ? `${((c.cpu - 1) * 100).toFixed(1)}%` : "n/a"} |`),
+    ...interceptorCost.map((c) =>
+      `| ${c.connections} connection(s) | ${Number.isFinite(c.p95) ? `${((c.p95 - 1) * 100).toFixed(1)}%` : "n/a"} | ${
+        Number.isFinite(c.cpu) ? `${((c.cpu - 1) * 100).toFixed(1)}%` : "n/a"
+      } |`
+    ),
     "",
-    `Dispatch alone (scripts/bench/dispatch.mjs, in-process, no sockets; median of ${dispatch.rounds} alternating rounds of ${dispatch.calls} modern tools/call): ${dispatch.medianUs} us per call; with 5 no-op interceptors ${dispatch.interceptors5.medianUs} us: the chain adds ${dispatch.interceptors5AddedUs} us per request${legacyCpu50 === undefined ? "" : `, ${((dispatch.interceptors5AddedUs / legacyCpu50) * 100).toFixed(1)}% of ours-legacy's server CPU per request at 50 connections (${Math.round(legacyCpu50)} us)`}.`,
+    `Dispatch alone (scripts/bench/dispatch.mjs, in-process, no sockets; median of ${dispatch.rounds} alternating rounds of ${dispatch.calls} modern tools/call): ${dispatch.medianUs} us per call; with 5 no-op interceptors ${dispatch.interceptors5.medianUs} us: the chain adds ${dispatch.interceptors5AddedUs} us per request${
+      legacyCpu50 === undefined
+        ? ""
+        : `, ${
+          ((dispatch.interceptors5AddedUs / legacyCpu50) * 100).toFixed(1)
+        }% of ours-legacy's server CPU per request at 50 connections (${Math.round(legacyCpu50)} us)`
+    }.`,
     "",
     `Cold start of \`node dist/main.js --stdio\` to its first answer (scripts/bench/coldstart.mjs, median of ${coldstart.runs}, alternating with a bare node process that answers the same line): ${coldstart.serverMedianMs} ms against ${coldstart.bareNodeMedianMs} ms, ${coldstart.ratio}x.`,
     "",
@@ -372,7 +478,10 @@ const main = async () => {
   const table = lines.join("\n")
   console.log(table)
   mkdirSync(join(here, "results"), { recursive: true })
-  writeFileSync(join(here, "results", `${started.toISOString().replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.md`), table)
+  writeFileSync(
+    join(here, "results", `${started.toISOString().replace(/[:.]/g, "-")}${quick ? "-quick" : ""}.md`),
+    table
+  )
 }
 
 await main()

@@ -16,16 +16,16 @@
 import { Clock, Config, Context, Duration, Effect, Either, FiberSet, Layer, Option } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
+import type { Duplex } from "node:stream"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import { McpServer } from "../server/McpServer.js"
-import type { Duplex } from "node:stream"
-import * as LegacySse from "./LegacySse.js"
-import * as StreamableHttp from "./StreamableHttp.js"
-import * as WebSocket from "./WebSocket.js"
-import * as Streams from "./Streams.js"
 import * as Settings from "../Settings.js"
 import * as Guards from "./Guards.js"
+import * as LegacySse from "./LegacySse.js"
 import * as Response from "./Response.js"
+import * as StreamableHttp from "./StreamableHttp.js"
+import * as Streams from "./Streams.js"
+import * as WebSocket from "./WebSocket.js"
 
 /** @since 0.1.0 @category models */
 export interface Options extends StreamableHttp.Options {
@@ -84,8 +84,13 @@ const millis = (input: Duration.DurationInput) => Duration.toMillis(Duration.dec
 /** A refused body is read and discarded up to this many bytes (or twice the limit) before the connection is cut. */
 const LINGER_BYTES = 16 * 1024 * 1024
 
-const jsonError = (res: Http.ServerResponse, status: number, code: number, message: string, headers?: Record<string, string>) =>
-  Response.sendJson(res, status, Response.errorBody(code, message), headers)
+const jsonError = (
+  res: Http.ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  headers?: Record<string, string>
+) => Response.sendJson(res, status, Response.errorBody(code, message), headers)
 
 /**
  * Builds the server and listens; the Scope's end is the graceful shutdown.
@@ -137,9 +142,15 @@ export const make = (options: Options = {}) =>
     const checkContinue = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
       const declared = req.headers["content-length"]
       if (req.method === "POST" && declared !== undefined && Number(declared) > maxBodyBytes) {
-        return jsonError(res, 413, JsonRpc.INVALID_REQUEST, `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`, {
-          connection: "close"
-        })
+        return jsonError(
+          res,
+          413,
+          JsonRpc.INVALID_REQUEST,
+          `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`,
+          {
+            connection: "close"
+          }
+        )
       }
       res.writeContinue()
       handle(req, res)
@@ -150,7 +161,10 @@ export const make = (options: Options = {}) =>
      * request's one fiber started, with the parsed message: no fiber waits on the socket.
      */
     const post = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
-      if (!(Guards.accepts(req.headers.accept, "application/json") && Guards.accepts(req.headers.accept, "text/event-stream"))) {
+      if (
+        !(Guards.accepts(req.headers.accept, "application/json") &&
+          Guards.accepts(req.headers.accept, "text/event-stream"))
+      ) {
         return jsonError(res, 406, -32000, "Not Acceptable: Accept must list application/json and text/event-stream")
       }
       if (!Guards.isJsonContentType(req.headers["content-type"])) {
@@ -179,34 +193,44 @@ export const make = (options: Options = {}) =>
       if (pathname === path) {
         const refused = Guards.checkOrigin(req, policy)
         if (refused !== undefined) return Effect.sync(() => jsonError(res, 403, -32000, refused))
-        if (!ready) return Effect.sync(() => jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" }))
+        if (!ready) {
+          return Effect.sync(() => jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" }))
+        }
         switch (req.method) {
           case "POST":
             return Effect.sync(() => post(req, res))
           case "GET":
             if (!Guards.accepts(req.headers.accept, "text/event-stream")) {
-              return Effect.sync(() => jsonError(res, 406, -32000, "Not Acceptable: Accept must list text/event-stream"))
+              return Effect.sync(() =>
+                jsonError(res, 406, -32000, "Not Acceptable: Accept must list text/event-stream")
+              )
             }
             return mcp.get(req, res)
           case "DELETE":
             return mcp.delete(req, res)
           default:
-            return Effect.sync(() =>
-              jsonError(res, 405, -32000, "Method Not Allowed", { allow: "GET, POST, DELETE" })
-            )
+            return Effect.sync(() => jsonError(res, 405, -32000, "Method Not Allowed", { allow: "GET, POST, DELETE" }))
         }
       }
       if (legacySse !== undefined && (pathname === "/sse" || pathname === "/messages")) {
         const refused = Guards.checkOrigin(req, policy)
         if (refused !== undefined) return Effect.sync(() => jsonError(res, 403, -32000, refused))
-        if (!ready) return Effect.sync(() => jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" }))
+        if (!ready) {
+          return Effect.sync(() => jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" }))
+        }
         if (pathname === "/sse") {
-          if (req.method !== "GET") return Effect.sync(() => jsonError(res, 405, -32000, "Method Not Allowed", { allow: "GET" }))
+          if (req.method !== "GET") {
+            return Effect.sync(() => jsonError(res, 405, -32000, "Method Not Allowed", { allow: "GET" }))
+          }
           return legacySse.stream(req, res, "/messages")
         }
-        if (req.method !== "POST") return Effect.sync(() => jsonError(res, 405, -32000, "Method Not Allowed", { allow: "POST" }))
+        if (req.method !== "POST") {
+          return Effect.sync(() => jsonError(res, 405, -32000, "Method Not Allowed", { allow: "POST" }))
+        }
         if (!Guards.isJsonContentType(req.headers["content-type"])) {
-          return Effect.sync(() => jsonError(res, 415, -32000, "Unsupported Media Type: Content-Type must be application/json"))
+          return Effect.sync(() =>
+            jsonError(res, 415, -32000, "Unsupported Media Type: Content-Type must be application/json")
+          )
         }
         return Effect.flatMap(Guards.readBody(req, maxBodyBytes), (body) =>
           Effect.sync(() => {
@@ -268,7 +292,10 @@ export const make = (options: Options = {}) =>
       headersTimeout,
       requestTimeout,
       // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(headersTimeout, requestTimeout) / 2)))
+      connectionsCheckingInterval: Math.max(
+        100,
+        Math.min(1000, Math.floor(Math.min(headersTimeout, requestTimeout) / 2))
+      )
     })
     server.keepAliveTimeout = millis(options.keepAliveTimeout ?? "5 seconds")
     server.on("request", handle)
@@ -283,11 +310,13 @@ export const make = (options: Options = {}) =>
       if (websocket === undefined || pathname !== "/ws") return refuse(404, "Not Found")
       if (Guards.checkOrigin(req, policy) !== undefined) return refuse(403, "Forbidden")
       if (!ready) return refuse(503, "Service Unavailable")
-      run(websocket.upgrade(req, socket, head).pipe(
-        Effect.catchAllCause((cause) =>
-          Effect.logError("WebSocket connection failed").pipe(Effect.annotateLogs({ cause: String(cause) }))
+      run(
+        websocket.upgrade(req, socket, head).pipe(
+          Effect.catchAllCause((cause) =>
+            Effect.logError("WebSocket connection failed").pipe(Effect.annotateLogs({ cause: String(cause) }))
+          )
         )
-      ))
+      )
     })
     server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return socket.destroy()
@@ -335,8 +364,10 @@ export const make = (options: Options = {}) =>
         // Modern subscriptions/listen streams end gracefully: their final result, then the stream closes.
         mcpServer.notifications.endAll()
         const stage = (name: string) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) =>
-            Effect.logDebug(`Shutdown: ${name}`).pipe(Effect.annotateLogs({ millis: now - started })))
+          Effect.flatMap(
+            Clock.currentTimeMillis,
+            (now) => Effect.logDebug(`Shutdown: ${name}`).pipe(Effect.annotateLogs({ millis: now - started }))
+          )
         yield* stage("streams told to end")
         // Finalizers run uninterruptibly: the waiting must be made interruptible, or the timeout could not stop it.
         const settled = yield* Effect.timeoutOption(Effect.interruptible(FiberSet.awaitEmpty(requests)), grace)

@@ -10,13 +10,17 @@ import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { McpServer } from "../server/McpServer.js"
 import * as Connection from "../transport/Connection.js"
-import * as Sse from "./Sse.js"
 import { errorBody, sendJson } from "./Response.js"
+import * as Sse from "./Sse.js"
 import type * as Streams from "./Streams.js"
 
 /** @since 0.1.0 @category models */
 export interface LegacySse {
-  readonly stream: (req: IncomingMessage, res: ServerResponse, messagesPath: string) => Effect.Effect<void, never, McpServer>
+  readonly stream: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    messagesPath: string
+  ) => Effect.Effect<void, never, McpServer>
   /** Hands one POSTed message to its stream's connection. */
   readonly message: (sessionId: string | null, body: string, res: ServerResponse) => void
   readonly sessions: () => number

@@ -45,4 +45,3 @@ export const decodeHeaderValue = (value: string): string => {
   const match = BASE64_VALUE.exec(value)
   return match === null ? value : Buffer.from(match[1]!, "base64").toString("utf8")
 }
-

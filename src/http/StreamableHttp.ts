@@ -20,17 +20,17 @@ import type { Fiber } from "effect"
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as JsonRpc from "../protocol/JsonRpc.js"
+import * as McpMethod from "../protocol/McpMethod.js"
 import { MODERN_META } from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
 import * as Dispatcher from "../server/Dispatcher.js"
 import { McpServer } from "../server/McpServer.js"
 import * as Session from "../server/Session.js"
+import * as Settings from "../Settings.js"
 import * as EventStore from "./EventStore.js"
+import { decodeHeaderValue, errorBody, header, sendJson } from "./Response.js"
 import * as Sse from "./Sse.js"
 import type * as Streams from "./Streams.js"
-import * as McpMethod from "../protocol/McpMethod.js"
-import * as Settings from "../Settings.js"
-import { decodeHeaderValue, errorBody, header, sendJson } from "./Response.js"
 
 /** @since 0.1.0 @category models */
 export interface Options {
@@ -118,7 +118,10 @@ const legacyStatus = (outcome: Dispatcher.Outcome): number =>
 
 const containsRequest = (json: unknown): boolean => {
   // The usual single request, recognised without decoding it twice (the dispatcher decodes it next).
-  if (Predicate.isRecord(json) && typeof json.method === "string" && (typeof json.id === "string" || typeof json.id === "number")) {
+  if (
+    Predicate.isRecord(json) && typeof json.method === "string" &&
+    (typeof json.id === "string" || typeof json.id === "number")
+  ) {
     return true
   }
   return Array.isArray(json)
@@ -245,7 +248,9 @@ export const make = (
   Effect.gen(function*() {
     const registry = yield* Session.makeRegistry<HttpSession>({
       maxSessions: options.maxSessions ?? Settings.maxSessions.default!,
-      idleTimeoutMillis: Duration.toMillis(Duration.decode(options.sessionIdleTimeout ?? Settings.sessionIdleTimeoutMs.default!))
+      idleTimeoutMillis: Duration.toMillis(
+        Duration.decode(options.sessionIdleTimeout ?? Settings.sessionIdleTimeoutMs.default!)
+      )
     })
     const retryMillis = options.retryMillis ?? 1000
     const store = options.eventStore ?? EventStore.makeMemory()
@@ -269,7 +274,9 @@ export const make = (
       const channel = session.standalone
       const pump = channel.pump
       const append = store.unsafeAppend
-      if (pump !== undefined && pump.parked && append !== undefined && !pump.res.writableNeedDrain && !pump.res.destroyed) {
+      if (
+        pump !== undefined && pump.parked && append !== undefined && !pump.res.writableNeedDrain && !pump.res.destroyed
+      ) {
         const frames = session.dispatcher.takePushedSync()
         if (frames !== undefined) {
           let chunk = ""
@@ -539,7 +546,10 @@ export const make = (
       /** SEP-1699: only a 2025-11-25 stream starts with a priming event id the client can resume from. */
       closeStream(): Effect.Effect<void> {
         return Effect.sync(() => {
-          if (!ProtocolVersion.primesStreams(this.version) || this.closed || this.state === "gone" || this.state === "json") {
+          if (
+            !ProtocolVersion.primesStreams(this.version) || this.closed || this.state === "gone" ||
+            this.state === "json"
+          ) {
             return
           }
           if (this.state === "pending") this.openSse()
@@ -595,7 +605,9 @@ export const make = (
     class LegacySession implements HttpSession {
       readonly standalone: Channel
       readonly dispatcher: Dispatcher.Dispatcher & { readonly close: Effect.Effect<void> }
-      readonly inFlight = Effect.unsafeMakeSemaphore(options.maxInFlightPerSession ?? Settings.maxInFlightPerSession.default!)
+      readonly inFlight = Effect.unsafeMakeSemaphore(
+        options.maxInFlightPerSession ?? Settings.maxInFlightPerSession.default!
+      )
       posts = 0
       nextChannel = 0
       private channels: Map<string, Channel> | undefined = undefined
@@ -603,21 +615,29 @@ export const make = (
 
       constructor(readonly id: string, state: Session.Session) {
         this.standalone = { id: `${id}/get`, closed: false, pump: undefined }
-        this.dispatcher = Dispatcher.makeOwned({
-          era: "legacy",
-          // Messages unrelated to any request go on the standalone stream (this object is that sink; logged even
-          // while no GET is open, so a client that opens one with Last-Event-ID gets them). No FiberSet: each
-          // request runs inline on the fiber of the POST that carries it.
-          send: this,
-          // Pending list_changed / resources/updated wait (coalesced) until the standalone stream takes them.
-          onPush: () => pushTo(this),
-          transport: "http",
-          sessionId: id
-        }, server, state)
+        this.dispatcher = Dispatcher.makeOwned(
+          {
+            era: "legacy",
+            // Messages unrelated to any request go on the standalone stream (this object is that sink; logged even
+            // while no GET is open, so a client that opens one with Last-Event-ID gets them). No FiberSet: each
+            // request runs inline on the fiber of the POST that carries it.
+            send: this,
+            // Pending list_changed / resources/updated wait (coalesced) until the standalone stream takes them.
+            onPush: () => pushTo(this),
+            transport: "http",
+            sessionId: id
+          },
+          server,
+          state
+        )
       }
 
       get streamPermits(): Effect.Semaphore {
-        if (this.permits === undefined) this.permits = Effect.unsafeMakeSemaphore(options.maxStreamsPerSession ?? Settings.maxStreamsPerSession.default!)
+        if (this.permits === undefined) {
+          this.permits = Effect.unsafeMakeSemaphore(
+            options.maxStreamsPerSession ?? Settings.maxStreamsPerSession.default!
+          )
+        }
         return this.permits
       }
 
@@ -649,7 +669,7 @@ export const make = (
       get close(): Effect.Effect<void> {
         return Effect.suspend(() => {
           endPump(this.standalone)
-          if (this.channels !== undefined) for (const channel of this.channels.values()) endPump(channel)
+          if (this.channels !== undefined) { for (const channel of this.channels.values()) endPump(channel) }
           return Effect.zipRight(this.dispatcher.close, store.drop(this.standalone.id))
         })
       }
@@ -730,7 +750,12 @@ export const make = (
       sendJson(res, 400, errorBody(JsonRpc.HEADER_MISMATCH, `Header mismatch: ${message}`, requestIdOf(json)))
 
     /** Checks the headers against the body, then runs the request inline on this POST's fiber (no generator: hot path). */
-    const postModern = (req: IncomingMessage, res: ServerResponse, json: unknown, version: string): Effect.Effect<void> => {
+    const postModern = (
+      req: IncomingMessage,
+      res: ServerResponse,
+      json: unknown,
+      version: string
+    ): Effect.Effect<void> => {
       if (!Predicate.isRecord(json)) return Effect.void
       const versionHeader = header(req, "mcp-protocol-version")
       if (versionHeader === undefined || decodeHeaderValue(versionHeader) !== version) {
@@ -773,7 +798,11 @@ export const make = (
     const postLegacy = (req: IncomingMessage, res: ServerResponse, json: unknown): Effect.Effect<void> => {
       if (Array.isArray(json) && json.some(isInitialize)) {
         return Effect.sync(() =>
-          sendJson(res, 400, errorBody(JsonRpc.INVALID_REQUEST, "Invalid Request: initialize must not be part of a batch"))
+          sendJson(
+            res,
+            400,
+            errorBody(JsonRpc.INVALID_REQUEST, "Invalid Request: initialize must not be part of a batch")
+          )
         )
       }
       const sessionId = header(req, "mcp-session-id")
@@ -781,11 +810,19 @@ export const make = (
         if (isInitialize(json)) return initializeSession(res, json)
         return Effect.sync(() =>
           Array.isArray(json)
-            ? sendJson(res, 400, errorBody(JsonRpc.INVALID_REQUEST, "Invalid Request: JSON-RPC batches need a 2025-03-26 session"))
+            ? sendJson(
+              res,
+              400,
+              errorBody(JsonRpc.INVALID_REQUEST, "Invalid Request: JSON-RPC batches need a 2025-03-26 session")
+            )
             : sendJson(
               res,
               400,
-              errorBody(-32000, "Bad Request: Mcp-Session-Id header is required (or send modern _meta)", requestIdOf(json))
+              errorBody(
+                -32000,
+                "Bad Request: Mcp-Session-Id header is required (or send modern _meta)",
+                requestIdOf(json)
+              )
             )
         )
       }
@@ -814,7 +851,9 @@ export const make = (
     const get = (req: IncomingMessage, res: ServerResponse): Effect.Effect<void> => {
       const sessionId = header(req, "mcp-session-id")
       if (sessionId === undefined) {
-        return Effect.sync(() => sendJson(res, 400, errorBody(-32000, "Bad Request: Mcp-Session-Id header is required")))
+        return Effect.sync(() =>
+          sendJson(res, 400, errorBody(-32000, "Bad Request: Mcp-Session-Id header is required"))
+        )
       }
       return Effect.flatMap(registry.touch(sessionId), (session) => {
         if (session === undefined) {
@@ -842,7 +881,9 @@ export const make = (
           served = true
           Sse.open(res, { "mcp-session-id": session.id })
           const from = lastEventId ?? `${channel.id}#0`
-          if (lastEventId === undefined && ProtocolVersion.primesStreams(version)) res.write(Sse.priming(from, retryMillis))
+          if (lastEventId === undefined && ProtocolVersion.primesStreams(version)) {
+            res.write(Sse.priming(from, retryMillis))
+          }
           // A reconnecting client replaces its old stream (the old pump ends): no 409 loops.
           return pump(channel, res, from, live, channel === session.standalone ? session.dispatcher : undefined)
         })
@@ -853,11 +894,15 @@ export const make = (
         // A refusal is answered when the fiber ends (its exit observer), so no frame waits for the stream's end.
         return Effect.withFiberRuntime<void>((fiber) => {
           fiber.addObserver(() => {
-            if (!served) sendJson(res, 503, errorBody(-32000, "Too many open streams; retry shortly"), { "retry-after": "1" })
+            if (!served) {
+              sendJson(res, 503, errorBody(-32000, "Too many open streams; retry shortly"), { "retry-after": "1" })
+            }
           })
-          return Effect.asVoid(shared.streamPermits.withPermitsIfAvailable(1)(
-            channel === session.standalone ? serve : session.streamPermits.withPermitsIfAvailable(1)(serve)
-          ))
+          return Effect.asVoid(
+            shared.streamPermits.withPermitsIfAvailable(1)(
+              channel === session.standalone ? serve : session.streamPermits.withPermitsIfAvailable(1)(serve)
+            )
+          )
         })
       })
     }

@@ -36,7 +36,9 @@ export interface Streams {
 /**
  * @since 0.1.0 @category constructors
  */
-export const make = (options: { readonly keepAlive: Duration.DurationInput }): Effect.Effect<Streams, never, Scope.Scope> =>
+export const make = (
+  options: { readonly keepAlive: Duration.DurationInput }
+): Effect.Effect<Streams, never, Scope.Scope> =>
   Effect.gen(function*() {
     const open = new Set<Stream>()
     let closing = false

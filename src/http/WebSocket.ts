@@ -96,19 +96,21 @@ export const make = (options: {
                 ws.removeListener("error", onClose)
                 ws.removeListener("pong", onPong)
               })
-          ).pipe(Effect.zipRight(Effect.suspend(() => options.streams.register({
-            tick: () => {
-              if (!alive) return ws.terminate()
-              alive = false
-              ws.ping()
-            },
-            // Shutdown: new requests are refused, requests in flight answer (or are interrupted and answered with
-            // an error when the grace is over), then the socket closes with 1001.
-            close: (deadline) => {
-              closing = true
-              inbound.end({ drain: true, deadline, shutdown: true })
-            }
-          })))),
+          ).pipe(Effect.zipRight(Effect.suspend(() =>
+            options.streams.register({
+              tick: () => {
+                if (!alive) return ws.terminate()
+                alive = false
+                ws.ping()
+              },
+              // Shutdown: new requests are refused, requests in flight answer (or are interrupted and answered with
+              // an error when the grace is over), then the socket closes with 1001.
+              close: (deadline) => {
+                closing = true
+                inbound.end({ drain: true, deadline, shutdown: true })
+              }
+            })
+          ))),
         write: (frame) =>
           Effect.async<void>((resume) => {
             if (ws.readyState !== ws.OPEN) return resume(Effect.void)

@@ -260,8 +260,7 @@ export const invalidParams = (error: ParseResult.ParseError, prefix = "Invalid p
 const isId = (value: unknown): value is RequestId =>
   typeof value === "string" || (typeof value === "number" && Number.isFinite(value))
 
-const readableId = (value: unknown): RequestId | null =>
-  Predicate.isRecord(value) && isId(value.id) ? value.id : null
+const readableId = (value: unknown): RequestId | null => Predicate.isRecord(value) && isId(value.id) ? value.id : null
 
 const invalid = (id: RequestId | null, message: string): Invalid => ({
   _tag: "Invalid",
@@ -300,7 +299,10 @@ export const decode = (value: unknown): Incoming | Invalid => {
   }
   const error = value.error
   if (error !== undefined && !isErrorObject(error)) {
-    return invalid(id ?? null, "Invalid Request: \"error\" must be an object with an integer \"code\" and a string \"message\"")
+    return invalid(
+      id ?? null,
+      "Invalid Request: \"error\" must be an object with an integer \"code\" and a string \"message\""
+    )
   }
   if (value.result !== undefined || error !== undefined) {
     if (id === undefined) return invalid(null, "Invalid Request: a response must carry an id")

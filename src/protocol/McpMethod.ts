@@ -108,7 +108,9 @@ export const plainModernMeta = (meta: Record<string, unknown>): {
     for (const key in info) if (!PLAIN_CLIENT_INFO.has(key) || typeof info[key] !== "string") return undefined
   }
   const level = meta[McpSchema.MODERN_META.logLevel]
-  if (level !== undefined && !(typeof level === "string" && Object.hasOwn(McpSchema.loggingLevelRank, level))) return undefined
+  if (level !== undefined && !(typeof level === "string" && Object.hasOwn(McpSchema.loggingLevelRank, level))) {
+    return undefined
+  }
   const token = meta.progressToken
   if (token !== undefined && typeof token !== "string" && typeof token !== "number") return undefined
   return {
@@ -150,7 +152,10 @@ export const readResource = define("resources/read", McpSchema.ReadResourceParam
 /** @since 0.1.0 @category methods */
 export const listPrompts = define("prompts/list", McpSchema.PaginatedParams, "both", { cacheable: true })
 /** @since 0.1.0 @category methods */
-export const getPrompt = define("prompts/get", McpSchema.GetPromptParams, "both", { roundTrip: true, nameParam: "name" })
+export const getPrompt = define("prompts/get", McpSchema.GetPromptParams, "both", {
+  roundTrip: true,
+  nameParam: "name"
+})
 /** @since 0.1.0 @category methods */
 export const subscribe = define("resources/subscribe", McpSchema.SubscribeParams, "legacy")
 /** @since 0.1.0 @category methods */

@@ -197,8 +197,7 @@ const Items = Resource.template({
   mimeType: "application/json",
   params: Schema.Struct({ id: Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 20)) }),
   completions: {
-    id: (value) =>
-      Effect.map(Catalog, (catalog) => catalog.ids.map(String).filter((id) => id.startsWith(value)))
+    id: (value) => Effect.map(Catalog, (catalog) => catalog.ids.map(String).filter((id) => id.startsWith(value)))
   },
   read: ({ id }) => Effect.map(Effect.flatMap(Catalog, (catalog) => catalog.item(id)), (item) => JSON.stringify(item))
 })
@@ -216,8 +215,7 @@ const Greeting = Prompt.make({
   completions: {
     style: (value) => Effect.succeed(styles.filter((style) => style.startsWith(value)))
   },
-  content: ({ name, style }) =>
-    Effect.succeed(`Write a ${style ?? "casual"} greeting for ${name}.`)
+  content: ({ name, style }) => Effect.succeed(`Write a ${style ?? "casual"} greeting for ${name}.`)
 })
 
 const languages = ["go", "haskell", "javascript", "python", "rust", "typescript"] as const
@@ -260,7 +258,8 @@ const Summarize = Tool.make({
 const Confirm = Tool.make({
   name: "confirm_action",
   title: "Confirm an action",
-  description: "Asks the user to confirm an action (elicitation, form mode; needs the client's elicitation capability).",
+  description:
+    "Asks the user to confirm an action (elicitation, form mode; needs the client's elicitation capability).",
   parameters: Schema.Struct({ action: Schema.String }),
   handler: ({ action }) =>
     Effect.map(
@@ -284,8 +283,10 @@ const Roots = Tool.make({
   title: "List roots",
   description: "Lists the client's roots (needs the client's roots capability).",
   handler: () =>
-    Effect.map(McpContext.listRoots, (result) =>
-      result.roots.length === 0 ? "No roots" : result.roots.map((root) => root.uri).join("\n"))
+    Effect.map(
+      McpContext.listRoots,
+      (result) => result.roots.length === 0 ? "No roots" : result.roots.map((root) => root.uri).join("\n")
+    )
 })
 
 // -- changes while serving -------------------------------------------------------------------------------------------

@@ -31,14 +31,16 @@ export const audio = (data: string | Uint8Array, mimeType: string, extra?: Extra
 })
 
 /** @since 0.1.0 @category constructors */
-export const resourceLink = (link: {
-  readonly uri: string
-  readonly name: string
-  readonly title?: string
-  readonly description?: string
-  readonly mimeType?: string
-  readonly size?: number
-} & Extra): ContentBlock => ({ type: "resource_link", ...link })
+export const resourceLink = (
+  link: {
+    readonly uri: string
+    readonly name: string
+    readonly title?: string
+    readonly description?: string
+    readonly mimeType?: string
+    readonly size?: number
+  } & Extra
+): ContentBlock => ({ type: "resource_link", ...link })
 
 /** @since 0.1.0 @category constructors */
 export const embeddedResource = (resource: ResourceContents, extra?: Extra): ContentBlock => ({

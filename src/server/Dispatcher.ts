@@ -18,20 +18,34 @@
  * @since 0.1.0
  */
 import type { Fiber } from "effect"
-import { Cause, Clock, Context, Deferred, Effect, Either, Exit, FiberId, FiberSet, Option, Predicate, Schema, Scope } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Deferred,
+  Effect,
+  Either,
+  Exit,
+  FiberId,
+  FiberSet,
+  Option,
+  Predicate,
+  Schema,
+  Scope
+} from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpMethod from "../protocol/McpMethod.js"
 import * as McpSchema from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
 import * as ClientRequests from "./ClientRequests.js"
-import * as Handlers from "./Handlers.js"
-import * as ResultFrame from "./ResultFrame.js"
 import type * as Deadlines from "./Deadlines.js"
+import * as Handlers from "./Handlers.js"
 import * as Interceptor from "./Interceptor.js"
 import { McpContext } from "./McpContext.js"
 import type { ListRootsResult, ProgressOptions } from "./McpContext.js"
 import { McpServer } from "./McpServer.js"
 import * as Notifications from "./Notifications.js"
+import * as ResultFrame from "./ResultFrame.js"
 import * as Session from "./Session.js"
 
 /**
@@ -211,7 +225,6 @@ const initializeParams = Schema.decodeUnknownEither(McpSchema.InitializeParams)
 const cancelledParams = Schema.decodeUnknownEither(McpSchema.CancelledParams)
 const decodeModernMeta = Schema.decodeUnknownEither(McpSchema.ModernRequestMeta)
 
-
 const hasModernMeta = (params: Record<string, unknown> | undefined): boolean =>
   params !== undefined && Predicate.isRecord(params._meta) && params._meta[MODERN_PV] !== undefined
 
@@ -223,10 +236,12 @@ const progressTokenOf = (params: Record<string, unknown> | undefined): McpSchema
 }
 
 const inputRequiredOf = (cause: Cause.Cause<unknown>): ClientRequests.InputRequired | undefined =>
-  Option.getOrUndefined(Cause.find(cause, (c) =>
-    c._tag === "Die" && ClientRequests.isInputRequired(c.defect) ? Option.some(c.defect) : Option.none()))
-
-
+  Option.getOrUndefined(
+    Cause.find(
+      cause,
+      (c) => c._tag === "Die" && ClientRequests.isInputRequired(c.defect) ? Option.some(c.defect) : Option.none()
+    )
+  )
 
 type Inbound =
   | { readonly _tag: "Pass"; readonly json: unknown }
@@ -245,7 +260,9 @@ class MessageContext implements Interceptor.Context {
     return this.engine.pinned
   }
   get protocolVersion(): string | undefined {
-    return this.engine.pinned === "modern" ? ProtocolVersion.LATEST_MODERN : this.engine.session.negotiated?.protocolVersion
+    return this.engine.pinned === "modern"
+      ? ProtocolVersion.LATEST_MODERN
+      : this.engine.session.negotiated?.protocolVersion
   }
   get sessionId(): string | undefined {
     return this.engine.options.sessionId
@@ -334,20 +351,22 @@ class RequestMcp implements Omit<McpContext["Type"], never> {
     method: ClientRequests.ClientMethod,
     params: Record<string, unknown>
   ): Effect.Effect<unknown, ClientRequests.ClientError | JsonRpc.MissingRequiredClientCapability> {
-    return Effect.suspend((): Effect.Effect<unknown, ClientRequests.ClientError | JsonRpc.MissingRequiredClientCapability> => {
-      const engine = this.engine
-      const missing = ClientRequests.checkCapability(method, params, this.context.clientCapabilities)
-      if (missing !== undefined) return Effect.fail(missing)
-      if (this.context.era === "modern") return engine.askModern(this.entry, method, params)
-      if (method === "roots/list" && engine.session.roots !== undefined) return Effect.succeed(engine.session.roots)
-      const asked = engine.askLegacy(method, params, this.sink)
-      return method === "roots/list"
-        ? Effect.tap(asked, (roots) =>
-          Effect.sync(() => {
-            engine.session.roots = roots as ListRootsResult
-          }))
-        : asked
-    })
+    return Effect.suspend(
+      (): Effect.Effect<unknown, ClientRequests.ClientError | JsonRpc.MissingRequiredClientCapability> => {
+        const engine = this.engine
+        const missing = ClientRequests.checkCapability(method, params, this.context.clientCapabilities)
+        if (missing !== undefined) return Effect.fail(missing)
+        if (this.context.era === "modern") return engine.askModern(this.entry, method, params)
+        if (method === "roots/list" && engine.session.roots !== undefined) return Effect.succeed(engine.session.roots)
+        const asked = engine.askLegacy(method, params, this.sink)
+        return method === "roots/list"
+          ? Effect.tap(asked, (roots) =>
+            Effect.sync(() => {
+              engine.session.roots = roots as ListRootsResult
+            }))
+          : asked
+      }
+    )
   }
 
   get closeStream(): Effect.Effect<void> {
@@ -424,10 +443,15 @@ class Engine implements Dispatcher, Env {
       const outgoing = this.outgoingTable
       if (outgoing === undefined) return
       for (const out of outgoing.values()) {
-        Deferred.unsafeDone(out.answer, Effect.fail(new ClientRequests.ClientError({
-          message: "The connection closed before the client answered",
-          reason: "closed"
-        })))
+        Deferred.unsafeDone(
+          out.answer,
+          Effect.fail(
+            new ClientRequests.ClientError({
+              message: "The connection closed before the client answered",
+              reason: "closed"
+            })
+          )
+        )
       }
       outgoing.clear()
     })
@@ -472,7 +496,6 @@ class Engine implements Dispatcher, Env {
   hasPushed(): boolean {
     return this.session.subscriber?.hasPending ?? false
   }
-
 
   // -----------------------------------------------------------------------------------------------------------
   // Settling: every accepted request settles exactly once, with a response frame or (cancelled) without one.
@@ -524,7 +547,6 @@ class Engine implements Dispatcher, Env {
     return Effect.fiberIdWith((self) => fiber.interruptAsFork(self))
   }
 
-
   // -----------------------------------------------------------------------------------------------------------
   // Asking the client
   // -----------------------------------------------------------------------------------------------------------
@@ -535,7 +557,11 @@ class Engine implements Dispatcher, Env {
   }
 
   /** Legacy: a JSON-RPC request to the client on the request's stream; the answer comes back as a Response. */
-  askLegacy(method: string, params: Record<string, unknown>, sink: Sink): Effect.Effect<unknown, ClientRequests.ClientError> {
+  askLegacy(
+    method: string,
+    params: Record<string, unknown>,
+    sink: Sink
+  ): Effect.Effect<unknown, ClientRequests.ClientError> {
     return Effect.gen(this, function*() {
       const id = ++this.nextOutgoing
       const key = JsonRpc.idKey(id)
@@ -548,10 +574,15 @@ class Engine implements Dispatcher, Env {
         deadline: 0,
         // The timer only completes the Deferred; this fiber tells the client it stopped waiting.
         expire: () => {
-          Deferred.unsafeDone(answer, Effect.fail(new ClientRequests.ClientError({
-            message: `The client did not answer within ${timeout} ms`,
-            reason: "timeout"
-          })))
+          Deferred.unsafeDone(
+            answer,
+            Effect.fail(
+              new ClientRequests.ClientError({
+                message: `The client did not answer within ${timeout} ms`,
+                reason: "timeout"
+              })
+            )
+          )
         }
       }
       this.outgoing.set(key, out)
@@ -565,7 +596,10 @@ class Engine implements Dispatcher, Env {
       ).pipe(
         Effect.onInterrupt(() =>
           this.outgoing.get(key) === out
-            ? Effect.zipRight(Effect.sync(() => this.outgoing.delete(key)), this.cancelOutgoing(out, "The request was cancelled"))
+            ? Effect.zipRight(
+              Effect.sync(() => this.outgoing.delete(key)),
+              this.cancelOutgoing(out, "The request was cancelled")
+            )
             : Effect.void
         ),
         Effect.ensuring(Effect.sync(() => {
@@ -581,7 +615,9 @@ class Engine implements Dispatcher, Env {
     return Effect.suspend(() => {
       const key = `q${entry.asked++}`
       const answer = entry.answers?.[key]
-      return answer !== undefined ? Effect.succeed(answer) : Effect.die(new ClientRequests.InputRequired(key, method, params))
+      return answer !== undefined
+        ? Effect.succeed(answer)
+        : Effect.die(new ClientRequests.InputRequired(key, method, params))
     })
   }
 
@@ -593,12 +629,15 @@ class Engine implements Dispatcher, Env {
     }
     this.outgoing.delete(key!)
     return response.error !== undefined
-      ? Deferred.fail(out.answer, new ClientRequests.ClientError({
-        message: response.error.message,
-        reason: "error",
-        code: response.error.code,
-        data: response.error.data
-      }))
+      ? Deferred.fail(
+        out.answer,
+        new ClientRequests.ClientError({
+          message: response.error.message,
+          reason: "error",
+          code: response.error.code,
+          data: response.error.data
+        })
+      )
       : Deferred.succeed(out.answer, response.result)
   }
 
@@ -654,16 +693,16 @@ class Engine implements Dispatcher, Env {
     now: number
   ): Result {
     return ({
-    resultType: "input_required",
-    inputRequests: { [input.key]: { method: input.method, params: input.params } },
-    requestState: this.server.requestState.sign({
-      m: request.method,
-      d: ClientRequests.paramsDigest(request.params),
-      p: null,
-      r: entry.answers ?? {}
-    }, now),
-    _meta: this.serverInfoMeta
-  })
+      resultType: "input_required",
+      inputRequests: { [input.key]: { method: input.method, params: input.params } },
+      requestState: this.server.requestState.sign({
+        m: request.method,
+        d: ClientRequests.paramsDigest(request.params),
+        p: null,
+        r: entry.answers ?? {}
+      }, now),
+      _meta: this.serverInfoMeta
+    })
   }
 
   errorFrame(id: JsonRpc.RequestId | null, error: JsonRpc.JsonRpcError) {
@@ -689,10 +728,12 @@ class Engine implements Dispatcher, Env {
       return Either.left(new JsonRpc.InvalidParams({ message: `Invalid params: _meta.${MODERN_PV} must be a string` }))
     }
     if (!ProtocolVersion.isModern(version)) {
-      return Either.left(new JsonRpc.UnsupportedProtocolVersion({
-        message: `Unsupported protocol version: ${version}`,
-        data: { supported: ProtocolVersion.MODERN, requested: version }
-      }))
+      return Either.left(
+        new JsonRpc.UnsupportedProtocolVersion({
+          message: `Unsupported protocol version: ${version}`,
+          data: { supported: ProtocolVersion.MODERN, requested: version }
+        })
+      )
     }
     const fast = McpMethod.plainModernMeta(meta)
     if (fast !== undefined) {
@@ -730,7 +771,6 @@ class Engine implements Dispatcher, Env {
     }
   }
 
-
   reject(reply: Reply, id: JsonRpc.RequestId | null, error: JsonRpc.JsonRpcError) {
     return reply(this.errorFrame(id, error), rejectedWith(error))
   }
@@ -738,16 +778,25 @@ class Engine implements Dispatcher, Env {
   initialize(request: JsonRpc.Request, reply: Reply): Effect.Effect<void> {
     return Effect.gen(this, function*() {
       if (this.pinned === "modern") {
-        return yield* this.reject(reply, request.id, new JsonRpc.InvalidRequest({
-          message: `Invalid Request: this connection speaks ${ProtocolVersion.LATEST_MODERN}, which has no initialize`,
-          data: { supported: ProtocolVersion.MODERN }
-        }))
+        return yield* this.reject(
+          reply,
+          request.id,
+          new JsonRpc.InvalidRequest({
+            message:
+              `Invalid Request: this connection speaks ${ProtocolVersion.LATEST_MODERN}, which has no initialize`,
+            data: { supported: ProtocolVersion.MODERN }
+          })
+        )
       }
       this.pinned = "legacy"
       if (this.session.negotiated !== undefined) {
-        return yield* this.reject(reply, request.id, new JsonRpc.InvalidRequest({
-          message: "Invalid Request: the session is already initialized"
-        }))
+        return yield* this.reject(
+          reply,
+          request.id,
+          new JsonRpc.InvalidRequest({
+            message: "Invalid Request: the session is already initialized"
+          })
+        )
       }
       const decoded = initializeParams(request.params ?? {}, { errors: "all" })
       if (Either.isLeft(decoded)) return yield* this.reject(reply, request.id, JsonRpc.invalidParams(decoded.left))
@@ -760,12 +809,15 @@ class Engine implements Dispatcher, Env {
       }
       // From now on the session hears about list changes.
       this.subscriber()
-      yield* reply(JsonRpc.encodeResult(request.id, {
-        protocolVersion,
-        capabilities: this.server.capabilities,
-        serverInfo: this.server.info,
-        ...(this.server.instructions !== undefined ? { instructions: this.server.instructions } : {})
-      }), answered)
+      yield* reply(
+        JsonRpc.encodeResult(request.id, {
+          protocolVersion,
+          capabilities: this.server.capabilities,
+          serverInfo: this.server.info,
+          ...(this.server.instructions !== undefined ? { instructions: this.server.instructions } : {})
+        }),
+        answered
+      )
     })
   }
 
@@ -785,7 +837,11 @@ class Engine implements Dispatcher, Env {
     this.pinned = era
     const spec = this.methods[request.method]
     if (spec === undefined || (spec.eras !== "both" && spec.eras !== era)) {
-      return this.reject(reply, request.id, new JsonRpc.MethodNotFound({ message: `Method not found: ${request.method}` }))
+      return this.reject(
+        reply,
+        request.id,
+        new JsonRpc.MethodNotFound({ message: `Method not found: ${request.method}` })
+      )
     }
     let context: RequestContext
     if (era === "modern") {
@@ -797,9 +853,13 @@ class Engine implements Dispatcher, Env {
     }
     const key = JsonRpc.idKey(request.id)
     if (this.inflightTable?.has(key) === true) {
-      return this.reject(reply, request.id, new JsonRpc.InvalidRequest({
-        message: `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight`
-      }))
+      return this.reject(
+        reply,
+        request.id,
+        new JsonRpc.InvalidRequest({
+          message: `Invalid Request: request id ${JSON.stringify(request.id)} is already in flight`
+        })
+      )
     }
     // Modern multi round-trip: a retry brings the answers of this round and the signed state of earlier ones.
     const roundTrip = era === "modern" && spec.roundTrip
@@ -808,7 +868,11 @@ class Engine implements Dispatcher, Env {
     }
     const given = request.params.inputResponses
     if (given !== undefined && !Predicate.isRecord(given)) {
-      return this.reject(reply, request.id, new JsonRpc.InvalidParams({ message: "Invalid params: inputResponses must be an object" }))
+      return this.reject(
+        reply,
+        request.id,
+        new JsonRpc.InvalidParams({ message: "Invalid params: inputResponses must be an object" })
+      )
     }
     const state = request.params.requestState
     if (state === undefined) return this.accept(request, sink, reply, spec, context, key, roundTrip, { ...given })
@@ -821,10 +885,14 @@ class Engine implements Dispatcher, Env {
         }, now)
         : { ok: false as const, reason: "malformed" }
       if (!verified.ok) {
-        return this.reject(reply, request.id, new JsonRpc.InvalidParams({
-          message: `Invalid params: requestState rejected (${verified.reason})`,
-          data: { reason: verified.reason }
-        }))
+        return this.reject(
+          reply,
+          request.id,
+          new JsonRpc.InvalidParams({
+            message: `Invalid params: requestState rejected (${verified.reason})`,
+            data: { reason: verified.reason }
+          })
+        )
       }
       return this.accept(request, sink, reply, spec, context, key, roundTrip, { ...verified.payload.r, ...given })
     })
@@ -861,7 +929,11 @@ class Engine implements Dispatcher, Env {
           if (input !== undefined) {
             return Effect.flatMap(
               Clock.currentTimeMillis,
-              (now) => this.settle(entry, JsonRpc.encodeResult(request.id, this.inputRequiredResult(request, entry, input, now)))
+              (now) =>
+                this.settle(
+                  entry,
+                  JsonRpc.encodeResult(request.id, this.inputRequiredResult(request, entry, input, now))
+                )
             )
           }
           return Effect.flatMap(
@@ -916,7 +988,6 @@ class Engine implements Dispatcher, Env {
   // -----------------------------------------------------------------------------------------------------------
   // Notifications and responses
   // -----------------------------------------------------------------------------------------------------------
-
 
   handleNotification(notification: JsonRpc.Notification): Effect.Effect<void> {
     switch (notification.method) {
@@ -977,15 +1048,22 @@ class Engine implements Dispatcher, Env {
   }
 
   idOf(message: Record<string, unknown>): JsonRpc.RequestId | null | undefined {
-    return typeof message.id === "string" || typeof message.id === "number" ? message.id : message.id === null ? null : undefined
+    return typeof message.id === "string" || typeof message.id === "number"
+      ? message.id
+      : message.id === null
+      ? null
+      : undefined
   }
-
 
   interceptInbound(json: unknown): Effect.Effect<Inbound> {
     if (!Predicate.isRecord(json)) return Exit.succeed({ _tag: "Pass", json })
     const id = this.idOf(json)
     const request = typeof json.method === "string" && id !== undefined && id !== null
-    const verdict = Interceptor.runNow(this.server.interceptors(), json as Interceptor.Message, this.interceptContext("inbound", id))
+    const verdict = Interceptor.runNow(
+      this.server.interceptors(),
+      json as Interceptor.Message,
+      this.interceptContext("inbound", id)
+    )
     return mapNow(verdict, (verdict): Inbound => {
       switch (verdict._tag) {
         case "Pass":
@@ -1012,7 +1090,11 @@ class Engine implements Dispatcher, Env {
     if (!Predicate.isRecord(message)) return Exit.succeed(message)
     const id = this.idOf(message)
     const response = id !== undefined && message.method === undefined
-    const verdict = Interceptor.runNow(this.server.interceptors(), message as Interceptor.Message, this.interceptContext("outbound", id))
+    const verdict = Interceptor.runNow(
+      this.server.interceptors(),
+      message as Interceptor.Message,
+      this.interceptContext("outbound", id)
+    )
     return mapNow(verdict, (verdict) => {
       switch (verdict._tag) {
         case "Pass":
@@ -1031,8 +1113,10 @@ class Engine implements Dispatcher, Env {
   interceptOutbound(frame: string): Effect.Effect<string | undefined> {
     const message: unknown = JSON.parse(frame)
     if (!Array.isArray(message)) {
-      return mapNow(this.interceptOne(message), (out) =>
-        out === undefined ? undefined : out === message ? frame : JSON.stringify(out))
+      return mapNow(
+        this.interceptOne(message),
+        (out) => out === undefined ? undefined : out === message ? frame : JSON.stringify(out)
+      )
     }
     return Effect.map(Effect.forEach(message, (item) => this.interceptOne(item)), (outs) => {
       const kept = outs.filter((out) => out !== undefined)
@@ -1057,14 +1141,22 @@ class Engine implements Dispatcher, Env {
     return Effect.gen(this, function*() {
       const version = this.session.negotiated?.protocolVersion
       if (this.pinned !== "legacy" || !ProtocolVersion.allowsBatch(version)) {
-        return yield* this.reject(this.singleReply(sink), null, new JsonRpc.InvalidRequest({
-          message: `Invalid Request: JSON-RPC batches are only allowed in protocol version 2025-03-26${
-            version === undefined ? "" : ` (this session negotiated ${version})`
-          }`
-        }))
+        return yield* this.reject(
+          this.singleReply(sink),
+          null,
+          new JsonRpc.InvalidRequest({
+            message: `Invalid Request: JSON-RPC batches are only allowed in protocol version 2025-03-26${
+              version === undefined ? "" : ` (this session negotiated ${version})`
+            }`
+          })
+        )
       }
       if (items.length === 0) {
-        return yield* this.reject(this.singleReply(sink), null, new JsonRpc.InvalidRequest({ message: "Invalid Request: empty batch" }))
+        return yield* this.reject(
+          this.singleReply(sink),
+          null,
+          new JsonRpc.InvalidRequest({ message: "Invalid Request: empty batch" })
+        )
       }
       const responses: Array<string> = []
       let admitted: ReadonlyArray<unknown> = items
@@ -1083,9 +1175,12 @@ class Engine implements Dispatcher, Env {
         if (message._tag === "Invalid") {
           responses.push(this.errorFrame(message.id, message.error))
         } else if (message._tag === "Request" && message.method === McpMethod.initialize.name) {
-          responses.push(this.errorFrame(message.id, new JsonRpc.InvalidRequest({
-            message: "Invalid Request: initialize must not be part of a batch"
-          })))
+          responses.push(this.errorFrame(
+            message.id,
+            new JsonRpc.InvalidRequest({
+              message: "Invalid Request: initialize must not be part of a batch"
+            })
+          ))
         } else {
           dispatched.push(message)
         }
@@ -1112,16 +1207,18 @@ class Engine implements Dispatcher, Env {
     if (Array.isArray(json)) return this.handleBatch(json, sink)
     const reply = this.singleReply(sink)
     if (this.server.interceptors().length === 0) return this.handleOne(JsonRpc.decode(json), sink, reply)
-    return Effect.suspend(() => thenNow(this.interceptInbound(json), (verdict) => {
-      switch (verdict._tag) {
-        case "Pass":
-          return this.handleOne(JsonRpc.decode(verdict.json), sink, reply)
-        case "Answer":
-          return reply(verdict.frame, verdict.outcome)
-        case "Drop":
-          return verdict.request ? reply(undefined, answered) : Effect.void
-      }
-    }))
+    return Effect.suspend(() =>
+      thenNow(this.interceptInbound(json), (verdict) => {
+        switch (verdict._tag) {
+          case "Pass":
+            return this.handleOne(JsonRpc.decode(verdict.json), sink, reply)
+          case "Answer":
+            return reply(verdict.frame, verdict.outcome)
+          case "Drop":
+            return verdict.request ? reply(undefined, answered) : Effect.void
+        }
+      })
+    )
   }
 
   handleText(text: string, sink: Sink = this.options.send): Effect.Effect<void> {
@@ -1130,7 +1227,6 @@ class Engine implements Dispatcher, Env {
       ? this.reject(this.singleReply(this.outboundSink(sink)), parsed.left.id, parsed.left.error)
       : this.handleJson(parsed.right, sink)
   }
-
 }
 
 /** A sink whose frames pass the outbound interceptors first: one object per message, behaviour on the prototype. */

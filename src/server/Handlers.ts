@@ -89,14 +89,19 @@ const paginate = <A>(
   cursor: string | undefined,
   kind: string,
   pageSize: number
-): Either.Either<{ readonly page: ReadonlyArray<A>; readonly nextCursor: string | undefined }, JsonRpc.InvalidParams> => {
+): Either.Either<
+  { readonly page: ReadonlyArray<A>; readonly nextCursor: string | undefined },
+  JsonRpc.InvalidParams
+> => {
   let offset = 0
   if (cursor !== undefined) {
     const decoded = Buffer.from(cursor, "base64url").toString("utf8")
     const match = /^([A-Za-z]+):(\d{1,9})$/.exec(decoded)
     offset = match !== null && match[1] === kind ? Number(match[2]) : -1
     if (offset < 0 || offset > items.length || Buffer.from(decoded).toString("base64url") !== cursor) {
-      return Either.left(new JsonRpc.InvalidParams({ message: "Invalid params: cursor is not a cursor this server issued" }))
+      return Either.left(
+        new JsonRpc.InvalidParams({ message: "Invalid params: cursor is not a cursor this server issued" })
+      )
     }
   }
   const end = offset + pageSize
@@ -125,7 +130,9 @@ const resourceNotFound = (uri: string, context: RequestContext): JsonRpc.JsonRpc
     : new JsonRpc.ResourceNotFound({ message: `Resource not found: ${uri}`, uri, data: { uri } })
 
 const complete = (
-  completer: ((value: string, ctx: Readonly<Record<string, string>>) => Effect.Effect<ReadonlyArray<string>>) | undefined,
+  completer:
+    | ((value: string, ctx: Readonly<Record<string, string>>) => Effect.Effect<ReadonlyArray<string>>)
+    | undefined,
   params: McpSchema.CompleteParams
 ): Effect.Effect<Result> =>
   completer === undefined
@@ -230,12 +237,18 @@ export const local: Handlers = [
       capabilities: env.server.capabilities,
       ...(env.server.instructions !== undefined ? { instructions: env.server.instructions } : {})
     })),
-  listMethod(McpMethod.listTools, "tools", (registry) => [...registry.tools.values()], (tool, context) =>
-    shapeTool(tool, context.protocolVersion)),
+  listMethod(
+    McpMethod.listTools,
+    "tools",
+    (registry) => [...registry.tools.values()],
+    (tool, context) => shapeTool(tool, context.protocolVersion)
+  ),
   handle(McpMethod.callTool, (params, context, mcp, env) => {
     const tool = env.server.currentRegistry().tools.get(params.name)
     if (tool === undefined) {
-      return Effect.fail(new JsonRpc.InvalidParams({ message: `Unknown tool: ${params.name}`, data: { name: params.name } }))
+      return Effect.fail(
+        new JsonRpc.InvalidParams({ message: `Unknown tool: ${params.name}`, data: { name: params.name } })
+      )
     }
     return Effect.map(withMcp(tool.call(params.arguments), tool.context, mcp), (result) => {
       if (result.structuredContent === undefined) return result as Result
@@ -247,7 +260,12 @@ export const local: Handlers = [
     })
   }),
   listMethod(McpMethod.listResources, "resources", (registry) => [...registry.resources.values()], (r) => r.definition),
-  listMethod(McpMethod.listResourceTemplates, "resourceTemplates", (registry) => registry.templates, (t) => t.definition),
+  listMethod(
+    McpMethod.listResourceTemplates,
+    "resourceTemplates",
+    (registry) => registry.templates,
+    (t) => t.definition
+  ),
   handle(McpMethod.readResource, (params, context, mcp, env) => {
     const registry = env.server.currentRegistry()
     const read = (
@@ -266,38 +284,55 @@ export const local: Handlers = [
   handle(McpMethod.getPrompt, (params, _context, mcp, env) => {
     const prompt = env.server.currentRegistry().prompts.get(params.name)
     if (prompt === undefined) {
-      return Effect.fail(new JsonRpc.InvalidParams({ message: `Unknown prompt: ${params.name}`, data: { name: params.name } }))
+      return Effect.fail(
+        new JsonRpc.InvalidParams({ message: `Unknown prompt: ${params.name}`, data: { name: params.name } })
+      )
     }
-    return withMcp(prompt.get(params.arguments) as Effect.Effect<Result, JsonRpc.JsonRpcError, McpContext>, prompt.context, mcp)
+    return withMcp(
+      prompt.get(params.arguments) as Effect.Effect<Result, JsonRpc.JsonRpcError, McpContext>,
+      prompt.context,
+      mcp
+    )
   }),
-  handle(McpMethod.subscribe, (params, _context, _mcp, env) =>
-    Effect.suspend(() =>
-      env.server.notifications.subscribe(env.subscriber(), params.uri)
-        ? Effect.succeed({})
-        : Effect.fail(new JsonRpc.InvalidParams({
-          message: `Invalid params: a session may hold at most ${Notifications.MAX_URIS_PER_SUBSCRIBER} subscriptions`
-        }))
-    )),
+  handle(
+    McpMethod.subscribe,
+    (params, _context, _mcp, env) =>
+      Effect.suspend(() =>
+        env.server.notifications.subscribe(env.subscriber(), params.uri)
+          ? Effect.succeed({})
+          : Effect.fail(
+            new JsonRpc.InvalidParams({
+              message:
+                `Invalid params: a session may hold at most ${Notifications.MAX_URIS_PER_SUBSCRIBER} subscriptions`
+            })
+          )
+      )
+  ),
   handle(McpMethod.unsubscribe, (params, _context, _mcp, env) =>
     Effect.sync(() => {
       env.server.notifications.unsubscribe(env.subscriber(), params.uri)
       return {}
     })),
-  handle(McpMethod.listen, (params, _context, mcp, env, sink) =>
-    listen(params, mcp.requestId, env.server.notifications, sink)),
-  handle(McpMethod.complete, (params, _context, _mcp, env) =>
-    Effect.flatMap(Ref.get(env.server.registry), (registry): Effect.Effect<Result, JsonRpc.JsonRpcError> => {
-      const ref = params.ref
-      if (ref.type === "ref/prompt") {
-        const prompt = registry.prompts.get(ref.name)
-        if (prompt === undefined) {
-          return Effect.fail(new JsonRpc.InvalidParams({ message: `Unknown prompt: ${ref.name}` }))
+  handle(
+    McpMethod.listen,
+    (params, _context, mcp, env, sink) => listen(params, mcp.requestId, env.server.notifications, sink)
+  ),
+  handle(
+    McpMethod.complete,
+    (params, _context, _mcp, env) =>
+      Effect.flatMap(Ref.get(env.server.registry), (registry): Effect.Effect<Result, JsonRpc.JsonRpcError> => {
+        const ref = params.ref
+        if (ref.type === "ref/prompt") {
+          const prompt = registry.prompts.get(ref.name)
+          if (prompt === undefined) {
+            return Effect.fail(new JsonRpc.InvalidParams({ message: `Unknown prompt: ${ref.name}` }))
+          }
+          return complete(prompt.completions[params.argument.name], params)
         }
-        return complete(prompt.completions[params.argument.name], params)
-      }
-      const template = registry.templates.find((t) => t.definition.uriTemplate === ref.uri)
-      if (template !== undefined) return complete(template.completions[params.argument.name], params)
-      if (registry.resources.has(ref.uri)) return complete(undefined, params)
-      return Effect.fail(new JsonRpc.InvalidParams({ message: `Unknown resource template: ${ref.uri}` }))
-    }))
+        const template = registry.templates.find((t) => t.definition.uriTemplate === ref.uri)
+        if (template !== undefined) return complete(template.completions[params.argument.name], params)
+        if (registry.resources.has(ref.uri)) return complete(undefined, params)
+        return Effect.fail(new JsonRpc.InvalidParams({ message: `Unknown resource template: ${ref.uri}` }))
+      })
+  )
 ]

@@ -90,21 +90,22 @@ export type Verdict =
 
 const internal: ErrorObject = { code: JsonRpc.INTERNAL_ERROR, message: "Internal error" }
 
-const logFailure = (chain: ReadonlyArray<Interceptor>, at: number, message: Message, context: Context) =>
-(cause: Cause.Cause<unknown>): Effect.Effect<Verdict> => {
-  if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-  return Effect.as(
-    Effect.logError("Interceptor failed; the message is refused").pipe(
-      Effect.annotateLogs({
-        interceptor: chain[at]?.name ?? "unknown",
-        direction: context.direction,
-        method: message.method,
-        cause: Cause.pretty(cause)
-      })
-    ),
-    { _tag: "Block", error: internal } as const
-  )
-}
+const logFailure =
+  (chain: ReadonlyArray<Interceptor>, at: number, message: Message, context: Context) =>
+  (cause: Cause.Cause<unknown>): Effect.Effect<Verdict> => {
+    if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+    return Effect.as(
+      Effect.logError("Interceptor failed; the message is refused").pipe(
+        Effect.annotateLogs({
+          interceptor: chain[at]?.name ?? "unknown",
+          direction: context.direction,
+          method: message.method,
+          cause: Cause.pretty(cause)
+        })
+      ),
+      { _tag: "Block", error: internal } as const
+    )
+  }
 
 /**
  * Runs the chain over one message. Never fails: an interceptor's failure or defect is logged and blocks the

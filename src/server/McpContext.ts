@@ -118,7 +118,10 @@ export class McpContext extends Context.Tag("effect-mcp-server/McpContext")<McpC
    * from this round's `inputResponses`, or the round ends with `input_required` and the handler runs again when
    * the client retries. Fails with -32021 when the client did not declare the capability the question needs.
    */
-  readonly ask: (method: "sampling/createMessage" | "elicitation/create" | "roots/list", params: Record<string, unknown>) => Effect.Effect<unknown, AskError>
+  readonly ask: (
+    method: "sampling/createMessage" | "elicitation/create" | "roots/list",
+    params: Record<string, unknown>
+  ) => Effect.Effect<unknown, AskError>
   /**
    * SEP-1699 (legacy Streamable HTTP, 2025-11-25): closes the HTTP response that carries this request's SSE
    * stream while the request goes on; the client reconnects with `Last-Event-ID` and gets the rest, answer
@@ -169,7 +172,9 @@ export const requireClientCapability = (
  */
 export const sampledText = (result: CreateMessageResult): string => {
   const blocks = Array.isArray(result.content) ? result.content : [result.content as SamplingContent]
-  return blocks.map((block) => (block.type === "text" && typeof block.text === "string" ? block.text : JSON.stringify(block))).join("")
+  return blocks.map((
+    block
+  ) => (block.type === "text" && typeof block.text === "string" ? block.text : JSON.stringify(block))).join("")
 }
 
 /**
@@ -178,7 +183,10 @@ export const sampledText = (result: CreateMessageResult): string => {
  * @since 0.1.0 @category accessors
  */
 export const sample = (params: CreateMessageParams): Effect.Effect<CreateMessageResult, AskError, McpContext> =>
-  Effect.flatMap(McpContext, (context) => context.ask("sampling/createMessage", params) as Effect.Effect<CreateMessageResult, AskError>)
+  Effect.flatMap(
+    McpContext,
+    (context) => context.ask("sampling/createMessage", params) as Effect.Effect<CreateMessageResult, AskError>
+  )
 
 /**
  * Asks the user for input (`elicitation/create`), in form or URL mode.
@@ -186,7 +194,10 @@ export const sample = (params: CreateMessageParams): Effect.Effect<CreateMessage
  * @since 0.1.0 @category accessors
  */
 export const elicit = (params: ElicitParams): Effect.Effect<ElicitResult, AskError, McpContext> =>
-  Effect.flatMap(McpContext, (context) => context.ask("elicitation/create", params) as Effect.Effect<ElicitResult, AskError>)
+  Effect.flatMap(
+    McpContext,
+    (context) => context.ask("elicitation/create", params) as Effect.Effect<ElicitResult, AskError>
+  )
 
 /**
  * Asks the client for its roots (`roots/list`). Legacy sessions cache the answer until the client sends

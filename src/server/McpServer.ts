@@ -9,15 +9,15 @@
 import type { Scope } from "effect"
 import { Config, Context, Duration, Effect, Layer, Redacted, Ref } from "effect"
 import type { Implementation, ServerCapabilities } from "../protocol/McpSchema.js"
+import * as Settings from "../Settings.js"
 import * as ClientRequests from "./ClientRequests.js"
 import * as Deadlines from "./Deadlines.js"
+import type { Handlers } from "./Handlers.js"
 import type { Interceptor } from "./Interceptor.js"
 import * as Notifications from "./Notifications.js"
 import type { Prompt } from "./Prompt.js"
 import type { Resource, ResourceTemplate } from "./Resource.js"
 import type { Tool } from "./Tool.js"
-import * as Settings from "../Settings.js"
-import type { Handlers } from "./Handlers.js"
 
 /** @since 0.1.0 @category models */
 export interface Options {
@@ -124,14 +124,17 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
     let interceptors: ReadonlyArray<Interceptor> = []
     // Changes made while serving: the registry is swapped, then listeners are told (they re-read the list).
     const change = <A>(kind: Notifications.ListKind, f: (registry: Registry) => readonly [A, Registry]) =>
-      Effect.map(Ref.modify(registry, (r) => {
-        const [a, next] = f(r)
-        return [[a, next] as const, next]
-      }), ([a, next]) => {
-        current = next
-        hub.listChanged(kind)
-        return a
-      })
+      Effect.map(
+        Ref.modify(registry, (r) => {
+          const [a, next] = f(r)
+          return [[a, next] as const, next]
+        }),
+        ([a, next]) => {
+          current = next
+          hub.listChanged(kind)
+          return a
+        }
+      )
     const without = <K, V>(map: ReadonlyMap<K, V>, key: K): ReadonlyMap<K, V> => {
       const next = new Map(map)
       next.delete(key)
@@ -145,7 +148,9 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
       info,
       instructions: options.instructions,
       pageSize: Math.max(1, options.pageSize ?? Settings.pageSize.default!),
-      requestTimeoutMillis: Duration.toMillis(Duration.decode(options.requestTimeout ?? Settings.requestTimeoutMs.default!)),
+      requestTimeoutMillis: Duration.toMillis(
+        Duration.decode(options.requestTimeout ?? Settings.requestTimeoutMs.default!)
+      ),
       cacheTtlMs: Math.max(0, options.cacheTtlMs ?? Settings.cacheTtlMs.default!),
       cacheScope: options.cacheScope ?? "public",
       capabilities: {
@@ -157,8 +162,7 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
       },
       registry,
       currentRegistry: () => current,
-      addTool: (tool) =>
-        update((r) => ({ ...r, tools: withDuplicateCheck(r.tools, tool.name, tool, "tool") })),
+      addTool: (tool) => update((r) => ({ ...r, tools: withDuplicateCheck(r.tools, tool.name, tool, "tool") })),
       addResource: (resource) =>
         update((r) => ({
           ...r,
@@ -173,8 +177,7 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
         }),
       addPrompt: (prompt) =>
         update((r) => ({ ...r, prompts: withDuplicateCheck(r.prompts, prompt.definition.name, prompt, "prompt") })),
-      putTool: (tool) =>
-        change("tools", (r) => [undefined, { ...r, tools: new Map(r.tools).set(tool.name, tool) }]),
+      putTool: (tool) => change("tools", (r) => [undefined, { ...r, tools: new Map(r.tools).set(tool.name, tool) }]),
       removeTool: (name) =>
         change("tools", (r) => r.tools.has(name) ? [true, { ...r, tools: without(r.tools, name) }] : [false, r]),
       putResource: (resource) =>
@@ -189,7 +192,9 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
         change("resources", (r) => [undefined, {
           ...r,
           templates: [
-            ...r.templates.filter((t) => t.definition.uriTemplate !== template.definition.uriTemplate),
+            ...r.templates.filter((t) =>
+              t.definition.uriTemplate !== template.definition.uriTemplate
+            ),
             template
           ]
         }]),
@@ -204,7 +209,10 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
           prompts: new Map(r.prompts).set(prompt.definition.name, prompt)
         }]),
       removePrompt: (name) =>
-        change("prompts", (r) => r.prompts.has(name) ? [true, { ...r, prompts: without(r.prompts, name) }] : [false, r]),
+        change(
+          "prompts",
+          (r) => r.prompts.has(name) ? [true, { ...r, prompts: without(r.prompts, name) }] : [false, r]
+        ),
       resourceUpdated: (uri) => Effect.sync(() => hub.resourceUpdated(uri)),
       listChanged: (kind) => Effect.sync(() => hub.listChanged(kind)),
       notifications: hub,
@@ -213,7 +221,9 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
         Effect.sync(() => {
           interceptors = [...interceptors, ...added]
         }),
-      clientRequestTimeoutMillis: Duration.toMillis(Duration.decode(options.clientRequestTimeout ?? Settings.clientRequestTimeoutMs.default!)),
+      clientRequestTimeoutMillis: Duration.toMillis(
+        Duration.decode(options.clientRequestTimeout ?? Settings.clientRequestTimeoutMs.default!)
+      ),
       deadlines,
       requestState: ClientRequests.makeStateCodec({
         key: options.requestStateKey,

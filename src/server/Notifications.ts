@@ -173,7 +173,7 @@ export class Hub {
 
   remove(subscriber: Subscriber): void {
     this.all.delete(subscriber)
-    if (subscriber.hasSubscriptions) for (const uri of [...subscriber.uris]) this.unsubscribe(subscriber, uri)
+    if (subscriber.hasSubscriptions) { for (const uri of [...subscriber.uris]) this.unsubscribe(subscriber, uri) }
   }
 
   /** False when the subscriber already holds the most subscriptions allowed. */

@@ -8,7 +8,14 @@ import type { Context } from "effect"
 import { Effect, Either, Schema, SchemaAST } from "effect"
 import type { JsonRpcError } from "../protocol/JsonRpc.js"
 import { InternalError, invalidParams, isJsonRpcError } from "../protocol/JsonRpc.js"
-import type { GetPromptResult, Icon, JsonObject, PromptArgument, PromptDefinition, PromptMessage } from "../protocol/McpSchema.js"
+import type {
+  GetPromptResult,
+  Icon,
+  JsonObject,
+  PromptArgument,
+  PromptDefinition,
+  PromptMessage
+} from "../protocol/McpSchema.js"
 import type { McpContext } from "./McpContext.js"
 import type { Completer } from "./Resource.js"
 
@@ -18,7 +25,9 @@ export type PromptOutput = string | ReadonlyArray<PromptMessage> | GetPromptResu
 /** @since 0.1.0 @category models */
 export interface Prompt<R = never> {
   readonly definition: PromptDefinition
-  readonly get: (args: Readonly<Record<string, string>> | undefined) => Effect.Effect<GetPromptResult, JsonRpcError, R | McpContext>
+  readonly get: (
+    args: Readonly<Record<string, string>> | undefined
+  ) => Effect.Effect<GetPromptResult, JsonRpcError, R | McpContext>
   readonly completions: Readonly<Record<string, Completer<R>>>
   /** The services its handler needs, captured by `McpServer` registration (provided with the request's `McpContext`). */
   readonly context?: Context.Context<never>

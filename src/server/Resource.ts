@@ -47,7 +47,10 @@ export interface ResourceTemplate<R = never> {
   readonly variables: ReadonlyArray<string>
   /** Decoded variables when the URI matches this template and they decode; else undefined. */
   readonly match: (uri: string) => unknown
-  readonly read: (uri: string, params: unknown) => Effect.Effect<ReadonlyArray<ResourceContents>, JsonRpcError, R | McpContext>
+  readonly read: (
+    uri: string,
+    params: unknown
+  ) => Effect.Effect<ReadonlyArray<ResourceContents>, JsonRpcError, R | McpContext>
   readonly completions: Readonly<Record<string, Completer<R>>>
   /** The services its handler needs, captured by `McpServer` registration (provided with the request's `McpContext`). */
   readonly context?: Context.Context<never>
@@ -73,7 +76,11 @@ const describe = (options: Descriptive) => ({
   ...(options._meta !== undefined ? { _meta: options._meta } : {})
 })
 
-const toContents = (uri: string, mimeType: string | undefined, output: ResourceOutput): ReadonlyArray<ResourceContents> => {
+const toContents = (
+  uri: string,
+  mimeType: string | undefined,
+  output: ResourceOutput
+): ReadonlyArray<ResourceContents> => {
   if (typeof output === "string") return [Content.textContents(uri, output, mimeType)]
   if (output instanceof Uint8Array) return [Content.blobContents(uri, output, mimeType)]
   if (Array.isArray(output)) return output as ReadonlyArray<ResourceContents>
@@ -95,11 +102,13 @@ const toReadError = (error: unknown): JsonRpcError =>
  *
  * @since 0.1.0 @category constructors
  */
-export const make = <E, R>(options: Descriptive & {
-  readonly uri: string
-  readonly size?: number
-  readonly read: Effect.Effect<ResourceOutput, E, R>
-}): Resource<Exclude<R, McpContext>> => ({
+export const make = <E, R>(
+  options: Descriptive & {
+    readonly uri: string
+    readonly size?: number
+    readonly read: Effect.Effect<ResourceOutput, E, R>
+  }
+): Resource<Exclude<R, McpContext>> => ({
   definition: {
     uri: options.uri,
     ...describe(options),
@@ -123,12 +132,14 @@ export const template = <
   E,
   R,
   RC = never
->(options: Descriptive & {
-  readonly uriTemplate: string
-  readonly params?: P
-  readonly completions?: { readonly [K in keyof Schema.Schema.Encoded<P>]?: Completer<RC> }
-  readonly read: (params: Schema.Schema.Type<P>, uri: string) => Effect.Effect<ResourceOutput, E, R>
-}): ResourceTemplate<Exclude<R | RC, McpContext>> => {
+>(
+  options: Descriptive & {
+    readonly uriTemplate: string
+    readonly params?: P
+    readonly completions?: { readonly [K in keyof Schema.Schema.Encoded<P>]?: Completer<RC> }
+    readonly read: (params: Schema.Schema.Type<P>, uri: string) => Effect.Effect<ResourceOutput, E, R>
+  }
+): ResourceTemplate<Exclude<R | RC, McpContext>> => {
   const compiled = UriTemplate.make(options.uriTemplate)
   const decode = options.params === undefined ? undefined : Schema.decodeUnknownEither(options.params)
   return {

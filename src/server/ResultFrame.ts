@@ -59,5 +59,7 @@ export const frame = (id: JsonRpc.RequestId, result: Result, hints: Finish): str
       JSON.stringify(hints.cacheScope)
     },"_meta":${hints.serverInfoMetaJson}`
     : `"resultType":"complete","_meta":${hints.serverInfoMetaJson}`
-  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${json === "{}" ? `{${extra}}` : `${json.slice(0, -1)},${extra}}`}}`
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${
+    json === "{}" ? `{${extra}}` : `${json.slice(0, -1)},${extra}}`
+  }}`
 }

@@ -9,7 +9,14 @@ import type { Context } from "effect"
 import { Effect, Either, JSONSchema, ParseResult, Predicate, Schema, SchemaAST } from "effect"
 import type { JsonRpcError } from "../protocol/JsonRpc.js"
 import { InternalError, isJsonRpcError } from "../protocol/JsonRpc.js"
-import type { CallToolResult, ContentBlock, Icon, JsonObject, ToolAnnotations, ToolDefinition } from "../protocol/McpSchema.js"
+import type {
+  CallToolResult,
+  ContentBlock,
+  Icon,
+  JsonObject,
+  ToolAnnotations,
+  ToolDefinition
+} from "../protocol/McpSchema.js"
 import type { McpContext } from "./McpContext.js"
 
 /**
@@ -68,7 +75,9 @@ export const toJsonSchema = (schema: Schema.Schema.AnyNoContext): JsonObject => 
   if (SchemaAST.isTypeLiteral(ast) && ast.propertySignatures.length === 0 && ast.indexSignatures.length === 0) {
     return { type: "object", additionalProperties: false }
   }
-  const { $id: _id, $schema: _schema, ...rest } = JSONSchema.make(schema, { target: "jsonSchema2020-12" }) as unknown as Record<
+  const { $id: _id, $schema: _schema, ...rest } = JSONSchema.make(schema, {
+    target: "jsonSchema2020-12"
+  }) as unknown as Record<
     string,
     unknown
   >

@@ -14,9 +14,9 @@
 import type { Scope } from "effect"
 import { Clock, Duration, Effect, Either, Equal, FiberSet, LogLevel, Option, Queue } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
-import * as Settings from "../Settings.js"
 import * as Dispatcher from "../server/Dispatcher.js"
 import type { McpServer } from "../server/McpServer.js"
+import * as Settings from "../Settings.js"
 
 /**
  * The inbound callbacks a transport calls. They run outside any fiber (node event callbacks) and never block.
@@ -199,7 +199,10 @@ export const serve = (
     })
     const deliverPushed = Effect.suspend(() => {
       pushQueued = false
-      return Effect.flatMap(dispatcher.takePushed, (frames) => Effect.forEach(frames, transport.write, { discard: true }))
+      return Effect.flatMap(
+        dispatcher.takePushed,
+        (frames) => Effect.forEach(frames, transport.write, { discard: true })
+      )
     })
 
     yield* transport.start({

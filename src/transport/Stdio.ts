@@ -189,7 +189,10 @@ export const serve = (options: Options = {}): Effect.Effect<void, never, McpServ
       // A daemon: interrupting a fiber signals its children at once, and the connection must outlive the signal
       // to drain. It is interrupted below on every way out.
       const connection = yield* Effect.forkDaemon(restore(Connection.serve(
-        { ...base, start: (callbacks) => Effect.zipRight(Effect.sync(() => (inbound = callbacks)), base.start(callbacks)) },
+        {
+          ...base,
+          start: (callbacks) => Effect.zipRight(Effect.sync(() => (inbound = callbacks)), base.start(callbacks))
+        },
         {
           transport: "stdio",
           ...(options.drainTimeout === undefined ? {} : { drainTimeout: options.drainTimeout }),

@@ -18,9 +18,9 @@ export interface ErrorObject {
  * without `data` has no `data` key). A request that succeeds fails the test with its result.
  */
 export const rpcError = <A, R>(effect: Effect.Effect<A, McpTest.RpcError, R>): Effect.Effect<ErrorObject, A, R> =>
-  Effect.flip(effect).pipe(Effect.map(({ code, data, message }) =>
-    data === undefined ? { code, message } : { code, message, data }
-  ))
+  Effect.flip(effect).pipe(
+    Effect.map(({ code, data, message }) => data === undefined ? { code, message } : { code, message, data })
+  )
 
 /** Everything the client was sent so far that was not the answer to one of its requests, in order. */
 export const drain = (client: McpTest.Client): Effect.Effect<Array<McpTest.ServerMessage>> =>

@@ -45,8 +45,7 @@ export class SseParser {
 }
 
 /** The events of a whole body (a last block without its blank line counts too). */
-export const parseSse = (text: string): Array<SseEvent> =>
-  text.split("\n\n").flatMap((block) => eventOf(block) ?? [])
+export const parseSse = (text: string): Array<SseEvent> => text.split("\n\n").flatMap((block) => eventOf(block) ?? [])
 
 /** The JSON-RPC messages among events: every event with data, parsed (the priming event has none). */
 export const messagesOf = (events: ReadonlyArray<SseEvent>): Array<any> =>

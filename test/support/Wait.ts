@@ -36,6 +36,8 @@ export const waitFor = <A>(
 ): Promise<A> =>
   new Promise<A>((resolve, reject) => {
     const timeoutMs = options.timeoutMs ?? 10_000
+    // Assigned once, after the first check; `cleanup` reads it before that.
+    // eslint-disable-next-line prefer-const
     let timer: ReturnType<typeof setTimeout> | undefined
     const cleanup = () => {
       clearTimeout(timer)

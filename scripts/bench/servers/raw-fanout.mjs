@@ -15,7 +15,13 @@ const server = http.createServer({ noDelay: true }, (req, res) => {
   req.resume()
   req.on("end", () => {
     const t0 = process.hrtime.bigint()
-    const frame = `event: message\ndata: ${JSON.stringify({ jsonrpc: "2.0", method: "notifications/resources/updated", params: { uri: "reference://counter" } })}\n\n`
+    const frame = `event: message\ndata: ${
+      JSON.stringify({
+        jsonrpc: "2.0",
+        method: "notifications/resources/updated",
+        params: { uri: "reference://counter" }
+      })
+    }\n\n`
     for (const stream of streams) stream.write(frame)
     const micros = Number(process.hrtime.bigint() - t0) / 1000
     const body = JSON.stringify({ micros, streams: streams.size })

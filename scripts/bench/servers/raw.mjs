@@ -16,7 +16,11 @@ const server = http.createServer({ noDelay: true }, (req, res) => {
     try {
       msg = JSON.parse(Buffer.concat(chunks).toString("utf8"))
     } catch {
-      return reply(res, 400, JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } }))
+      return reply(
+        res,
+        400,
+        JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error" } })
+      )
     }
     if (msg.id === undefined) {
       res.writeHead(202)
@@ -24,16 +28,36 @@ const server = http.createServer({ noDelay: true }, (req, res) => {
     }
     if (msg.method === "initialize") {
       res.setHeader("mcp-session-id", "raw")
-      return reply(res, 200, JSON.stringify({
-        jsonrpc: "2.0",
-        id: msg.id,
-        result: { protocolVersion: msg.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "raw", version: "1" } }
-      }))
+      return reply(
+        res,
+        200,
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id: msg.id,
+          result: {
+            protocolVersion: msg.params.protocolVersion,
+            capabilities: { tools: {} },
+            serverInfo: { name: "raw", version: "1" }
+          }
+        })
+      )
     }
     if (msg.method === "tools/call" && msg.params?.name === "echo" && typeof msg.params.arguments?.text === "string") {
-      return reply(res, 200, JSON.stringify({ jsonrpc: "2.0", id: msg.id, result: { content: [{ type: "text", text: msg.params.arguments.text }] } }))
+      return reply(
+        res,
+        200,
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id: msg.id,
+          result: { content: [{ type: "text", text: msg.params.arguments.text }] }
+        })
+      )
     }
-    reply(res, 200, JSON.stringify({ jsonrpc: "2.0", id: msg.id, error: { code: -32601, message: "Method not found" } }))
+    reply(
+      res,
+      200,
+      JSON.stringify({ jsonrpc: "2.0", id: msg.id, error: { code: -32601, message: "Method not found" } })
+    )
   })
 })
 server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
