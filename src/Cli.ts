@@ -14,7 +14,10 @@ import * as Settings from "./Settings.js"
 import * as Stdio from "./transport/Stdio.js"
 import { VERSION } from "./Version.js"
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Flag {
   readonly name: string
   readonly env: string
@@ -27,7 +30,8 @@ export interface Flag {
  * Every flag: the settings (see Settings), then help and version. `value` is the placeholder shown in help;
  * flags without one are switches.
  *
- * @since 0.1.0 @category constants
+ * @since 0.1.0
+ * @category constants
  */
 export const flags: ReadonlyArray<Flag> = [
   ...Settings.all.map((setting): Flag => ({
@@ -41,7 +45,10 @@ export const flags: ReadonlyArray<Flag> = [
   { name: "version", env: "", value: undefined, default: "", description: "Print the version and exit." }
 ]
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type Parsed =
   | { readonly _tag: "Help" }
   | { readonly _tag: "Version" }
@@ -51,7 +58,8 @@ export type Parsed =
 /**
  * Parses `--flag value`, `--flag=value` and switches into Config entries keyed by the environment names.
  *
- * @since 0.1.0 @category parsing
+ * @since 0.1.0
+ * @category parsing
  */
 export const parse = (argv: ReadonlyArray<string>): Parsed => {
   const config = new Map<string, string>()
@@ -79,7 +87,10 @@ export const parse = (argv: ReadonlyArray<string>): Parsed => {
   return { _tag: "Serve", config }
 }
 
-/** @since 0.1.0 @category help */
+/**
+ * @since 0.1.0
+ * @category help
+ */
 export const help = (): string => {
   const rows = flags.map((flag) => {
     const left = `  --${flag.name}${flag.value === undefined ? "" : ` ${flag.value}`}`
@@ -167,7 +178,8 @@ const secondSignalExits = Effect.acquireRelease(
 /**
  * Runs the CLI: help, version, or serve `server` over stdio with logs on stderr.
  *
- * @since 0.1.0 @category running
+ * @since 0.1.0
+ * @category running
  */
 export const run = (argv: ReadonlyArray<string>, server: Layer.Layer<McpServer>): Effect.Effect<void> =>
   Effect.suspend(() => {

@@ -37,7 +37,8 @@ import * as Connection from "./transport/Connection.js"
 /**
  * A JSON-RPC error the server answered with.
  *
- * @since 0.1.0 @category errors
+ * @since 0.1.0
+ * @category errors
  */
 export class RpcError extends Data.TaggedError("effect-mcp-server/McpTest/RpcError")<{
   readonly code: number
@@ -45,7 +46,12 @@ export class RpcError extends Data.TaggedError("effect-mcp-server/McpTest/RpcErr
   readonly data?: unknown
 }> {}
 
-/** A message the server sent that is not the response to one of our requests. @since 0.1.0 @category models */
+/**
+ * A message the server sent that is not the response to one of our requests.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface ServerMessage {
   readonly method?: string
   readonly id?: RequestId | null
@@ -54,7 +60,10 @@ export interface ServerMessage {
   readonly error?: JsonRpc.ErrorObject
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface RequestOptions {
   /** Use this id instead of the next counter value (e.g. to cancel the request later). */
   readonly id?: RequestId
@@ -65,7 +74,10 @@ export interface RequestOptions {
   readonly meta?: JsonObject
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Client {
   readonly era: Era
   readonly protocolVersion: string
@@ -91,7 +103,10 @@ export interface Client {
   readonly close: Effect.Effect<void>
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface ConnectOptions {
   readonly era?: Era
   readonly protocolVersion?: string
@@ -113,7 +128,8 @@ export interface ConnectOptions {
 /**
  * Connects an in-memory client to the `McpServer` in context. The connection lives as long as the Scope.
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, RpcError, McpServer | Scope.Scope> =>
   Effect.gen(function*() {

@@ -10,7 +10,8 @@ import type { Redacted } from "effect"
 import { Config, Option } from "effect"
 
 /**
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export interface Setting<A> {
   /** The flag, without `--`. */
@@ -79,7 +80,10 @@ const list = (name: string, env: string, shown: string, description: string): Se
 const toggle = (name: string, env: string, description: string): Setting<boolean> =>
   setting(name, env, undefined, false, "off", description, Config.boolean(env))
 
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const transport = text(
   "transport",
   "MCP_TRANSPORT",
@@ -88,9 +92,15 @@ export const transport = text(
   "http",
   "http (Streamable HTTP on --host/--port) or stdio (newline-delimited JSON on stdin/stdout)."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const stdio = toggle("stdio", "MCP_STDIO", "Shorthand for --transport stdio.")
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const host = text(
   "host",
   "MCP_HOST",
@@ -99,7 +109,10 @@ export const host = text(
   "127.0.0.1",
   "Address to listen on. On a loopback address, foreign Host headers are refused (DNS rebinding)."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const port = setting(
   "port",
   "MCP_PORT",
@@ -109,19 +122,28 @@ export const port = setting(
   "Port to listen on; 0 picks a free one.",
   bounded("MCP_PORT", 0, 65535)
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const noLegacySse = toggle(
   "no-legacy-sse",
   "MCP_NO_LEGACY_SSE",
   "Do not serve the deprecated HTTP+SSE transport (GET /sse, POST /messages) for 2024-11-05 clients."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const noWebsocket = toggle(
   "no-websocket",
   "MCP_NO_WEBSOCKET",
   "Do not serve MCP over WebSocket (GET /ws, subprotocol mcp)."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const maxBodyBytes = count(
   "max-body-bytes",
   "MCP_MAX_BODY_BYTES",
@@ -129,35 +151,50 @@ export const maxBodyBytes = count(
   "Largest accepted HTTP request body; larger is 413.",
   1
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const allowedHosts = list(
   "allowed-hosts",
   "MCP_ALLOWED_HOSTS",
   "none",
   "Comma-separated extra hostnames accepted in Host and Origin headers (for deployments behind a name)."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const allowedOrigins = list(
   "allowed-origins",
   "MCP_ALLOWED_ORIGINS",
   "none",
   "Comma-separated extra origins (scheme://host:port) accepted in the Origin header; * accepts any."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const maxSessions = count(
   "max-sessions",
   "MCP_MAX_SESSIONS",
   10_000,
   "Most legacy sessions at once; initialize past it is refused with 503."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const sessionIdleTimeoutMs = millis(
   "session-idle-timeout-ms",
   "MCP_SESSION_IDLE_TIMEOUT_MS",
   30 * 60 * 1000,
   "A session with no request and no open stream for this long ends (0: never)."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const maxInFlightPerSession = count(
   "max-in-flight-per-session",
   "MCP_MAX_IN_FLIGHT_PER_SESSION",
@@ -165,7 +202,10 @@ export const maxInFlightPerSession = count(
   "Most requests in flight per session, WebSocket, old SSE stream or stdio; past it, 503 with Retry-After over HTTP, else a -32000 error at once.",
   1
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const maxQueuedBytes = count(
   "max-queued-bytes",
   "MCP_MAX_QUEUED_BYTES",
@@ -173,49 +213,70 @@ export const maxQueuedBytes = count(
   "Most bytes queued for a peer that does not read (WebSocket, old SSE, stdio) and of old-SSE POSTs waiting; past it the peer is cut off (POSTs: 503).",
   1
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const maxStreams = count(
   "max-streams",
   "MCP_MAX_STREAMS",
   10_000,
   "Most open SSE streams and WebSockets across the server; past it, 503 with Retry-After."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const maxStreamsPerSession = count(
   "max-streams-per-session",
   "MCP_MAX_STREAMS_PER_SESSION",
   8,
   "Most resumed SSE streams (GET with Last-Event-ID of a request's stream) per session; a session's own GET stream is one at most, a new one replaces it."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const keepaliveMs = millis(
   "keepalive-ms",
   "MCP_KEEPALIVE_MS",
   15_000,
   "Interval of SSE keep-alive comments (0: none)."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const shutdownTimeoutMs = millis(
   "shutdown-timeout-ms",
   "MCP_SHUTDOWN_TIMEOUT_MS",
   5000,
   "On SIGTERM/SIGINT: the whole graceful shutdown, from signal to closed sockets (stdio too). A second signal ends it at once, still answering requests in flight."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const headersTimeoutMs = millis(
   "headers-timeout-ms",
   "MCP_HEADERS_TIMEOUT_MS",
   10_000,
   "Time a client has to send its request headers (slowloris protection)."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const requestReadTimeoutMs = millis(
   "request-read-timeout-ms",
   "MCP_REQUEST_READ_TIMEOUT_MS",
   30_000,
   "Time a client has to send a whole request, headers and body (not the response); past it, 408."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const logLevel = text(
   "log-level",
   "MCP_LOG_LEVEL",
@@ -224,7 +285,10 @@ export const logLevel = text(
   "info",
   "Server log level: all, trace, debug, info, warning, error, fatal, none. Logs go to stderr."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const logFormat = text(
   "log-format",
   "MCP_LOG_FORMAT",
@@ -233,7 +297,10 @@ export const logFormat = text(
   "json (pretty on a terminal)",
   "Server log format: json, logfmt or pretty."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const maxMessageBytes = count(
   "max-message-bytes",
   "MCP_MAX_MESSAGE_BYTES",
@@ -241,21 +308,30 @@ export const maxMessageBytes = count(
   "stdio: largest accepted message. A larger one is discarded and answered with -32600 (id null).",
   1
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const requestTimeoutMs = millis(
   "request-timeout-ms",
   "MCP_REQUEST_TIMEOUT_MS",
   60_000,
   "A request still running after this long is interrupted and answered with -32001. 0 disables."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const drainTimeoutMs = millis(
   "drain-timeout-ms",
   "MCP_DRAIN_TIMEOUT_MS",
   2000,
   "stdio: after stdin closes, how long in-flight requests may finish before they are interrupted."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const pageSize = count(
   "page-size",
   "MCP_PAGE_SIZE",
@@ -263,21 +339,30 @@ export const pageSize = count(
   "Items per page of tools/list, resources/list, resources/templates/list and prompts/list.",
   1
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const cacheTtlMs = millis(
   "cache-ttl-ms",
   "MCP_CACHE_TTL_MS",
   60_000,
   "Modern-era ttlMs on cacheable results (lists, server/discover)."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const clientRequestTimeoutMs = millis(
   "client-request-timeout-ms",
   "MCP_CLIENT_REQUEST_TIMEOUT_MS",
   5 * 60 * 1000,
   "How long a question to the client (sampling, elicitation, roots) waits for its answer. 0 waits forever."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const requestStateKey: Setting<Redacted.Redacted> = setting(
   "request-state-key",
   "MCP_REQUEST_STATE_KEY",
@@ -287,20 +372,29 @@ export const requestStateKey: Setting<Redacted.Redacted> = setting(
   "HMAC key for modern requestState (multi round-trip requests); set it to share states across replicas.",
   Config.redacted("MCP_REQUEST_STATE_KEY")
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const logMessages = toggle(
   "log-messages",
   "MCP_LOG_MESSAGES",
   "Log every inbound and outbound JSON-RPC message (method, id, direction; no bodies)."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const allowMethods = list(
   "allow-methods",
   "MCP_ALLOW_METHODS",
   "all",
   "Comma-separated methods clients may call; others get -32601 (initialize and ping are always allowed)."
 )
-/** @since 0.1.0 @category settings */
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const denyMethods = list(
   "deny-methods",
   "MCP_DENY_METHODS",
@@ -311,7 +405,8 @@ export const denyMethods = list(
 /**
  * Every setting, in the order `--help` and the README list them.
  *
- * @since 0.1.0 @category settings
+ * @since 0.1.0
+ * @category settings
  */
 export const all: ReadonlyArray<Setting<unknown>> = [
   transport,
@@ -351,7 +446,8 @@ export const all: ReadonlyArray<Setting<unknown>> = [
  * `{ [key]: value }` when the setting is present, `{}` otherwise: for spreading into a layer's options, which
  * then apply their own defaults (this module's).
  *
- * @since 0.1.0 @category config
+ * @since 0.1.0
+ * @category config
  */
 export const optional = <A, K extends string>(key: K, value: Option.Option<A>): { [P in K]?: A } =>
   (Option.isSome(value) ? { [key]: value.value } : {}) as { [P in K]?: A }
@@ -359,7 +455,8 @@ export const optional = <A, K extends string>(key: K, value: Option.Option<A>): 
 /**
  * `optional` with the value mapped (milliseconds to a Duration, say).
  *
- * @since 0.1.0 @category config
+ * @since 0.1.0
+ * @category config
  */
 export const optionalWith = <A, B, K extends string>(
   key: K,
@@ -370,7 +467,8 @@ export const optionalWith = <A, B, K extends string>(
 /**
  * A setting's value, or its default. For settings that have one.
  *
- * @since 0.1.0 @category config
+ * @since 0.1.0
+ * @category config
  */
 export const orDefault = <A>(setting: Setting<A>): Config.Config<A> =>
   Config.map(setting.config, Option.getOrElse(() => setting.default as A))

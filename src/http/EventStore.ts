@@ -8,13 +8,19 @@
  */
 import { Context, Effect, Layer, Option } from "effect"
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface StoredEvent {
   readonly id: string
   readonly frame: string
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Replay {
   readonly streamId: string
   readonly events: ReadonlyArray<StoredEvent>
@@ -23,7 +29,8 @@ export interface Replay {
 }
 
 /**
- * @since 0.1.0 @category tags
+ * @since 0.1.0
+ * @category tags
  */
 export class EventStore extends Context.Tag("effect-mcp-server/EventStore")<EventStore, {
   /** Appends a frame to a stream's log; returns its event id, which encodes the stream's identity. */
@@ -39,7 +46,12 @@ export class EventStore extends Context.Tag("effect-mcp-server/EventStore")<Even
   readonly drop: (streamId: string) => Effect.Effect<void>
 }>() {}
 
-/** The stream an event id belongs to: ids are `<streamId>#<sequence>`. @since 0.1.0 @category ids */
+/**
+ * The stream an event id belongs to: ids are `<streamId>#<sequence>`.
+ *
+ * @since 0.1.0
+ * @category ids
+ */
 export const streamOf = (eventId: string): string | undefined => {
   const hash = eventId.lastIndexOf("#")
   return hash <= 0 ? undefined : eventId.slice(0, hash)
@@ -60,7 +72,8 @@ interface Log {
  * An in-memory store: at most `eventsPerStream` events per stream (oldest evicted first) and at most `streams`
  * streams (the least recently written evicted first).
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const makeMemory = (options: { readonly eventsPerStream?: number; readonly streams?: number } = {}) => {
   const perStream = options.eventsPerStream ?? 1000
@@ -101,6 +114,9 @@ export const makeMemory = (options: { readonly eventsPerStream?: number; readonl
   })
 }
 
-/** @since 0.1.0 @category layers */
+/**
+ * @since 0.1.0
+ * @category layers
+ */
 export const layerMemory = (options?: { readonly eventsPerStream?: number; readonly streams?: number }) =>
   Layer.sync(EventStore, () => makeMemory(options))

@@ -11,7 +11,10 @@ import { isIPv4 } from "node:net"
 
 const LOOPBACK_HOSTNAMES = new Set(["localhost", "[::1]", "::1"])
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface OriginPolicy {
   /** Whether the server listens on a loopback address (then a foreign Host header is refused). */
   readonly loopback: boolean
@@ -26,7 +29,8 @@ export interface OriginPolicy {
  * 127.0.0.0/8 (dotted quad only). A name that merely starts with "127." (`127.0.0.1.nip.io`) is a DNS name anyone
  * can point anywhere, so it is not loopback.
  *
- * @since 0.1.0 @category guards
+ * @since 0.1.0
+ * @category guards
  */
 export const isLoopbackHost = (host: string): boolean =>
   LOOPBACK_HOSTNAMES.has(host) || (host.startsWith("127.") && isIPv4(host))
@@ -62,7 +66,8 @@ const hostnameOf = recent(parseHostname)
 /**
  * Returns the reason to refuse with 403, or undefined when the request may proceed.
  *
- * @since 0.1.0 @category guards
+ * @since 0.1.0
+ * @category guards
  */
 export const checkOrigin = (req: IncomingMessage, policy: OriginPolicy): string | undefined => {
   const host = req.headers.host
@@ -108,18 +113,29 @@ const parsedMediaTypes = recent(parseMediaTypes)
 const mediaTypes = (header: string | undefined): MediaTypes =>
   header === undefined || header === "" ? noMediaTypes : parsedMediaTypes(header)
 
-/** Whether an Accept header accepts the media type (wildcards count). @since 0.1.0 @category guards */
+/**
+ * Whether an Accept header accepts the media type (wildcards count).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
 export const accepts = (header: string | undefined, type: string): boolean => {
   const types = mediaTypes(header).set
   if (types.has(type) || types.has("*/*")) return true
   return types.has(`${type.slice(0, type.indexOf("/"))}/*`)
 }
 
-/** @since 0.1.0 @category guards */
+/**
+ * @since 0.1.0
+ * @category guards
+ */
 export const isJsonContentType = (header: string | undefined): boolean =>
   mediaTypes(header).list[0] === "application/json"
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type BodyError =
   | { readonly _tag: "TooLarge"; readonly limit: number }
   | { readonly _tag: "Aborted" }
@@ -128,7 +144,8 @@ export type BodyError =
  * Reads the body as UTF-8 text with node callbacks (no fiber), refusing it as soon as it exceeds `limit` bytes.
  * Calls `done` once; returns a function that stops reading (for an interrupted caller).
  *
- * @since 0.1.0 @category body
+ * @since 0.1.0
+ * @category body
  */
 export const readBodyWith = (
   req: IncomingMessage,
@@ -176,7 +193,8 @@ export const readBodyWith = (
 /**
  * Reads the body as UTF-8 text, refusing it as soon as it exceeds `limit` bytes.
  *
- * @since 0.1.0 @category body
+ * @since 0.1.0
+ * @category body
  */
 export const readBody = (req: IncomingMessage, limit: number): Effect.Effect<Either.Either<string, BodyError>> =>
   Effect.async<Either.Either<string, BodyError>>((resume) => {

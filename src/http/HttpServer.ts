@@ -27,7 +27,10 @@ import * as StreamableHttp from "./StreamableHttp.js"
 import * as Streams from "./Streams.js"
 import * as WebSocket from "./WebSocket.js"
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Options extends StreamableHttp.Options {
   /** Default 127.0.0.1. */
   readonly host?: string
@@ -65,7 +68,8 @@ export interface Options extends StreamableHttp.Options {
 }
 
 /**
- * @since 0.1.0 @category tags
+ * @since 0.1.0
+ * @category tags
  */
 export class HttpServer extends Context.Tag("effect-mcp-server/HttpServer")<HttpServer, {
   readonly host: string
@@ -95,7 +99,8 @@ const jsonError = (
 /**
  * Builds the server and listens; the Scope's end is the graceful shutdown.
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: Options = {}) =>
   Effect.gen(function*() {
@@ -399,7 +404,8 @@ export const make = (options: Options = {}) =>
   })
 
 /**
- * @since 0.1.0 @category layers
+ * @since 0.1.0
+ * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<HttpServer, Error, McpServer> =>
   Layer.scoped(HttpServer, make(options))
@@ -407,7 +413,8 @@ export const layer = (options: Options = {}): Layer.Layer<HttpServer, Error, Mcp
 /**
  * The options read from `effect/Config` (the CLI's flags and environment variables; see Settings).
  *
- * @since 0.1.0 @category config
+ * @since 0.1.0
+ * @category config
  */
 export const options: Config.Config<Options> = Config.all({
   host: Settings.host.config,
@@ -450,7 +457,8 @@ export const options: Config.Config<Options> = Config.all({
 /**
  * The server with its options read from Config.
  *
- * @since 0.1.0 @category layers
+ * @since 0.1.0
+ * @category layers
  */
 export const layerConfig: Layer.Layer<HttpServer, Error | import("effect/ConfigError").ConfigError, McpServer> = Layer
   .scoped(HttpServer, Effect.flatMap(options, make))

@@ -14,7 +14,10 @@ import { errorBody, sendJson } from "./Response.js"
 import * as Sse from "./Sse.js"
 import type * as Streams from "./Streams.js"
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface LegacySse {
   readonly stream: (
     req: IncomingMessage,
@@ -27,7 +30,8 @@ export interface LegacySse {
 }
 
 /**
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const make = (shared: {
   readonly streams: Streams.Streams

@@ -7,17 +7,28 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 
-/** @since 0.1.0 @category helpers */
+/**
+ * @since 0.1.0
+ * @category helpers
+ */
 export const header = (req: IncomingMessage, name: string): string | undefined => {
   const value = req.headers[name]
   return Array.isArray(value) ? value[0] : value
 }
 
-/** @since 0.1.0 @category helpers */
+/**
+ * @since 0.1.0
+ * @category helpers
+ */
 export const errorBody = (code: number, message: string, id: JsonRpc.RequestId | null = null, data?: unknown) =>
   JsonRpc.encodeError(id, data === undefined ? { code, message } : { code, message, data })
 
-/** Ends a response with a JSON body, unless it already started. @since 0.1.0 @category helpers */
+/**
+ * Ends a response with a JSON body, unless it already started.
+ *
+ * @since 0.1.0
+ * @category helpers
+ */
 export const sendJson = (
   res: ServerResponse,
   status: number,
@@ -40,7 +51,11 @@ export const sendJson = (
 
 const BASE64_VALUE = /^=\?base64\?([A-Za-z0-9+/=]*)\?=$/
 
-/** Header values that are not plain ASCII travel as `=?base64?...?=` (SEP-2243). @since 0.1.0 */
+/**
+ * Header values that are not plain ASCII travel as `=?base64?...?=` (SEP-2243).
+ *
+ * @since 0.1.0
+ */
 export const decodeHeaderValue = (value: string): string => {
   const match = BASE64_VALUE.exec(value)
   return match === null ? value : Buffer.from(match[1]!, "base64").toString("utf8")

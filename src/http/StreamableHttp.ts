@@ -32,7 +32,10 @@ import { decodeHeaderValue, errorBody, header, sendJson } from "./Response.js"
 import * as Sse from "./Sse.js"
 import type * as Streams from "./Streams.js"
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Options {
   /** Most sessions at once; `initialize` past it is refused with 503. Default 10,000. */
   readonly maxSessions?: number
@@ -51,7 +54,10 @@ export interface Options {
   readonly eventStore?: EventStore.EventStore["Type"]
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface StreamableHttp {
   readonly post: (req: IncomingMessage, res: ServerResponse, body: unknown) => Effect.Effect<void>
   readonly get: (req: IncomingMessage, res: ServerResponse) => Effect.Effect<void>
@@ -235,7 +241,8 @@ class ModernPost implements Dispatcher.Sink {
 // ---------------------------------------------------------------------------------------------------------------------
 
 /**
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const make = (
   options: Options,

@@ -8,7 +8,10 @@
 import type { Scope } from "effect"
 import { Duration, Effect } from "effect"
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Stream {
   /** Keep-alive: called every interval; must not block. */
   readonly tick: () => void
@@ -19,7 +22,10 @@ export interface Stream {
   readonly close: (deadline: number) => void
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Streams {
   /** Registers a stream for the life of the current Scope. */
   readonly register: (stream: Stream) => Effect.Effect<void, never, Scope.Scope>
@@ -34,7 +40,8 @@ export interface Streams {
 }
 
 /**
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const make = (
   options: { readonly keepAlive: Duration.DurationInput }

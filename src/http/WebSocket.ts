@@ -16,17 +16,24 @@ import type { McpServer } from "../server/McpServer.js"
 import * as Connection from "../transport/Connection.js"
 import type * as Streams from "./Streams.js"
 
-/** @since 0.1.0 @category constants */
+/**
+ * @since 0.1.0
+ * @category constants
+ */
 export const SUBPROTOCOL = "mcp"
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface WebSocket {
   readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => Effect.Effect<void, never, McpServer>
   readonly close: () => void
 }
 
 /**
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: {
   readonly maxMessageBytes: number

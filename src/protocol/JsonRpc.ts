@@ -8,20 +8,32 @@
  */
 import { Either, ParseResult, Predicate, Schema } from "effect"
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type RequestId = string | number
 
-/** @since 0.1.0 @category schemas */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const RequestId = Schema.Union(Schema.String, Schema.Number)
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface ErrorObject {
   readonly code: number
   readonly message: string
   readonly data?: unknown
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Request {
   readonly _tag: "Request"
   readonly id: RequestId
@@ -29,14 +41,20 @@ export interface Request {
   readonly params: Record<string, unknown> | undefined
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Notification {
   readonly _tag: "Notification"
   readonly method: string
   readonly params: Record<string, unknown> | undefined
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Response {
   readonly _tag: "Response"
   readonly id: RequestId | null
@@ -47,7 +65,8 @@ export interface Response {
 /**
  * A message whose envelope is invalid; `id` is the request's id when it could be read, else null.
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export interface Invalid {
   readonly _tag: "Invalid"
@@ -55,41 +74,89 @@ export interface Invalid {
   readonly error: JsonRpcError
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type Incoming = Request | Notification | Response
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Error codes and errors
 // ---------------------------------------------------------------------------------------------------------------------
 
-/** @since 0.1.0 @category error codes */
+/**
+ * @since 0.1.0
+ * @category error codes
+ */
 export const PARSE_ERROR = -32700
-/** @since 0.1.0 @category error codes */
+/**
+ * @since 0.1.0
+ * @category error codes
+ */
 export const INVALID_REQUEST = -32600
-/** @since 0.1.0 @category error codes */
+/**
+ * @since 0.1.0
+ * @category error codes
+ */
 export const METHOD_NOT_FOUND = -32601
-/** @since 0.1.0 @category error codes */
+/**
+ * @since 0.1.0
+ * @category error codes
+ */
 export const INVALID_PARAMS = -32602
-/** @since 0.1.0 @category error codes */
+/**
+ * @since 0.1.0
+ * @category error codes
+ */
 export const INTERNAL_ERROR = -32603
-/** Implementation-defined server error: busy, shutting down (HTTP sends it with 503). @since 0.1.0 @category error codes */
+/**
+ * Implementation-defined server error: busy, shutting down (HTTP sends it with 503).
+ *
+ * @since 0.1.0
+ * @category error codes
+ */
 export const SERVER_ERROR = -32000
-/** The SDK's code for a request that timed out (legacy implementation-defined range). @since 0.1.0 */
+/**
+ * The SDK's code for a request that timed out (legacy implementation-defined range).
+ *
+ * @since 0.1.0
+ */
 export const REQUEST_TIMEOUT = -32001
-/** Legacy only (2025-11-25 and earlier); modern servers use -32602. @since 0.1.0 */
+/**
+ * Legacy only (2025-11-25 and earlier); modern servers use -32602.
+ *
+ * @since 0.1.0
+ */
 export const RESOURCE_NOT_FOUND = -32002
-/** @since 0.1.0 @category error codes */
+/**
+ * @since 0.1.0
+ * @category error codes
+ */
 export const HEADER_MISMATCH = -32020
-/** @since 0.1.0 @category error codes */
+/**
+ * @since 0.1.0
+ * @category error codes
+ */
 export const MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
-/** @since 0.1.0 @category error codes */
+/**
+ * @since 0.1.0
+ * @category error codes
+ */
 export const UNSUPPORTED_PROTOCOL_VERSION = -32022
-/** 2025-11-25: the request needs the user to complete a URL-mode elicitation first. @since 0.1.0 @category codes */
+/**
+ * 2025-11-25: the request needs the user to complete a URL-mode elicitation first.
+ *
+ * @since 0.1.0
+ * @category codes
+ */
 export const URL_ELICITATION_REQUIRED = -32042
 
 const errorFields = { message: Schema.String, data: Schema.optional(Schema.Unknown) }
 
-/** @since 0.1.0 @category errors */
+/**
+ * @since 0.1.0
+ * @category errors
+ */
 export class ParseError extends Schema.TaggedError<ParseError>("effect-mcp-server/JsonRpc/ParseError")(
   "ParseError",
   errorFields
@@ -99,7 +166,10 @@ export class ParseError extends Schema.TaggedError<ParseError>("effect-mcp-serve
   }
 }
 
-/** @since 0.1.0 @category errors */
+/**
+ * @since 0.1.0
+ * @category errors
+ */
 export class InvalidRequest extends Schema.TaggedError<InvalidRequest>("effect-mcp-server/JsonRpc/InvalidRequest")(
   "InvalidRequest",
   errorFields
@@ -109,7 +179,10 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>("effect-m
   }
 }
 
-/** @since 0.1.0 @category errors */
+/**
+ * @since 0.1.0
+ * @category errors
+ */
 export class MethodNotFound extends Schema.TaggedError<MethodNotFound>("effect-mcp-server/JsonRpc/MethodNotFound")(
   "MethodNotFound",
   errorFields
@@ -119,7 +192,10 @@ export class MethodNotFound extends Schema.TaggedError<MethodNotFound>("effect-m
   }
 }
 
-/** @since 0.1.0 @category errors */
+/**
+ * @since 0.1.0
+ * @category errors
+ */
 export class InvalidParams extends Schema.TaggedError<InvalidParams>("effect-mcp-server/JsonRpc/InvalidParams")(
   "InvalidParams",
   errorFields
@@ -129,7 +205,10 @@ export class InvalidParams extends Schema.TaggedError<InvalidParams>("effect-mcp
   }
 }
 
-/** @since 0.1.0 @category errors */
+/**
+ * @since 0.1.0
+ * @category errors
+ */
 export class InternalError extends Schema.TaggedError<InternalError>("effect-mcp-server/JsonRpc/InternalError")(
   "InternalError",
   errorFields
@@ -142,7 +221,8 @@ export class InternalError extends Schema.TaggedError<InternalError>("effect-mcp
 /**
  * -32000: the server cannot take or finish the request now (busy, shutting down); the client may retry.
  *
- * @since 0.1.0 @category errors
+ * @since 0.1.0
+ * @category errors
  */
 export class ServerError extends Schema.TaggedError<ServerError>("effect-mcp-server/JsonRpc/ServerError")(
   "ServerError",
@@ -153,7 +233,10 @@ export class ServerError extends Schema.TaggedError<ServerError>("effect-mcp-ser
   }
 }
 
-/** @since 0.1.0 @category errors */
+/**
+ * @since 0.1.0
+ * @category errors
+ */
 export class RequestTimeout extends Schema.TaggedError<RequestTimeout>("effect-mcp-server/JsonRpc/RequestTimeout")(
   "RequestTimeout",
   errorFields
@@ -163,7 +246,10 @@ export class RequestTimeout extends Schema.TaggedError<RequestTimeout>("effect-m
   }
 }
 
-/** @since 0.1.0 @category errors */
+/**
+ * @since 0.1.0
+ * @category errors
+ */
 export class ResourceNotFound extends Schema.TaggedError<ResourceNotFound>(
   "effect-mcp-server/JsonRpc/ResourceNotFound"
 )("ResourceNotFound", { ...errorFields, uri: Schema.String }) {
@@ -172,7 +258,10 @@ export class ResourceNotFound extends Schema.TaggedError<ResourceNotFound>(
   }
 }
 
-/** @since 0.1.0 @category errors */
+/**
+ * @since 0.1.0
+ * @category errors
+ */
 export class HeaderMismatch extends Schema.TaggedError<HeaderMismatch>("effect-mcp-server/JsonRpc/HeaderMismatch")(
   "HeaderMismatch",
   errorFields
@@ -182,7 +271,10 @@ export class HeaderMismatch extends Schema.TaggedError<HeaderMismatch>("effect-m
   }
 }
 
-/** @since 0.1.0 @category errors */
+/**
+ * @since 0.1.0
+ * @category errors
+ */
 export class MissingRequiredClientCapability extends Schema.TaggedError<MissingRequiredClientCapability>(
   "effect-mcp-server/JsonRpc/MissingRequiredClientCapability"
 )("MissingRequiredClientCapability", errorFields) {
@@ -191,7 +283,10 @@ export class MissingRequiredClientCapability extends Schema.TaggedError<MissingR
   }
 }
 
-/** @since 0.1.0 @category errors */
+/**
+ * @since 0.1.0
+ * @category errors
+ */
 export class UnsupportedProtocolVersion extends Schema.TaggedError<UnsupportedProtocolVersion>(
   "effect-mcp-server/JsonRpc/UnsupportedProtocolVersion"
 )("UnsupportedProtocolVersion", errorFields) {
@@ -204,7 +299,8 @@ export class UnsupportedProtocolVersion extends Schema.TaggedError<UnsupportedPr
  * 2025-11-25: the request cannot go on until the user completes the URL-mode elicitations in `data.elicitations`
  * (each `{ mode: "url", elicitationId, url, message }`).
  *
- * @since 0.1.0 @category errors
+ * @since 0.1.0
+ * @category errors
  */
 export class UrlElicitationRequired extends Schema.TaggedError<UrlElicitationRequired>(
   "effect-mcp-server/JsonRpc/UrlElicitationRequired"
@@ -217,7 +313,8 @@ export class UrlElicitationRequired extends Schema.TaggedError<UrlElicitationReq
 /**
  * Every error that crosses the wire as a JSON-RPC error object.
  *
- * @since 0.1.0 @category errors
+ * @since 0.1.0
+ * @category errors
  */
 export type JsonRpcError =
   | ParseError
@@ -233,7 +330,10 @@ export type JsonRpcError =
   | UnsupportedProtocolVersion
   | UrlElicitationRequired
 
-/** @since 0.1.0 @category errors */
+/**
+ * @since 0.1.0
+ * @category errors
+ */
 export const toErrorObject = (error: JsonRpcError): ErrorObject =>
   error.data === undefined
     ? { code: error.code, message: error.message }
@@ -242,7 +342,8 @@ export const toErrorObject = (error: JsonRpcError): ErrorObject =>
 /**
  * Turns a Schema parse failure into -32602 that says which field and why, without internals.
  *
- * @since 0.1.0 @category errors
+ * @since 0.1.0
+ * @category errors
  */
 export const invalidParams = (error: ParseResult.ParseError, prefix = "Invalid params"): InvalidParams => {
   const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
@@ -275,7 +376,8 @@ const isErrorObject = (value: unknown): value is ErrorObject =>
  * Checks one JSON value's envelope and says what kind of message it is. What is wrong is said by naming the field,
  * never by formatting the value: an untrusted value may be huge.
  *
- * @since 0.1.0 @category decoding
+ * @since 0.1.0
+ * @category decoding
  */
 export const decode = (value: unknown): Incoming | Invalid => {
   if (!Predicate.isRecord(value)) {
@@ -325,7 +427,8 @@ export const decode = (value: unknown): Incoming | Invalid => {
  * are refused before anything looks inside them, so no recursive code (Schema, formatting, logging, handlers)
  * ever meets unbounded depth.
  *
- * @since 0.1.0 @category constants
+ * @since 0.1.0
+ * @category constants
  */
 export const MAX_DEPTH = 128
 
@@ -344,7 +447,8 @@ const within = (value: unknown, remaining: number): boolean => {
 /**
  * Whether a JSON value nests objects and arrays no deeper than `max` levels.
  *
- * @since 0.1.0 @category decoding
+ * @since 0.1.0
+ * @category decoding
  */
 export const withinDepth = (value: unknown, max: number = MAX_DEPTH): boolean => within(value, max)
 
@@ -352,7 +456,8 @@ export const withinDepth = (value: unknown, max: number = MAX_DEPTH): boolean =>
  * Parses one frame of text. Returns the parsed JSON, or the error to answer with: -32700 (id null) for text that
  * is not JSON, -32600 (with the request's id when it can be read) for JSON nested deeper than `MAX_DEPTH`.
  *
- * @since 0.1.0 @category decoding
+ * @since 0.1.0
+ * @category decoding
  */
 export const parse = (text: string): Either.Either<unknown, Invalid> => {
   let json: unknown
@@ -380,31 +485,47 @@ export const parse = (text: string): Either.Either<unknown, Invalid> => {
 // Encoding
 // ---------------------------------------------------------------------------------------------------------------------
 
-/** @since 0.1.0 @category encoding */
+/**
+ * @since 0.1.0
+ * @category encoding
+ */
 export const encodeResult = (id: RequestId, result: unknown): string =>
   `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${JSON.stringify(result)}}`
 
-/** @since 0.1.0 @category encoding */
+/**
+ * @since 0.1.0
+ * @category encoding
+ */
 export const encodeError = (id: RequestId | null, error: ErrorObject): string =>
   `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"error":${JSON.stringify(error)}}`
 
-/** @since 0.1.0 @category encoding */
+/**
+ * @since 0.1.0
+ * @category encoding
+ */
 export const encodeRequest = (id: RequestId, method: string, params: unknown): string =>
   `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}`
 
-/** @since 0.1.0 @category encoding */
+/**
+ * @since 0.1.0
+ * @category encoding
+ */
 export const encodeNotification = (method: string, params: unknown): string =>
   params === undefined
     ? `{"jsonrpc":"2.0","method":${JSON.stringify(method)}}`
     : `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":${JSON.stringify(params)}}`
 
-/** @since 0.1.0 @category encoding */
+/**
+ * @since 0.1.0
+ * @category encoding
+ */
 export const encodeBatch = (messages: ReadonlyArray<string>): string => `[${messages.join(",")}]`
 
 /**
  * The key of a request id in a per-connection table: `1` and `"1"` are different ids.
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export const idKey = (id: RequestId): string => (typeof id === "number" ? `n${id}` : `s${id}`)
 
@@ -423,5 +544,8 @@ const errorClasses = [
   UrlElicitationRequired
 ] as const
 
-/** @since 0.1.0 @category guards */
+/**
+ * @since 0.1.0
+ * @category guards
+ */
 export const isJsonRpcError = (u: unknown): u is JsonRpcError => errorClasses.some((klass) => u instanceof klass)

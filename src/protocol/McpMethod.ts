@@ -14,10 +14,16 @@ import { Predicate } from "effect"
 import type { Schema } from "effect"
 import * as McpSchema from "./McpSchema.js"
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type Eras = "legacy" | "modern" | "both"
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface McpMethod<A = unknown> {
   readonly name: string
   readonly eras: Eras
@@ -60,7 +66,8 @@ const define = <A, I>(
  * tools/call params of the usual shape: a string name, object arguments (plain JSON: no prototype other than
  * Object's), and an object `_meta` if any. Everything else goes to the Schema.
  *
- * @since 0.1.0 @category fast checks
+ * @since 0.1.0
+ * @category fast checks
  */
 export const plainCallToolParams = (params: unknown): typeof McpSchema.CallToolParams.Type | undefined => {
   if (!Predicate.isRecord(params) || typeof params.name !== "string") return undefined
@@ -80,7 +87,8 @@ const PLAIN_CLIENT_INFO = new Set(["name", "version", "title"])
  * its error messages): capabilities whose known entries are objects, client info of plain strings, a known log
  * level, a string or number progress token. Undefined when the Schema must decide.
  *
- * @since 0.1.0 @category fast checks
+ * @since 0.1.0
+ * @category fast checks
  */
 export const plainModernMeta = (meta: Record<string, unknown>): {
   readonly clientCapabilities: McpSchema.ClientCapabilities
@@ -121,54 +129,100 @@ export const plainModernMeta = (meta: Record<string, unknown>): {
   }
 }
 
-/** @since 0.1.0 @category methods */
+/**
+ * @since 0.1.0
+ * @category methods
+ */
 export const initialize = define("initialize", McpSchema.InitializeParams, "legacy")
-/** @since 0.1.0 @category methods */
+/**
+ * @since 0.1.0
+ * @category methods
+ */
 export const ping = define("ping", McpSchema.EmptyParams, "legacy")
-/** @since 0.1.0 @category methods */
+/**
+ * @since 0.1.0
+ * @category methods
+ */
 export const setLevel = define("logging/setLevel", McpSchema.SetLevelParams, "legacy")
-/** @since 0.1.0 @category methods */
+/**
+ * @since 0.1.0
+ * @category methods
+ */
 export const discover = define("server/discover", McpSchema.EmptyParams, "modern", { cacheable: true })
-/** @since 0.1.0 @category methods */
+/**
+ * @since 0.1.0
+ * @category methods
+ */
 export const listTools = define("tools/list", McpSchema.PaginatedParams, "both", { cacheable: true })
-/** @since 0.1.0 @category methods */
+/**
+ * @since 0.1.0
+ * @category methods
+ */
 export const callTool = define("tools/call", McpSchema.CallToolParams, "both", {
   fast: plainCallToolParams,
   roundTrip: true,
   nameParam: "name"
 })
-/** @since 0.1.0 @category methods */
+/**
+ * @since 0.1.0
+ * @category methods
+ */
 export const listResources = define("resources/list", McpSchema.PaginatedParams, "both", { cacheable: true })
-/** @since 0.1.0 @category methods */
+/**
+ * @since 0.1.0
+ * @category methods
+ */
 export const listResourceTemplates = define("resources/templates/list", McpSchema.PaginatedParams, "both", {
   cacheable: true
 })
-/** @since 0.1.0 @category methods */
+/**
+ * @since 0.1.0
+ * @category methods
+ */
 export const readResource = define("resources/read", McpSchema.ReadResourceParams, "both", {
   cacheable: true,
   roundTrip: true,
   nameParam: "uri"
 })
-/** @since 0.1.0 @category methods */
+/**
+ * @since 0.1.0
+ * @category methods
+ */
 export const listPrompts = define("prompts/list", McpSchema.PaginatedParams, "both", { cacheable: true })
-/** @since 0.1.0 @category methods */
+/**
+ * @since 0.1.0
+ * @category methods
+ */
 export const getPrompt = define("prompts/get", McpSchema.GetPromptParams, "both", {
   roundTrip: true,
   nameParam: "name"
 })
-/** @since 0.1.0 @category methods */
+/**
+ * @since 0.1.0
+ * @category methods
+ */
 export const subscribe = define("resources/subscribe", McpSchema.SubscribeParams, "legacy")
-/** @since 0.1.0 @category methods */
+/**
+ * @since 0.1.0
+ * @category methods
+ */
 export const unsubscribe = define("resources/unsubscribe", McpSchema.SubscribeParams, "legacy")
-/** @since 0.1.0 @category methods */
+/**
+ * @since 0.1.0
+ * @category methods
+ */
 export const listen = define("subscriptions/listen", McpSchema.ListenParams, "modern", { longLived: true })
-/** @since 0.1.0 @category methods */
+/**
+ * @since 0.1.0
+ * @category methods
+ */
 export const complete = define("completion/complete", McpSchema.CompleteParams, "both")
 
 /**
  * Every request method a client may send.
  *
- * @since 0.1.0 @category methods
+ * @since 0.1.0
+ * @category methods
  */
 export const all: ReadonlyArray<McpMethod> = [
   initialize,
@@ -193,13 +247,15 @@ const byName: ReadonlyMap<string, McpMethod> = new Map(all.map((method) => [meth
 /**
  * The method of that name, if MCP has one. Typed `unknown`: anything a client sends can be looked up.
  *
- * @since 0.1.0 @category lookups
+ * @since 0.1.0
+ * @category lookups
  */
 export const get = (name: unknown): McpMethod | undefined => (typeof name === "string" ? byName.get(name) : undefined)
 
 /**
  * The param the modern `Mcp-Name` header repeats for this method, if any.
  *
- * @since 0.1.0 @category lookups
+ * @since 0.1.0
+ * @category lookups
  */
 export const nameParamOf = (name: unknown): "name" | "uri" | undefined => get(name)?.nameParam

@@ -14,17 +14,32 @@ import { RequestId } from "./JsonRpc.js"
 // Common
 // ---------------------------------------------------------------------------------------------------------------------
 
-/** @since 0.1.0 @category schemas */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type JsonObject = typeof JsonObject.Type
 
-/** @since 0.1.0 @category schemas */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const ProgressToken = Schema.Union(Schema.String, Schema.Number)
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type ProgressToken = typeof ProgressToken.Type
 
-/** @since 0.1.0 @category schemas */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const LoggingLevel = Schema.Literal(
   "debug",
   "info",
@@ -35,10 +50,18 @@ export const LoggingLevel = Schema.Literal(
   "alert",
   "emergency"
 )
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type LoggingLevel = typeof LoggingLevel.Type
 
-/** Severity order of the syslog levels MCP uses. @since 0.1.0 @category models */
+/**
+ * Severity order of the syslog levels MCP uses.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export const loggingLevelRank: Readonly<Record<LoggingLevel, number>> = {
   debug: 0,
   info: 1,
@@ -50,17 +73,26 @@ export const loggingLevelRank: Readonly<Record<LoggingLevel, number>> = {
   emergency: 7
 }
 
-/** @since 0.1.0 @category schemas */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const Icon = Schema.Struct({
   src: Schema.String,
   mimeType: Schema.optional(Schema.String),
   sizes: Schema.optional(Schema.Array(Schema.String)),
   theme: Schema.optional(Schema.Literal("light", "dark"))
 })
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type Icon = typeof Icon.Type
 
-/** @since 0.1.0 @category schemas */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const Implementation = Schema.Struct({
   name: Schema.String,
   version: Schema.String,
@@ -68,13 +100,17 @@ export const Implementation = Schema.Struct({
   websiteUrl: Schema.optional(Schema.String),
   icons: Schema.optional(Schema.Array(Icon))
 })
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type Implementation = typeof Implementation.Type
 
 /**
  * Client capabilities: known keys are objects; unknown keys are kept (capabilities are an open set).
  *
- * @since 0.1.0 @category schemas
+ * @since 0.1.0
+ * @category schemas
  */
 export const ClientCapabilities = Schema.Struct(
   {
@@ -87,10 +123,16 @@ export const ClientCapabilities = Schema.Struct(
   },
   Schema.Record({ key: Schema.String, value: Schema.Unknown })
 )
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type ClientCapabilities = typeof ClientCapabilities.Type
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface ServerCapabilities {
   readonly tools?: { readonly listChanged?: boolean }
   readonly resources?: { readonly subscribe?: boolean; readonly listChanged?: boolean }
@@ -100,13 +142,19 @@ export interface ServerCapabilities {
   readonly experimental?: JsonObject
 }
 
-/** @since 0.1.0 @category schemas */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const Annotations = Schema.Struct({
   audience: Schema.optional(Schema.Array(Schema.Literal("user", "assistant"))),
   priority: Schema.optional(Schema.Number),
   lastModified: Schema.optional(Schema.String)
 })
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type Annotations = typeof Annotations.Type
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -118,16 +166,25 @@ const contentCommon = {
   _meta: Schema.optional(JsonObject)
 }
 
-/** @since 0.1.0 @category schemas */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const TextContent = Schema.Struct({ type: Schema.Literal("text"), text: Schema.String, ...contentCommon })
-/** @since 0.1.0 @category schemas */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const ImageContent = Schema.Struct({
   type: Schema.Literal("image"),
   data: Schema.String,
   mimeType: Schema.String,
   ...contentCommon
 })
-/** @since 0.1.0 @category schemas */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const AudioContent = Schema.Struct({
   type: Schema.Literal("audio"),
   data: Schema.String,
@@ -146,38 +203,62 @@ const resourceFields = {
   ...contentCommon
 }
 
-/** @since 0.1.0 @category schemas */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const ResourceLink = Schema.Struct({ type: Schema.Literal("resource_link"), ...resourceFields })
 
-/** @since 0.1.0 @category schemas */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const TextResourceContents = Schema.Struct({
   uri: Schema.String,
   mimeType: Schema.optional(Schema.String),
   text: Schema.String,
   _meta: Schema.optional(JsonObject)
 })
-/** @since 0.1.0 @category schemas */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const BlobResourceContents = Schema.Struct({
   uri: Schema.String,
   mimeType: Schema.optional(Schema.String),
   blob: Schema.String,
   _meta: Schema.optional(JsonObject)
 })
-/** @since 0.1.0 @category schemas */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const ResourceContents = Schema.Union(TextResourceContents, BlobResourceContents)
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type ResourceContents = typeof ResourceContents.Type
 
-/** @since 0.1.0 @category schemas */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const EmbeddedResource = Schema.Struct({
   type: Schema.Literal("resource"),
   resource: ResourceContents,
   ...contentCommon
 })
 
-/** @since 0.1.0 @category schemas */
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const ContentBlock = Schema.Union(TextContent, ImageContent, AudioContent, ResourceLink, EmbeddedResource)
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type ContentBlock = typeof ContentBlock.Type
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -186,33 +267,56 @@ export type ContentBlock = typeof ContentBlock.Type
 
 const meta = { _meta: Schema.optional(JsonObject) }
 
-/** @since 0.1.0 @category params */
+/**
+ * @since 0.1.0
+ * @category params
+ */
 export const InitializeParams = Schema.Struct({
   protocolVersion: Schema.String,
   capabilities: ClientCapabilities,
   clientInfo: Implementation,
   ...meta
 })
-/** @since 0.1.0 @category params */
+/**
+ * @since 0.1.0
+ * @category params
+ */
 export type InitializeParams = typeof InitializeParams.Type
 
-/** @since 0.1.0 @category params */
+/**
+ * @since 0.1.0
+ * @category params
+ */
 export const PaginatedParams = Schema.Struct({ cursor: Schema.optional(Schema.String), ...meta })
 
-/** @since 0.1.0 @category params */
+/**
+ * @since 0.1.0
+ * @category params
+ */
 export const CallToolParams = Schema.Struct({
   name: Schema.String,
   arguments: Schema.optional(JsonObject),
   ...meta
 })
 
-/** @since 0.1.0 @category params */
+/**
+ * @since 0.1.0
+ * @category params
+ */
 export const ReadResourceParams = Schema.Struct({ uri: Schema.String, ...meta })
 
-/** @since 0.1.0 @category params */
+/**
+ * @since 0.1.0
+ * @category params
+ */
 export const SubscribeParams = Schema.Struct({ uri: Schema.String, ...meta })
 
-/** Modern `subscriptions/listen`: which notifications the stream should carry. @since 0.1.0 @category params */
+/**
+ * Modern `subscriptions/listen`: which notifications the stream should carry.
+ *
+ * @since 0.1.0
+ * @category params
+ */
 export const ListenParams = Schema.Struct({
   notifications: Schema.Struct({
     toolsListChanged: Schema.optional(Schema.Boolean),
@@ -223,23 +327,35 @@ export const ListenParams = Schema.Struct({
   ...meta
 })
 
-/** @since 0.1.0 @category params */
+/**
+ * @since 0.1.0
+ * @category params
+ */
 export const GetPromptParams = Schema.Struct({
   name: Schema.String,
   arguments: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
   ...meta
 })
 
-/** @since 0.1.0 @category params */
+/**
+ * @since 0.1.0
+ * @category params
+ */
 export const PromptReference = Schema.Struct({
   type: Schema.Literal("ref/prompt"),
   name: Schema.String,
   title: Schema.optional(Schema.String)
 })
-/** @since 0.1.0 @category params */
+/**
+ * @since 0.1.0
+ * @category params
+ */
 export const ResourceTemplateReference = Schema.Struct({ type: Schema.Literal("ref/resource"), uri: Schema.String })
 
-/** @since 0.1.0 @category params */
+/**
+ * @since 0.1.0
+ * @category params
+ */
 export const CompleteParams = Schema.Struct({
   ref: Schema.Union(PromptReference, ResourceTemplateReference),
   argument: Schema.Struct({ name: Schema.String, value: Schema.String }),
@@ -248,23 +364,40 @@ export const CompleteParams = Schema.Struct({
   ),
   ...meta
 })
-/** @since 0.1.0 @category params */
+/**
+ * @since 0.1.0
+ * @category params
+ */
 export type CompleteParams = typeof CompleteParams.Type
 
-/** @since 0.1.0 @category params */
+/**
+ * @since 0.1.0
+ * @category params
+ */
 export const SetLevelParams = Schema.Struct({ level: LoggingLevel, ...meta })
 
-/** @since 0.1.0 @category params */
+/**
+ * @since 0.1.0
+ * @category params
+ */
 export const EmptyParams = Schema.Struct({ ...meta })
 
-/** @since 0.1.0 @category params */
+/**
+ * @since 0.1.0
+ * @category params
+ */
 export const CancelledParams = Schema.Struct({
   requestId: RequestId,
   reason: Schema.optional(Schema.String),
   ...meta
 })
 
-/** The `_meta` keys every modern (2026-07-28) request carries. @since 0.1.0 @category params */
+/**
+ * The `_meta` keys every modern (2026-07-28) request carries.
+ *
+ * @since 0.1.0
+ * @category params
+ */
 export const MODERN_META = {
   protocolVersion: "io.modelcontextprotocol/protocolVersion",
   clientCapabilities: "io.modelcontextprotocol/clientCapabilities",
@@ -274,7 +407,10 @@ export const MODERN_META = {
   subscriptionId: "io.modelcontextprotocol/subscriptionId"
 } as const
 
-/** @since 0.1.0 @category params */
+/**
+ * @since 0.1.0
+ * @category params
+ */
 export const ModernRequestMeta = Schema.Struct({
   [MODERN_META.protocolVersion]: Schema.String,
   [MODERN_META.clientCapabilities]: ClientCapabilities,
@@ -287,7 +423,10 @@ export const ModernRequestMeta = Schema.Struct({
 // Results
 // ---------------------------------------------------------------------------------------------------------------------
 
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export const ToolAnnotations = Schema.Struct({
   title: Schema.optional(Schema.String),
   readOnlyHint: Schema.optional(Schema.Boolean),
@@ -295,10 +434,16 @@ export const ToolAnnotations = Schema.Struct({
   idempotentHint: Schema.optional(Schema.Boolean),
   openWorldHint: Schema.optional(Schema.Boolean)
 })
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export type ToolAnnotations = typeof ToolAnnotations.Type
 
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export const ToolDefinition = Schema.Struct({
   name: Schema.String,
   title: Schema.optional(Schema.String),
@@ -309,25 +454,43 @@ export const ToolDefinition = Schema.Struct({
   icons: Schema.optional(Schema.Array(Icon)),
   _meta: Schema.optional(JsonObject)
 })
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export type ToolDefinition = typeof ToolDefinition.Type
 
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export const CallToolResult = Schema.Struct({
   content: Schema.Array(ContentBlock),
   structuredContent: Schema.optional(Schema.Unknown),
   isError: Schema.optional(Schema.Boolean),
   _meta: Schema.optional(JsonObject)
 })
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export type CallToolResult = typeof CallToolResult.Type
 
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export const ResourceDefinition = Schema.Struct({ ...resourceFields })
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export type ResourceDefinition = typeof ResourceDefinition.Type
 
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export const ResourceTemplateDefinition = Schema.Struct({
   uriTemplate: Schema.String,
   name: Schema.String,
@@ -337,23 +500,38 @@ export const ResourceTemplateDefinition = Schema.Struct({
   icons: Schema.optional(Schema.Array(Icon)),
   ...contentCommon
 })
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export type ResourceTemplateDefinition = typeof ResourceTemplateDefinition.Type
 
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export const ReadResourceResult = Schema.Struct({ contents: Schema.Array(ResourceContents) })
 
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export const PromptArgument = Schema.Struct({
   name: Schema.String,
   title: Schema.optional(Schema.String),
   description: Schema.optional(Schema.String),
   required: Schema.optional(Schema.Boolean)
 })
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export type PromptArgument = typeof PromptArgument.Type
 
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export const PromptDefinition = Schema.Struct({
   name: Schema.String,
   title: Schema.optional(Schema.String),
@@ -362,23 +540,41 @@ export const PromptDefinition = Schema.Struct({
   icons: Schema.optional(Schema.Array(Icon)),
   _meta: Schema.optional(JsonObject)
 })
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export type PromptDefinition = typeof PromptDefinition.Type
 
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export const PromptMessage = Schema.Struct({ role: Schema.Literal("user", "assistant"), content: ContentBlock })
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export type PromptMessage = typeof PromptMessage.Type
 
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export const GetPromptResult = Schema.Struct({
   description: Schema.optional(Schema.String),
   messages: Schema.Array(PromptMessage)
 })
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export type GetPromptResult = typeof GetPromptResult.Type
 
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export const CompleteResult = Schema.Struct({
   completion: Schema.Struct({
     values: Schema.Array(Schema.String).pipe(Schema.maxItems(100)),
@@ -386,10 +582,16 @@ export const CompleteResult = Schema.Struct({
     hasMore: Schema.optional(Schema.Boolean)
   })
 })
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export type CompleteResult = typeof CompleteResult.Type
 
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export const InitializeResult = Schema.Struct({
   protocolVersion: Schema.String,
   capabilities: JsonObject,
@@ -397,7 +599,10 @@ export const InitializeResult = Schema.Struct({
   instructions: Schema.optional(Schema.String)
 })
 
-/** @since 0.1.0 @category results */
+/**
+ * @since 0.1.0
+ * @category results
+ */
 export const DiscoverResult = Schema.Struct({
   resultType: Schema.Literal("complete"),
   supportedVersions: Schema.Array(Schema.String),

@@ -39,7 +39,8 @@ const WAV_BASE64 = (() => {
 /**
  * An application service the reference tools depend on, to show handlers requiring the app's own services.
  *
- * @since 0.1.0 @category services
+ * @since 0.1.0
+ * @category services
  */
 export class Catalog extends Context.Tag("effect-mcp-server/reference/Catalog")<Catalog, {
   readonly item: (id: number) => Effect.Effect<{ readonly id: number; readonly name: string; readonly price: number }>
@@ -294,7 +295,8 @@ const Roots = Tool.make({
 /**
  * A counter the `increment` tool bumps; its resource's subscribers hear `notifications/resources/updated`.
  *
- * @since 0.1.0 @category services
+ * @since 0.1.0
+ * @category services
  */
 export class Counter extends Context.Tag("effect-mcp-server/reference/Counter")<Counter, Ref.Ref<number>>() {
   static readonly layer = Layer.effect(Counter, Ref.make(0))
@@ -345,7 +347,8 @@ const ToggleExtra = Tool.make({
 /**
  * Every feature of the reference server, needing `McpServer` and `Catalog`.
  *
- * @since 0.1.0 @category layers
+ * @since 0.1.0
+ * @category layers
  */
 export const features = Layer.mergeAll(
   McpServer.tool(Echo),
@@ -372,7 +375,10 @@ export const features = Layer.mergeAll(
   McpServer.prompt(CodeReview)
 ).pipe(Layer.provide(Layer.merge(Catalog.layer, Counter.layer)))
 
-/** @since 0.1.0 @category constants */
+/**
+ * @since 0.1.0
+ * @category constants
+ */
 export const info = {
   name: "effect-mcp-server-reference",
   version: VERSION,
@@ -383,7 +389,8 @@ export const info = {
 /**
  * The reference server with its options read from Config (see `McpServer.layerConfig`).
  *
- * @since 0.1.0 @category layers
+ * @since 0.1.0
+ * @category layers
  */
 export const layer: Layer.Layer<McpServer.McpServer> = features.pipe(
   Layer.provideMerge(McpServer.layerConfig(info))

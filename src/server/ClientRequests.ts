@@ -23,7 +23,8 @@ import type { ClientCapabilities } from "../protocol/McpSchema.js"
  * The client could not answer: it answered with an error, did not answer in time, or the question was cancelled.
  * Unhandled in a tool, it becomes that tool's `isError` result.
  *
- * @since 0.1.0 @category errors
+ * @since 0.1.0
+ * @category errors
  */
 export class ClientError extends Data.TaggedError("effect-mcp-server/ClientError")<{
   readonly message: string
@@ -36,7 +37,8 @@ export class ClientError extends Data.TaggedError("effect-mcp-server/ClientError
  * Thrown (as a defect, so a handler's `catchAll` cannot swallow it) when a modern handler asks for an input the
  * client has not supplied yet: the dispatcher turns it into an `input_required` result.
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export class InputRequired {
   readonly _tag = "effect-mcp-server/InputRequired"
@@ -47,10 +49,18 @@ export class InputRequired {
   ) {}
 }
 
-/** @since 0.1.0 @category guards */
+/**
+ * @since 0.1.0
+ * @category guards
+ */
 export const isInputRequired = (u: unknown): u is InputRequired => u instanceof InputRequired
 
-/** The methods a server may ask, with what they need of the client. @since 0.1.0 @category models */
+/**
+ * The methods a server may ask, with what they need of the client.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type ClientMethod = "sampling/createMessage" | "elicitation/create" | "roots/list"
 
 const missing = (capability: Record<string, unknown>, what: string) =>
@@ -64,7 +74,8 @@ const missing = (capability: Record<string, unknown>, what: string) =>
  * give (sampling with tools needs `sampling.tools`; URL elicitation needs `elicitation.url`; an empty
  * `elicitation` object means form mode only).
  *
- * @since 0.1.0 @category validation
+ * @since 0.1.0
+ * @category validation
  */
 export const checkCapability = (
   method: ClientMethod,
@@ -97,7 +108,12 @@ export const checkCapability = (
 // requestState
 // ---------------------------------------------------------------------------------------------------------------------
 
-/** What a signed state binds and carries. @since 0.1.0 @category models */
+/**
+ * What a signed state binds and carries.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface StatePayload {
   /** The originating method. */
   readonly m: string
@@ -131,7 +147,10 @@ export const paramsDigest = (params: Record<string, unknown> | undefined): strin
   return createHash("sha256").update(canonical(rest)).digest("base64url")
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface StateCodec {
   readonly sign: (payload: Omit<StatePayload, "n" | "e">, now: number) => string
   /** The verified payload, or why it was refused. Marks the state used. */
@@ -145,7 +164,8 @@ export interface StateCodec {
 /**
  * A codec with a key (from config, or random per process) and a lifetime for each state.
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const makeStateCodec = (options: {
   readonly key?: string | undefined

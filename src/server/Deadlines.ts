@@ -19,14 +19,18 @@ import type { Scope } from "effect"
  * Something with a deadline: the timer writes `deadline` when it is added and calls `expire` when it passes. A
  * request's own bookkeeping object is its item, so scheduling one allocates nothing.
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export interface Item {
   deadline: number
   readonly expire: () => void
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Deadlines {
   /** Schedules `item.expire` after `millis` (0 or less: never). Returns the deadline (epoch ms), Infinity when none. */
   readonly add: (item: Item, millis: number) => Effect.Effect<number>
@@ -41,7 +45,8 @@ export interface Deadlines {
 /**
  * Starts the timer fiber in the current Scope.
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.gen(function*() {
   // One queue per length of deadline, each in deadline order (a Set keeps insertion order).

@@ -53,7 +53,8 @@ import * as Session from "./Session.js"
  * refused before any handler ran (invalid message, unknown method, bad `_meta`, unsupported version, an id in
  * flight); `code` is the JSON-RPC error code, if the answer is an error.
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export interface Outcome {
   readonly code: number | undefined
@@ -65,7 +66,8 @@ export interface Outcome {
 /**
  * Where outbound frames go: a connection's bounded outbound queue, or one HTTP request's stream.
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export interface Sink {
   /** A notification related to a request in flight (progress, log messages). */
@@ -92,7 +94,10 @@ const interruptedOutcome: Outcome = { code: undefined, rejected: false, interrup
 const rejectedWith = (error: JsonRpc.JsonRpcError): Outcome => ({ code: error.code, rejected: true })
 const failedWith = (error: JsonRpc.JsonRpcError): Outcome => ({ code: error.code, rejected: false })
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Dispatcher {
   /** Handles one text frame (one JSON value, possibly a batch). Returns once the message is accepted: requests run in their own fibers. */
   readonly handleText: (text: string, sink?: Sink) => Effect.Effect<void>
@@ -119,7 +124,10 @@ export interface Dispatcher {
   readonly hasPushed: () => boolean
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface MakeOptions {
   /** The connection's sink: for messages that came without a sink of their own. */
   readonly send: Sink
@@ -1281,7 +1289,8 @@ const serverInfoMetaOf = (server: McpServer["Type"]): Record<string, unknown> =>
  * the questions waiting for the client) instead of a Scope: for a legacy HTTP session, which has no fiber of its
  * own and should cost as little as possible while idle.
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const makeOwned = (
   options: MakeOptions,
@@ -1293,7 +1302,8 @@ export const makeOwned = (
  * A dispatcher that runs requests inline and needs no Scope: for one modern request (an HTTP POST), which holds no
  * subscription and asks the client nothing over the wire (the modern era asks with `input_required`).
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const makeInline = (
   options: Omit<MakeOptions, "fibers">,
@@ -1316,7 +1326,8 @@ const serverInfoMetaJsonOf = (server: McpServer["Type"]): string => {
 /**
  * Builds the dispatcher of one connection or legacy session; it leaves the notification hub when the Scope closes.
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: MakeOptions): Effect.Effect<Dispatcher, never, McpServer | Scope.Scope> =>
   Effect.gen(function*() {

@@ -18,7 +18,12 @@ import * as Notifications from "./Notifications.js"
 import type * as Session from "./Session.js"
 import type { Tool } from "./Tool.js"
 
-/** What the engine knows of a request when it runs its handler. @since 0.1.0 @category models */
+/**
+ * What the engine knows of a request when it runs its handler.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface RequestContext {
   readonly era: ProtocolVersion.Era
   readonly protocolVersion: string
@@ -29,10 +34,20 @@ export interface RequestContext {
   readonly progressToken: McpSchema.ProgressToken | undefined
 }
 
-/** A result before framing. @since 0.1.0 @category models */
+/**
+ * A result before framing.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type Result = Record<string, unknown>
 
-/** The connection or session a handler runs for. @since 0.1.0 @category models */
+/**
+ * The connection or session a handler runs for.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Env {
   readonly server: McpServer["Type"]
   readonly session: Session.Session
@@ -43,7 +58,8 @@ export interface Env {
 /**
  * Answers one method, given its decoded params.
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export type Handler<A> = (
   params: A,
@@ -53,16 +69,29 @@ export type Handler<A> = (
   sink: Sink
 ) => Effect.Effect<Result, JsonRpc.JsonRpcError>
 
-/** A method and its handler. @since 0.1.0 @category models */
+/**
+ * A method and its handler.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Entry<A = any> {
   readonly method: McpMethod.McpMethod<A>
   readonly run: Handler<A>
 }
 
-/** A table of handlers: the methods it answers (others are -32601). @since 0.1.0 @category models */
+/**
+ * A table of handlers: the methods it answers (others are -32601).
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type Handlers = ReadonlyArray<Entry>
 
-/** @since 0.1.0 @category constructors */
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
 export const handle = <A>(method: McpMethod.McpMethod<A>, run: Handler<A>): Entry<A> => ({ method, run })
 
 /**
@@ -222,7 +251,8 @@ const listen = (
  * The local handlers: the server's own tools, resources, prompts and completions (the registry in McpServer),
  * logging, subscriptions and `subscriptions/listen`.
  *
- * @since 0.1.0 @category handlers
+ * @since 0.1.0
+ * @category handlers
  */
 export const local: Handlers = [
   handle(McpMethod.ping, () => Effect.succeed({})),

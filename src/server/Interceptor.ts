@@ -26,7 +26,12 @@ import * as JsonRpc from "../protocol/JsonRpc.js"
 import type { Era } from "../protocol/ProtocolVersion.js"
 import { McpServer } from "./McpServer.js"
 
-/** A JSON-RPC message as plain JSON. @since 0.1.0 @category models */
+/**
+ * A JSON-RPC message as plain JSON.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Message {
   readonly jsonrpc?: "2.0"
   readonly id?: RequestId | null
@@ -37,7 +42,10 @@ export interface Message {
   readonly [key: string]: unknown
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Context {
   readonly direction: "inbound" | "outbound"
   readonly era: Era | undefined
@@ -52,7 +60,10 @@ export interface Context {
   readonly metadata: Map<string, unknown>
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type Action =
   | { readonly _tag: "Continue" }
   | { readonly _tag: "Modify"; readonly message: Message }
@@ -61,27 +72,53 @@ export type Action =
   | { readonly _tag: "Delay"; readonly duration: Duration.DurationInput }
   | { readonly _tag: "Drop" }
 
-/** @since 0.1.0 @category constructors */
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
 export const Continue: Action = { _tag: "Continue" }
-/** @since 0.1.0 @category constructors */
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
 export const Drop: Action = { _tag: "Drop" }
-/** @since 0.1.0 @category constructors */
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
 export const modify = (message: Message): Action => ({ _tag: "Modify", message })
-/** @since 0.1.0 @category constructors */
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
 export const block = (error: ErrorObject): Action => ({ _tag: "Block", error })
-/** @since 0.1.0 @category constructors */
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
 export const respond = (result: unknown): Action => ({ _tag: "Respond", result })
-/** @since 0.1.0 @category constructors */
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
 export const delay = (duration: Duration.DurationInput): Action => ({ _tag: "Delay", duration })
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Interceptor {
   readonly name: string
   readonly inbound?: (message: Message, context: Context) => Effect.Effect<Action>
   readonly outbound?: (message: Message, context: Context) => Effect.Effect<Action>
 }
 
-/** What the chain decided for one message. @since 0.1.0 @category models */
+/**
+ * What the chain decided for one message.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type Verdict =
   | { readonly _tag: "Pass"; readonly message: Message; readonly changed: boolean }
   | { readonly _tag: "Block"; readonly error: ErrorObject }
@@ -111,7 +148,8 @@ const logFailure =
  * Runs the chain over one message. Never fails: an interceptor's failure or defect is logged and blocks the
  * message with -32603.
  *
- * @since 0.1.0 @category running
+ * @since 0.1.0
+ * @category running
  */
 export const run = (
   chain: ReadonlyArray<Interceptor>,
@@ -126,7 +164,8 @@ export const run = (
  * it: a chain of no-op interceptors costs a few function calls per message. The first interceptor that needs the
  * runtime (a real Effect, a `Delay`) continues the chain as Effects.
  *
- * @since 0.1.0 @category running
+ * @since 0.1.0
+ * @category running
  */
 export const runNow = (
   chain: ReadonlyArray<Interceptor>,
@@ -203,7 +242,8 @@ const runFrom = (
 /**
  * Registers interceptors, in the given order, after those registered before.
  *
- * @since 0.1.0 @category layers
+ * @since 0.1.0
+ * @category layers
  */
 export const layer = (...interceptors: ReadonlyArray<Interceptor>): Layer.Layer<never, never, McpServer> =>
   Layer.effectDiscard(Effect.flatMap(McpServer, (server) => server.addInterceptors(interceptors)))
@@ -216,7 +256,8 @@ export const layer = (...interceptors: ReadonlyArray<Interceptor>): Layer.Layer<
  * Logs every message (method, id, direction, transport, era, session) at the given level, without params or
  * results unless `bodies` is set.
  *
- * @since 0.1.0 @category built-ins
+ * @since 0.1.0
+ * @category built-ins
  */
 export const logger = (options: { readonly level?: "Debug" | "Info"; readonly bodies?: boolean } = {}): Interceptor => {
   const log = (message: Message, context: Context) => {
@@ -251,7 +292,8 @@ const methodNotAllowed = (method: string): ErrorObject => ({
  * (`deny`). A refused request is answered with -32601; a refused notification is dropped. Responses from the
  * client always pass.
  *
- * @since 0.1.0 @category built-ins
+ * @since 0.1.0
+ * @category built-ins
  */
 export const methods = (
   options: { readonly allow: ReadonlyArray<string> } | { readonly deny: ReadonlyArray<string> }
@@ -269,7 +311,10 @@ export const methods = (
   }
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface FaultOptions {
   /** The chance (0..1) that a message is hit. */
   readonly probability: number
@@ -287,7 +332,8 @@ export interface FaultOptions {
  * Injects faults for chaos tests: with the given probability a message is delayed, refused with an error, or
  * dropped. Randomness comes from Effect's `Random`, so a test can seed it.
  *
- * @since 0.1.0 @category built-ins
+ * @since 0.1.0
+ * @category built-ins
  */
 export const faults = (options: FaultOptions): Interceptor => {
   const kinds: Array<Action> = []

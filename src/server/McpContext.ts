@@ -12,7 +12,10 @@ import type { ClientCapabilities, Implementation, LoggingLevel } from "../protoc
 import type { Era } from "../protocol/ProtocolVersion.js"
 import type { ClientError } from "./ClientRequests.js"
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface ProgressOptions {
   readonly total?: number
   readonly message?: string
@@ -21,7 +24,8 @@ export interface ProgressOptions {
 /**
  * `sampling/createMessage` params (`tools`/`toolChoice` need the client's `sampling.tools`).
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export interface CreateMessageParams {
   readonly messages: ReadonlyArray<{ readonly role: "user" | "assistant"; readonly content: unknown }>
@@ -37,14 +41,22 @@ export interface CreateMessageParams {
   readonly [key: string]: unknown
 }
 
-/** A content block of a sampling result (text, image, audio, tool use...). @since 0.1.0 @category models */
+/**
+ * A content block of a sampling result (text, image, audio, tool use...).
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface SamplingContent {
   readonly type: string
   readonly text?: string
   readonly [key: string]: unknown
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface CreateMessageResult {
   readonly role: "user" | "assistant"
   readonly content: SamplingContent | ReadonlyArray<SamplingContent>
@@ -57,7 +69,8 @@ export interface CreateMessageResult {
  * `elicitation/create` params: form mode (a flat `requestedSchema`) or URL mode (2025-11-25+: `url` and
  * `elicitationId`).
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export type ElicitParams =
   | {
@@ -74,26 +87,38 @@ export type ElicitParams =
     readonly [key: string]: unknown
   }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface ElicitResult {
   readonly action: "accept" | "decline" | "cancel"
   readonly content?: Record<string, unknown>
   readonly [key: string]: unknown
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface ListRootsResult {
   readonly roots: ReadonlyArray<{ readonly uri: string; readonly name?: string; readonly [key: string]: unknown }>
   readonly [key: string]: unknown
 }
 
-/** What asking the client can fail with. @since 0.1.0 @category models */
+/**
+ * What asking the client can fail with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type AskError = ClientError | MissingRequiredClientCapability
 
 /**
  * The per-request service a handler can `yield*`.
  *
- * @since 0.1.0 @category tags
+ * @since 0.1.0
+ * @category tags
  */
 export class McpContext extends Context.Tag("effect-mcp-server/McpContext")<McpContext, {
   readonly requestId: RequestId
@@ -135,7 +160,8 @@ export class McpContext extends Context.Tag("effect-mcp-server/McpContext")<McpC
 /**
  * Reports progress for the current request.
  *
- * @since 0.1.0 @category accessors
+ * @since 0.1.0
+ * @category accessors
  */
 export const progress = (value: number, options?: ProgressOptions): Effect.Effect<void, never, McpContext> =>
   Effect.flatMap(McpContext, (context) => context.progress(value, options))
@@ -143,7 +169,8 @@ export const progress = (value: number, options?: ProgressOptions): Effect.Effec
 /**
  * Logs a message to the client for the current request.
  *
- * @since 0.1.0 @category accessors
+ * @since 0.1.0
+ * @category accessors
  */
 export const log = (level: LoggingLevel, data: unknown, logger?: string): Effect.Effect<void, never, McpContext> =>
   Effect.flatMap(McpContext, (context) => context.log(level, data, logger))
@@ -152,7 +179,8 @@ export const log = (level: LoggingLevel, data: unknown, logger?: string): Effect
  * Fails with -32021 unless the client declared the capability (e.g. `"elicitation"`, `"sampling"`, `"roots"`).
  * A handler that needs a client feature calls this first, so the client learns what it must declare.
  *
- * @since 0.1.0 @category accessors
+ * @since 0.1.0
+ * @category accessors
  */
 export const requireClientCapability = (
   capability: string
@@ -168,7 +196,8 @@ export const requireClientCapability = (
 /**
  * The text of a sampling result (its text blocks joined; other blocks as JSON).
  *
- * @since 0.1.0 @category accessors
+ * @since 0.1.0
+ * @category accessors
  */
 export const sampledText = (result: CreateMessageResult): string => {
   const blocks = Array.isArray(result.content) ? result.content : [result.content as SamplingContent]
@@ -180,7 +209,8 @@ export const sampledText = (result: CreateMessageResult): string => {
 /**
  * Asks the client's LLM for a completion (`sampling/createMessage`).
  *
- * @since 0.1.0 @category accessors
+ * @since 0.1.0
+ * @category accessors
  */
 export const sample = (params: CreateMessageParams): Effect.Effect<CreateMessageResult, AskError, McpContext> =>
   Effect.flatMap(
@@ -191,7 +221,8 @@ export const sample = (params: CreateMessageParams): Effect.Effect<CreateMessage
 /**
  * Asks the user for input (`elicitation/create`), in form or URL mode.
  *
- * @since 0.1.0 @category accessors
+ * @since 0.1.0
+ * @category accessors
  */
 export const elicit = (params: ElicitParams): Effect.Effect<ElicitResult, AskError, McpContext> =>
   Effect.flatMap(
@@ -203,7 +234,8 @@ export const elicit = (params: ElicitParams): Effect.Effect<ElicitResult, AskErr
  * Asks the client for its roots (`roots/list`). Legacy sessions cache the answer until the client sends
  * `notifications/roots/list_changed`.
  *
- * @since 0.1.0 @category accessors
+ * @since 0.1.0
+ * @category accessors
  */
 export const listRoots: Effect.Effect<ListRootsResult, AskError, McpContext> = Effect.flatMap(
   McpContext,
@@ -213,14 +245,16 @@ export const listRoots: Effect.Effect<ListRootsResult, AskError, McpContext> = E
 /**
  * Closes this request's HTTP stream so the client polls for the rest (SEP-1699); see `McpContext.closeStream`.
  *
- * @since 0.1.0 @category accessors
+ * @since 0.1.0
+ * @category accessors
  */
 export const closeStream: Effect.Effect<void, never, McpContext> = Effect.flatMap(McpContext, (c) => c.closeStream)
 
 /**
  * Tells the client that a URL-mode elicitation completed (2025-11-25 sessions; elsewhere a no-op).
  *
- * @since 0.1.0 @category accessors
+ * @since 0.1.0
+ * @category accessors
  */
 export const elicitationComplete = (elicitationId: string): Effect.Effect<void, never, McpContext> =>
   Effect.flatMap(McpContext, (context) => context.elicitationComplete(elicitationId))

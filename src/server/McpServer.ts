@@ -19,7 +19,10 @@ import type { Prompt } from "./Prompt.js"
 import type { Resource, ResourceTemplate } from "./Resource.js"
 import type { Tool } from "./Tool.js"
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Options {
   readonly name: string
   readonly version: string
@@ -43,7 +46,12 @@ export interface Options {
   readonly handlers?: Handlers
 }
 
-/** The registry: insertion-ordered, so listings are deterministic. @since 0.1.0 @category models */
+/**
+ * The registry: insertion-ordered, so listings are deterministic.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Registry {
   readonly tools: ReadonlyMap<string, Tool>
   readonly resources: ReadonlyMap<string, Resource>
@@ -54,7 +62,8 @@ export interface Registry {
 const emptyRegistry: Registry = { tools: new Map(), resources: new Map(), templates: [], prompts: new Map() }
 
 /**
- * @since 0.1.0 @category tags
+ * @since 0.1.0
+ * @category tags
  */
 export class McpServer extends Context.Tag("effect-mcp-server/McpServer")<McpServer, {
   readonly info: Implementation
@@ -106,7 +115,8 @@ const withDuplicateCheck = <K, V>(map: ReadonlyMap<K, V>, key: K, value: V, what
 /**
  * Builds the service.
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: Options): Effect.Effect<McpServer["Type"], never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -235,7 +245,8 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
 /**
  * The server as a Layer.
  *
- * @since 0.1.0 @category layers
+ * @since 0.1.0
+ * @category layers
  */
 export const layer = (options: Options): Layer.Layer<McpServer> => Layer.scoped(McpServer, make(options))
 
@@ -243,7 +254,8 @@ export const layer = (options: Options): Layer.Layer<McpServer> => Layer.scoped(
  * The server with its tunables read from `effect/Config` (`MCP_PAGE_SIZE`, `MCP_REQUEST_TIMEOUT_MS`,
  * `MCP_CACHE_TTL_MS`), falling back to `options` and then the defaults.
  *
- * @since 0.1.0 @category layers
+ * @since 0.1.0
+ * @category layers
  */
 export const layerConfig = (options: Options): Layer.Layer<McpServer, never> =>
   Layer.scoped(
@@ -284,7 +296,8 @@ const captured = <A extends object, R>(
 /**
  * Registers a tool made with `Tool.make`.
  *
- * @since 0.1.0 @category registration
+ * @since 0.1.0
+ * @category registration
  */
 export const tool = <R>(tool: Tool<R>): Layer.Layer<never, never, McpServer | R> =>
   captured(
@@ -296,7 +309,8 @@ export const tool = <R>(tool: Tool<R>): Layer.Layer<never, never, McpServer | R>
 /**
  * Registers a resource made with `Resource.make`.
  *
- * @since 0.1.0 @category registration
+ * @since 0.1.0
+ * @category registration
  */
 export const resource = <R>(resource: Resource<R>): Layer.Layer<never, never, McpServer | R> =>
   captured(
@@ -308,7 +322,8 @@ export const resource = <R>(resource: Resource<R>): Layer.Layer<never, never, Mc
 /**
  * Registers a resource template made with `Resource.template`.
  *
- * @since 0.1.0 @category registration
+ * @since 0.1.0
+ * @category registration
  */
 export const resourceTemplate = <R>(template: ResourceTemplate<R>): Layer.Layer<never, never, McpServer | R> =>
   captured(
@@ -329,7 +344,8 @@ export const resourceTemplate = <R>(template: ResourceTemplate<R>): Layer.Layer<
 /**
  * Registers a prompt made with `Prompt.make`.
  *
- * @since 0.1.0 @category registration
+ * @since 0.1.0
+ * @category registration
  */
 export const prompt = <R>(prompt: Prompt<R>): Layer.Layer<never, never, McpServer | R> =>
   captured(
@@ -352,36 +368,58 @@ export const prompt = <R>(prompt: Prompt<R>): Layer.Layer<never, never, McpServe
 /**
  * Adds or replaces a tool while serving (its handler needs nothing but the request's `McpContext`).
  *
- * @since 0.1.0 @category runtime
+ * @since 0.1.0
+ * @category runtime
  */
 export const putTool = (tool: Tool): Effect.Effect<void, never, McpServer> =>
   Effect.flatMap(McpServer, (server) => server.putTool(tool))
 
-/** @since 0.1.0 @category runtime */
+/**
+ * @since 0.1.0
+ * @category runtime
+ */
 export const removeTool = (name: string): Effect.Effect<boolean, never, McpServer> =>
   Effect.flatMap(McpServer, (server) => server.removeTool(name))
 
-/** @since 0.1.0 @category runtime */
+/**
+ * @since 0.1.0
+ * @category runtime
+ */
 export const putResource = (resource: Resource): Effect.Effect<void, never, McpServer> =>
   Effect.flatMap(McpServer, (server) => server.putResource(resource))
 
-/** @since 0.1.0 @category runtime */
+/**
+ * @since 0.1.0
+ * @category runtime
+ */
 export const removeResource = (uri: string): Effect.Effect<boolean, never, McpServer> =>
   Effect.flatMap(McpServer, (server) => server.removeResource(uri))
 
-/** @since 0.1.0 @category runtime */
+/**
+ * @since 0.1.0
+ * @category runtime
+ */
 export const putResourceTemplate = (template: ResourceTemplate): Effect.Effect<void, never, McpServer> =>
   Effect.flatMap(McpServer, (server) => server.putResourceTemplate(template))
 
-/** @since 0.1.0 @category runtime */
+/**
+ * @since 0.1.0
+ * @category runtime
+ */
 export const removeResourceTemplate = (uriTemplate: string): Effect.Effect<boolean, never, McpServer> =>
   Effect.flatMap(McpServer, (server) => server.removeResourceTemplate(uriTemplate))
 
-/** @since 0.1.0 @category runtime */
+/**
+ * @since 0.1.0
+ * @category runtime
+ */
 export const putPrompt = (prompt: Prompt): Effect.Effect<void, never, McpServer> =>
   Effect.flatMap(McpServer, (server) => server.putPrompt(prompt))
 
-/** @since 0.1.0 @category runtime */
+/**
+ * @since 0.1.0
+ * @category runtime
+ */
 export const removePrompt = (name: string): Effect.Effect<boolean, never, McpServer> =>
   Effect.flatMap(McpServer, (server) => server.removePrompt(name))
 
@@ -389,7 +427,8 @@ export const removePrompt = (name: string): Effect.Effect<boolean, never, McpSer
  * Tells the clients subscribed to `uri` (legacy `resources/subscribe`, modern `subscriptions/listen`) that it
  * changed. Returns how many subscribers were signalled.
  *
- * @since 0.1.0 @category runtime
+ * @since 0.1.0
+ * @category runtime
  */
 export const resourceUpdated = (uri: string): Effect.Effect<number, never, McpServer> =>
   Effect.flatMap(McpServer, (server) => server.resourceUpdated(uri))

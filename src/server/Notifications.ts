@@ -18,10 +18,16 @@
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import { MODERN_META } from "../protocol/McpSchema.js"
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type ListKind = "tools" | "prompts" | "resources"
 
-/** @since 0.1.0 @category constants */
+/**
+ * @since 0.1.0
+ * @category constants
+ */
 export const listChangedMethod: Readonly<Record<ListKind, string>> = {
   tools: "notifications/tools/list_changed",
   prompts: "notifications/prompts/list_changed",
@@ -40,7 +46,8 @@ const TAG_KEY = JSON.stringify(MODERN_META.subscriptionId)
  * Adds `_meta.subscriptionId` to a notification frame encoded by `JsonRpc.encodeNotification`, without parsing or
  * re-encoding it: the frame ends with `}` (no params) or `}}` (params object).
  *
- * @since 0.1.0 @category encoding
+ * @since 0.1.0
+ * @category encoding
  */
 export const tagFrame = (frame: string, tagJson: string): string => {
   const meta = `"_meta":{${TAG_KEY}:${tagJson}}`
@@ -48,17 +55,28 @@ export const tagFrame = (frame: string, tagJson: string): string => {
   return frame.endsWith("{}}") ? `${frame.slice(0, -2)}${meta}}}` : `${frame.slice(0, -2)},${meta}}}`
 }
 
-/** Every list kind: what a legacy session hears. @since 0.1.0 @category constants */
+/**
+ * Every list kind: what a legacy session hears.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const ALL_LISTS: ReadonlySet<ListKind> = new Set<ListKind>(["tools", "prompts", "resources"])
 
-/** The most URIs one subscriber may subscribe to (each costs a map entry). @since 0.1.0 @category constants */
+/**
+ * The most URIs one subscriber may subscribe to (each costs a map entry).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const MAX_URIS_PER_SUBSCRIBER = 1000
 
 /**
  * One recipient of unsolicited notifications: a legacy session (stdio, WebSocket, SSE or HTTP) or one modern
  * `subscriptions/listen` stream.
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export class Subscriber {
   // Allocated on first use: most subscribers (idle legacy sessions) never hold anything pending or subscribed.
@@ -83,7 +101,9 @@ export class Subscriber {
     return this.subscribed
   }
 
-  /** @internal */
+  /**
+   * @internal
+   */
   signalList(kind: ListKind): void {
     if (!this.lists.has(kind)) return
     const first = !this.hasPending
@@ -92,7 +112,9 @@ export class Subscriber {
     if (first) this.wake()
   }
 
-  /** @internal */
+  /**
+   * @internal
+   */
   signalUri(uri: string, frame: string): void {
     const first = !this.hasPending
     if (this.pendingUris === undefined) this.pendingUris = new Map()
@@ -107,7 +129,9 @@ export class Subscriber {
   /** Set when the server ends the subscription gracefully (shutdown). */
   ended = false
 
-  /** @internal */
+  /**
+   * @internal
+   */
   end(): void {
     this.ended = true
     this.wake()
@@ -145,7 +169,8 @@ export class Subscriber {
 /**
  * The fan-out point. Touched only in synchronous steps (like the dispatcher's tables), so it needs no lock.
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export class Hub {
   private readonly all = new Set<Subscriber>()

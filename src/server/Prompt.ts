@@ -19,10 +19,18 @@ import type {
 import type { McpContext } from "./McpContext.js"
 import type { Completer } from "./Resource.js"
 
-/** What a prompt returns: one user message of text, messages, or a whole result. @since 0.1.0 @category models */
+/**
+ * What a prompt returns: one user message of text, messages, or a whole result.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type PromptOutput = string | ReadonlyArray<PromptMessage> | GetPromptResult
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Prompt<R = never> {
   readonly definition: PromptDefinition
   readonly get: (
@@ -59,7 +67,8 @@ const argumentsOf = (schema: Schema.Schema.AnyNoContext): ReadonlyArray<PromptAr
 /**
  * Declares a prompt.
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const make = <
   P extends Schema.Schema.AnyNoContext,

@@ -23,11 +23,15 @@ import * as UriTemplate from "./UriTemplate.js"
 /**
  * What a resource reader returns: text, bytes (sent as base64), or explicit contents.
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export type ResourceOutput = string | Uint8Array | ResourceContents | ReadonlyArray<ResourceContents>
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Resource<R = never> {
   readonly definition: ResourceDefinition
   readonly read: (uri: string) => Effect.Effect<ReadonlyArray<ResourceContents>, JsonRpcError, R | McpContext>
@@ -35,13 +39,21 @@ export interface Resource<R = never> {
   readonly context?: Context.Context<never>
 }
 
-/** A completion source for one argument or template variable. @since 0.1.0 @category models */
+/**
+ * A completion source for one argument or template variable.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type Completer<R> = (
   value: string,
   context: Readonly<Record<string, string>>
 ) => Effect.Effect<ReadonlyArray<string>, never, R>
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface ResourceTemplate<R = never> {
   readonly definition: ResourceTemplateDefinition
   readonly variables: ReadonlyArray<string>
@@ -100,7 +112,8 @@ const toReadError = (error: unknown): JsonRpcError =>
 /**
  * Declares a resource with a fixed URI.
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const make = <E, R>(
   options: Descriptive & {
@@ -125,7 +138,8 @@ export const make = <E, R>(
  * Declares a resource template. `params` decodes the template's variables (strings on the wire) into the
  * handler's types; a URI whose variables fail to decode does not match. `completions` offer values per variable.
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const template = <
   P extends Schema.Schema.AnyNoContext,

@@ -11,10 +11,18 @@
 import { Predicate } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export type Result = Record<string, unknown>
 
-/** What a modern result is finished with. @since 0.1.0 @category models */
+/**
+ * What a modern result is finished with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Finish {
   readonly cacheable: boolean
   readonly cacheTtlMs: number
@@ -28,7 +36,8 @@ export interface Finish {
 /**
  * A modern result as an object.
  *
- * @since 0.1.0 @category framing
+ * @since 0.1.0
+ * @category framing
  */
 export const finish = (result: Result, hints: Finish): Result => {
   const meta = Predicate.isRecord(result._meta) ? { ...result._meta, ...hints.serverInfoMeta } : hints.serverInfoMeta
@@ -46,7 +55,8 @@ export const finish = (result: Result, hints: Finish): Result => {
 /**
  * A modern result's response frame: `JsonRpc.encodeResult(id, finish(result, hints))`, written faster.
  *
- * @since 0.1.0 @category framing
+ * @since 0.1.0
+ * @category framing
  */
 export const frame = (id: JsonRpc.RequestId, result: Result, hints: Finish): string => {
   // A result with _meta of its own needs the merge; one with keys the splice writes would repeat them.

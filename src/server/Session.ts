@@ -11,7 +11,12 @@ import { LATEST_LEGACY } from "../protocol/ProtocolVersion.js"
 import type { ListRootsResult } from "./McpContext.js"
 import type { Subscriber } from "./Notifications.js"
 
-/** What `initialize` fixed for the session's lifetime. @since 0.1.0 @category models */
+/**
+ * What `initialize` fixed for the session's lifetime.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Negotiated {
   readonly protocolVersion: string
   readonly clientInfo: Implementation
@@ -23,7 +28,8 @@ export interface Negotiated {
  * synchronous steps (like its in-flight table), so it is plain fields rather than Refs: an idle session on a
  * server with ten thousand of them should cost as little as possible.
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export interface Session {
   /** What `initialize` fixed; undefined before. */
@@ -37,7 +43,10 @@ export interface Session {
   roots: ListRootsResult | undefined
 }
 
-/** @since 0.1.0 @category constructors */
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
 export const make: Effect.Effect<Session> = Effect.sync(() => ({
   negotiated: undefined,
   initialized: false,
@@ -54,14 +63,18 @@ export const protocolVersion = (negotiated: Negotiated | undefined): string =>
  * What the registry needs of a session: how to end it, and whether it is busy (an open stream or a request in
  * flight keeps a session alive however long it has been since its last POST).
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export interface Managed {
   readonly close: Effect.Effect<void>
   readonly busy: () => boolean
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Registry<S extends Managed> {
   /** The session, marking it active now; undefined when unknown or ended. */
   readonly touch: (id: string) => Effect.Effect<S | undefined>
@@ -85,7 +98,8 @@ interface Slot<S> {
  * unless it was touched or is busy meanwhile; with no sessions, it waits for the next one to be added. No polling:
  * every wake-up is a real deadline.
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const makeRegistry = <S extends Managed>(options: {
   readonly maxSessions: number

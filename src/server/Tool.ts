@@ -23,7 +23,8 @@ import type { McpContext } from "./McpContext.js"
  * What a tool without a success schema may return: a string (one text block), one block, several blocks, or a
  * whole `CallToolResult`.
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export type ToolOutput = string | ContentBlock | ReadonlyArray<ContentBlock> | CallToolResult
 
@@ -31,7 +32,8 @@ export type ToolOutput = string | ContentBlock | ReadonlyArray<ContentBlock> | C
  * A declared tool. `call` decodes the raw arguments, runs the handler and shapes the result; it needs the
  * handler's services `R` and the request's `McpContext`.
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export interface Tool<R = never> {
   readonly name: string
@@ -43,7 +45,10 @@ export interface Tool<R = never> {
   readonly context?: Context.Context<never>
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface ToolOptions<P extends Schema.Schema.AnyNoContext> {
   readonly name: string
   readonly title?: string
@@ -68,7 +73,8 @@ const PassThrough = Schema.Record({ key: Schema.String, value: Schema.Unknown })
  * Turns a schema into a JSON Schema 2020-12 object: no `$schema` (2020-12 is MCP's default dialect), a root `$ref`
  * inlined, and an empty struct as `{ type: "object", additionalProperties: false }` as the spec recommends.
  *
- * @since 0.1.0 @category json schema
+ * @since 0.1.0
+ * @category json schema
  */
 export const toJsonSchema = (schema: Schema.Schema.AnyNoContext): JsonObject => {
   const ast = SchemaAST.encodedAST(schema.ast)
@@ -140,7 +146,8 @@ const definitionOf = (
  * `structuredContent`, and serialized into a text block for older clients. Without it, the handler returns a
  * `ToolOutput`. A typed failure becomes an `isError: true` result; invalid arguments too (SEP-1303).
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export function make<P extends Schema.Schema.AnyNoContext, A, I, E, R>(
   options: ToolOptions<P> & {

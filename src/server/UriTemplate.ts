@@ -5,7 +5,10 @@
  * @since 0.1.0
  */
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface UriTemplate {
   readonly template: string
   readonly variables: ReadonlyArray<string>
@@ -27,7 +30,8 @@ const decode = (value: string): string => {
  * Compiles a template. Throws on a malformed template (an unclosed brace), which is a programming error caught
  * when the server is declared.
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const make = (template: string): UriTemplate => {
   let pattern = "^"

@@ -21,7 +21,8 @@ import * as Settings from "../Settings.js"
 /**
  * The inbound callbacks a transport calls. They run outside any fiber (node event callbacks) and never block.
  *
- * @since 0.1.0 @category models
+ * @since 0.1.0
+ * @category models
  */
 export interface Inbound {
   /**
@@ -43,7 +44,10 @@ export interface Inbound {
   readonly end: (options: { readonly drain: boolean; readonly deadline?: number; readonly shutdown?: boolean }) => void
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Transport {
   /** Registers the inbound callbacks for the connection's lifetime (removed when the Scope closes). */
   readonly start: (inbound: Inbound) => Effect.Effect<void, never, Scope.Scope>
@@ -58,7 +62,10 @@ export interface Transport {
   readonly destroy: () => void
 }
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Options {
   /** Capacity of the connection's mailbox (inbound and outbound frames together). Default 256. */
   readonly mailboxCapacity?: number
@@ -99,7 +106,8 @@ const closing = new JsonRpc.ServerError({
  * Scope is this effect's run: when it ends, every in-flight request is interrupted (their finalizers run) and the
  * transport's listeners are removed.
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const serve = (
   transport: Transport,

@@ -15,7 +15,10 @@ import type { McpServer } from "../server/McpServer.js"
 import * as Settings from "../Settings.js"
 import * as Connection from "./Connection.js"
 
-/** @since 0.1.0 @category models */
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface Options {
   readonly stdin?: NodeJS.ReadableStream
   readonly stdout?: NodeJS.WritableStream
@@ -31,7 +34,10 @@ export interface Options {
   readonly maxQueuedBytes?: number
 }
 
-/** @since 0.1.0 @category constants */
+/**
+ * @since 0.1.0
+ * @category constants
+ */
 export const DEFAULT_MAX_MESSAGE_BYTES: number = Settings.maxMessageBytes.default!
 
 const NEWLINE = 10
@@ -41,7 +47,8 @@ const NEWLINE = 10
  * says should reuse stdio framing). Pausing stops the line splitting at once: the rest of a chunk already read
  * waits (at most one chunk) until the connection resumes, so a burst is never parsed ahead of the mailbox.
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const transport = (
   stdin: NodeJS.ReadableStream,
@@ -179,7 +186,8 @@ export const transport = (
  * or until interrupted (a signal): then, for `shutdownTimeout`, no new request is taken and those in flight may
  * finish; what is still running is interrupted and answered with an error before the connection ends.
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const serve = (options: Options = {}): Effect.Effect<void, never, McpServer> =>
   Effect.uninterruptibleMask((restore) =>
@@ -218,7 +226,8 @@ export const serve = (options: Options = {}): Effect.Effect<void, never, McpServ
  * `serve` with its options read from `effect/Config` (see Settings): `MCP_MAX_MESSAGE_BYTES`,
  * `MCP_DRAIN_TIMEOUT_MS`, `MCP_SHUTDOWN_TIMEOUT_MS`, `MCP_MAX_IN_FLIGHT_PER_SESSION`, `MCP_MAX_QUEUED_BYTES`.
  *
- * @since 0.1.0 @category constructors
+ * @since 0.1.0
+ * @category constructors
  */
 export const serveConfig: Effect.Effect<void, never, McpServer> = Effect.gen(function*() {
   const c = yield* Config.all({
@@ -240,7 +249,8 @@ export const serveConfig: Effect.Effect<void, never, McpServer> = Effect.gen(fun
 /**
  * Serves stdio for as long as the layer lives (for apps composed with `Layer.launch`).
  *
- * @since 0.1.0 @category layers
+ * @since 0.1.0
+ * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<never, never, McpServer> =>
   Layer.scopedDiscard(Effect.forkScoped(serve(options)))
