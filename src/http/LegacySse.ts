@@ -80,6 +80,8 @@ export const make = (shared: {
         Connection.serve(transport, {
           ...shared.connection,
           transport: "sse",
+          sessionId,
+          remoteAddress: res.socket?.remoteAddress,
           ...(shared.drainTimeout === undefined ? {} : { drainTimeout: shared.drainTimeout })
         })
       )

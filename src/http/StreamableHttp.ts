@@ -620,7 +620,7 @@ export const make = (
       private channels: Map<string, Channel> | undefined = undefined
       private permits: Effect.Semaphore | undefined = undefined
 
-      constructor(readonly id: string, state: Session.Session) {
+      constructor(readonly id: string, state: Session.Session, remoteAddress: string | undefined) {
         this.standalone = { id: `${id}/get`, closed: false, pump: undefined }
         this.dispatcher = Dispatcher.makeOwned(
           {
@@ -632,7 +632,8 @@ export const make = (
             // Pending list_changed / resources/updated wait (coalesced) until the standalone stream takes them.
             onPush: () => pushTo(this),
             transport: "http",
-            sessionId: id
+            sessionId: id,
+            remoteAddress
           },
           server,
           state
@@ -682,7 +683,8 @@ export const make = (
       }
     }
 
-    const createSession = Effect.map(Session.make, (state) => new LegacySession(randomUUID(), state))
+    const createSession = (remoteAddress: string | undefined) =>
+      Effect.map(Session.make, (state) => new LegacySession(randomUUID(), state, remoteAddress))
 
     // -- POST, legacy ----------------------------------------------------------------------------------------------
 
@@ -737,7 +739,7 @@ export const make = (
 
     const initializeSession = (res: ServerResponse, json: unknown) =>
       Effect.gen(function*() {
-        const session = yield* createSession
+        const session = yield* createSession(res.socket?.remoteAddress)
         if (!(yield* registry.add(session.id, session))) {
           yield* session.close
           return sendJson(res, 503, errorBody(-32000, "Too many sessions; retry later", requestIdOf(json)), {
@@ -791,7 +793,11 @@ export const make = (
       return Effect.withFiberRuntime<void>((fiber) => {
         const answer = new ModernPost(res, shared.streams, fiber)
         fiber.addObserver((exit) => answer.close(Exit.isInterrupted(exit) ? requestIdOf(json) : undefined))
-        return Dispatcher.makeInline({ era: "modern", send: answer, transport: "http" }, server, modernSession)
+        return Dispatcher.makeInline(
+          { era: "modern", send: answer, transport: "http", remoteAddress: req.socket.remoteAddress },
+          server,
+          modernSession
+        )
           .handleJson(json, answer)
       })
     }

@@ -72,7 +72,7 @@ export const make = (options: {
       })
     })
 
-  const serve = (ws: Ws) =>
+  const serve = (ws: Ws, remoteAddress: string | undefined) =>
     Effect.gen(function*() {
       let alive = true
       let closing = false
@@ -138,7 +138,7 @@ export const make = (options: {
         pausable: true,
         destroy: () => ws.terminate()
       }
-      yield* Connection.serve(transport, { ...options.connection, transport: "websocket" })
+      yield* Connection.serve(transport, { ...options.connection, transport: "websocket", remoteAddress })
       if (ws.readyState === ws.OPEN) ws.close(closing ? 1001 : 1000, closing ? "server shutting down" : undefined)
     }).pipe(Effect.ensuring(Effect.sync(() => {
       if (ws.readyState === ws.CONNECTING || ws.readyState === ws.OPEN) ws.terminate()
@@ -148,7 +148,7 @@ export const make = (options: {
     Effect.gen(function*() {
       const ws = yield* accept(req, socket, head)
       if (ws === undefined) return
-      const admitted = yield* options.streamPermits.withPermitsIfAvailable(1)(serve(ws))
+      const admitted = yield* options.streamPermits.withPermitsIfAvailable(1)(serve(ws, req.socket.remoteAddress))
       if (Option.isNone(admitted)) ws.close(1013, "too many connections; try again later")
     })
 

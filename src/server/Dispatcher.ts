@@ -45,6 +45,7 @@ import { McpContext } from "./McpContext.js"
 import type { ListRootsResult, ProgressOptions } from "./McpContext.js"
 import { McpServer } from "./McpServer.js"
 import * as Notifications from "./Notifications.js"
+import * as Peer from "./Peer.js"
 import * as ResultFrame from "./ResultFrame.js"
 import * as Session from "./Session.js"
 
@@ -143,9 +144,12 @@ export interface MakeOptions {
   readonly onSettled?: () => void
   /** Called (synchronously, must not block) when unsolicited notifications became pending: see `takePushed`. */
   readonly onPush?: () => void
-  /** For interceptors: the transport's name, and the legacy session id if the transport has one. */
+  /** Who is asking (see Peer): the transport's name, the legacy session id and the remote address, if any. */
   readonly transport?: string
   readonly sessionId?: string
+  readonly remoteAddress?: string | undefined
+  /** The principal that authenticated the connection or session, when authorization is configured. */
+  readonly principal?: Peer.Principal | undefined
   /**
    * Most requests in flight at once (with `fibers` only: a connection's requests). Past it a request is answered
    * at once with -32000 and `data.maxInFlight`, without running. Default: no limit.
@@ -279,7 +283,10 @@ class MessageContext implements Interceptor.Context {
     return this.engine.options.transport ?? "unknown"
   }
   get principal(): string | undefined {
-    return undefined
+    return this.engine.options.principal?.subject
+  }
+  get peer(): Peer.Peer {
+    return this.engine.peer
   }
   get metadata(): Map<string, unknown> {
     if (this.meta === undefined) this.meta = new Map()
@@ -377,6 +384,10 @@ class RequestMcp implements Omit<McpContext["Type"], never> {
     )
   }
 
+  get peer(): Peer.Peer {
+    return this.engine.peer
+  }
+
   get closeStream(): Effect.Effect<void> {
     return Effect.suspend(() => this.sink.closeStream?.() ?? Effect.void)
   }
@@ -406,6 +417,7 @@ class Engine implements Dispatcher, Env {
   readonly serverInfoMeta: Record<string, unknown>
   /** The server's handler table, compiled once per table. */
   readonly methods: Readonly<Record<string, Method>>
+  private peerValue: Peer.Peer | undefined = undefined
   /** Admission of a connection's requests (`maxInFlight`): a permit per running request. */
   readonly permits: Effect.Semaphore | undefined
 
@@ -467,6 +479,20 @@ class Engine implements Dispatcher, Env {
 
   inFlight(): number {
     return this.inflightTable?.size ?? 0
+  }
+
+  /** Who is asking: made when first read (a modern POST's handler rarely asks), then kept. */
+  get peer(): Peer.Peer {
+    if (this.peerValue === undefined) {
+      const options = this.options
+      this.peerValue = Peer.make({
+        transport: options.transport ?? "unknown",
+        sessionId: options.sessionId,
+        principal: options.principal,
+        remoteAddress: options.remoteAddress
+      })
+    }
+    return this.peerValue
   }
 
   abortInFlight(error: JsonRpc.JsonRpcError): Effect.Effect<void> {

@@ -25,6 +25,7 @@ import type { ErrorObject, RequestId } from "../protocol/JsonRpc.js"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import type { Era } from "../protocol/ProtocolVersion.js"
 import { McpServer } from "./McpServer.js"
+import type { Peer } from "./Peer.js"
 
 /**
  * A JSON-RPC message as plain JSON.
@@ -53,7 +54,10 @@ export interface Context {
   /** The legacy session id, when the transport has one (HTTP). */
   readonly sessionId: string | undefined
   readonly transport: string
+  /** The authenticated principal's subject, when authorization is configured. */
   readonly principal: string | undefined
+  /** Who is asking: transport, session, principal, remote address. */
+  readonly peer: Peer
   /** The id of the request this message is or answers; undefined for notifications. */
   readonly requestId: RequestId | null | undefined
   /** Shared by the interceptors of this message's chain. */

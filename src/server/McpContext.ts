@@ -11,6 +11,7 @@ import { MissingRequiredClientCapability } from "../protocol/JsonRpc.js"
 import type { ClientCapabilities, Implementation, LoggingLevel } from "../protocol/McpSchema.js"
 import type { Era } from "../protocol/ProtocolVersion.js"
 import type { ClientError } from "./ClientRequests.js"
+import type { Peer } from "./Peer.js"
 
 /**
  * @since 0.1.0
@@ -155,7 +156,17 @@ export class McpContext extends Context.Tag("effect-mcp-server/McpContext")<McpC
   readonly closeStream: Effect.Effect<void>
   /** Legacy 2025-11-25: tells the client a URL-mode elicitation finished (`notifications/elicitation/complete`). */
   readonly elicitationComplete: (elicitationId: string) => Effect.Effect<void>
+  /** Who is asking: the transport, the legacy session, the principal (with authorization), the remote address. */
+  readonly peer: Peer
 }>() {}
+
+/**
+ * Who is asking (see Peer).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const peer: Effect.Effect<Peer, never, McpContext> = Effect.map(McpContext, (mcp) => mcp.peer)
 
 /**
  * Reports progress for the current request.

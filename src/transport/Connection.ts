@@ -79,8 +79,12 @@ export interface Options {
    * than this still goes out when nothing else is queued. Default 8 MiB.
    */
   readonly maxQueuedBytes?: number
-  /** The transport's name, for interceptors and logs. */
+  /** The transport's name, for interceptors and logs (see Peer). */
   readonly transport?: string
+  /** The peer's remote address, where the transport has one (see Peer). */
+  readonly remoteAddress?: string | undefined
+  /** The legacy session id, where the transport has one (the old HTTP+SSE transport). */
+  readonly sessionId?: string | undefined
 }
 
 type Item =
@@ -203,7 +207,9 @@ export const serve = (
       onPush: () => {
         if (!pushQueued) pushQueued = Queue.unsafeOffer(mailbox, push)
       },
-      ...(options.transport !== undefined ? { transport: options.transport } : {})
+      ...(options.transport !== undefined ? { transport: options.transport } : {}),
+      ...(options.sessionId !== undefined ? { sessionId: options.sessionId } : {}),
+      remoteAddress: options.remoteAddress
     })
     const deliverPushed = Effect.suspend(() => {
       pushQueued = false
