@@ -50,7 +50,10 @@ export interface Options {
   readonly maxStreamsPerSession?: number
   /** The SSE `retry` hint sent to 2025-11-25 clients. Default 1000 ms. */
   readonly retryMillis?: number
-  /** The log behind resumable streams (`Last-Event-ID`). Default: in memory, 1000 events per stream. */
+  /**
+   * The log behind resumable streams (`Last-Event-ID`). Default: the `EventStore` in context (a shared store's
+   * layer), else one in memory (1,000 events per stream).
+   */
   readonly eventStore?: EventStore.EventStore["Type"]
 }
 
@@ -260,7 +263,9 @@ export const make = (
       )
     })
     const retryMillis = options.retryMillis ?? 1000
-    const store = options.eventStore ?? EventStore.makeMemory()
+    // The store given in the options, else the one in context (a shared store's layer), else one in memory.
+    const store = options.eventStore ??
+      Option.getOrElse(yield* Effect.serviceOption(EventStore.EventStore), () => EventStore.makeMemory())
     const server = yield* McpServer
     // Modern requests keep no session state: every modern POST's dispatcher shares this one.
     const modernSession = yield* Session.make

@@ -1,0 +1,56 @@
+// Seams that are "provide another layer": an EventStore in context is the one Streamable HTTP logs its streams to
+// (a shared store, e.g. Redis, plugs in this way).
+import { Effect, Layer, ManagedRuntime } from "effect"
+import { afterEach, assert, describe, it } from "vitest"
+import { EventStore, HttpServer } from "../src/index.js"
+import * as TestServer from "./fixtures/TestServer.js"
+import { JSON_AND_SSE } from "./support/Messages.js"
+import { readEvents } from "./support/Sse.js"
+
+const runtimes: Array<{ readonly dispose: () => Promise<void> }> = []
+afterEach(async () => {
+  await Promise.all(runtimes.splice(0).map((runtime) => runtime.dispose()))
+})
+
+describe("EventStore from context", () => {
+  it("a store provided as a layer logs the session's stream events", async () => {
+    const memory = EventStore.makeMemory()
+    const appended: Array<string> = []
+    // A store of our own: the in-memory one, recording what is appended (no unsafeAppend: the Effect path).
+    const recording: EventStore.EventStore["Type"] = {
+      append: (streamId, frame) =>
+        Effect.tap(memory.append(streamId, frame), () => Effect.sync(() => appended.push(frame))),
+      after: memory.after,
+      drop: memory.drop
+    }
+    const runtime = ManagedRuntime.make(
+      HttpServer.layer({ port: 0, shutdownTimeout: "1 second" }).pipe(
+        Layer.provide(TestServer.layer({})),
+        Layer.provide(Layer.succeed(EventStore.EventStore, recording))
+      )
+    )
+    runtimes.push(runtime)
+    const { url } = await runtime.runPromise(HttpServer.HttpServer)
+    const post = (body: unknown, headers: Record<string, string> = {}) =>
+      fetch(url, { method: "POST", headers: { ...JSON_AND_SSE, ...headers }, body: JSON.stringify(body) })
+    const init = await post({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } }
+    })
+    const sid = init.headers.get("mcp-session-id")!
+    await init.text()
+    // A call with progress answers over SSE: its events go to the log.
+    const res = await post({
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: { name: "sleep", arguments: { ms: 20, steps: 2 }, _meta: { progressToken: "p" } }
+    }, { "mcp-session-id": sid })
+    const { events } = await readEvents(res, (events) => events.some((e) => e.data.includes("\"id\":2")))
+    assert.isTrue(events.length >= 2)
+    assert.isTrue(appended.some((frame) => frame.includes("notifications/progress")), JSON.stringify(appended))
+    assert.isTrue(appended.some((frame) => frame.includes("\"id\":2")))
+  })
+})
