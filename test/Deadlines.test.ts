@@ -246,4 +246,22 @@ describe("Deadlines", () => {
       yield* advance(1000)
       assert.deepStrictEqual(fired, ["before"])
     }))
+
+  it.scoped("an expiry that throws does not stop the timer: the items after it and later ones still fire", () =>
+    Effect.gen(function*() {
+      const { deadlines, fired } = yield* start
+      const thrower: Deadlines.Item = {
+        deadline: 0,
+        expire: () => {
+          throw new Error("boom")
+        }
+      }
+      yield* deadlines.add(thrower, 1000)
+      yield* deadlines.add(item("same-tick", fired), 1000)
+      yield* advance(1000)
+      assert.deepStrictEqual(fired, ["same-tick"])
+      yield* deadlines.add(item("later", fired), 500)
+      yield* advance(500)
+      assert.deepStrictEqual(fired, ["same-tick", "later"])
+    }))
 })

@@ -245,6 +245,17 @@ describe("the registry", () => {
       assert.strictEqual(yield* Ref.get(server.registry), unchanged)
     }))
 
+  it.scoped("removing what is not there changes nothing and tells nobody", () =>
+    Effect.gen(function*() {
+      const server = yield* build(McpServer.layer(base))
+      const subscriber = listen(server)
+      assert.isFalse(yield* server.removeTool("never-registered"))
+      assert.isFalse(yield* server.removePrompt("nope"))
+      assert.isFalse(yield* server.removeResource("test://nope"))
+      assert.isFalse(yield* server.removeResourceTemplate("nope/{x}"))
+      assert.deepStrictEqual(methods(subscriber), [])
+    }))
+
   it.scoped("resources, templates and prompts: put replaces by URI / URI template / name; each signals its kind", () =>
     Effect.gen(function*() {
       const server = yield* build(McpServer.layer(base))

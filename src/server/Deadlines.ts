@@ -59,6 +59,8 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.gen(fun
     while (true) {
       const now = yield* Clock.currentTimeMillis
       let next = Infinity
+      // An expiry that throws must not stop the one timer every deadline of the server depends on.
+      let thrown: unknown = undefined
       for (const queue of queues.values()) {
         for (const item of queue) {
           if (item.deadline > now) {
@@ -66,8 +68,17 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.gen(fun
             break
           }
           queue.delete(item)
-          item.expire()
+          try {
+            item.expire()
+          } catch (error) {
+            thrown = error
+          }
         }
+      }
+      if (thrown !== undefined) {
+        yield* Effect.logError("A deadline's expiry threw; the timer goes on").pipe(
+          Effect.annotateLogs({ error: String(thrown) })
+        )
       }
       // Woken for a deadline whose item has settled since (under load: nearly always, as requests finish in the
       // step that registered them): sleep until that deadline anyway. Later items of the same length expire

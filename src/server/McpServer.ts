@@ -141,7 +141,8 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
         }),
         ([a, next]) => {
           current = next
-          hub.listChanged(kind)
+          // A removal of something absent (false) changed nothing: no list_changed for it.
+          if (a !== false) hub.listChanged(kind)
           return a
         }
       )
