@@ -13,15 +13,16 @@ afterEach(async () => {
 })
 
 describe("EventStore from context", () => {
-  it("a store provided as a layer logs the session's stream events", async () => {
+  it("a store provided as a layer logs the session's stream events, and loses them with the session", async () => {
     const memory = EventStore.makeMemory()
     const appended: Array<string> = []
+    const dropped: Array<string> = []
     // A store of our own: the in-memory one, recording what is appended (no unsafeAppend: the Effect path).
     const recording: EventStore.EventStore["Type"] = {
       append: (streamId, frame) =>
         Effect.tap(memory.append(streamId, frame), () => Effect.sync(() => appended.push(frame))),
       after: memory.after,
-      drop: memory.drop
+      drop: (streamId) => Effect.zipRight(Effect.sync(() => dropped.push(streamId)), memory.drop(streamId))
     }
     const runtime = ManagedRuntime.make(
       HttpServer.layer({ port: 0, shutdownTimeout: "1 second" }).pipe(
@@ -52,5 +53,9 @@ describe("EventStore from context", () => {
     assert.isTrue(events.length >= 2)
     assert.isTrue(appended.some((frame) => frame.includes("notifications/progress")), JSON.stringify(appended))
     assert.isTrue(appended.some((frame) => frame.includes("\"id\":2")))
+    // Ending the session drops every stream it logged: the POST's too, not only its GET stream.
+    const deleted = await fetch(url, { method: "DELETE", headers: { "mcp-session-id": sid } })
+    await deleted.text()
+    assert.includeMembers(dropped, [`${sid}/get`, `${sid}/1`])
   })
 })

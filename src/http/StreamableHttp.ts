@@ -683,7 +683,17 @@ export const make = (
         return Effect.suspend(() => {
           endPump(this.standalone)
           if (this.channels !== undefined) { for (const channel of this.channels.values()) endPump(channel) }
-          return Effect.zipRight(this.dispatcher.close, store.drop(this.standalone.id))
+          // Every stream the session logged goes with it: its GET stream, and each POST's (ids 1..nextChannel),
+          // whose logs outlive the POST so that its client can resume, but not the session.
+          const posts = this.nextChannel
+          const id = this.id
+          return Effect.zipRight(
+            this.dispatcher.close,
+            Effect.zipRight(
+              store.drop(this.standalone.id),
+              Effect.forEach(Array.from({ length: posts }, (_, i) => `${id}/${i + 1}`), store.drop, { discard: true })
+            )
+          )
         })
       }
     }
