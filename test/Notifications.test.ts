@@ -126,6 +126,17 @@ describe("Hub", () => {
     assert.strictEqual(hub.resourceUpdated("test://other"), 1)
   })
 
+  it("a subscriber that left the hub gains no subscription and is not counted", () => {
+    const hub = new Notifications.Hub()
+    const gone = subscriber()
+    hub.add(gone.s)
+    hub.remove(gone.s)
+    hub.subscribe(gone.s, "test://doc")
+    assert.strictEqual(hub.resourceUpdated("test://doc"), 0)
+    assert.deepStrictEqual(gone.s.take(), [])
+    assert.strictEqual(gone.wakes.count, 0)
+  })
+
   it("many updates of one URI coalesce; updates of different URIs each stay pending once", () => {
     const hub = new Notifications.Hub()
     const { s, wakes } = subscriber()

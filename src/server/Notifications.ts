@@ -201,8 +201,12 @@ export class Hub {
     if (subscriber.hasSubscriptions) { for (const uri of [...subscriber.uris]) this.unsubscribe(subscriber, uri) }
   }
 
-  /** False when the subscriber already holds the most subscriptions allowed. */
+  /**
+   * False when the subscriber already holds the most subscriptions allowed. A subscriber no longer in the hub (its
+   * session ended) gains nothing: it would be counted by `resourceUpdated` and kept alive by `byUri` for nobody.
+   */
   subscribe(subscriber: Subscriber, uri: string): boolean {
+    if (!this.all.has(subscriber)) return true
     if (subscriber.uris.has(uri)) return true
     if (subscriber.uris.size >= MAX_URIS_PER_SUBSCRIBER) return false
     subscriber.uris.add(uri)
