@@ -192,7 +192,7 @@ export const run = (argv: ReadonlyArray<string>, server: Layer.Layer<McpServer>)
       case "Invalid":
         return Effect.zipRight(Console.error(`${parsed.message}`), Effect.sync(() => (process.exitCode = 2)))
       case "Serve": {
-        const levelName = (lookup(parsed.config, Settings.logLevel.env) ?? Settings.logLevel.default!).toLowerCase()
+        const levelName = (lookup(parsed.config, Settings.logLevel.env) ?? Settings.logLevel.default).toLowerCase()
         const level = logLevels[levelName]
         if (level === undefined) {
           return Effect.zipRight(
@@ -211,7 +211,7 @@ export const run = (argv: ReadonlyArray<string>, server: Layer.Layer<McpServer>)
         )
         const transport = lookup(parsed.config, Settings.stdio.env) === "true"
           ? "stdio"
-          : (lookup(parsed.config, Settings.transport.env) ?? Settings.transport.default!).toLowerCase()
+          : (lookup(parsed.config, Settings.transport.env) ?? Settings.transport.default).toLowerCase()
         if (transport !== "stdio" && transport !== "http") {
           return Effect.zipRight(
             Console.error(`Unknown transport: ${transport} (http or stdio)`),

@@ -13,15 +13,15 @@ import { Config, Option } from "effect"
  * @since 0.1.0
  * @category models
  */
-export interface Setting<A> {
+export interface Setting<A, D extends A | undefined = A | undefined> {
   /** The flag, without `--`. */
   readonly name: string
   /** The environment variable (and `effect/Config` key). */
   readonly env: string
   /** The value's placeholder in help (`N`, `MS`, ...); undefined for a switch. */
   readonly placeholder: string | undefined
-  /** The value used when the setting is absent; undefined when absence means "none". */
-  readonly default: A | undefined
+  /** The value used when the setting is absent; undefined when absence means "none" (typed as such). */
+  readonly default: D
   /** The default as help shows it. */
   readonly shown: string
   readonly description: string
@@ -29,15 +29,15 @@ export interface Setting<A> {
   readonly config: Config.Config<Option.Option<A>>
 }
 
-const setting = <A>(
+const setting = <A, D extends A | undefined>(
   name: string,
   env: string,
   placeholder: string | undefined,
-  value: A | undefined,
+  value: D,
   shown: string,
   description: string,
   config: Config.Config<A>
-): Setting<A> => ({ name, env, placeholder, default: value, shown, description, config: Config.option(config) })
+): Setting<A, D> => ({ name, env, placeholder, default: value, shown, description, config: Config.option(config) })
 
 const bounded = (env: string, min: number, max: number = Number.MAX_SAFE_INTEGER) =>
   Config.integer(env).pipe(
@@ -50,23 +50,28 @@ const bounded = (env: string, min: number, max: number = Number.MAX_SAFE_INTEGER
   )
 
 /** A count or a size (`N`). */
-const count = (name: string, env: string, value: number, description: string, min = 0): Setting<number> =>
+const count = (name: string, env: string, value: number, description: string, min = 0): Setting<number, number> =>
   setting(name, env, "N", value, String(value), description, bounded(env, min))
 
 /** A duration in milliseconds (`MS`). */
-const millis = (name: string, env: string, value: number, description: string): Setting<number> =>
+const millis = (name: string, env: string, value: number, description: string): Setting<number, number> =>
   setting(name, env, "MS", value, String(value), description, bounded(env, 0))
 
-const text = (
+const text = <D extends string | undefined>(
   name: string,
   env: string,
   placeholder: string,
-  value: string | undefined,
+  value: D,
   shown: string,
   description: string
-) => setting(name, env, placeholder, value, shown, description, Config.string(env))
+): Setting<string, D> => setting(name, env, placeholder, value, shown, description, Config.string(env))
 
-const list = (name: string, env: string, shown: string, description: string): Setting<ReadonlyArray<string>> =>
+const list = (
+  name: string,
+  env: string,
+  shown: string,
+  description: string
+): Setting<ReadonlyArray<string>, undefined> =>
   setting(
     name,
     env,
@@ -77,7 +82,7 @@ const list = (name: string, env: string, shown: string, description: string): Se
     Config.map(Config.string(env), (value) => value.split(",").map((s) => s.trim()).filter((s) => s !== ""))
   )
 
-const toggle = (name: string, env: string, description: string): Setting<boolean> =>
+const toggle = (name: string, env: string, description: string): Setting<boolean, boolean> =>
   setting(name, env, undefined, false, "off", description, Config.boolean(env))
 
 /**
@@ -363,7 +368,7 @@ export const clientRequestTimeoutMs = millis(
  * @since 0.1.0
  * @category settings
  */
-export const requestStateKey: Setting<Redacted.Redacted> = setting(
+export const requestStateKey: Setting<Redacted.Redacted, undefined> = setting(
   "request-state-key",
   "MCP_REQUEST_STATE_KEY",
   "KEY",
@@ -470,5 +475,5 @@ export const optionalWith = <A, B, K extends string>(
  * @since 0.1.0
  * @category config
  */
-export const orDefault = <A>(setting: Setting<A>): Config.Config<A> =>
-  Config.map(setting.config, Option.getOrElse(() => setting.default as A))
+export const orDefault = <A>(setting: Setting<A, A>): Config.Config<A> =>
+  Config.map(setting.config, Option.getOrElse(() => setting.default))

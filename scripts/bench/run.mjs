@@ -9,13 +9,13 @@
 // streams. Everything binds to 127.0.0.1, every loop is bounded, and only processes it started are signalled.
 // Prints one markdown table and writes it to scripts/bench/results/.
 import autocannon from "autocannon"
-import { build } from "esbuild"
 import { execFileSync, spawn } from "node:child_process"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import http from "node:http"
 import os from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { bundle } from "../bundle.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, "..", "..")
@@ -43,19 +43,7 @@ const hasTaskset = (() => {
 
 // The intercepted server is bundled like dist/main.js (scripts/bundle-bin.mjs), so the two differ only by the chain.
 const interceptedBundle = join(os.tmpdir(), `ours-intercepted-${process.pid}.mjs`)
-await build({
-  entryPoints: [join(here, "servers", "ours-intercepted.mjs")],
-  outfile: interceptedBundle,
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  logLevel: "warning",
-  banner: {
-    js:
-      "import { createRequire as __createRequire } from \"node:module\"\nconst require = __createRequire(import.meta.url)"
-  }
-})
+await bundle(join(here, "servers", "ours-intercepted.mjs"), interceptedBundle)
 
 const SERVERS = {
   raw: { cmd: [join(here, "servers", "raw.mjs")], era: "legacy", stateful: false },

@@ -141,6 +141,17 @@ export type BodyError =
   | { readonly _tag: "Aborted" }
 
 /**
+ * Whether the request's Content-Length says its body is larger than `limit` (refused before reading it).
+ *
+ * @since 0.1.0
+ * @category body
+ */
+export const declaresMoreThan = (req: IncomingMessage, limit: number): boolean => {
+  const declared = req.headers["content-length"]
+  return declared !== undefined && Number(declared) > limit
+}
+
+/**
  * Reads the body as UTF-8 text with node callbacks (no fiber), refusing it as soon as it exceeds `limit` bytes.
  * Calls `done` once; returns a function that stops reading (for an interrupted caller).
  *
@@ -152,8 +163,7 @@ export const readBodyWith = (
   limit: number,
   done: (body: Either.Either<string, BodyError>) => void
 ): () => void => {
-  const declared = req.headers["content-length"]
-  if (declared !== undefined && Number(declared) > limit) {
+  if (declaresMoreThan(req, limit)) {
     done(Either.left({ _tag: "TooLarge", limit }))
     return () => {}
   }

@@ -104,21 +104,21 @@ const jsonError = (
  */
 export const make = (options: Options = {}) =>
   Effect.gen(function*() {
-    const host = options.host ?? Settings.host.default!
+    const host = options.host ?? Settings.host.default
     const path = options.path ?? "/mcp"
-    const maxBodyBytes = options.maxBodyBytes ?? Settings.maxBodyBytes.default!
+    const maxBodyBytes = options.maxBodyBytes ?? Settings.maxBodyBytes.default
     const policy: Guards.OriginPolicy = {
       loopback: Guards.isLoopbackHost(host),
       allowedHosts: options.allowedHosts ?? [],
       allowedOrigins: options.allowedOrigins ?? []
     }
     const requests = yield* FiberSet.make<unknown, unknown>()
-    const streams = yield* Streams.make({ keepAlive: options.keepAlive ?? Settings.keepaliveMs.default! })
-    const streamPermits = yield* Effect.makeSemaphore(options.maxStreams ?? Settings.maxStreams.default!)
+    const streams = yield* Streams.make({ keepAlive: options.keepAlive ?? Settings.keepaliveMs.default })
+    const streamPermits = yield* Effect.makeSemaphore(options.maxStreams ?? Settings.maxStreams.default)
     const mcp = yield* StreamableHttp.make(options, { streams, streamPermits })
     // Every connection transport gets the same per-connection limits as a Streamable HTTP session.
     const connection = {
-      maxInFlight: options.maxInFlightPerSession ?? Settings.maxInFlightPerSession.default!,
+      maxInFlight: options.maxInFlightPerSession ?? Settings.maxInFlightPerSession.default,
       ...(options.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: options.maxQueuedBytes })
     }
     const legacySse = options.legacySse === false ? undefined : LegacySse.make({ streams, streamPermits, connection })
@@ -145,8 +145,7 @@ export const make = (options: Options = {}) =>
 
     // `Expect: 100-continue` with a Content-Length over the limit: 413 at once, and the body is never sent.
     const checkContinue = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
-      const declared = req.headers["content-length"]
-      if (req.method === "POST" && declared !== undefined && Number(declared) > maxBodyBytes) {
+      if (req.method === "POST" && Guards.declaresMoreThan(req, maxBodyBytes)) {
         return jsonError(
           res,
           413,
@@ -290,8 +289,8 @@ export const make = (options: Options = {}) =>
       }
       run(guarded(req, res, Effect.suspend(() => route(req, res))))
     }
-    const headersTimeout = millis(options.headersTimeout ?? Settings.headersTimeoutMs.default!)
-    const requestTimeout = millis(options.requestTimeout ?? Settings.requestReadTimeoutMs.default!)
+    const headersTimeout = millis(options.headersTimeout ?? Settings.headersTimeoutMs.default)
+    const requestTimeout = millis(options.requestTimeout ?? Settings.requestReadTimeoutMs.default)
     const server = Http.createServer({
       noDelay: true,
       headersTimeout,
@@ -341,7 +340,7 @@ export const make = (options: Options = {}) =>
     const address = yield* Effect.async<AddressInfo, Error>((resume) => {
       const onError = (error: Error) => resume(Effect.fail(error))
       server.once("error", onError)
-      server.listen(options.port ?? Settings.port.default!, host, () => {
+      server.listen(options.port ?? Settings.port.default, host, () => {
         server.removeListener("error", onError)
         resume(Effect.succeed(server.address() as AddressInfo))
       })
@@ -356,7 +355,7 @@ export const make = (options: Options = {}) =>
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        const deadline = millis(options.shutdownTimeout ?? Settings.shutdownTimeoutMs.default!)
+        const deadline = millis(options.shutdownTimeout ?? Settings.shutdownTimeoutMs.default)
         const started = yield* Clock.currentTimeMillis
         // Requests in flight get most of the deadline; a margin is kept for interrupting and closing.
         // Under load the timers fire late and interrupting takes time, so the margins grow with the deadline.

@@ -257,9 +257,9 @@ export const make = (
 ): Effect.Effect<StreamableHttp, never, McpServer | Scope.Scope> =>
   Effect.gen(function*() {
     const registry = yield* Session.makeRegistry<HttpSession>({
-      maxSessions: options.maxSessions ?? Settings.maxSessions.default!,
+      maxSessions: options.maxSessions ?? Settings.maxSessions.default,
       idleTimeoutMillis: Duration.toMillis(
-        Duration.decode(options.sessionIdleTimeout ?? Settings.sessionIdleTimeoutMs.default!)
+        Duration.decode(options.sessionIdleTimeout ?? Settings.sessionIdleTimeoutMs.default)
       )
     })
     const retryMillis = options.retryMillis ?? 1000
@@ -618,7 +618,7 @@ export const make = (
       readonly standalone: Channel
       readonly dispatcher: Dispatcher.Dispatcher & { readonly close: Effect.Effect<void> }
       readonly inFlight = Effect.unsafeMakeSemaphore(
-        options.maxInFlightPerSession ?? Settings.maxInFlightPerSession.default!
+        options.maxInFlightPerSession ?? Settings.maxInFlightPerSession.default
       )
       posts = 0
       nextChannel = 0
@@ -648,7 +648,7 @@ export const make = (
       get streamPermits(): Effect.Semaphore {
         if (this.permits === undefined) {
           this.permits = Effect.unsafeMakeSemaphore(
-            options.maxStreamsPerSession ?? Settings.maxStreamsPerSession.default!
+            options.maxStreamsPerSession ?? Settings.maxStreamsPerSession.default
           )
         }
         return this.permits

@@ -158,11 +158,11 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
       handlers: options.handlers,
       info,
       instructions: options.instructions,
-      pageSize: Math.max(1, options.pageSize ?? Settings.pageSize.default!),
+      pageSize: Math.max(1, options.pageSize ?? Settings.pageSize.default),
       requestTimeoutMillis: Duration.toMillis(
-        Duration.decode(options.requestTimeout ?? Settings.requestTimeoutMs.default!)
+        Duration.decode(options.requestTimeout ?? Settings.requestTimeoutMs.default)
       ),
-      cacheTtlMs: Math.max(0, options.cacheTtlMs ?? Settings.cacheTtlMs.default!),
+      cacheTtlMs: Math.max(0, options.cacheTtlMs ?? Settings.cacheTtlMs.default),
       cacheScope: options.cacheScope ?? "public",
       capabilities: {
         tools: { listChanged: true },
@@ -233,7 +233,7 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
           interceptors = [...interceptors, ...added]
         }),
       clientRequestTimeoutMillis: Duration.toMillis(
-        Duration.decode(options.clientRequestTimeout ?? Settings.clientRequestTimeoutMs.default!)
+        Duration.decode(options.clientRequestTimeout ?? Settings.clientRequestTimeoutMs.default)
       ),
       deadlines,
       requestState: ClientRequests.makeStateCodec({

@@ -119,11 +119,11 @@ export const serve = (
 ): Effect.Effect<void, never, McpServer> =>
   Effect.scoped(Effect.gen(function*() {
     const capacity = options.mailboxCapacity ?? 256
-    const maxQueuedBytes = options.maxQueuedBytes ?? Settings.maxQueuedBytes.default!
+    const maxQueuedBytes = options.maxQueuedBytes ?? Settings.maxQueuedBytes.default
     const mailbox = yield* Effect.acquireRelease(Queue.bounded<Item>(capacity), Queue.shutdown)
     const fibers = yield* FiberSet.make<unknown, unknown>()
     const self = yield* Effect.fiberId
-    const drainMillis = Duration.toMillis(Duration.decode(options.drainTimeout ?? Settings.drainTimeoutMs.default!))
+    const drainMillis = Duration.toMillis(Duration.decode(options.drainTimeout ?? Settings.drainTimeoutMs.default))
 
     // Frames that arrived while the mailbox was full, in order; the transport is paused while any wait here.
     const waiting: Array<Item> = []
@@ -200,7 +200,7 @@ export const serve = (
     const dispatcher = yield* Dispatcher.make({
       send: sink,
       fibers,
-      maxInFlight: options.maxInFlight ?? Settings.maxInFlightPerSession.default!,
+      maxInFlight: options.maxInFlight ?? Settings.maxInFlightPerSession.default,
       onSettled: () => {
         if (draining) Queue.unsafeOffer(mailbox, wake)
       },

@@ -38,7 +38,7 @@ export interface Options {
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_MAX_MESSAGE_BYTES: number = Settings.maxMessageBytes.default!
+export const DEFAULT_MAX_MESSAGE_BYTES: number = Settings.maxMessageBytes.default
 
 const NEWLINE = 10
 
@@ -190,13 +190,13 @@ export const transport = (
  * @category constructors
  */
 export const serve = (options: Options = {}): Effect.Effect<void, never, McpServer> =>
-  Effect.uninterruptibleMask((restore) =>
+  Effect.scoped(Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       const base = transport(options.stdin ?? process.stdin, options.stdout ?? process.stdout, options.maxMessageBytes)
       let inbound: Connection.Inbound | undefined
-      // A daemon: interrupting a fiber signals its children at once, and the connection must outlive the signal
-      // to drain. It is interrupted below on every way out.
-      const connection = yield* Effect.forkDaemon(restore(Connection.serve(
+      // Forked in this call's Scope, not as a child: interrupting a fiber signals its children at once, and the
+      // connection must outlive the signal to drain. The Scope's end interrupts it on every way out.
+      const connection = yield* Effect.forkScoped(restore(Connection.serve(
         {
           ...base,
           start: (callbacks) => Effect.zipRight(Effect.sync(() => (inbound = callbacks)), base.start(callbacks))
@@ -208,19 +208,16 @@ export const serve = (options: Options = {}): Effect.Effect<void, never, McpServ
           ...(options.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: options.maxQueuedBytes })
         }
       )))
-      const grace = Duration.toMillis(Duration.decode(options.shutdownTimeout ?? Settings.shutdownTimeoutMs.default!))
+      const grace = Duration.toMillis(Duration.decode(options.shutdownTimeout ?? Settings.shutdownTimeoutMs.default))
       // Interrupted (SIGTERM): the graceful end, bounded by the grace (and a margin for the last answers).
       const graceful = Effect.flatMap(Clock.currentTimeMillis, (now) => {
         inbound?.end({ drain: true, deadline: now + Math.max(0, grace - 500), shutdown: true })
         // This runs as a finalizer, uninterruptibly: the wait must be made interruptible for the timeout to end it.
-        return Effect.zipRight(
-          Effect.timeoutOption(Effect.interruptible(Fiber.await(connection)), grace),
-          Fiber.interrupt(connection)
-        )
+        return Effect.timeoutOption(Effect.interruptible(Fiber.await(connection)), grace)
       })
       yield* restore(Fiber.join(connection)).pipe(Effect.onInterrupt(() => graceful))
     })
-  )
+  ))
 
 /**
  * `serve` with its options read from `effect/Config` (see Settings): `MCP_MAX_MESSAGE_BYTES`,
