@@ -1,7 +1,7 @@
 /**
  * A test harness for servers built with this library: an in-memory client wired to the server in the current
- * context, with no sockets and no processes. The server side is the same Connection and Dispatcher every transport
- * uses, so a tool that sleeps, retries or times out is tested under `TestClock` in milliseconds.
+ * context, with no sockets and no processes (the in-memory transport, transport/Memory). The server side is the same
+ * Connection and Dispatcher every transport uses, so a tool that sleeps, retries or times out is tested under `TestClock` in milliseconds.
  *
  * ```ts
  * it.scoped("times out", () =>
@@ -32,7 +32,7 @@ import { MODERN_META } from "./protocol/McpSchema.js"
 import type { Era } from "./protocol/ProtocolVersion.js"
 import { LATEST_LEGACY, LATEST_MODERN } from "./protocol/ProtocolVersion.js"
 import type { McpServer } from "./server/McpServer.js"
-import * as Connection from "./transport/Connection.js"
+import * as Memory from "./transport/Memory.js"
 
 /**
  * A JSON-RPC error the server answered with.
@@ -137,38 +137,13 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
     const capabilities = options.capabilities ?? {}
     const clientInfo = options.clientInfo ?? { name: "mcp-test", version: "0.0.0" }
     const scope = yield* Effect.scope
-    const fromServer = yield* Queue.bounded<string>(1024)
+    const peer = yield* Memory.connect({
+      ...(options.mailboxCapacity === undefined ? {} : { mailboxCapacity: options.mailboxCapacity }),
+      ...(options.supervisor === undefined ? {} : { supervisor: options.supervisor })
+    })
     // Bounded like every buffer here: a test that never reads keeps the newest 4096 messages.
     const messages = yield* Queue.sliding<ServerMessage>(4096)
     const pending = new Map<string, Deferred.Deferred<any, RpcError>>()
-    let inbound: Connection.Inbound | undefined
-    const started = yield* Deferred.make<void>()
-    // The server pauses us when its mailbox is full, like it pauses stdin: sends wait for the latch.
-    const open = yield* Effect.makeLatch(true)
-
-    const transport: Connection.Transport = {
-      start: (callbacks) =>
-        Effect.sync(() => {
-          inbound = callbacks
-        }).pipe(Effect.zipRight(Deferred.succeed(started, undefined))),
-      write: (frame) => Queue.offer(fromServer, frame),
-      pause: () => open.unsafeClose(),
-      resume: () => open.unsafeOpen(),
-      pausable: true,
-      destroy: () => inbound?.end({ drain: false })
-    }
-
-    const serve = Connection.serve(
-      transport,
-      {
-        transport: "memory",
-        ...(options.mailboxCapacity === undefined ? {} : { mailboxCapacity: options.mailboxCapacity })
-      }
-    )
-    yield* options.supervisor === undefined
-      ? Effect.forkScoped(serve)
-      : Effect.supervised(Effect.forkScoped(serve), options.supervisor)
-    yield* Deferred.await(started)
 
     const route = (message: ServerMessage): Effect.Effect<void> => {
       const onRequest = options.onRequest
@@ -198,15 +173,14 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
       return Queue.offer(messages, message)
     }
 
-    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(fromServer), (frame) => {
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(peer.fromServer), (frame) => {
       const parsed: unknown = JSON.parse(frame)
       return Array.isArray(parsed)
         ? Effect.forEach(parsed as Array<ServerMessage>, route, { discard: true })
         : route(parsed as ServerMessage)
     })))
 
-    const sendRaw = (text: string): Effect.Effect<void> =>
-      Effect.flatMap(open.await, () => (inbound!.frame(text) ? Effect.void : sendRaw(text)))
+    const sendRaw = peer.send
     let nextId = 1
     let protocolVersion = options.protocolVersion ?? (era === "modern" ? LATEST_MODERN : LATEST_LEGACY)
 
@@ -262,6 +236,6 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
       messages,
       respond: (id, result) => sendRaw(JSON.stringify({ jsonrpc: "2.0", id, result })),
       respondError: (id, error) => sendRaw(JSON.stringify({ jsonrpc: "2.0", id, error })),
-      close: Effect.sync(() => inbound!.end({ drain: false }))
+      close: peer.close
     } satisfies Client
   })

@@ -6,7 +6,17 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, ConfigProvider, Context, Duration, Effect, Exit, Layer, Option, Ref, Schema } from "effect"
-import { McpContext, McpServer, Notifications, Prompt, Resource, Settings, Tool } from "../src/index.js"
+import {
+  ClientRequests,
+  Interceptor,
+  McpContext,
+  McpServer,
+  Notifications,
+  Prompt,
+  Resource,
+  Settings,
+  Tool
+} from "../src/index.js"
 
 type Server = McpServer.McpServer["Type"]
 
@@ -57,7 +67,6 @@ describe("options and defaults", () => {
       assert.strictEqual(server.clientRequestTimeoutMillis, Settings.clientRequestTimeoutMs.default)
       assert.strictEqual(server.cacheScope, "public")
       assert.isUndefined(server.handlers)
-      assert.deepStrictEqual(server.interceptors(), [])
       assert.strictEqual(server.deadlines.size(), 0)
       assert.strictEqual(server.notifications.size, 0)
       const registry = server.currentRegistry()
@@ -152,8 +161,33 @@ describe("layerConfig", () => {
       const other = yield* build(configured([["MCP_REQUEST_STATE_KEY", "another secret"]]))
       const expected = { method: "tools/call", digest: "d", principal: null }
       const signed = () => a.requestState.sign({ m: "tools/call", d: "d", p: null, r: {} }, 0)
-      assert.isTrue(b.requestState.verify(signed(), expected, 1).ok)
-      assert.deepStrictEqual(other.requestState.verify(signed(), expected, 1), { ok: false, reason: "tampered" })
+      const state = signed()
+      assert.isTrue((yield* b.requestState.verify(state, expected, 1)).ok)
+      // One NonceStore per process by default: a state used on b is a replay on a.
+      assert.deepStrictEqual(yield* a.requestState.verify(state, expected, 1), { ok: false, reason: "already used" })
+      assert.deepStrictEqual(yield* other.requestState.verify(signed(), expected, 1), { ok: false, reason: "tampered" })
+    }))
+
+  it.scoped("the NonceStore is a seam: a provided store is the one states are claimed in", () =>
+    Effect.gen(function*() {
+      const claimed: Array<string> = []
+      const memory = ClientRequests.makeMemoryNonces()
+      const store: ClientRequests.NonceStore = {
+        claim: (nonce, expiry, now) => Effect.tap(memory.claim(nonce, expiry, now), () => claimed.push(nonce))
+      }
+      const server = yield* build(McpServer.layer(base).pipe(Layer.provide(ClientRequests.layerNonces(store))))
+      const expected = { method: "tools/call", digest: "d", principal: null }
+      const state = server.requestState.sign({ m: "tools/call", d: "d", p: null, r: {} }, 0)
+      assert.isTrue((yield* server.requestState.verify(state, expected, 1)).ok)
+      assert.deepStrictEqual(yield* server.requestState.verify(state, expected, 1), {
+        ok: false,
+        reason: "already used"
+      })
+      assert.strictEqual(claimed.length, 2)
+      // Refused before the store is asked: nothing claimed for a tampered state or another principal's.
+      yield* server.requestState.verify(state.slice(0, -2) + "xx", expected, 1)
+      yield* server.requestState.verify(state, { ...expected, principal: "mallory" }, 1)
+      assert.strictEqual(claimed.length, 2)
     }))
 })
 
@@ -386,11 +420,13 @@ describe("registration captures the handler's services", () => {
 })
 
 describe("interceptors", () => {
-  it.scoped("addInterceptors appends to the chain, in order", () =>
+  it.effect("the chain is empty unless a layer provides one; Interceptor.layer appends to the chain it is built over", () =>
     Effect.gen(function*() {
-      const server = yield* build(McpServer.layer(base))
-      yield* server.addInterceptors([{ name: "one" }, { name: "two" }])
-      yield* server.addInterceptors([{ name: "three" }])
-      assert.deepStrictEqual(server.interceptors().map((i) => i.name), ["one", "two", "three"])
+      assert.deepStrictEqual(yield* Interceptor.Interceptors, [])
+      const chain = yield* Effect.provide(
+        Interceptor.Interceptors,
+        Interceptor.layer({ name: "three" }).pipe(Layer.provide(Interceptor.layer({ name: "one" }, { name: "two" })))
+      )
+      assert.deepStrictEqual(chain.map((i) => i.name), ["one", "two", "three"])
     }))
 })

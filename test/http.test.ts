@@ -6,7 +6,7 @@ import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/type
 import { Effect } from "effect"
 import http from "node:http"
 import { assert, describe, it } from "vitest"
-import { Interceptor, McpServer } from "../src/index.js"
+import { Interceptor } from "../src/index.js"
 import { post, session, start } from "./fixtures/Http.js"
 import { initialize, JSON_AND_SSE, modernHeaders, modernMeta } from "./support/Messages.js"
 import { readEvents } from "./support/Sse.js"
@@ -321,17 +321,15 @@ describe("sessions", () => {
 
 describe("interceptors over legacy HTTP", () => {
   it("a request an interceptor drops is answered 202 with no body; the session goes on", async () => {
-    const { runtime, url } = await start()
-    await runtime.runPromise(Effect.flatMap(McpServer.McpServer, (server) =>
-      server.addInterceptors([{
-        name: "drops",
-        inbound: (message) =>
-          Effect.succeed(
-            (message.params?.arguments as { text?: string } | undefined)?.text === "drop-me"
-              ? Interceptor.Drop
-              : Interceptor.Continue
-          )
-      }])))
+    const { url } = await start({}, {}, [{
+      name: "drops",
+      inbound: (message) =>
+        Effect.succeed(
+          (message.params?.arguments as { text?: string } | undefined)?.text === "drop-me"
+            ? Interceptor.Drop
+            : Interceptor.Continue
+        )
+    }])
     const sid = await session(url)
     const dropped = await post(url, {
       jsonrpc: "2.0",

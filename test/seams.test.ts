@@ -1,8 +1,9 @@
-// Seams that are "provide another layer": an EventStore in context is the one Streamable HTTP logs its streams to
-// (a shared store, e.g. Redis, plugs in this way).
-import { Effect, Layer, ManagedRuntime } from "effect"
+// Seams that are "provide another layer": an EventStore in context is the one Streamable HTTP logs its streams to,
+// a NotificationBus in context carries every change to the hubs (a shared store or bus, e.g. Redis, plugs in this
+// way). The NonceStore seam is tested in McpServer.test.ts, interceptors in Interceptor.test.ts.
+import { Effect, Layer, ManagedRuntime, Queue } from "effect"
 import { afterEach, assert, describe, it } from "vitest"
-import { EventStore, HttpServer } from "../src/index.js"
+import { EventStore, HttpServer, McpServer, McpTest, Notifications, Tool } from "../src/index.js"
 import * as TestServer from "./fixtures/TestServer.js"
 import { JSON_AND_SSE } from "./support/Messages.js"
 import { readEvents } from "./support/Sse.js"
@@ -57,5 +58,55 @@ describe("EventStore from context", () => {
     const deleted = await fetch(url, { method: "DELETE", headers: { "mcp-session-id": sid } })
     await deleted.text()
     assert.includeMembers(dropped, [`${sid}/get`, `${sid}/1`])
+  })
+})
+
+describe("NotificationBus from context", () => {
+  it("every change is published on the bus; what the bus delivers (from this process or another) reaches subscribers", async () => {
+    const published: Array<Notifications.Event> = []
+    let deliverRemote: ((event: Notifications.Event) => number) | undefined
+    // A bus of our own: records what is published and delivers it, as Redis pub/sub would echo it back.
+    const bus: Notifications.BusFactory = {
+      make: (deliver) =>
+        Effect.sync(() => {
+          deliverRemote = deliver
+          return {
+            publish: (event) =>
+              Effect.sync(() => {
+                published.push(event)
+                return deliver(event)
+              })
+          }
+        })
+    }
+    const program = Effect.gen(function*() {
+      const client = yield* McpTest.connect()
+      yield* client.request("resources/subscribe", { uri: "test://watched" })
+      yield* McpServer.putTool(Tool.make({ name: "added", handler: () => Effect.succeed("ok") }))
+      yield* McpServer.resourceUpdated("test://watched")
+      const methods: Array<string> = []
+      for (let i = 0; i < 2; i++) methods.push((yield* Queue.take(client.messages)).method!)
+      // An event published by another node arrives through the bus alone (taken first: pending copies coalesce).
+      const reached = deliverRemote!({ _tag: "ResourceUpdated", uri: "test://watched" })
+      methods.push((yield* Queue.take(client.messages)).method!)
+      return { reached, methods }
+    })
+    const { methods, reached } = await Effect.runPromise(
+      Effect.scoped(program).pipe(
+        Effect.provide(
+          McpServer.layer({ name: "bus", version: "1.0.0" }).pipe(Layer.provide(Notifications.layerBus(bus)))
+        )
+      )
+    )
+    assert.deepStrictEqual(published, [
+      { _tag: "ListChanged", kind: "tools" },
+      { _tag: "ResourceUpdated", uri: "test://watched" }
+    ])
+    assert.strictEqual(reached, 1)
+    assert.deepStrictEqual(methods.sort(), [
+      "notifications/resources/updated",
+      "notifications/resources/updated",
+      "notifications/tools/list_changed"
+    ])
   })
 })

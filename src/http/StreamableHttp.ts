@@ -21,10 +21,11 @@ import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpMethod from "../protocol/McpMethod.js"
-import { MODERN_META } from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
 import * as Dispatcher from "../server/Dispatcher.js"
-import { McpServer } from "../server/McpServer.js"
+import * as Execution from "../server/Execution.js"
+import type { McpServer } from "../server/McpServer.js"
+import * as RequestContext from "../server/RequestContext.js"
 import * as Session from "../server/Session.js"
 import * as Settings from "../Settings.js"
 import * as EventStore from "./EventStore.js"
@@ -140,14 +141,6 @@ const containsRequest = (json: unknown): boolean => {
 
 const isInitialize = (json: unknown): boolean =>
   Predicate.isRecord(json) && json.method === McpMethod.initialize.name && json.id !== undefined
-
-const modernVersionOf = (json: unknown): string | undefined => {
-  if (!Predicate.isRecord(json) || !Predicate.isRecord(json.params)) return undefined
-  const meta = json.params._meta
-  if (!Predicate.isRecord(meta)) return undefined
-  const version = meta[MODERN_META.protocolVersion]
-  return typeof version === "string" ? version : undefined
-}
 
 const requestIdOf = (json: unknown): JsonRpc.RequestId | null =>
   Predicate.isRecord(json) && (typeof json.id === "string" || typeof json.id === "number") ? json.id : null
@@ -266,7 +259,7 @@ export const make = (
     // The store given in the options, else the one in context (a shared store's layer), else one in memory.
     const store = options.eventStore ??
       Option.getOrElse(yield* Effect.serviceOption(EventStore.EventStore), () => EventStore.makeMemory())
-    const server = yield* McpServer
+    const env = yield* Dispatcher.environment
     // Modern requests keep no session state: every modern POST's dispatcher shares this one.
     const modernSession = yield* Session.make
 
@@ -616,7 +609,7 @@ export const make = (
      */
     class LegacySession implements HttpSession {
       readonly standalone: Channel
-      readonly dispatcher: Dispatcher.Dispatcher & { readonly close: Effect.Effect<void> }
+      readonly dispatcher: Dispatcher.Dispatcher
       readonly inFlight = Effect.unsafeMakeSemaphore(
         options.maxInFlightPerSession ?? Settings.maxInFlightPerSession.default
       )
@@ -627,9 +620,12 @@ export const make = (
 
       constructor(readonly id: string, state: Session.Session, remoteAddress: string | undefined) {
         this.standalone = { id: `${id}/get`, closed: false, pump: undefined }
-        this.dispatcher = Dispatcher.makeOwned(
+        this.dispatcher = Dispatcher.unsafeMake(
+          env,
           {
             era: "legacy",
+            execution: Execution.inline,
+            session: state,
             // Messages unrelated to any request go on the standalone stream (this object is that sink; logged even
             // while no GET is open, so a client that opens one with Last-Event-ID gets them). No FiberSet: each
             // request runs inline on the fiber of the POST that carries it.
@@ -639,9 +635,7 @@ export const make = (
             transport: "http",
             sessionId: id,
             remoteAddress
-          },
-          server,
-          state
+          }
         )
       }
 
@@ -737,7 +731,7 @@ export const make = (
             session.posts--
             answer.close(Exit.isInterrupted(exit))
           })
-          return session.dispatcher.handleJson(json, answer)
+          return session.dispatcher.handleJson(json, answer, { control: answer })
         })
       )
       return Effect.map(admitted, (admitted) => {
@@ -778,6 +772,7 @@ export const make = (
       req: IncomingMessage,
       res: ServerResponse,
       json: unknown,
+      head: RequestContext.Head,
       version: string
     ): Effect.Effect<void> => {
       if (!Predicate.isRecord(json)) return Effect.void
@@ -808,18 +803,22 @@ export const make = (
       return Effect.withFiberRuntime<void>((fiber) => {
         const answer = new ModernPost(res, shared.streams, fiber)
         fiber.addObserver((exit) => answer.close(Exit.isInterrupted(exit) ? requestIdOf(json) : undefined))
-        return Dispatcher.makeInline(
-          { era: "modern", send: answer, transport: "http", remoteAddress: req.socket.remoteAddress },
-          server,
-          modernSession
-        )
-          .handleJson(json, answer)
+        return Dispatcher.unsafeMake(env, {
+          era: "modern",
+          send: answer,
+          execution: Execution.oneShot,
+          session: modernSession,
+          transport: "http",
+          remoteAddress: req.socket.remoteAddress
+        }).handleJson(json, answer, { head })
       })
     }
 
     const post = (req: IncomingMessage, res: ServerResponse, json: unknown): Effect.Effect<void> => {
-      const modern = modernVersionOf(json)
-      if (modern !== undefined) return Array.isArray(json) ? Effect.void : postModern(req, res, json, modern)
+      // The era decides the route; the dispatcher is handed the `_meta` read here and does not read it again.
+      const head = RequestContext.headOf(json)
+      const modern = RequestContext.modernVersion(head)
+      if (modern !== undefined) return Array.isArray(json) ? Effect.void : postModern(req, res, json, head, modern)
       return postLegacy(req, res, json)
     }
 

@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { Data, Predicate } from "effect"
+import { Context, Data, Effect, Layer, Predicate } from "effect"
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import type { ClientCapabilities } from "../protocol/McpSchema.js"
@@ -153,13 +153,75 @@ export const paramsDigest = (params: Record<string, unknown> | undefined): strin
  */
 export interface StateCodec {
   readonly sign: (payload: Omit<StatePayload, "n" | "e">, now: number) => string
-  /** The verified payload, or why it was refused. Marks the state used. */
+  /** The verified payload, or why it was refused. Claims the state's nonce in the NonceStore. */
   readonly verify: (
     state: string,
     expected: { readonly method: string; readonly digest: string; readonly principal: string | null },
     now: number
-  ) => { readonly ok: true; readonly payload: StatePayload } | { readonly ok: false; readonly reason: string }
+  ) => Effect.Effect<Verified>
 }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Verified =
+  | { readonly ok: true; readonly payload: StatePayload }
+  | { readonly ok: false; readonly reason: string }
+
+/**
+ * Where used `requestState` nonces are remembered until they expire, so a state is accepted once. In memory per
+ * process by default; replicas that verify each other's states (a shared `--request-state-key`) share one by
+ * providing another layer (e.g. Redis `SET NX PX`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface NonceStore {
+  /** Claims `nonce` until `expiry` (epoch ms); false when it was claimed before (a replay). */
+  readonly claim: (nonce: string, expiry: number, now: number) => Effect.Effect<boolean>
+}
+
+/**
+ * A NonceStore in memory, remembering at most `max` nonces (the oldest is forgotten past it). States all live
+ * equally long, so the oldest entry expires first and forgetting is a walk from the front of an insertion-ordered Map.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemoryNonces = (max = 100_000): NonceStore => {
+  const used = new Map<string, number>()
+  return {
+    claim: (nonce, expiry, now) =>
+      Effect.sync(() => {
+        for (const [old, until] of used) {
+          if (until > now && used.size < max) break
+          used.delete(old)
+        }
+        if (used.has(nonce)) return false
+        used.set(nonce, expiry)
+        return true
+      })
+  }
+}
+
+/**
+ * The NonceStore servers in this context use: one in memory per process unless a layer provides another.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Nonces extends Context.Reference<Nonces>()("effect-mcp-server/Nonces", {
+  defaultValue: (): NonceStore => makeMemoryNonces()
+}) {}
+
+/**
+ * Provides a NonceStore.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerNonces = (store: NonceStore): Layer.Layer<Nonces> => Layer.succeed(Nonces, store)
 
 /**
  * A codec with a key (from config, or random per process) and a lifetime for each state.
@@ -170,14 +232,13 @@ export interface StateCodec {
 export const makeStateCodec = (options: {
   readonly key?: string | undefined
   readonly ttlMillis: number
-  /** Most states remembered as used (replay protection); the oldest is forgotten past it. Default 100,000. */
-  readonly maxRemembered?: number
+  /** Where used nonces are remembered. Default: a new in-memory store. */
+  readonly nonces?: NonceStore
 }): StateCodec => {
   const key = options.key !== undefined && options.key !== "" ? Buffer.from(options.key, "utf8") : randomBytes(32)
-  const max = options.maxRemembered ?? 100_000
-  // Used nonces with their expiry, in insertion order: states all live equally long, so the oldest expires first.
-  const used = new Map<string, number>()
+  const nonces = options.nonces ?? makeMemoryNonces()
   const mac = (body: string) => createHmac("sha256", key).update(body).digest()
+  const refused = (reason: string): Effect.Effect<Verified> => Effect.succeed({ ok: false, reason })
   return {
     sign: (payload, now) => {
       const full: StatePayload = { ...payload, e: now + options.ttlMillis, n: randomBytes(12).toString("base64url") }
@@ -186,28 +247,23 @@ export const makeStateCodec = (options: {
     },
     verify: (state, expected, now) => {
       const parts = state.split(".")
-      if (parts.length !== 3 || parts[0] !== "v1") return { ok: false, reason: "malformed" }
+      if (parts.length !== 3 || parts[0] !== "v1") return refused("malformed")
       const given = Buffer.from(parts[2]!, "base64url")
       const wanted = mac(parts[1]!)
-      if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) return { ok: false, reason: "tampered" }
+      if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) return refused("tampered")
       let payload: StatePayload
       try {
         payload = JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8"))
       } catch {
-        return { ok: false, reason: "malformed" }
+        return refused("malformed")
       }
-      if (payload.e <= now) return { ok: false, reason: "expired" }
-      if (payload.m !== expected.method || payload.d !== expected.digest) {
-        return { ok: false, reason: "issued for another request" }
-      }
-      if (payload.p !== expected.principal) return { ok: false, reason: "issued to another principal" }
-      for (const [nonce, expiry] of used) {
-        if (expiry > now && used.size < max) break
-        used.delete(nonce)
-      }
-      if (used.has(payload.n)) return { ok: false, reason: "already used" }
-      used.set(payload.n, payload.e)
-      return { ok: true, payload }
+      if (payload.e <= now) return refused("expired")
+      if (payload.m !== expected.method || payload.d !== expected.digest) return refused("issued for another request")
+      if (payload.p !== expected.principal) return refused("issued to another principal")
+      return Effect.map(
+        nonces.claim(payload.n, payload.e, now),
+        (fresh): Verified => (fresh ? { ok: true, payload } : { ok: false, reason: "already used" })
+      )
     }
   }
 }

@@ -6,33 +6,28 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Either, FiberRef, Queue, Ref } from "effect"
+import { Context, Effect, Either, FiberRef, Queue, Ref, Schema } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpMethod from "../protocol/McpMethod.js"
 import * as McpSchema from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
-import type { Sink } from "./Dispatcher.js"
 import { McpContext } from "./McpContext.js"
 import type { McpServer, Registry } from "./McpServer.js"
 import * as Notifications from "./Notifications.js"
+import type { RequestContext } from "./RequestContext.js"
 import type * as Session from "./Session.js"
+import type { Sink } from "./Sink.js"
 import type { Tool } from "./Tool.js"
 
-/**
- * What the engine knows of a request when it runs its handler.
- *
- * @since 0.1.0
- * @category models
- */
-export interface RequestContext {
-  readonly era: ProtocolVersion.Era
-  readonly protocolVersion: string
-  readonly clientInfo: McpSchema.Implementation | undefined
-  readonly clientCapabilities: McpSchema.ClientCapabilities
-  /** Modern: the request's `_meta` logLevel (none: no log messages). Legacy: read from the session instead. */
-  readonly logLevel: McpSchema.LoggingLevel | undefined
-  readonly progressToken: McpSchema.ProgressToken | undefined
-}
+export type {
+  /**
+   * What the engine knows of a request when it runs its handler (see RequestContext).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  RequestContext
+} from "./RequestContext.js"
 
 /**
  * A result before framing.
@@ -93,6 +88,50 @@ export type Handlers = ReadonlyArray<Entry>
  * @category constructors
  */
 export const handle = <A>(method: McpMethod.McpMethod<A>, run: Handler<A>): Entry<A> => ({ method, run })
+
+/**
+ * A method of the protocol table with what runs it: the handler behind the method's params decoding (its fast
+ * check, else its Schema; -32602 naming the fields when neither accepts them).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Compiled extends McpMethod.McpMethod {
+  readonly run: Handler<unknown>
+}
+
+const compileEntry = <A>(spec: McpMethod.McpMethod<A>, run: Handler<A>): Compiled => {
+  const decode = Schema.decodeUnknownEither(spec.params)
+  const fast = spec.fast
+  return {
+    ...(spec as McpMethod.McpMethod),
+    run: (params, context, mcp, env, sink) => {
+      const plain = fast?.(params)
+      if (plain !== undefined) return run(plain, context, mcp, env, sink)
+      const decoded = decode(params ?? {}, { errors: "all" })
+      return Either.isLeft(decoded)
+        ? Effect.fail(JsonRpc.invalidParams(decoded.left))
+        : run(decoded.right, context, mcp, env, sink)
+    }
+  }
+}
+
+const compiled = new WeakMap<Handlers, Readonly<Record<string, Compiled>>>()
+
+/**
+ * A table by method name, its decoders built once per table (whatever the number of connections).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const compile = (handlers: Handlers): Readonly<Record<string, Compiled>> => {
+  let methods = compiled.get(handlers)
+  if (methods === undefined) {
+    methods = Object.fromEntries(handlers.map((entry) => [entry.method.name, compileEntry(entry.method, entry.run)]))
+    compiled.set(handlers, methods)
+  }
+  return methods
+}
 
 /**
  * The request's services: what the registration captured, plus its `McpContext`, as one Context. It is set on the

@@ -20,11 +20,10 @@
  *
  * @since 0.1.0
  */
-import { Cause, Duration, Effect, Exit, Layer, Random } from "effect"
+import { Cause, Context as EffectContext, Duration, Effect, Exit, Layer, Random } from "effect"
 import type { ErrorObject, RequestId } from "../protocol/JsonRpc.js"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import type { Era } from "../protocol/ProtocolVersion.js"
-import { McpServer } from "./McpServer.js"
 import type { Peer } from "./Peer.js"
 
 /**
@@ -244,13 +243,25 @@ const runFrom = (
 }
 
 /**
- * Registers interceptors, in the given order, after those registered before.
+ * The interceptor chain every server component reads when it is built (the engine of each connection, session and
+ * POST): empty unless a layer provides one.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Interceptors extends EffectContext.Reference<Interceptors>()("effect-mcp-server/Interceptors", {
+  defaultValue: (): ReadonlyArray<Interceptor> => []
+}) {}
+
+/**
+ * Provides interceptors, in the given order, after those of the chain in the context where the layer is built
+ * (so `Interceptor.layer(c).pipe(Layer.provide(Interceptor.layer(a, b)))` runs a, b, c).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (...interceptors: ReadonlyArray<Interceptor>): Layer.Layer<never, never, McpServer> =>
-  Layer.effectDiscard(Effect.flatMap(McpServer, (server) => server.addInterceptors(interceptors)))
+export const layer = (...interceptors: ReadonlyArray<Interceptor>): Layer.Layer<Interceptors> =>
+  Layer.effect(Interceptors, Effect.map(Interceptors, (before) => [...before, ...interceptors]))
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Built-ins

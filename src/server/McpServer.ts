@@ -13,7 +13,6 @@ import * as Settings from "../Settings.js"
 import * as ClientRequests from "./ClientRequests.js"
 import * as Deadlines from "./Deadlines.js"
 import type { Handlers } from "./Handlers.js"
-import type { Interceptor } from "./Interceptor.js"
 import * as Notifications from "./Notifications.js"
 import type { Prompt } from "./Prompt.js"
 import type { Resource, ResourceTemplate } from "./Resource.js"
@@ -96,9 +95,6 @@ export class McpServer extends Context.Tag("effect-mcp-server/McpServer")<McpSer
   readonly listChanged: (kind: Notifications.ListKind) => Effect.Effect<number>
   /** The fan-out of unsolicited notifications. */
   readonly notifications: Notifications.Hub
-  /** The interceptor chain, in order. */
-  readonly interceptors: () => ReadonlyArray<Interceptor>
-  readonly addInterceptors: (interceptors: ReadonlyArray<Interceptor>) => Effect.Effect<void>
   readonly clientRequestTimeoutMillis: number
   readonly requestState: ClientRequests.StateCodec
   /** The server's one timer: request timeouts and questions to the client. */
@@ -131,10 +127,11 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
         current = next
       })
     const hub = new Notifications.Hub()
-    let interceptors: ReadonlyArray<Interceptor> = []
+    // Changes are published on the bus (local by default: straight to this hub), which delivers them to the hub.
+    const bus = yield* (yield* Notifications.NotificationBus).make(Notifications.deliverTo(hub))
     // Changes made while serving: the registry is swapped, then listeners are told (they re-read the list).
     const change = <A>(kind: Notifications.ListKind, f: (registry: Registry) => readonly [A, Registry]) =>
-      Effect.map(
+      Effect.flatMap(
         Ref.modify(registry, (r) => {
           const [a, next] = f(r)
           return [[a, next] as const, next]
@@ -142,8 +139,7 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
         ([a, next]) => {
           current = next
           // A removal of something absent (false) changed nothing: no list_changed for it.
-          if (a !== false) hub.listChanged(kind)
-          return a
+          return a === false ? Effect.succeed(a) : Effect.as(bus.publish({ _tag: "ListChanged", kind }), a)
         }
       )
     const without = <K, V>(map: ReadonlyMap<K, V>, key: K): ReadonlyMap<K, V> => {
@@ -224,21 +220,17 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
           "prompts",
           (r) => r.prompts.has(name) ? [true, { ...r, prompts: without(r.prompts, name) }] : [false, r]
         ),
-      resourceUpdated: (uri) => Effect.sync(() => hub.resourceUpdated(uri)),
-      listChanged: (kind) => Effect.sync(() => hub.listChanged(kind)),
+      resourceUpdated: (uri) => bus.publish({ _tag: "ResourceUpdated", uri }),
+      listChanged: (kind) => bus.publish({ _tag: "ListChanged", kind }),
       notifications: hub,
-      interceptors: () => interceptors,
-      addInterceptors: (added) =>
-        Effect.sync(() => {
-          interceptors = [...interceptors, ...added]
-        }),
       clientRequestTimeoutMillis: Duration.toMillis(
         Duration.decode(options.clientRequestTimeout ?? Settings.clientRequestTimeoutMs.default)
       ),
       deadlines,
       requestState: ClientRequests.makeStateCodec({
         key: options.requestStateKey,
-        ttlMillis: Duration.toMillis(Duration.decode(options.requestStateTtl ?? "10 minutes"))
+        ttlMillis: Duration.toMillis(Duration.decode(options.requestStateTtl ?? "10 minutes")),
+        nonces: yield* ClientRequests.Nonces
       })
     })
   })

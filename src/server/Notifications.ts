@@ -15,6 +15,8 @@
  *
  * @since 0.1.0
  */
+import { Context, Effect, Layer } from "effect"
+import type * as Scope from "effect/Scope"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import { MODERN_META } from "../protocol/McpSchema.js"
 
@@ -257,3 +259,75 @@ export class Hub {
     return set.size
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The bus: where a change is published before it reaches the hubs
+// ---------------------------------------------------------------------------------------------------------------------
+
+/**
+ * A change to tell listeners about.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Event =
+  | { readonly _tag: "ListChanged"; readonly kind: ListKind }
+  | { readonly _tag: "ResourceUpdated"; readonly uri: string }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Bus {
+  /** Publishes a change; returns the subscribers this process signalled. */
+  readonly publish: (event: Event) => Effect.Effect<number>
+}
+
+/**
+ * Makes a server's bus, given how to deliver an event to that server's hub in this process. A bus that spans
+ * processes (e.g. Redis pub/sub) publishes remotely and calls `deliver` for every event it receives, for the
+ * lifetime of the Scope.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BusFactory {
+  readonly make: (deliver: (event: Event) => number) => Effect.Effect<Bus, never, Scope.Scope>
+}
+
+/**
+ * The hub of this process is the whole audience: publishing is delivering.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const local: BusFactory = {
+  make: (deliver) => Effect.succeed({ publish: (event) => Effect.sync(() => deliver(event)) })
+}
+
+/**
+ * The bus a server in this context publishes on: `local` unless a layer provides another.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class NotificationBus extends Context.Reference<NotificationBus>()("effect-mcp-server/NotificationBus", {
+  defaultValue: (): BusFactory => local
+}) {}
+
+/**
+ * Provides a bus.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerBus = (factory: BusFactory): Layer.Layer<NotificationBus> => Layer.succeed(NotificationBus, factory)
+
+/**
+ * Delivers an event to a hub.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const deliverTo = (hub: Hub) => (event: Event): number =>
+  event._tag === "ListChanged" ? hub.listChanged(event.kind) : hub.resourceUpdated(event.uri)

@@ -47,13 +47,19 @@ export interface Session {
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Session> = Effect.sync(() => ({
+export const unsafeMake = (): Session => ({
   negotiated: undefined,
   initialized: false,
   logLevel: undefined,
   subscriber: undefined,
   roots: undefined
-}))
+})
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Session> = Effect.sync(unsafeMake)
 
 /** The version a request on this session speaks: the negotiated one, or the latest legacy before `initialize`. */
 export const protocolVersion = (negotiated: Negotiated | undefined): string =>

@@ -15,6 +15,7 @@ import type { Scope } from "effect"
 import { Clock, Duration, Effect, Either, Equal, FiberSet, LogLevel, Option, Queue } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as Dispatcher from "../server/Dispatcher.js"
+import * as Execution from "../server/Execution.js"
 import type { McpServer } from "../server/McpServer.js"
 import * as Settings from "../Settings.js"
 
@@ -199,8 +200,7 @@ export const serve = (
     let pushQueued = false
     const dispatcher = yield* Dispatcher.make({
       send: sink,
-      fibers,
-      maxInFlight: options.maxInFlight ?? Settings.maxInFlightPerSession.default,
+      execution: Execution.forked(fibers, options.maxInFlight ?? Settings.maxInFlightPerSession.default),
       onSettled: () => {
         if (draining) Queue.unsafeOffer(mailbox, wake)
       },
