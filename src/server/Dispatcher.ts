@@ -21,16 +21,16 @@
  * @since 0.1.0
  */
 import type { Fiber } from "effect"
-import { Cause, Clock, Effect, Either, Option, Predicate, Schema, Scope } from "effect"
+import { Cause, Effect, Either, Option, Schema, Scope } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpMethod from "../protocol/McpMethod.js"
 import * as McpSchema from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
-import * as ClientRequests from "./ClientRequests.js"
+import * as Batch from "./Batch.js"
+import * as Env from "./Environment.js"
 import * as Execution from "./Execution.js"
 import * as Handlers from "./Handlers.js"
 import * as Intercepting from "./Intercepting.js"
-import { Interceptors } from "./Interceptor.js"
 import type { Interceptor } from "./Interceptor.js"
 import { McpServer } from "./McpServer.js"
 import * as Notifications from "./Notifications.js"
@@ -39,6 +39,7 @@ import { Questions } from "./Questions.js"
 import * as RequestContext from "./RequestContext.js"
 import { RequestMcp } from "./RequestMcp.js"
 import * as ResultFrame from "./ResultFrame.js"
+import * as RoundTrip from "./RoundTrip.js"
 import * as Session from "./Session.js"
 import * as Sink from "./Sink.js"
 
@@ -133,42 +134,12 @@ export interface Options {
 }
 
 /**
- * What every engine of one server shares, built once per server component (a connection, the HTTP endpoint): the
- * server, the interceptor chain, the compiled handler table and the two result finishes.
+ * What every engine of one server shares (see Environment).
  *
  * @since 0.1.0
  * @category models
  */
-export interface Environment {
-  readonly server: McpServer["Type"]
-  readonly chain: ReadonlyArray<Interceptor>
-  readonly methods: Readonly<Record<string, Handlers.Compiled>>
-  readonly serverInfoMeta: Record<string, unknown>
-  readonly finishCacheable: ResultFrame.Finish
-  readonly finishPlain: ResultFrame.Finish
-}
-
-/**
- * @since 0.1.0
- * @category constructors
- */
-export const makeEnvironment = (server: McpServer["Type"], chain: ReadonlyArray<Interceptor>): Environment => {
-  const serverInfoMeta = { [McpSchema.MODERN_META.serverInfo]: server.info }
-  const base = {
-    cacheTtlMs: server.cacheTtlMs,
-    cacheScope: server.cacheScope,
-    serverInfoMeta,
-    serverInfoMetaJson: JSON.stringify(serverInfoMeta)
-  }
-  return {
-    server,
-    chain,
-    methods: Handlers.compile(server.handlers ?? Handlers.local),
-    serverInfoMeta,
-    finishCacheable: { ...base, cacheable: true },
-    finishPlain: { ...base, cacheable: false }
-  }
-}
+export type Environment = Env.Environment
 
 /**
  * The environment of the `McpServer` and interceptor chain in context.
@@ -176,24 +147,11 @@ export const makeEnvironment = (server: McpServer["Type"], chain: ReadonlyArray<
  * @since 0.1.0
  * @category constructors
  */
-export const environment: Effect.Effect<Environment, never, McpServer> = Effect.zipWith(
-  McpServer,
-  Interceptors,
-  makeEnvironment
-)
+export const environment: Effect.Effect<Environment, never, McpServer> = Env.current
 
 const busy: Sink.Outcome = { code: JsonRpc.SERVER_ERROR, rejected: true }
-const initializeParams = Schema.decodeUnknownEither(McpSchema.InitializeParams)
 const cancelledParams = Schema.decodeUnknownEither(McpSchema.CancelledParams)
 const noop = () => {}
-
-const inputRequiredOf = (cause: Cause.Cause<unknown>): ClientRequests.InputRequired | undefined =>
-  Option.getOrUndefined(
-    Cause.find(
-      cause,
-      (c) => c._tag === "Die" && ClientRequests.isInputRequired(c.defect) ? Option.some(c.defect) : Option.none()
-    )
-  )
 
 const errorFrame = (id: JsonRpc.RequestId | null, error: JsonRpc.JsonRpcError) =>
   JsonRpc.encodeError(id, JsonRpc.toErrorObject(error))
@@ -202,7 +160,7 @@ const errorFrame = (id: JsonRpc.RequestId | null, error: JsonRpc.JsonRpcError) =
  * The dispatcher of one connection, legacy session or modern POST. State lives in fields and behaviour on the
  * prototype, so a connection (or idle legacy session) costs one object and its tables, not a closure per operation.
  */
-class Engine implements Dispatcher, Handlers.Env, Intercepting.Source {
+class Engine implements Dispatcher, Handlers.Env, Batch.Host {
   /** Requests in flight, by id key: created with the first tracked request (an idle session never has one). */
   table: Map<string, Execution.Entry> | undefined = undefined
   private questionsValue: Questions | undefined = undefined
@@ -255,6 +213,11 @@ class Engine implements Dispatcher, Handlers.Env, Intercepting.Source {
       })
     }
     return this.peerValue
+  }
+
+  /** The principal's subject, as MRTR states bind it (null: anonymous). */
+  get principal(): string | null {
+    return this.options.principal?.subject ?? null
   }
 
   get questions(): Questions {
@@ -373,45 +336,15 @@ class Engine implements Dispatcher, Handlers.Env, Intercepting.Source {
   }
 
   initialize(request: JsonRpc.Request, reply: Execution.Reply): Effect.Effect<void> {
-    if (this.pinned === "modern") {
-      return this.reject(
-        reply,
-        request.id,
-        new JsonRpc.InvalidRequest({
-          message: `Invalid Request: this connection speaks ${ProtocolVersion.LATEST_MODERN}, which has no initialize`,
-          data: { supported: ProtocolVersion.MODERN }
-        })
-      )
+    const answered = Session.initialize(this.session, request.params, this.pinned === "modern", this.server)
+    if (Either.isLeft(answered)) {
+      if (this.pinned === undefined) this.pinned = "legacy"
+      return this.reject(reply, request.id, answered.left)
     }
     this.pinned = "legacy"
-    if (this.session.negotiated !== undefined) {
-      return this.reject(
-        reply,
-        request.id,
-        new JsonRpc.InvalidRequest({ message: "Invalid Request: the session is already initialized" })
-      )
-    }
-    const decoded = initializeParams(request.params ?? {}, { errors: "all" })
-    if (Either.isLeft(decoded)) return this.reject(reply, request.id, JsonRpc.invalidParams(decoded.left))
-    const params = decoded.right
-    const protocolVersion = ProtocolVersion.negotiateLegacy(params.protocolVersion)
-    this.session.negotiated = {
-      protocolVersion,
-      clientInfo: params.clientInfo,
-      clientCapabilities: params.capabilities
-    }
     // From now on the session hears about list changes.
     this.subscriber()
-    const server = this.server
-    return reply(
-      JsonRpc.encodeResult(request.id, {
-        protocolVersion,
-        capabilities: server.capabilities,
-        serverInfo: server.info,
-        ...(server.instructions !== undefined ? { instructions: server.instructions } : {})
-      }),
-      Sink.answered
-    )
+    return reply(JsonRpc.encodeResult(request.id, answered.right), Sink.answered)
   }
 
   /**
@@ -458,51 +391,16 @@ class Engine implements Dispatcher, Handlers.Env, Intercepting.Source {
     // Modern multi round-trip: a retry brings the answers of this round and the signed state of earlier ones.
     const roundTrip = era === "modern" && spec.roundTrip
     const params = request.params
-    if (!roundTrip || (params?.requestState === undefined && params?.inputResponses === undefined)) {
+    if (!roundTrip || !RoundTrip.isRetry(params)) {
       return this.accept(request, sink, reply, spec, context, key, roundTrip, undefined, control)
     }
-    const given = params.inputResponses
-    if (given !== undefined && !Predicate.isRecord(given)) {
-      return this.reject(
-        reply,
-        request.id,
-        new JsonRpc.InvalidParams({ message: "Invalid params: inputResponses must be an object" })
-      )
-    }
-    const state = params.requestState
-    if (state === undefined) {
-      return this.accept(request, sink, reply, spec, context, key, roundTrip, { ...given }, control)
-    }
-    if (typeof state !== "string") {
-      return this.reject(
-        reply,
-        request.id,
-        new JsonRpc.InvalidParams({
-          message: "Invalid params: requestState rejected (malformed)",
-          data: { reason: "malformed" }
-        })
-      )
-    }
-    const verify = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      this.server.requestState.verify(state, {
-        method: request.method,
-        digest: ClientRequests.paramsDigest(params),
-        principal: this.options.principal?.subject ?? null
-      }, now))
-    return Effect.flatMap(verify, (verified) => {
-      if (!verified.ok) {
-        return this.reject(
-          reply,
-          request.id,
-          new JsonRpc.InvalidParams({
-            message: `Invalid params: requestState rejected (${verified.reason})`,
-            data: { reason: verified.reason }
-          })
-        )
-      }
-      const answers = { ...verified.payload.r, ...given }
-      return this.accept(request, sink, reply, spec, context, key, roundTrip, answers, control)
-    })
+    return Effect.flatMap(
+      RoundTrip.answersOf(request.method, params, this.server.requestState, this.principal),
+      (answers) =>
+        Either.isLeft(answers)
+          ? this.reject(reply, request.id, answers.left)
+          : this.accept(request, sink, reply, spec, context, key, roundTrip, answers.right, control)
+    )
   }
 
   /** Registers an accepted request (in flight, with its deadline) and runs it as the execution says. */
@@ -567,23 +465,18 @@ class Engine implements Dispatcher, Handlers.Env, Intercepting.Source {
       return this.settle(entry, errorFrame(request.id, failure.value), Sink.failedWith(failure.value))
     }
     if (Cause.isInterruptedOnly(cause)) return this.settleInterrupted(entry)
-    const input = roundTrip ? inputRequiredOf(cause) : undefined
+    const input = roundTrip ? RoundTrip.inputRequiredOf(cause) : undefined
     if (input !== undefined) {
-      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        this.settle(
-          entry,
-          JsonRpc.encodeResult(request.id, {
-            resultType: "input_required",
-            inputRequests: { [input.key]: { method: input.method, params: input.params } },
-            requestState: this.server.requestState.sign({
-              m: request.method,
-              d: ClientRequests.paramsDigest(request.params),
-              p: this.options.principal?.subject ?? null,
-              r: entry.answers ?? {}
-            }, now),
-            _meta: this.env.serverInfoMeta
-          })
-        ))
+      const server = this.server
+      const frame = RoundTrip.inputRequiredFrame(
+        request,
+        input,
+        entry.answers,
+        server.requestState,
+        this.principal,
+        this.env.serverInfoMeta
+      )
+      return Effect.flatMap(frame, (frame) => this.settle(entry, frame))
     }
     return Effect.zipRight(
       Effect.logError("Request handler died").pipe(
@@ -651,70 +544,9 @@ class Engine implements Dispatcher, Handlers.Env, Intercepting.Source {
       frame === undefined ? (sink.end?.(outcome.interrupted === true) ?? Effect.void) : sink.respond(frame, outcome)
   }
 
-  handleBatch(items: ReadonlyArray<unknown>, sink: Sink.Sink): Effect.Effect<void> {
-    return Effect.gen(this, function*() {
-      const version = this.session.negotiated?.protocolVersion
-      if (this.pinned !== "legacy" || !ProtocolVersion.allowsBatch(version)) {
-        return yield* this.reject(
-          this.singleReply(sink),
-          null,
-          new JsonRpc.InvalidRequest({
-            message: `Invalid Request: JSON-RPC batches are only allowed in protocol version 2025-03-26${
-              version === undefined ? "" : ` (this session negotiated ${version})`
-            }`
-          })
-        )
-      }
-      if (items.length === 0) {
-        return yield* this.reject(
-          this.singleReply(sink),
-          null,
-          new JsonRpc.InvalidRequest({ message: "Invalid Request: empty batch" })
-        )
-      }
-      const responses: Array<string> = []
-      let admitted: ReadonlyArray<unknown> = items
-      if (this.chain.length > 0) {
-        const passed: Array<unknown> = []
-        for (const item of items) {
-          const verdict = yield* Intercepting.inbound(this, item)
-          if (verdict._tag === "Pass") passed.push(verdict.json)
-          else if (verdict._tag === "Answer") responses.push(verdict.frame)
-        }
-        admitted = passed
-      }
-      const dispatched: Array<JsonRpc.Incoming> = []
-      for (const message of admitted.map(JsonRpc.decode)) {
-        if (message._tag === "Invalid") {
-          responses.push(errorFrame(message.id, message.error))
-        } else if (message._tag === "Request" && message.method === McpMethod.initialize.name) {
-          responses.push(errorFrame(
-            message.id,
-            new JsonRpc.InvalidRequest({ message: "Invalid Request: initialize must not be part of a batch" })
-          ))
-        } else {
-          dispatched.push(message)
-        }
-      }
-      // The batch's answer is one array, sent when its last request settles (or at once if none is pending).
-      let pending = dispatched.filter((m) => m._tag === "Request").length
-      const flush = () =>
-        responses.length > 0 ? sink.respond(JsonRpc.encodeBatch(responses), Sink.answered) : Effect.void
-      const collect: Execution.Reply = (frame) =>
-        Effect.suspend(() => {
-          if (frame !== undefined) responses.push(frame)
-          pending -= 1
-          return pending === 0 ? flush() : Effect.void
-        })
-      const none = pending === 0
-      for (const message of dispatched) yield* this.handleOne(message, sink, collect, undefined, undefined)
-      if (none) return yield* flush()
-    })
-  }
-
   handleJson(json: unknown, given: Sink.Sink = this.options.send, handle?: Handle): Effect.Effect<void> {
     const sink = Intercepting.sinkOf(this, given)
-    if (Array.isArray(json)) return this.handleBatch(json, sink)
+    if (Array.isArray(json)) return Batch.handle(this, json, sink)
     const reply = this.singleReply(sink)
     const control = handle?.control
     if (this.chain.length === 0) return this.handleOne(JsonRpc.decode(json), sink, reply, handle?.head, control)

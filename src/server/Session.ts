@@ -5,9 +5,11 @@
  * @since 0.1.0
  */
 import type { Scope } from "effect"
-import { Clock, Effect, Queue } from "effect"
-import type { ClientCapabilities, Implementation, LoggingLevel } from "../protocol/McpSchema.js"
-import { LATEST_LEGACY } from "../protocol/ProtocolVersion.js"
+import { Clock, Effect, Either, Queue, Schema } from "effect"
+import * as JsonRpc from "../protocol/JsonRpc.js"
+import type { ClientCapabilities, Implementation, LoggingLevel, ServerCapabilities } from "../protocol/McpSchema.js"
+import { InitializeParams } from "../protocol/McpSchema.js"
+import { LATEST_LEGACY, LATEST_MODERN, MODERN, negotiateLegacy } from "../protocol/ProtocolVersion.js"
 import type { ListRootsResult } from "./McpContext.js"
 import type { Subscriber } from "./Notifications.js"
 
@@ -60,6 +62,52 @@ export const unsafeMake = (): Session => ({
  * @category constructors
  */
 export const make: Effect.Effect<Session> = Effect.sync(unsafeMake)
+
+const initializeParams = Schema.decodeUnknownEither(InitializeParams)
+
+/**
+ * Answers `initialize`: negotiates the version and fixes what the client declared, or refuses (a connection pinned
+ * to the modern era, a session already initialized, invalid params). Returns the result to send.
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const initialize = (
+  session: Session,
+  params: unknown,
+  modern: boolean,
+  server: {
+    readonly capabilities: ServerCapabilities
+    readonly info: Implementation
+    readonly instructions: string | undefined
+  }
+): Either.Either<Record<string, unknown>, JsonRpc.JsonRpcError> => {
+  if (modern) {
+    return Either.left(
+      new JsonRpc.InvalidRequest({
+        message: `Invalid Request: this connection speaks ${LATEST_MODERN}, which has no initialize`,
+        data: { supported: MODERN }
+      })
+    )
+  }
+  if (session.negotiated !== undefined) {
+    return Either.left(new JsonRpc.InvalidRequest({ message: "Invalid Request: the session is already initialized" }))
+  }
+  const decoded = initializeParams(params ?? {}, { errors: "all" })
+  if (Either.isLeft(decoded)) return Either.left(JsonRpc.invalidParams(decoded.left))
+  const protocolVersion = negotiateLegacy(decoded.right.protocolVersion)
+  session.negotiated = {
+    protocolVersion,
+    clientInfo: decoded.right.clientInfo,
+    clientCapabilities: decoded.right.capabilities
+  }
+  return Either.right({
+    protocolVersion,
+    capabilities: server.capabilities,
+    serverInfo: server.info,
+    ...(server.instructions !== undefined ? { instructions: server.instructions } : {})
+  })
+}
 
 /** The version a request on this session speaks: the negotiated one, or the latest legacy before `initialize`. */
 export const protocolVersion = (negotiated: Negotiated | undefined): string =>
