@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { Scope } from "effect"
-import { Clock, Effect, Either, Queue, Schema } from "effect"
+import { Clock, Context, Effect, Either, Layer, Queue, Schema } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import type { ClientCapabilities, Implementation, LoggingLevel, ServerCapabilities } from "../protocol/McpSchema.js"
 import { InitializeParams } from "../protocol/McpSchema.js"
@@ -239,3 +239,35 @@ export const makeRegistry = <S extends Managed>(options: {
       })
     }
   })
+
+/**
+ * Where Streamable HTTP keeps its legacy sessions: a factory of registries. In memory (`makeRegistry`) by default; a
+ * store shared by several nodes (e.g. one that records which node owns a session id) is provided as a layer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Store {
+  readonly make: <S extends Managed>(options: {
+    readonly maxSessions: number
+    readonly idleTimeoutMillis: number
+  }) => Effect.Effect<Registry<S>, never, Scope.Scope>
+}
+
+/**
+ * The session store in context: in memory unless a layer provides another.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class SessionStore extends Context.Reference<SessionStore>()("effect-mcp-server/SessionStore", {
+  defaultValue: (): Store => ({ make: makeRegistry })
+}) {}
+
+/**
+ * Provides a session store.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStore = (store: Store): Layer.Layer<SessionStore> => Layer.succeed(SessionStore, store)
