@@ -1,10 +1,10 @@
-// The dispatch alone, in-process and without HTTP: a modern tools/call echo through Dispatcher.makeInline and
+// The dispatch alone, in-process and without HTTP: a modern tools/call echo through a one-shot Dispatcher and
 // Runtime.runSync, N times per round, on the reference server and on the same server with five no-op interceptors,
 // alternating rounds; prints the best and median of the rounds (microseconds per call) for each, the chain's added
 // cost, and the cost of runSync(Effect.void) as a reference. Use it to measure changes to the request path without
 // the noise of sockets:  node scripts/bench/dispatch.mjs [N=20000] [rounds=7]
 import { Effect, Layer, ManagedRuntime, Runtime } from "effect"
-import { Dispatcher, Interceptor, McpServer, ReferenceServer, Session } from "../../dist/index.js"
+import { Dispatcher, Execution, Interceptor, ReferenceServer, Session } from "../../dist/index.js"
 
 const N = Number(process.argv[2] ?? 20000)
 const rounds = Number(process.argv[3] ?? 7)
@@ -15,10 +15,10 @@ const noop = (i) => ({
 })
 const setup = async (layer) => {
   const managed = ManagedRuntime.make(layer)
-  const server = await managed.runPromise(McpServer.McpServer)
+  const env = await managed.runPromise(Dispatcher.environment)
   const session = await managed.runPromise(Session.make)
   const runSync = Runtime.runSync(await managed.runtime())
-  return { managed, server, session, runSync }
+  return { managed, env, session, runSync }
 }
 const plain = await setup(ReferenceServer.layer)
 const chained = await setup(
@@ -36,8 +36,14 @@ const time = (f) => {
   for (let i = 0; i < N; i++) f(i)
   return ((performance.now() - t0) * 1000) / N
 }
-const caller = ({ server, session, runSync }) => (i) => {
-  const dispatcher = Dispatcher.makeInline({ era: "modern", send: sink, transport: "bench" }, server, session)
+const caller = ({ env, session, runSync }) => (i) => {
+  const dispatcher = Dispatcher.unsafeMake(env, {
+    era: "modern",
+    send: sink,
+    execution: Execution.oneShot,
+    session,
+    transport: "bench"
+  })
   runSync(
     dispatcher.handleJson({
       jsonrpc: "2.0",
