@@ -189,6 +189,24 @@ describe("Deadlines", () => {
       assert.deepStrictEqual(fired, ["early", "exact"])
     }))
 
+  it.scoped("the order holds: a re-added item moves to the end, an earlier time given waits for the last deadline", () =>
+    Effect.gen(function*() {
+      const { deadlines, fired } = yield* start
+      const again = item("again", fired)
+      assert.strictEqual(deadlines.unsafeAdd(again, 100, 0), 100)
+      assert.strictEqual(deadlines.unsafeAdd(item("second", fired), 100, 50), 150)
+      // Re-added later: due at 160, after "second", and counted once.
+      assert.strictEqual(deadlines.unsafeAdd(again, 100, 60), 160)
+      assert.strictEqual(deadlines.size(), 2)
+      // A caller whose clock lags (t = 10) does not jump the queue: due with the last one, not before it.
+      const lagging = item("lagging", fired)
+      assert.strictEqual(deadlines.unsafeAdd(lagging, 100, 10), 160)
+      yield* advance(150)
+      assert.deepStrictEqual(fired, ["second"])
+      yield* advance(10)
+      assert.deepStrictEqual(fired, ["second", "again", "lagging"])
+    }))
+
   it.scoped("size counts the items of every length until each expires or is removed", () =>
     Effect.gen(function*() {
       const { deadlines, fired } = yield* start

@@ -301,11 +301,11 @@ describe("the registry", () => {
       yield* server.putResourceTemplate(templateOf("test://rows/{n}", "second"))
       assert.deepStrictEqual(methods(subscriber), ["notifications/resources/list_changed"])
       const templates = server.currentRegistry().templates
-      assert.strictEqual(templates.length, 2)
-      assert.deepStrictEqual(
-        templates.find((t) => t.definition.uriTemplate === "test://rows/{n}")?.definition.name,
-        "second"
-      )
+      // Replaced in place: the listing keeps its order.
+      assert.deepStrictEqual(templates.map((t) => [t.definition.uriTemplate, t.definition.name]), [
+        ["test://rows/{n}", "second"],
+        ["test://cols/{n}", templates[1]!.definition.name]
+      ])
       yield* server.putPrompt(promptNamed("hello", "one"))
       yield* server.putPrompt(promptNamed("hello", "two"))
       assert.deepStrictEqual(methods(subscriber), ["notifications/prompts/list_changed"])

@@ -85,6 +85,18 @@ describe("Session.makeRegistry", () => {
       assert.strictEqual(sessions.size(), 2)
     }))
 
+  it.scoped("an id already taken is refused, and the live session is neither replaced nor closed", () =>
+    Effect.gen(function*() {
+      const closed: Array<string> = []
+      const sessions = yield* registry({ maxSessions: 10 })
+      const first = stub("a", closed)
+      assert.isTrue(yield* sessions.add("a", first))
+      assert.isFalse(yield* sessions.add("a", stub("a", closed)))
+      assert.strictEqual(yield* sessions.touch("a"), first)
+      assert.strictEqual(sessions.size(), 1)
+      assert.deepStrictEqual(closed, [])
+    }))
+
   it.scoped("maxSessions 0 refuses every session", () =>
     Effect.gen(function*() {
       const sessions = yield* registry({ maxSessions: 0 })

@@ -51,6 +51,8 @@ export interface Deadlines {
 export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.gen(function*() {
   // One queue per length of deadline, each in deadline order (a Set keeps insertion order).
   const queues = new Map<number, Set<Item>>()
+  /** The last deadline given for each length: the ones after it are never earlier. */
+  const tails = new Map<number, number>()
   const wake = yield* Queue.dropping<void>(1)
   /** When the fiber will next look by itself (Infinity: it waits to be woken). */
   let scheduledAt = Infinity
@@ -93,12 +95,16 @@ export const make: Effect.Effect<Deadlines, never, Scope.Scope> = Effect.gen(fun
 
   const unsafeAdd = (item: Item, millis: number, now: number): number => {
     if (millis <= 0 || !Number.isFinite(millis)) return Infinity
-    const deadline = now + millis
     let queue = queues.get(millis)
     if (queue === undefined) {
       queue = new Set()
       queues.set(millis, queue)
     }
+    // The Set must stay in deadline order: an item re-added moves to the end, and a deadline earlier than the last
+    // one of its length (a caller whose Clock lags the others') waits for that one, never jumping the queue.
+    queue.delete(item)
+    const deadline = Math.max(now + millis, tails.get(millis) ?? -Infinity)
+    tails.set(millis, deadline)
     item.deadline = deadline
     queue.add(item)
     if (deadline < scheduledAt) {

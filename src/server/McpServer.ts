@@ -196,15 +196,14 @@ export const make = (options: Options): Effect.Effect<McpServer["Type"], never, 
         change("resources", (r) =>
           r.resources.has(uri) ? [true, { ...r, resources: without(r.resources, uri) }] : [false, r]),
       putResourceTemplate: (template) =>
-        change("resources", (r) => [undefined, {
-          ...r,
-          templates: [
-            ...r.templates.filter((t) =>
-              t.definition.uriTemplate !== template.definition.uriTemplate
-            ),
-            template
-          ]
-        }]),
+        change("resources", (r) => {
+          // Replaced in place (listings keep their order), or added at the end.
+          const at = r.templates.findIndex((t) =>
+            t.definition.uriTemplate === template.definition.uriTemplate
+          )
+          const templates = at < 0 ? [...r.templates, template] : r.templates.map((t, i) => (i === at ? template : t))
+          return [undefined, { ...r, templates }]
+        }),
       removeResourceTemplate: (uriTemplate) =>
         change("resources", (r) => {
           const templates = r.templates.filter((t) => t.definition.uriTemplate !== uriTemplate)

@@ -132,7 +132,7 @@ export interface Managed {
 export interface Registry<S extends Managed> {
   /** The session, marking it active now; undefined when unknown or ended. */
   readonly touch: (id: string) => Effect.Effect<S | undefined>
-  /** Adds a session; false when the registry is full (the caller refuses the client). */
+  /** Adds a session; false when the registry is full or the id is taken (the caller refuses the client). */
   readonly add: (id: string, session: S) => Effect.Effect<boolean>
   /** Ends and forgets a session. */
   readonly remove: (id: string) => Effect.Effect<boolean>
@@ -219,7 +219,8 @@ export const makeRegistry = <S extends Managed>(options: {
         }),
       add: (id, session) =>
         Effect.map(Clock.currentTimeMillis, (now) => {
-          if (slots.size >= options.maxSessions) return false
+          // A taken id is refused, never replaced: nothing may take over a live session.
+          if (slots.size >= options.maxSessions || slots.has(id)) return false
           slots.set(id, { session, lastActive: now })
           lastTouched = id
           if (slots.size === 1) Queue.unsafeOffer(wake, undefined)
