@@ -1,6 +1,6 @@
 /**
- * What every HTTP endpoint answers with: JSON bodies (a JSON-RPC error body for refusals), the first value of a
- * header, and SEP-2243's base64 header values.
+ * What every HTTP endpoint answers with: JSON bodies (a JSON-RPC error body for refusals, with the id of the
+ * refused message when it has one), the first value of a header, and SEP-2243's base64 header values.
  *
  * @since 0.1.0
  */
