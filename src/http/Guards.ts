@@ -1,13 +1,63 @@
 /**
  * Checks every MCP route makes before any MCP work: DNS-rebinding protection (Origin and Host), content
- * negotiation (Accept, Content-Type), and the body size limit, applied before reading when Content-Length is given
- * and while reading when it is not.
+ * negotiation (Accept, Content-Type), allowed methods, and the body size limit, applied before reading when
+ * Content-Length is given and while reading when it is not.
+ *
+ * A `Guard` is one such check as a plain synchronous function of the request: a `Refusal` (status, JSON-RPC error
+ * body, headers) or undefined. HttpServer gives each endpoint an ordered list of guards and answers a request with
+ * the first refusal (`check`), before any fiber exists or the body is read.
  *
  * @since 0.1.0
  */
 import { Effect, Either } from "effect"
 import type { IncomingMessage } from "node:http"
 import { isIPv4 } from "node:net"
+import * as JsonRpc from "../protocol/JsonRpc.js"
+import { errorBody } from "./Response.js"
+
+/**
+ * Why a request is not served: the status, a JSON-RPC error body and extra headers to answer with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Refusal {
+  readonly status: number
+  readonly body: string
+  readonly headers?: Record<string, string> | undefined
+}
+
+/**
+ * One check made before a request is served, from its method, URL and headers (the body is not read yet): a
+ * refusal, or undefined to let the request through. Synchronous, and cheap: it runs on every request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Guard = (req: IncomingMessage) => Refusal | undefined
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const refusal = (status: number, code: number, message: string, headers?: Record<string, string>): Refusal =>
+  headers === undefined
+    ? { status, body: errorBody(code, message) }
+    : { status, body: errorBody(code, message), headers }
+
+/**
+ * The first refusal of `guards`, applied in order; undefined when all of them let the request through.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const check = (guards: ReadonlyArray<Guard>, req: IncomingMessage): Refusal | undefined => {
+  for (let i = 0; i < guards.length; i++) {
+    const refused = guards[i]!(req)
+    if (refused !== undefined) return refused
+  }
+  return undefined
+}
 
 const LOOPBACK_HOSTNAMES = new Set(["localhost", "[::1]", "::1"])
 
@@ -96,6 +146,29 @@ export const checkOrigin = (req: IncomingMessage, policy: OriginPolicy): string 
   return undefined
 }
 
+/**
+ * Host and Origin against DNS rebinding (`checkOrigin`): 403.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const origin = (policy: OriginPolicy): Guard => (req) => {
+  const refused = checkOrigin(req, policy)
+  return refused === undefined ? undefined : refusal(403, -32000, refused)
+}
+
+/**
+ * Only the methods in `allow` (as the `Allow` header lists them, e.g. "GET, POST, DELETE"): 405 otherwise.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const allowMethods = (allow: string): Guard => {
+  const allowed = new Set(allow.split(", "))
+  const refused = refusal(405, -32000, "Method Not Allowed", { allow })
+  return (req) => (req.method !== undefined && allowed.has(req.method) ? undefined : refused)
+}
+
 interface MediaTypes {
   /** In the header's order, parameters dropped, lower case. */
   readonly list: ReadonlyArray<string>
@@ -133,6 +206,34 @@ export const isJsonContentType = (header: string | undefined): boolean =>
   mediaTypes(header).list[0] === "application/json"
 
 /**
+ * An Accept header that lists every one of `types` (wildcards count): 406 otherwise.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const accepting = (...types: ReadonlyArray<string>): Guard => {
+  const refused = refusal(406, -32000, `Not Acceptable: Accept must list ${types.join(" and ")}`)
+  return (req) => {
+    const accept = req.headers.accept
+    for (let i = 0; i < types.length; i++) {
+      if (!accepts(accept, types[i]!)) return refused
+    }
+    return undefined
+  }
+}
+
+const unsupportedMediaType = refusal(415, -32000, "Unsupported Media Type: Content-Type must be application/json")
+
+/**
+ * A JSON body (`isJsonContentType`): 415 otherwise.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const jsonContentType: Guard = (req) =>
+  isJsonContentType(req.headers["content-type"]) ? undefined : unsupportedMediaType
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -149,6 +250,27 @@ export type BodyError =
 export const declaresMoreThan = (req: IncomingMessage, limit: number): boolean => {
   const declared = req.headers["content-length"]
   return declared !== undefined && Number(declared) > limit
+}
+
+/**
+ * The refusal of a body over `limit` bytes: 413 with -32600.
+ *
+ * @since 0.1.0
+ * @category body
+ */
+export const tooLarge = (limit: number): Refusal =>
+  refusal(413, JsonRpc.INVALID_REQUEST, `Payload Too Large: the body exceeds ${limit} bytes`)
+
+/**
+ * A body its Content-Length declares within `limit` bytes: 413 otherwise (a body without one is counted while it
+ * is read, by `readBodyWith`).
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const bodyWithin = (limit: number): Guard => {
+  const refused = tooLarge(limit)
+  return (req) => (declaresMoreThan(req, limit) ? refused : undefined)
 }
 
 /**

@@ -3,8 +3,9 @@
  * @effect/platform's HttpServer). The server is created and closed in this Layer's Scope; each request is one
  * fiber forked into a FiberSet from a prebuilt runtime; no routing, tracing or logging framework sits on the path.
  *
- * Routes: `/mcp` (Streamable HTTP, both eras), `GET /health` (liveness), `GET /ready` (readiness; false while
- * shutting down).
+ * Routes: `/mcp` (Streamable HTTP, both eras), `GET /sse` and `POST /messages` (the HTTP+SSE transport), `/ws`
+ * (WebSocket), `GET /health` (liveness), `GET /ready` (readiness; false while shutting down). Routes.ts answers
+ * node:http's events: each route's guards, in order, then the route's handler.
  *
  * Shutdown (invariant 5): readiness goes false and the server stops accepting; every open stream gets its final
  * event and ends; requests in flight get the rest of the shutdown deadline to finish; then whatever is left is
@@ -13,16 +14,16 @@
  *
  * @since 0.1.0
  */
-import { Clock, Config, Context, Duration, Effect, Either, FiberSet, Layer, Option } from "effect"
+import { Clock, Config, Context, Duration, Effect, FiberSet, Layer, Option } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import type { Duplex } from "node:stream"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import { McpServer } from "../server/McpServer.js"
 import * as Settings from "../Settings.js"
 import * as Guards from "./Guards.js"
 import * as LegacySse from "./LegacySse.js"
 import * as Response from "./Response.js"
+import * as Routes from "./Routes.js"
 import * as StreamableHttp from "./StreamableHttp.js"
 import * as Streams from "./Streams.js"
 import * as WebSocket from "./WebSocket.js"
@@ -85,17 +86,6 @@ export class HttpServer extends Context.Tag("effect-mcp-server/HttpServer")<Http
 
 const millis = (input: Duration.DurationInput) => Duration.toMillis(Duration.decode(input))
 
-/** A refused body is read and discarded up to this many bytes (or twice the limit) before the connection is cut. */
-const LINGER_BYTES = 16 * 1024 * 1024
-
-const jsonError = (
-  res: Http.ServerResponse,
-  status: number,
-  code: number,
-  message: string,
-  headers?: Record<string, string>
-) => Response.sendJson(res, status, Response.errorBody(code, message), headers)
-
 /**
  * Builds the server and listens; the Scope's end is the graceful shutdown.
  *
@@ -128,167 +118,16 @@ export const make = (options: Options = {}) =>
     if (websocket !== undefined) yield* Effect.addFinalizer(() => Effect.sync(websocket.close))
     let ready = false
 
-    // Closing while the client still uploads makes the kernel answer with a reset, and the client never reads the
-    // 413; closing after the upload races a keep-alive client reusing the socket. So the rest of the body is read
-    // and discarded (up to a byte bound: past it the socket is cut) and the connection stays usable. A client
-    // that stops sending mid-body is cut by the request read timeout (408), as any slow request.
-    const tooLarge = (req: Http.IncomingMessage, res: Http.ServerResponse, limit: number) => {
-      const lingerBytes = Math.max(LINGER_BYTES, 2 * limit)
-      let discarded = 0
-      req.on("data", (chunk: Buffer) => {
-        discarded += chunk.length
-        if (discarded > lingerBytes) req.socket.destroy()
-      })
-      req.resume()
-      jsonError(res, 413, JsonRpc.INVALID_REQUEST, `Payload Too Large: the body exceeds ${limit} bytes`)
-    }
-
-    // `Expect: 100-continue` with a Content-Length over the limit: 413 at once, and the body is never sent.
-    const checkContinue = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
-      if (req.method === "POST" && Guards.declaresMoreThan(req, maxBodyBytes)) {
-        return jsonError(
-          res,
-          413,
-          JsonRpc.INVALID_REQUEST,
-          `Payload Too Large: the body exceeds ${maxBodyBytes} bytes`,
-          {
-            connection: "close"
-          }
-        )
-      }
-      res.writeContinue()
-      handle(req, res)
-    }
-
-    /**
-     * POST /mcp: the headers are checked and the body read and parsed with node callbacks, and only then is the
-     * request's one fiber started, with the parsed message: no fiber waits on the socket.
-     */
-    const post = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
-      if (
-        !(Guards.accepts(req.headers.accept, "application/json") &&
-          Guards.accepts(req.headers.accept, "text/event-stream"))
-      ) {
-        return jsonError(res, 406, -32000, "Not Acceptable: Accept must list application/json and text/event-stream")
-      }
-      if (!Guards.isJsonContentType(req.headers["content-type"])) {
-        return jsonError(res, 415, -32000, "Unsupported Media Type: Content-Type must be application/json")
-      }
-      Guards.readBodyWith(req, maxBodyBytes, (body) => {
-        if (Either.isLeft(body)) {
-          if (body.left._tag === "TooLarge") tooLarge(req, res, body.left.limit)
-          return
-        }
-        const parsed = JsonRpc.parse(body.right)
-        if (Either.isLeft(parsed)) {
-          const { error, id } = parsed.left
-          return Response.sendJson(res, 400, Response.errorBody(error.code, error.message, id, error.data))
-        }
-        if (!ready) return jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" })
-        // Suspended: whatever the request's checks throw becomes a 500 for this request, never a crash of the process.
-        run(guarded(req, res, Effect.suspend(() => mcp.post(req, res, parsed.right))))
-      })
-    }
-
-    const route = (req: Http.IncomingMessage, res: Http.ServerResponse): Effect.Effect<void, never, McpServer> => {
-      const url = req.url ?? "/"
-      const query = url.indexOf("?")
-      const pathname = query === -1 ? url : url.slice(0, query)
-      if (pathname === path) {
-        const refused = Guards.checkOrigin(req, policy)
-        if (refused !== undefined) return Effect.sync(() => jsonError(res, 403, -32000, refused))
-        if (!ready) {
-          return Effect.sync(() => jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" }))
-        }
-        switch (req.method) {
-          case "POST":
-            return Effect.sync(() => post(req, res))
-          case "GET":
-            if (!Guards.accepts(req.headers.accept, "text/event-stream")) {
-              return Effect.sync(() =>
-                jsonError(res, 406, -32000, "Not Acceptable: Accept must list text/event-stream")
-              )
-            }
-            return mcp.get(req, res)
-          case "DELETE":
-            return mcp.delete(req, res)
-          default:
-            return Effect.sync(() => jsonError(res, 405, -32000, "Method Not Allowed", { allow: "GET, POST, DELETE" }))
-        }
-      }
-      if (legacySse !== undefined && (pathname === "/sse" || pathname === "/messages")) {
-        const refused = Guards.checkOrigin(req, policy)
-        if (refused !== undefined) return Effect.sync(() => jsonError(res, 403, -32000, refused))
-        if (!ready) {
-          return Effect.sync(() => jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" }))
-        }
-        if (pathname === "/sse") {
-          if (req.method !== "GET") {
-            return Effect.sync(() => jsonError(res, 405, -32000, "Method Not Allowed", { allow: "GET" }))
-          }
-          return legacySse.stream(req, res, "/messages")
-        }
-        if (req.method !== "POST") {
-          return Effect.sync(() => jsonError(res, 405, -32000, "Method Not Allowed", { allow: "POST" }))
-        }
-        if (!Guards.isJsonContentType(req.headers["content-type"])) {
-          return Effect.sync(() =>
-            jsonError(res, 415, -32000, "Unsupported Media Type: Content-Type must be application/json")
-          )
-        }
-        return Effect.flatMap(Guards.readBody(req, maxBodyBytes), (body) =>
-          Effect.sync(() => {
-            if (Either.isLeft(body)) {
-              if (body.left._tag === "TooLarge") tooLarge(req, res, body.left.limit)
-              return
-            }
-            legacySse.message(new URLSearchParams(url.slice(query + 1)).get("sessionId"), body.right, res)
-          }))
-      }
-      if (websocket !== undefined && pathname === "/ws") {
-        return Effect.sync(() =>
-          jsonError(res, 426, -32000, "Upgrade Required: /ws speaks WebSocket (subprotocol mcp)", {
-            upgrade: "websocket",
-            connection: "Upgrade"
-          })
-        )
-      }
-      if (pathname === "/health" && req.method === "GET") {
-        return Effect.sync(() => Response.sendJson(res, 200, "{\"status\":\"ok\"}"))
-      }
-      if (pathname === "/ready" && req.method === "GET") {
-        return Effect.sync(() =>
-          Response.sendJson(res, ready ? 200 : 503, JSON.stringify({ ready, sessions: mcp.sessions() }))
-        )
-      }
-      return Effect.sync(() => jsonError(res, 404, -32000, `Not Found: ${pathname}`))
-    }
-
-    const guarded = <R>(req: Http.IncomingMessage, res: Http.ServerResponse, effect: Effect.Effect<void, never, R>) =>
-      effect.pipe(
-        Effect.catchAllCause((cause) =>
-          Effect.logError("HTTP request failed").pipe(
-            Effect.annotateLogs({ url: req.url, method: req.method, cause: String(cause) }),
-            Effect.zipRight(Effect.sync(() => {
-              if (!res.headersSent) jsonError(res, 500, JsonRpc.INTERNAL_ERROR, "Internal error")
-              else if (!res.writableEnded) res.end()
-            }))
-          )
-        )
-      )
-
-    const run = yield* FiberSet.runtime(requests)<McpServer>()
-    const handle = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
-      // POST /mcp starts its fiber once the body is in (see `post`); everything else gets one at once.
-      const url = req.url ?? "/"
-      if (req.method === "POST" && (url === path || url.startsWith(`${path}?`))) {
-        const refused = Guards.checkOrigin(req, policy)
-        if (refused !== undefined) return jsonError(res, 403, -32000, refused)
-        if (!ready) return jsonError(res, 503, -32000, "Server shutting down", { "retry-after": "1" })
-        return post(req, res)
-      }
-      run(guarded(req, res, Effect.suspend(() => route(req, res))))
-    }
+    const handlers = Routes.make({
+      path,
+      maxBodyBytes,
+      policy,
+      ready: () => ready,
+      mcp,
+      legacySse,
+      websocket,
+      run: yield* FiberSet.runtime(requests)<McpServer>()
+    })
     const headersTimeout = millis(options.headersTimeout ?? Settings.headersTimeoutMs.default)
     const requestTimeout = millis(options.requestTimeout ?? Settings.requestReadTimeoutMs.default)
     const server = Http.createServer({
@@ -302,26 +141,9 @@ export const make = (options: Options = {}) =>
       )
     })
     server.keepAliveTimeout = millis(options.keepAliveTimeout ?? "5 seconds")
-    server.on("request", handle)
-    server.on("checkContinue", checkContinue)
-    server.on("upgrade", (req: Http.IncomingMessage, socket: Duplex, head: Buffer) => {
-      const url = req.url ?? "/"
-      const query = url.indexOf("?")
-      const pathname = query === -1 ? url : url.slice(0, query)
-      const refuse = (status: number, text: string) => {
-        socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
-      }
-      if (websocket === undefined || pathname !== "/ws") return refuse(404, "Not Found")
-      if (Guards.checkOrigin(req, policy) !== undefined) return refuse(403, "Forbidden")
-      if (!ready) return refuse(503, "Service Unavailable")
-      run(
-        websocket.upgrade(req, socket, head).pipe(
-          Effect.catchAllCause((cause) =>
-            Effect.logError("WebSocket connection failed").pipe(Effect.annotateLogs({ cause: String(cause) }))
-          )
-        )
-      )
-    })
+    server.on("request", handlers.request)
+    server.on("checkContinue", handlers.checkContinue)
+    server.on("upgrade", handlers.upgrade)
     server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return socket.destroy()
       const [status, message] = error.code === "ERR_HTTP_REQUEST_TIMEOUT"

@@ -1,9 +1,10 @@
 /**
- * What every HTTP endpoint answers with: JSON bodies (a JSON-RPC error body for refusals), the first value of a
- * header, and SEP-2243's base64 header values.
+ * What every HTTP endpoint answers with: JSON bodies (a JSON-RPC error body for refusals, with the id of the
+ * refused message when it has one), the first value of a header, and SEP-2243's base64 header values.
  *
  * @since 0.1.0
  */
+import { Predicate } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 
@@ -48,6 +49,15 @@ export const sendJson = (
   })
   res.end(body)
 }
+
+/**
+ * The id a refusal of this message answers with: the body's request id when it has one, else null.
+ *
+ * @since 0.1.0
+ * @category helpers
+ */
+export const requestIdOf = (json: unknown): JsonRpc.RequestId | null =>
+  Predicate.isRecord(json) && (typeof json.id === "string" || typeof json.id === "number") ? json.id : null
 
 const BASE64_VALUE = /^=\?base64\?([A-Za-z0-9+/=]*)\?=$/
 

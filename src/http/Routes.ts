@@ -1,0 +1,308 @@
+/**
+ * How HttpServer answers node:http's events (`request`, `checkContinue`, `upgrade`): each request's route (its path
+ * and method) has an ordered list of guards (`Guards.Guard`: origin and host, readiness, method, Accept,
+ * Content-Type, body size), applied by `Guards.check` before any fiber starts or the body is read; the first
+ * refusal is the answer, and only a request none refuses reaches the route's handler. A check every MCP request
+ * must pass (authorization, rate limits) is one more guard in `admission`.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Either } from "effect"
+import * as Http from "node:http"
+import type { Duplex } from "node:stream"
+import * as JsonRpc from "../protocol/JsonRpc.js"
+import type { McpServer } from "../server/McpServer.js"
+import * as Guards from "./Guards.js"
+import type * as LegacySse from "./LegacySse.js"
+import * as Response from "./Response.js"
+import type * as StreamableHttp from "./StreamableHttp.js"
+import type * as WebSocket from "./WebSocket.js"
+
+/** A refused body is read and discarded up to this many bytes (or twice the limit) before the connection is cut. */
+const LINGER_BYTES = 16 * 1024 * 1024
+
+/** What serves a path and method: its guards, in order, then `serve` for a request none of them refused. */
+interface Route {
+  readonly guards: ReadonlyArray<Guards.Guard>
+  /** `pathname`: the URL without its query. */
+  readonly serve: (req: Http.IncomingMessage, res: Http.ServerResponse, pathname: string) => void
+}
+
+const upgradeNotFound = Guards.refusal(404, -32000, "Not Found")
+
+/** Refuses a WebSocket upgrade with a bare status line (no body). */
+const refuseUpgrade = (socket: Duplex, refused: Guards.Refusal): void => {
+  socket.end(
+    `HTTP/1.1 ${refused.status} ${Http.STATUS_CODES[refused.status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`
+  )
+}
+
+const jsonError = (
+  res: Http.ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+  headers?: Record<string, string>
+) => Response.sendJson(res, status, Response.errorBody(code, message), headers)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The MCP endpoint. */
+  readonly path: string
+  readonly maxBodyBytes: number
+  readonly policy: Guards.OriginPolicy
+  /** Whether new requests are served (false once shutdown began). */
+  readonly ready: () => boolean
+  readonly mcp: StreamableHttp.StreamableHttp
+  /** The HTTP+SSE transport, when served. */
+  readonly legacySse: LegacySse.LegacySse | undefined
+  /** WebSocket upgrades on `/ws`, when served. */
+  readonly websocket: WebSocket.WebSocket | undefined
+  /** Forks one fiber for a request or WebSocket (into the server's FiberSet). */
+  readonly run: (effect: Effect.Effect<void, never, McpServer>) => unknown
+}
+
+/**
+ * The handlers of node:http's `request`, `checkContinue` and `upgrade` events.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Handlers {
+  readonly request: (req: Http.IncomingMessage, res: Http.ServerResponse) => void
+  readonly checkContinue: (req: Http.IncomingMessage, res: Http.ServerResponse) => void
+  readonly upgrade: (req: Http.IncomingMessage, socket: Duplex, head: Buffer) => void
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Handlers => {
+  const { legacySse, maxBodyBytes, mcp, path, ready, run, websocket } = options
+
+  // -- guards ---------------------------------------------------------------------------------------------------------
+
+  const shuttingDown = Guards.refusal(503, -32000, "Server shutting down", { "retry-after": "1" })
+  const readiness: Guards.Guard = () => (ready() ? undefined : shuttingDown)
+  const bodyWithin = Guards.bodyWithin(maxBodyBytes)
+  const tooLarge = Guards.tooLarge(maxBodyBytes)
+  /**
+   * What every MCP transport's endpoint checks first (Streamable HTTP, HTTP+SSE, WebSocket upgrades): Host and
+   * Origin against DNS rebinding, then readiness. A check every MCP request must pass (authorization, rate
+   * limits) is one more guard here.
+   */
+  const admission: ReadonlyArray<Guards.Guard> = [Guards.origin(options.policy), readiness]
+  /** `Expect: 100-continue`: checked before the client is told to send the body (see `checkContinue`). */
+  const beforeContinue: ReadonlyArray<Guards.Guard> = [bodyWithin]
+
+  // Closing while the client still uploads makes the kernel answer with a reset, and the client never reads the
+  // 413; closing after the upload races a keep-alive client reusing the socket. So the rest of the body is read
+  // and discarded (up to a byte bound: past it the socket is cut) and the connection stays usable. A client
+  // that stops sending mid-body is cut by the request read timeout (408), as any slow request.
+  const discardBody = (req: Http.IncomingMessage) => {
+    const lingerBytes = Math.max(LINGER_BYTES, 2 * maxBodyBytes)
+    let discarded = 0
+    req.on("data", (chunk: Buffer) => {
+      discarded += chunk.length
+      if (discarded > lingerBytes) req.socket.destroy()
+    })
+    req.resume()
+  }
+
+  /** Answers a refusal. A 413's body may still be arriving: it is read and discarded (see `discardBody`). */
+  const refuse = (req: Http.IncomingMessage, res: Http.ServerResponse, refusal: Guards.Refusal): void => {
+    if (refusal.status === 413) discardBody(req)
+    Response.sendJson(res, refusal.status, refusal.body, refusal.headers)
+  }
+
+  // -- routes: each path and method with its guards -------------------------------------------------------------------
+
+  /**
+   * POST /mcp: the body is read and parsed with node callbacks, and only then is the request's one fiber started,
+   * with the parsed message: no fiber waits on the socket.
+   */
+  const post = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+    Guards.readBodyWith(req, maxBodyBytes, (body) => {
+      if (Either.isLeft(body)) {
+        if (body.left._tag === "TooLarge") refuse(req, res, tooLarge)
+        return
+      }
+      const parsed = JsonRpc.parse(body.right)
+      if (Either.isLeft(parsed)) {
+        const { error, id } = parsed.left
+        return Response.sendJson(res, 400, Response.errorBody(error.code, error.message, id, error.data))
+      }
+      // Shutdown may have begun while the body arrived.
+      if (!ready()) return refuse(req, res, shuttingDown)
+      // Suspended: whatever the request's checks throw becomes a 500 for this request, never a crash of the process.
+      run(guarded(req, res, Effect.suspend(() => mcp.post(req, res, parsed.right))))
+    })
+  }
+
+  /** Never called: the route's last guard refuses every request that reaches it. */
+  const refusedByGuards = (_req: Http.IncomingMessage, res: Http.ServerResponse): void =>
+    jsonError(res, 500, JsonRpc.INTERNAL_ERROR, "Internal error")
+
+  /** A method its path does not serve: the path's admission, then 405. */
+  const methodNotAllowed = (allow: string): Route => ({
+    guards: [...admission, Guards.allowMethods(allow)],
+    serve: refusedByGuards
+  })
+
+  const mcpPost: Route = {
+    guards: [
+      ...admission,
+      Guards.accepting("application/json", "text/event-stream"),
+      Guards.jsonContentType,
+      bodyWithin
+    ],
+    serve: post
+  }
+  const mcpGet: Route = {
+    guards: [...admission, Guards.accepting("text/event-stream")],
+    serve: (req, res) => {
+      run(guarded(req, res, Effect.suspend(() => mcp.get(req, res))))
+    }
+  }
+  const mcpDelete: Route = {
+    guards: admission,
+    serve: (req, res) => {
+      run(guarded(req, res, Effect.suspend(() => mcp.delete(req, res))))
+    }
+  }
+  const mcpOther = methodNotAllowed("GET, POST, DELETE")
+
+  /** GET /sse and POST /messages: the deprecated HTTP+SSE transport. */
+  const legacyRoutes = (sse: LegacySse.LegacySse) => ({
+    stream: {
+      guards: admission,
+      serve: (req, res) => {
+        run(guarded(req, res, Effect.suspend(() => sse.stream(req, res, "/messages"))))
+      }
+    } satisfies Route,
+    streamOther: methodNotAllowed("GET"),
+    /** The body goes to the stream's connection. */
+    message: {
+      guards: [...admission, Guards.jsonContentType, bodyWithin],
+      serve: (req, res) => {
+        run(guarded(
+          req,
+          res,
+          Effect.flatMap(Guards.readBody(req, maxBodyBytes), (body) =>
+            Effect.sync(() => {
+              if (Either.isLeft(body)) {
+                if (body.left._tag === "TooLarge") refuse(req, res, tooLarge)
+                return
+              }
+              const url = req.url ?? "/"
+              sse.message(new URLSearchParams(url.slice(url.indexOf("?") + 1)).get("sessionId"), body.right, res)
+            }))
+        ))
+      }
+    } satisfies Route,
+    messageOther: methodNotAllowed("POST")
+  })
+  const legacy = legacySse === undefined ? undefined : legacyRoutes(legacySse)
+
+  const wsPlain: Route = {
+    guards: [],
+    serve: (_req, res) =>
+      jsonError(res, 426, -32000, "Upgrade Required: /ws speaks WebSocket (subprotocol mcp)", {
+        upgrade: "websocket",
+        connection: "Upgrade"
+      })
+  }
+  const health: Route = { guards: [], serve: (_req, res) => Response.sendJson(res, 200, "{\"status\":\"ok\"}") }
+  const readyRoute: Route = {
+    guards: [],
+    serve: (_req, res) => {
+      const isReady = ready()
+      Response.sendJson(res, isReady ? 200 : 503, JSON.stringify({ ready: isReady, sessions: mcp.sessions() }))
+    }
+  }
+  const notFound: Route = {
+    guards: [],
+    serve: (_req, res, pathname) => jsonError(res, 404, -32000, `Not Found: ${pathname}`)
+  }
+
+  const routeOf = (pathname: string, method: string | undefined): Route => {
+    if (pathname === path) {
+      return method === "POST" ? mcpPost : method === "GET" ? mcpGet : method === "DELETE" ? mcpDelete : mcpOther
+    }
+    if (legacy !== undefined) {
+      if (pathname === "/sse") return method === "GET" ? legacy.stream : legacy.streamOther
+      if (pathname === "/messages") return method === "POST" ? legacy.message : legacy.messageOther
+    }
+    if (websocket !== undefined && pathname === "/ws") return wsPlain
+    if (pathname === "/health" && method === "GET") return health
+    if (pathname === "/ready" && method === "GET") return readyRoute
+    return notFound
+  }
+
+  // -- node:http's events ---------------------------------------------------------------------------------------------
+
+  const failed = (res: Http.ServerResponse) => {
+    if (!res.headersSent) jsonError(res, 500, JsonRpc.INTERNAL_ERROR, "Internal error")
+    else if (!res.writableEnded) res.end()
+  }
+  const logFailure = (req: Http.IncomingMessage, cause: unknown) =>
+    Effect.logError("HTTP request failed").pipe(
+      Effect.annotateLogs({ url: req.url, method: req.method, cause: String(cause) })
+    )
+  const guarded = <R>(req: Http.IncomingMessage, res: Http.ServerResponse, effect: Effect.Effect<void, never, R>) =>
+    effect.pipe(
+      Effect.catchAllCause((cause) => Effect.zipRight(logFailure(req, cause), Effect.sync(() => failed(res))))
+    )
+
+  /**
+   * Every request: its route's guards, in order, with no fiber yet; the first refusal is the answer. An admitted
+   * request is served (POST /mcp reads its body before its fiber starts; most other routes fork one at once).
+   */
+  const request = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+    try {
+      const url = req.url ?? "/"
+      const query = url.indexOf("?")
+      const pathname = query === -1 ? url : url.slice(0, query)
+      const route = routeOf(pathname, req.method)
+      const refused = Guards.check(route.guards, req)
+      if (refused === undefined) route.serve(req, res, pathname)
+      else refuse(req, res, refused)
+    } catch (cause) {
+      run(logFailure(req, cause))
+      failed(res)
+    }
+  }
+
+  // `Expect: 100-continue` with a Content-Length over the limit: 413 at once, and the body is never sent.
+  const checkContinue = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+    const refused = req.method === "POST" ? Guards.check(beforeContinue, req) : undefined
+    if (refused !== undefined) {
+      return Response.sendJson(res, refused.status, refused.body, { ...refused.headers, connection: "close" })
+    }
+    res.writeContinue()
+    request(req, res)
+  }
+
+  /** A WebSocket upgrade on /ws: the admission guards, refused with a bare status line (no body). */
+  const upgrade = (req: Http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = req.url ?? "/"
+    const query = url.indexOf("?")
+    const pathname = query === -1 ? url : url.slice(0, query)
+    if (websocket === undefined || pathname !== "/ws") return refuseUpgrade(socket, upgradeNotFound)
+    const refused = Guards.check(admission, req)
+    if (refused !== undefined) return refuseUpgrade(socket, refused)
+    run(
+      websocket.upgrade(req, socket, head).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logError("WebSocket connection failed").pipe(Effect.annotateLogs({ cause: String(cause) }))
+        )
+      )
+    )
+  }
+
+  return { request, checkContinue, upgrade }
+}
