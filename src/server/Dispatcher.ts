@@ -20,22 +20,19 @@
  *
  * @since 0.1.0
  */
-import type { Fiber } from "effect"
 import { Cause, Effect, Either, Option, Schema, Scope } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpMethod from "../protocol/McpMethod.js"
 import * as McpSchema from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
 import * as Batch from "./Batch.js"
+import { EngineState } from "./EngineState.js"
+import type { Options } from "./EngineState.js"
 import * as Env from "./Environment.js"
 import * as Execution from "./Execution.js"
 import * as Handlers from "./Handlers.js"
 import * as Intercepting from "./Intercepting.js"
-import type { Interceptor } from "./Interceptor.js"
 import { McpServer } from "./McpServer.js"
-import * as Notifications from "./Notifications.js"
-import * as Peer from "./Peer.js"
-import { Questions } from "./Questions.js"
 import * as RequestContext from "./RequestContext.js"
 import { RequestMcp } from "./RequestMcp.js"
 import * as ResultFrame from "./ResultFrame.js"
@@ -108,30 +105,13 @@ export interface Handle {
   readonly control?: Sink.StreamControl | undefined
 }
 
-/**
- * @since 0.1.0
- * @category models
- */
-export interface Options {
-  /** The connection's sink: for messages that came without a sink of their own. */
-  readonly send: Sink.Sink
-  /** How requests run (see Execution). Default `Execution.inline`. */
-  readonly execution?: Execution.Execution
-  /** The session state; default a new one. Modern POSTs share one (they keep no session state). */
-  readonly session?: Session.Session
-  /** Pin the era up front (e.g. a legacy HTTP session). */
-  readonly era?: ProtocolVersion.Era
-  /** Called whenever a request settles, so a draining connection can notice it became idle. */
-  readonly onSettled?: () => void
-  /** Called (synchronously, must not block) when unsolicited notifications became pending: see `takePushed`. */
-  readonly onPush?: () => void
-  /** Who is asking (see Peer): the transport's name, the legacy session id and the remote address, if any. */
-  readonly transport?: string
-  readonly sessionId?: string
-  readonly remoteAddress?: string | undefined
-  /** The principal that authenticated the connection or session, when authorization is configured. */
-  readonly principal?: Peer.Principal | undefined
-}
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  Options
+} from "./EngineState.js"
 
 /**
  * What every engine of one server shares (see Environment).
@@ -151,7 +131,6 @@ export const environment: Effect.Effect<Environment, never, McpServer> = Env.cur
 
 const busy: Sink.Outcome = { code: JsonRpc.SERVER_ERROR, rejected: true }
 const cancelledParams = Schema.decodeUnknownEither(McpSchema.CancelledParams)
-const noop = () => {}
 
 const errorFrame = (id: JsonRpc.RequestId | null, error: JsonRpc.JsonRpcError) =>
   JsonRpc.encodeError(id, JsonRpc.toErrorObject(error))
@@ -160,117 +139,7 @@ const errorFrame = (id: JsonRpc.RequestId | null, error: JsonRpc.JsonRpcError) =
  * The dispatcher of one connection, legacy session or modern POST. State lives in fields and behaviour on the
  * prototype, so a connection (or idle legacy session) costs one object and its tables, not a closure per operation.
  */
-class Engine implements Dispatcher, Handlers.Env, Batch.Host {
-  /** Requests in flight, by id key: created with the first tracked request (an idle session never has one). */
-  table: Map<string, Execution.Entry> | undefined = undefined
-  private questionsValue: Questions | undefined = undefined
-  private peerValue: Peer.Peer | undefined = undefined
-  pinned: ProtocolVersion.Era | undefined
-  readonly server: McpServer["Type"]
-  readonly chain: ReadonlyArray<Interceptor>
-  readonly execution: Execution.Execution
-  readonly session: Session.Session
-
-  constructor(readonly env: Environment, readonly options: Options, session: Session.Session) {
-    this.pinned = options.era
-    this.server = env.server
-    this.chain = env.chain
-    this.execution = options.execution ?? Execution.inline
-    this.session = session
-  }
-
-  /** The legacy session's entry in the notification hub, created on first use. */
-  subscriber(): Notifications.Subscriber {
-    const session = this.session
-    if (session.subscriber === undefined) {
-      session.subscriber = new Notifications.Subscriber(Notifications.ALL_LISTS, this.options.onPush ?? noop)
-      this.server.notifications.add(session.subscriber)
-    }
-    return session.subscriber
-  }
-
-  get close(): Effect.Effect<void> {
-    return Effect.sync(() => {
-      if (this.session.subscriber !== undefined) this.server.notifications.remove(this.session.subscriber)
-      if (this.table !== undefined) this.execution.close(this.table.values())
-      this.questionsValue?.failAll()
-    })
-  }
-
-  inFlight(): number {
-    return this.table?.size ?? 0
-  }
-
-  /** Who is asking: made when first read (a modern POST's handler rarely asks), then kept. */
-  get peer(): Peer.Peer {
-    if (this.peerValue === undefined) {
-      const options = this.options
-      this.peerValue = Peer.make({
-        transport: options.transport ?? "unknown",
-        sessionId: options.sessionId,
-        principal: options.principal,
-        remoteAddress: options.remoteAddress
-      })
-    }
-    return this.peerValue
-  }
-
-  /** The principal's subject, as MRTR states bind it (null: anonymous). */
-  get principal(): string | null {
-    return this.options.principal?.subject ?? null
-  }
-
-  get questions(): Questions {
-    if (this.questionsValue === undefined) {
-      this.questionsValue = new Questions(this.server.deadlines, this.server.clientRequestTimeoutMillis)
-    }
-    return this.questionsValue
-  }
-
-  askLegacy(method: string, params: Record<string, unknown>, sink: Sink.Sink) {
-    return this.questions.ask(method, params, sink)
-  }
-
-  notifySession(frame: string): Effect.Effect<void> {
-    return Intercepting.sinkOf(this, this.options.send).notify(frame)
-  }
-
-  abortInFlight(error: JsonRpc.JsonRpcError): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
-      for (const entry of this.table?.values() ?? []) {
-        if (entry.settled || entry.fiber === undefined) continue
-        entry.aborted = error
-        fibers.push(entry.fiber)
-      }
-      return Effect.forEach(fibers, (fiber) => this.interrupt(fiber), { discard: true })
-    })
-  }
-
-  era(): ProtocolVersion.Era | undefined {
-    return this.pinned
-  }
-
-  get takePushed(): Effect.Effect<ReadonlyArray<string>> {
-    return Effect.suspend(() => {
-      const frames = this.session.subscriber?.take() ?? []
-      if (frames.length === 0 || this.chain.length === 0) return Effect.succeed(frames)
-      return Effect.map(
-        Effect.forEach(frames, (frame) => Intercepting.outbound(this, frame)),
-        (outs) => outs.filter((out): out is string => out !== undefined)
-      )
-    })
-  }
-
-  takePushedSync(): ReadonlyArray<string> | undefined {
-    if (this.chain.length > 0) return undefined
-    return this.session.subscriber?.take() ?? []
-  }
-
-  hasPushed(): boolean {
-    return this.session.subscriber?.hasPending ?? false
-  }
-
+class Engine extends EngineState implements Dispatcher, Handlers.Env, Batch.Host {
   // -----------------------------------------------------------------------------------------------------------
   // Settling: every accepted request settles exactly once, with a response frame or (cancelled) without one.
   // -----------------------------------------------------------------------------------------------------------
@@ -319,12 +188,6 @@ class Engine implements Dispatcher, Handlers.Env, Batch.Host {
       data: { maxInFlight: limit }
     })
     return this.settle(entry, frame, busy)
-  }
-
-  // Signals the interruption without waiting for it: the caller may be the fiber that drains the very queue a
-  // finalizer of the interrupted request could be waiting on.
-  interrupt(fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> {
-    return Effect.fiberIdWith((self) => fiber.interruptAsFork(self))
   }
 
   // -----------------------------------------------------------------------------------------------------------
