@@ -1,11 +1,17 @@
 /**
- * The command line of `node dist/main.js`: flags, their environment variables, help, logging. Every flag maps onto
- * the `effect/Config` name its layer reads, and each also has an environment variable of that name; a flag wins
- * over the environment.
+ * The command line of a server: flags, their environment variables, help, logging, signals. `node dist/main.js`
+ * is `Cli.main(ReferenceServer.layer)`; a server of your own gets the same in one call:
+ *
+ * ```ts
+ * Cli.main(MyServer, { name: "my-server" }) // my-server --stdio, my-server --port 8080, my-server --help
+ * ```
+ *
+ * Every flag maps onto the `effect/Config` name its layer reads, and each also has an environment variable of that
+ * name; a flag wins over the environment.
  *
  * @since 0.1.0
  */
-import { Cause, ConfigProvider, Console, Effect, Layer, Logger, LogLevel } from "effect"
+import { Cause, ConfigProvider, Console, Effect, Exit, FiberId, Layer, Logger, LogLevel } from "effect"
 import * as HttpServer from "./http/HttpServer.js"
 import * as McpMethod from "./protocol/McpMethod.js"
 import * as Interceptor from "./server/Interceptor.js"
@@ -91,25 +97,41 @@ export const parse = (argv: ReadonlyArray<string>): Parsed => {
  * @since 0.1.0
  * @category help
  */
-export const help = (): string => {
+export const help = (options: HelpOptions = {}): string => {
   const rows = flags.map((flag) => {
     const left = `  --${flag.name}${flag.value === undefined ? "" : ` ${flag.value}`}`
     const env = flag.env === "" ? "" : ` [env ${flag.env}; default ${flag.default}]`
     return `${left.padEnd(30)} ${flag.description}${env}`
   })
   return [
-    `effect-mcp-server ${VERSION}: a Model Context Protocol server runtime built on Effect.`,
+    options.title ?? `effect-mcp-server ${VERSION}: a Model Context Protocol server runtime built on Effect.`,
     "",
-    "Usage: node dist/main.js [flags]",
+    `Usage: ${options.name ?? "node dist/main.js"} [flags]`,
     "",
-    "Serves the built-in reference server, by default over Streamable HTTP at http://127.0.0.1:3000/mcp",
-    "(also GET /health and GET /ready). Both protocol eras are served: 2026-07-28 (stateless) and",
-    "2024-11-05 to 2025-11-25 (initialize handshake). Logs go to stderr; with --stdio, stdout carries only MCP.",
+    options.serves ?? "Serves the built-in reference server.",
+    "By default over Streamable HTTP at http://127.0.0.1:3000/mcp (also GET /health and GET /ready). Both protocol",
+    "eras are served: 2026-07-28 (stateless) and 2024-11-05 to 2025-11-25 (initialize handshake). Logs go to",
+    "stderr; with --stdio, stdout carries only MCP.",
     "",
     "Flags:",
     ...rows,
     ""
   ].join("\n")
+}
+
+/**
+ * What `--help` says of the program.
+ *
+ * @since 0.1.0
+ * @category help
+ */
+export interface HelpOptions {
+  /** The command line that starts it (default `node dist/main.js`). */
+  readonly name?: string
+  /** The first line (default: this package and version). */
+  readonly title?: string
+  /** What it serves, in a sentence. */
+  readonly serves?: string
 }
 
 const logLevels: Record<string, LogLevel.LogLevel> = {
@@ -130,11 +152,14 @@ const lookup = (config: ReadonlyMap<string, string>, key: string): string | unde
 const listOf = (value: string | undefined): ReadonlyArray<string> | undefined =>
   value === undefined ? undefined : value.split(",").map((m) => m.trim()).filter((m) => m !== "")
 
-/** The interceptors the flags ask for, registered on the server in a fixed order: logger, then method lists. */
-const withInterceptors = (
+/**
+ * The interceptors the flags ask for, in a fixed order (logger, then method lists), after those the server's layer
+ * provides.
+ */
+const withInterceptors = <E>(
   config: ReadonlyMap<string, string>,
-  server: Layer.Layer<McpServer>
-): Layer.Layer<McpServer> => {
+  server: Layer.Layer<McpServer, E>
+): Layer.Layer<McpServer | Interceptor.Interceptors, E> => {
   const chain: Array<Interceptor.Interceptor> = []
   if (lookup(config, Settings.logMessages.env) === "true") chain.push(Interceptor.logger())
   const allow = listOf(lookup(config, Settings.allowMethods.env))
@@ -145,7 +170,7 @@ const withInterceptors = (
   }
   const deny = listOf(lookup(config, Settings.denyMethods.env))
   if (deny !== undefined) chain.push(Interceptor.methods({ deny }))
-  return chain.length === 0 ? server : Interceptor.layer(...chain).pipe(Layer.provideMerge(server))
+  return Interceptor.layer(...chain).pipe(Layer.provideMerge(server))
 }
 
 /**
@@ -181,12 +206,16 @@ const secondSignalExits = Effect.acquireRelease(
  * @since 0.1.0
  * @category running
  */
-export const run = (argv: ReadonlyArray<string>, server: Layer.Layer<McpServer>): Effect.Effect<void> =>
+export const run = <E>(
+  argv: ReadonlyArray<string>,
+  server: Layer.Layer<McpServer, E>,
+  options: HelpOptions = {}
+): Effect.Effect<void> =>
   Effect.suspend(() => {
     const parsed = parse(argv)
     switch (parsed._tag) {
       case "Help":
-        return Console.log(help())
+        return Console.log(help(options))
       case "Version":
         return Console.log(VERSION)
       case "Invalid":
@@ -251,3 +280,47 @@ export const run = (argv: ReadonlyArray<string>, server: Layer.Layer<McpServer>)
       }
     }
   })
+
+/**
+ * Runs an Effect as the program's main fiber: the first SIGINT or SIGTERM interrupts it (so every Scope closes:
+ * graceful shutdown), and the process exits when it ends: with `process.exitCode` if one was set, else 0 after
+ * success or interruption, 1 after a failure (reported on stderr, never on stdout). A light stand-in for
+ * `NodeRuntime.runMain` with no dependency beyond `effect`.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const runMain = <E, A>(effect: Effect.Effect<A, E>): void => {
+  const fiber = Effect.runFork(effect)
+  // The process stays alive while the fiber runs, even when nothing else holds the event loop.
+  const keepAlive = setInterval(() => {}, 2 ** 31 - 1)
+  const onSignal = () => {
+    fiber.unsafeInterruptAsFork(FiberId.none)
+  }
+  process.once("SIGINT", onSignal)
+  process.once("SIGTERM", onSignal)
+  fiber.addObserver((exit) => {
+    clearInterval(keepAlive)
+    process.removeListener("SIGINT", onSignal)
+    process.removeListener("SIGTERM", onSignal)
+    if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
+      process.stderr.write(`${Cause.pretty(exit.cause)}\n`)
+      if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = 1
+    }
+    process.exit()
+  })
+}
+
+/**
+ * The whole command line for a server: parses `process.argv`, serves `server` over Streamable HTTP (and the old
+ * HTTP+SSE and WebSocket transports) or stdio as the flags say, with `--help`, `--version`, every flag and its
+ * environment variable, the log format and level on stderr, and graceful shutdown on SIGINT/SIGTERM (a second
+ * signal exits at once).
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const main = <E>(
+  server: Layer.Layer<McpServer, E>,
+  options: HelpOptions & { readonly argv?: ReadonlyArray<string> } = {}
+): void => runMain(run(options.argv ?? process.argv.slice(2), server, options))

@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+export * as Cli from "./Cli.js"
 export * as EventStore from "./http/EventStore.js"
 export * as HttpServer from "./http/HttpServer.js"
 export * as LegacySse from "./http/LegacySse.js"

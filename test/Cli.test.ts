@@ -25,6 +25,49 @@ afterEach(() => {
   killAll()
 })
 
+describe("Cli.main: a user's server on the same command line", () => {
+  const USER = new URL("./fixtures/user-cli.mjs", import.meta.url).pathname
+  const runUser = (args: ReadonlyArray<string>, input = "") =>
+    spawnSync(process.execPath, [USER, ...args], { encoding: "utf8", env: cleanEnv(), timeout: 15_000, input })
+
+  it("--help names the user's program and lists every flag", () => {
+    const result = runUser(["--help"])
+    assert.strictEqual(result.status, 0, result.stderr)
+    const lines = result.stdout.split("\n")
+    assert.strictEqual(lines[0], "shouter 2.0.0")
+    assert.include(result.stdout, "Usage: shouter [flags]")
+    assert.include(result.stdout, "Serves one tool, shout.")
+    for (const flag of flags) assert.include(result.stdout, `--${flag.name}`)
+  })
+
+  it("--stdio serves the user's tool: stdout carries only JSON-RPC, the handler's log goes to stderr, EOF exits 0", () => {
+    const input = [
+      {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } }
+      },
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+      { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "shout", arguments: { text: "hi" } } }
+    ].map((m) => JSON.stringify(m)).join("\n") + "\n"
+    const result = runUser(["--stdio", "--log-format", "logfmt"], input)
+    assert.strictEqual(result.status, 0, result.stderr)
+    const out = result.stdout.trim().split("\n").map((line) => JSON.parse(line))
+    assert.strictEqual(out.length, 2)
+    assert.deepStrictEqual(out[0].result.serverInfo, { name: "shouter", version: "2.0.0" })
+    assert.deepStrictEqual(out[1].result.content, [{ type: "text", text: "HI" }])
+    assert.include(result.stderr, "shouting")
+  })
+
+  it("a bad flag value exits 2 with a message, not a stack", () => {
+    const result = runUser(["--port", "abc"])
+    assert.strictEqual(result.status, 2)
+    assert.notInclude(result.stderr, "    at ")
+    assert.include(result.stderr, "--port")
+  })
+})
+
 describe("CLI: help, version, errors", () => {
   it("--help exits 0 and lists every flag with its environment variable", () => {
     const result = run(["--help"])
@@ -41,7 +84,9 @@ describe("CLI: help, version, errors", () => {
         assert.include(line!, `default ${flag.default}`, line)
       }
     }
-    assert.strictEqual(result.stdout.trimEnd(), help().trimEnd())
+    assert.include(result.stdout, "Usage: node dist/main.js [flags]")
+    assert.include(result.stdout, "Serves the built-in reference server")
+    assert.strictEqual(result.stdout.trimEnd().split("\n").length, help().trimEnd().split("\n").length)
   })
 
   it("every flag but help and version has an MCP_ environment variable", () => {
