@@ -14,6 +14,7 @@
  *
  * @since 0.1.0
  */
+import type { Scope } from "effect"
 import { Clock, Config, Context, Duration, Effect, FiberSet, Layer, Option } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -87,18 +88,64 @@ export class HttpServer extends Context.Tag("effect-mcp-server/HttpServer")<Http
 const millis = (input: Duration.DurationInput) => Duration.toMillis(Duration.decode(input))
 
 /**
- * Builds the server and listens; the Scope's end is the graceful shutdown.
+ * The options of a handler mounted in a server of your own: those of `make` that do not concern the listening socket.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HandlerOptions
+  extends Omit<Options, "host" | "port" | "headersTimeout" | "requestTimeout" | "keepAliveTimeout">
+{
+  /**
+   * Host names the server is reached by, for the DNS-rebinding check of Host and Origin. Default: loopback names
+   * only (as a server listening on 127.0.0.1); add your public names (or use `allowedHosts`).
+   */
+  readonly loopback?: boolean
+  /** Serve `GET /health` and `GET /ready`. Default false (an app has its own). */
+  readonly probes?: boolean
+}
+
+/**
+ * The MCP endpoints as node:http handlers, to mount in a server or framework of your own (node:http, Express,
+ * Connect, Fastify's raw handlers, Hono's node adapter): every guard, limit and stream of `make`, and its graceful
+ * shutdown when the Scope closes (readiness false, streams ended, requests given the grace, sessions closed).
+ *
+ * ```ts
+ * const mcp = yield* HttpServer.handler({ path: "/mcp" })
+ * app.use(mcp.request)                    // Express: serves /mcp, /sse, /messages; other paths go to next()
+ * server.on("upgrade", (req, socket, head) => mcp.upgrade(req, socket, head) || socket.destroy())
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Handler extends Routes.Handlers {
+  readonly ready: () => boolean
+  readonly sessions: () => number
+  readonly openStreams: () => number
+  /** Fibers of HTTP requests and connections still running. */
+  readonly activeRequests: Effect.Effect<number>
+  /**
+   * Stops taking requests (new ones get 503), ends every stream, gives requests in flight until the shutdown
+   * deadline, then interrupts the rest and closes every session. Runs once; the Scope's end runs it too.
+   */
+  readonly shutdown: Effect.Effect<void>
+}
+
+/**
+ * Builds the MCP endpoints' handlers; the Scope's end is their graceful shutdown.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}) =>
+export const handler = (
+  options: HandlerOptions = {}
+): Effect.Effect<Handler, never, McpServer | Scope.Scope> =>
   Effect.gen(function*() {
-    const host = options.host ?? Settings.host.default
     const path = options.path ?? "/mcp"
     const maxBodyBytes = options.maxBodyBytes ?? Settings.maxBodyBytes.default
     const policy: Guards.OriginPolicy = {
-      loopback: Guards.isLoopbackHost(host),
+      loopback: options.loopback ?? true,
       allowedHosts: options.allowedHosts ?? [],
       allowedOrigins: options.allowedOrigins ?? []
     }
@@ -116,9 +163,9 @@ export const make = (options: Options = {}) =>
       ? undefined
       : WebSocket.make({ maxMessageBytes: maxBodyBytes, streams, streamPermits, connection })
     if (websocket !== undefined) yield* Effect.addFinalizer(() => Effect.sync(websocket.close))
-    let ready = false
-
-    const handlers = Routes.make({
+    let ready = true
+    const mcpServer = yield* McpServer
+    const routes = Routes.make({
       path,
       maxBodyBytes,
       policy,
@@ -126,64 +173,21 @@ export const make = (options: Options = {}) =>
       mcp,
       legacySse,
       websocket,
-      run: yield* FiberSet.runtime(requests)<McpServer>()
-    })
-    const headersTimeout = millis(options.headersTimeout ?? Settings.headersTimeoutMs.default)
-    const requestTimeout = millis(options.requestTimeout ?? Settings.requestReadTimeoutMs.default)
-    const server = Http.createServer({
-      noDelay: true,
-      headersTimeout,
-      requestTimeout,
-      // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
-      connectionsCheckingInterval: Math.max(
-        100,
-        Math.min(1000, Math.floor(Math.min(headersTimeout, requestTimeout) / 2))
-      )
-    })
-    server.keepAliveTimeout = millis(options.keepAliveTimeout ?? "5 seconds")
-    server.on("request", handlers.request)
-    server.on("checkContinue", handlers.checkContinue)
-    server.on("upgrade", handlers.upgrade)
-    server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
-      if (!socket.writable) return socket.destroy()
-      const [status, message] = error.code === "ERR_HTTP_REQUEST_TIMEOUT"
-        ? ["408 Request Timeout", "Request Timeout: the request did not arrive in time"]
-        : error.code === "HPE_HEADER_OVERFLOW"
-        ? ["431 Request Header Fields Too Large", "Request Header Fields Too Large"]
-        : ["400 Bad Request", "Bad Request: the request is not valid HTTP/1.1"]
-      const body = Response.errorBody(JsonRpc.INVALID_REQUEST, message)
-      socket.end(
-        `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${
-          Buffer.byteLength(body)
-        }\r\n\r\n${body}`
-      )
+      run: yield* FiberSet.runtime(requests)<McpServer>(),
+      probes: options.probes ?? false
     })
 
-    const address = yield* Effect.async<AddressInfo, Error>((resume) => {
-      const onError = (error: Error) => resume(Effect.fail(error))
-      server.once("error", onError)
-      server.listen(options.port ?? Settings.port.default, host, () => {
-        server.removeListener("error", onError)
-        resume(Effect.succeed(server.address() as AddressInfo))
-      })
-    })
-    ready = true
-    const mcpServer = yield* McpServer
-    const port = address.port
-    const shownHost = host.includes(":") ? `[${host}]` : host
-    yield* Effect.logInfo("Serving MCP over HTTP").pipe(
-      Effect.annotateLogs({ url: `http://${shownHost}:${port}${path}` })
-    )
-
-    yield* Effect.addFinalizer(() =>
-      Effect.gen(function*() {
+    let shutdownStarted = false
+    const shutdown = Effect.suspend(() => {
+      if (shutdownStarted) return Effect.void
+      shutdownStarted = true
+      ready = false
+      return Effect.gen(function*() {
         const deadline = millis(options.shutdownTimeout ?? Settings.shutdownTimeoutMs.default)
         const started = yield* Clock.currentTimeMillis
         // Requests in flight get most of the deadline; a margin is kept for interrupting and closing.
         // Under load the timers fire late and interrupting takes time, so the margins grow with the deadline.
         const grace = Math.max(0, deadline - Math.max(500, deadline / 10))
-        ready = false
-        server.close()
         // Connections (WebSocket, old SSE) interrupt and answer what is still in flight a little before the grace
         // ends, so their error answers go out before whatever is left is cut.
         yield* streams.closeAll(started + Math.max(0, grace - Math.max(300, deadline / 10)))
@@ -207,9 +211,91 @@ export const make = (options: Options = {}) =>
         yield* stage("requests interrupted")
         yield* mcp.closeSessions
         yield* stage("sessions closed")
+      })
+    })
+    yield* Effect.addFinalizer(() => shutdown)
+
+    return {
+      ...routes,
+      ready: () => ready,
+      sessions: mcp.sessions,
+      openStreams: streams.size,
+      activeRequests: FiberSet.size(requests),
+      shutdown
+    }
+  })
+
+/**
+ * Builds the server and listens; the Scope's end is the graceful shutdown.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}) =>
+  Effect.gen(function*() {
+    const host = options.host ?? Settings.host.default
+    const path = options.path ?? "/mcp"
+    const headersTimeout = millis(options.headersTimeout ?? Settings.headersTimeoutMs.default)
+    const requestTimeout = millis(options.requestTimeout ?? Settings.requestReadTimeoutMs.default)
+    const server = Http.createServer({
+      noDelay: true,
+      headersTimeout,
+      requestTimeout,
+      // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
+      connectionsCheckingInterval: Math.max(
+        100,
+        Math.min(1000, Math.floor(Math.min(headersTimeout, requestTimeout) / 2))
+      )
+    })
+    server.keepAliveTimeout = millis(options.keepAliveTimeout ?? "5 seconds")
+    // Finalizers run last-added first: this one (idle keep-alive sockets closed) runs after the handler's.
+    let closing = 0
+    yield* Effect.addFinalizer(() =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
         server.closeAllConnections()
-        const now = yield* Clock.currentTimeMillis
-        yield* Effect.logInfo("HTTP server closed").pipe(Effect.annotateLogs({ millis: now - started }))
+        return Effect.logInfo("HTTP server closed").pipe(Effect.annotateLogs({ millis: now - closing }))
+      })
+    )
+    const mcp = yield* handler({ ...options, loopback: Guards.isLoopbackHost(host), probes: true })
+    server.on("request", mcp.request)
+    server.on("checkContinue", mcp.checkContinue)
+    server.on("upgrade", (req, socket, head) => {
+      if (!mcp.upgrade(req, socket, head)) Routes.refuseUnknownUpgrade(socket)
+    })
+    server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return socket.destroy()
+      const [status, message] = error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? ["408 Request Timeout", "Request Timeout: the request did not arrive in time"]
+        : error.code === "HPE_HEADER_OVERFLOW"
+        ? ["431 Request Header Fields Too Large", "Request Header Fields Too Large"]
+        : ["400 Bad Request", "Bad Request: the request is not valid HTTP/1.1"]
+      const body = Response.errorBody(JsonRpc.INVALID_REQUEST, message)
+      socket.end(
+        `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${
+          Buffer.byteLength(body)
+        }\r\n\r\n${body}`
+      )
+    })
+
+    const address = yield* Effect.async<AddressInfo, Error>((resume) => {
+      const onError = (error: Error) => resume(Effect.fail(error))
+      server.once("error", onError)
+      server.listen(options.port ?? Settings.port.default, host, () => {
+        server.removeListener("error", onError)
+        resume(Effect.succeed(server.address() as AddressInfo))
+      })
+    })
+    const port = address.port
+    const shownHost = host.includes(":") ? `[${host}]` : host
+    yield* Effect.logInfo("Serving MCP over HTTP").pipe(
+      Effect.annotateLogs({ url: `http://${shownHost}:${port}${path}` })
+    )
+    // Runs first at the end: stop accepting, then the handler's graceful shutdown.
+    yield* Effect.addFinalizer(() =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        closing = now
+        server.close()
+        return mcp.shutdown
       })
     )
 
@@ -217,10 +303,10 @@ export const make = (options: Options = {}) =>
       host,
       port,
       url: `http://${shownHost}:${port}${path}`,
-      ready: () => ready,
+      ready: mcp.ready,
       sessions: mcp.sessions,
-      openStreams: streams.size,
-      activeRequests: FiberSet.size(requests)
+      openStreams: mcp.openStreams,
+      activeRequests: mcp.activeRequests
     })
   })
 

@@ -63,6 +63,8 @@ export interface Options {
   readonly websocket: WebSocket.WebSocket | undefined
   /** Forks one fiber for a request or WebSocket (into the server's FiberSet). */
   readonly run: (effect: Effect.Effect<void, never, McpServer>) => unknown
+  /** Serve `GET /health` and `GET /ready` (a server of its own: yes; mounted in an app: the app's choice). */
+  readonly probes: boolean
 }
 
 /**
@@ -72,10 +74,23 @@ export interface Options {
  * @category models
  */
 export interface Handlers {
-  readonly request: (req: Http.IncomingMessage, res: Http.ServerResponse) => void
+  /**
+   * A request: served when its path is one of ours; any other path goes to `next` when given (Express and Connect
+   * middleware), else is answered 404.
+   */
+  readonly request: (req: Http.IncomingMessage, res: Http.ServerResponse, next?: (error?: unknown) => void) => void
   readonly checkContinue: (req: Http.IncomingMessage, res: Http.ServerResponse) => void
-  readonly upgrade: (req: Http.IncomingMessage, socket: Duplex, head: Buffer) => void
+  /** An upgrade: true when it was ours (`/ws`: accepted or refused), false when the socket was left untouched. */
+  readonly upgrade: (req: Http.IncomingMessage, socket: Duplex, head: Buffer) => boolean
 }
+
+/**
+ * Refuses an upgrade nothing serves: 404 as a bare status line.
+ *
+ * @since 0.1.0
+ * @category handlers
+ */
+export const refuseUnknownUpgrade = (socket: Duplex): void => refuseUpgrade(socket, upgradeNotFound)
 
 /**
  * @since 0.1.0
@@ -126,6 +141,9 @@ export const make = (options: Options): Handlers => {
    * with the parsed message: no fiber waits on the socket.
    */
   const post = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+    // Mounted behind a body parser (e.g. `express.json()`), the body was read already: take what it parsed.
+    const parsedBefore = (req as { readonly body?: unknown }).body
+    if (parsedBefore !== undefined && req.readableEnded) return postParsed(req, res, parsedBefore)
     Guards.readBodyWith(req, maxBodyBytes, (body) => {
       if (Either.isLeft(body)) {
         if (body.left._tag === "TooLarge") refuse(req, res, tooLarge)
@@ -141,6 +159,27 @@ export const make = (options: Options): Handlers => {
       // Suspended: whatever the request's checks throw becomes a 500 for this request, never a crash of the process.
       run(guarded(req, res, Effect.suspend(() => mcp.post(req, res, parsed.right))))
     })
+  }
+
+  /** A body a framework's parser read first: a string or bytes are parsed here, a value is checked for depth. */
+  const postParsed = (req: Http.IncomingMessage, res: Http.ServerResponse, body: unknown): void => {
+    let json: unknown = body
+    if (typeof body === "string" || Buffer.isBuffer(body)) {
+      const parsed = JsonRpc.parse(body.toString())
+      if (Either.isLeft(parsed)) {
+        const { error, id } = parsed.left
+        return Response.sendJson(res, 400, Response.errorBody(error.code, error.message, id, error.data))
+      }
+      json = parsed.right
+    } else if (!JsonRpc.withinDepth(body)) {
+      return Response.sendJson(
+        res,
+        400,
+        Response.errorBody(JsonRpc.INVALID_REQUEST, `Invalid Request: nested deeper than ${JsonRpc.MAX_DEPTH} levels`)
+      )
+    }
+    if (!ready()) return refuse(req, res, shuttingDown)
+    run(guarded(req, res, Effect.suspend(() => mcp.post(req, res, json))))
   }
 
   /** Never called: the route's last guard refuses every request that reaches it. */
@@ -238,8 +277,10 @@ export const make = (options: Options): Handlers => {
       if (pathname === "/messages") return method === "POST" ? legacy.message : legacy.messageOther
     }
     if (websocket !== undefined && pathname === "/ws") return wsPlain
-    if (pathname === "/health" && method === "GET") return health
-    if (pathname === "/ready" && method === "GET") return readyRoute
+    if (options.probes) {
+      if (pathname === "/health" && method === "GET") return health
+      if (pathname === "/ready" && method === "GET") return readyRoute
+    }
     return notFound
   }
 
@@ -262,12 +303,17 @@ export const make = (options: Options): Handlers => {
    * Every request: its route's guards, in order, with no fiber yet; the first refusal is the answer. An admitted
    * request is served (POST /mcp reads its body before its fiber starts; most other routes fork one at once).
    */
-  const request = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+  const request = (
+    req: Http.IncomingMessage,
+    res: Http.ServerResponse,
+    next?: (error?: unknown) => void
+  ): void => {
     try {
       const url = req.url ?? "/"
       const query = url.indexOf("?")
       const pathname = query === -1 ? url : url.slice(0, query)
       const route = routeOf(pathname, req.method)
+      if (route === notFound && next !== undefined) return next()
       const refused = Guards.check(route.guards, req)
       if (refused === undefined) route.serve(req, res, pathname)
       else refuse(req, res, refused)
@@ -288,13 +334,16 @@ export const make = (options: Options): Handlers => {
   }
 
   /** A WebSocket upgrade on /ws: the admission guards, refused with a bare status line (no body). */
-  const upgrade = (req: Http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+  const upgrade = (req: Http.IncomingMessage, socket: Duplex, head: Buffer): boolean => {
     const url = req.url ?? "/"
     const query = url.indexOf("?")
     const pathname = query === -1 ? url : url.slice(0, query)
-    if (websocket === undefined || pathname !== "/ws") return refuseUpgrade(socket, upgradeNotFound)
+    if (websocket === undefined || pathname !== "/ws") return false
     const refused = Guards.check(admission, req)
-    if (refused !== undefined) return refuseUpgrade(socket, refused)
+    if (refused !== undefined) {
+      refuseUpgrade(socket, refused)
+      return true
+    }
     run(
       websocket.upgrade(req, socket, head).pipe(
         Effect.catchAllCause((cause) =>
@@ -302,6 +351,7 @@ export const make = (options: Options): Handlers => {
         )
       )
     )
+    return true
   }
 
   return { request, checkContinue, upgrade }
