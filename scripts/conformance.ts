@@ -15,7 +15,7 @@ import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { HttpServer } from "../src/index.js"
+import { McpHttpServer } from "../src/index.js"
 import * as ConformanceServer from "../test/fixtures/ConformanceServer.js"
 
 /** Scenarios that fail today for a known reason: a feature that a later issue brings. */
@@ -149,10 +149,10 @@ export const surprises = (results: ReadonlyArray<ScenarioResult>) => ({
 /** Serves the fixture on a free port for the duration of `use`. */
 export const withFixture = async <A>(use: (url: string) => Promise<A>): Promise<A> => {
   const runtime = ManagedRuntime.make(
-    HttpServer.layer({ port: 0, host: "127.0.0.1" }).pipe(Layer.provide(ConformanceServer.layer))
+    McpHttpServer.layer({ port: 0, host: "127.0.0.1" }).pipe(Layer.provide(ConformanceServer.layer))
   )
   try {
-    const server = await runtime.runPromise(HttpServer.HttpServer)
+    const server = await runtime.runPromise(McpHttpServer.McpHttpServer)
     // The dns-rebinding scenario needs a localhost URL.
     return await use(`http://localhost:${server.port}/mcp`)
   } finally {

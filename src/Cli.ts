@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import { Cause, ConfigProvider, Console, Effect, Exit, FiberId, Layer, Logger, LogLevel } from "effect"
-import * as HttpServer from "./http/HttpServer.js"
+import * as McpHttpServer from "./http/McpHttpServer.js"
 import * as McpMethod from "./protocol/McpMethod.js"
 import * as Interceptor from "./server/Interceptor.js"
 import type { McpServer } from "./server/McpServer.js"
@@ -255,7 +255,7 @@ export const run = <E>(
             Effect.zipRight(Effect.logInfo("stdin closed; exiting")),
             Effect.provide(serverWithInterceptors)
           )
-          : Layer.launch(HttpServer.layerConfig.pipe(Layer.provide(serverWithInterceptors))).pipe(
+          : Layer.launch(McpHttpServer.layerConfig.pipe(Layer.provide(serverWithInterceptors))).pipe(
             Effect.annotateLogs({ version: VERSION, pid: process.pid }),
             Effect.catchAll((error) =>
               Effect.zipRight(

@@ -5,8 +5,8 @@
  */
 export * as Cli from "./Cli.js"
 export * as EventStore from "./http/EventStore.js"
-export * as HttpServer from "./http/HttpServer.js"
 export * as LegacySse from "./http/LegacySse.js"
+export * as McpHttpServer from "./http/McpHttpServer.js"
 export * as StreamableHttp from "./http/StreamableHttp.js"
 export * as WebSocket from "./http/WebSocket.js"
 export * as McpTest from "./McpTest.js"

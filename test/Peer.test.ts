@@ -7,7 +7,7 @@ import { WebSocketClientTransport } from "@modelcontextprotocol/sdk/client/webso
 import { Effect, Layer, ManagedRuntime, Schema } from "effect"
 import { afterEach, assert, describe, it } from "vitest"
 import WebSocket from "ws"
-import { HttpServer, Interceptor, McpContext, McpServer, McpTest, Tool } from "../src/index.js"
+import { McpHttpServer, Interceptor, McpContext, McpServer, McpTest, Tool } from "../src/index.js"
 import type { Peer } from "../src/server/Peer.js"
 import { JSON_AND_SSE, modernHeaders, modernMeta } from "./support/Messages.js"
 ;(globalThis as { WebSocket?: unknown }).WebSocket = WebSocket
@@ -33,7 +33,7 @@ const server = Interceptor.layer(recordPeers).pipe(
   Layer.provideMerge(McpServer.layer({ name: "peer", version: "1" }))
 )
 
-const runtimes: Array<ManagedRuntime.ManagedRuntime<HttpServer.HttpServer, unknown>> = []
+const runtimes: Array<ManagedRuntime.ManagedRuntime<McpHttpServer.McpHttpServer, unknown>> = []
 afterEach(async () => {
   await Promise.all(runtimes.splice(0).map((runtime) => runtime.dispose()))
   seen.length = 0
@@ -41,10 +41,10 @@ afterEach(async () => {
 
 const start = async () => {
   const runtime = ManagedRuntime.make(
-    HttpServer.layer({ port: 0, shutdownTimeout: "1 second" }).pipe(Layer.provide(server))
+    McpHttpServer.layer({ port: 0, shutdownTimeout: "1 second" }).pipe(Layer.provide(server))
   )
   runtimes.push(runtime)
-  return (await runtime.runPromise(HttpServer.HttpServer)).port
+  return (await runtime.runPromise(McpHttpServer.McpHttpServer)).port
 }
 
 // As JSON: fields that are undefined (no principal without auth) are absent.

@@ -1,4 +1,4 @@
-// Streamable HTTP, served in-process on 127.0.0.1 by HttpServer.layer over real sockets: the official SDK client,
+// Streamable HTTP, served in-process on 127.0.0.1 by McpHttpServer.layer over real sockets: the official SDK client,
 // the modern era over fetch, every guard, sessions, admission and resumability.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"

@@ -1,5 +1,5 @@
 /**
- * The MCP endpoints mounted in apps of their own (`HttpServer.handler`): a real Express 5 app and a real Hono app
+ * The MCP endpoints mounted in apps of their own (`McpHttpServer.handler`): a real Express 5 app and a real Hono app
  * (`@hono/node-server`), each with routes of its own beside `/mcp`, spoken to by the official SDK client. The
  * guards, the legacy session's GET stream, WebSocket upgrades and the graceful shutdown come with the handler.
  */
@@ -15,7 +15,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterEach, assert, describe, it } from "vitest"
 import WebSocket from "ws"
-import { HttpServer, McpServer, Tool } from "../src/index.js"
+import { McpHttpServer, McpServer, Tool } from "../src/index.js"
 import * as TestServer from "./fixtures/TestServer.js"
 import { initialize, JSON_AND_SSE } from "./support/Messages.js"
 import { readEvents } from "./support/Sse.js"
@@ -27,11 +27,11 @@ afterEach(async () => {
 })
 
 /** The handler and the server it serves, alive until the scope closes. */
-const mount = async (options: HttpServer.HandlerOptions = {}) => {
+const mount = async (options: McpHttpServer.HandlerOptions = {}) => {
   const scope = await Effect.runPromise(Scope.make())
   const context = await Effect.runPromise(Layer.buildWithScope(TestServer.layer({ pageSize: 100 }), scope))
   const mcp = await Effect.runPromise(
-    HttpServer.handler({ shutdownTimeout: "2 seconds", ...options }).pipe(
+    McpHttpServer.handler({ shutdownTimeout: "2 seconds", ...options }).pipe(
       Effect.provide(context),
       Scope.extend(scope)
     )

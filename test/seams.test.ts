@@ -3,7 +3,7 @@
 // way). The NonceStore seam is tested in McpServer.test.ts, interceptors in Interceptor.test.ts.
 import { Effect, Layer, ManagedRuntime, Queue } from "effect"
 import { afterEach, assert, describe, it } from "vitest"
-import { EventStore, HttpServer, McpServer, McpTest, Notifications, Tool } from "../src/index.js"
+import { EventStore, McpHttpServer, McpServer, McpTest, Notifications, Tool } from "../src/index.js"
 import * as TestServer from "./fixtures/TestServer.js"
 import { JSON_AND_SSE } from "./support/Messages.js"
 import { readEvents } from "./support/Sse.js"
@@ -26,13 +26,13 @@ describe("EventStore from context", () => {
       drop: (streamId) => Effect.zipRight(Effect.sync(() => dropped.push(streamId)), memory.drop(streamId))
     }
     const runtime = ManagedRuntime.make(
-      HttpServer.layer({ port: 0, shutdownTimeout: "1 second" }).pipe(
+      McpHttpServer.layer({ port: 0, shutdownTimeout: "1 second" }).pipe(
         Layer.provide(TestServer.layer({})),
         Layer.provide(Layer.succeed(EventStore.EventStore, recording))
       )
     )
     runtimes.push(runtime)
-    const { url } = await runtime.runPromise(HttpServer.HttpServer)
+    const { url } = await runtime.runPromise(McpHttpServer.McpHttpServer)
     const post = (body: unknown, headers: Record<string, string> = {}) =>
       fetch(url, { method: "POST", headers: { ...JSON_AND_SSE, ...headers }, body: JSON.stringify(body) })
     const init = await post({

@@ -1,4 +1,4 @@
-// WebSocket and the deprecated HTTP+SSE transport, served in-process on 127.0.0.1 by HttpServer.layer: the official
+// WebSocket and the deprecated HTTP+SSE transport, served in-process on 127.0.0.1 by McpHttpServer.layer: the official
 // SDK client over both, and the WebSocket close codes (1001 at shutdown, 1009 oversized, 1013 refused).
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js"
@@ -6,20 +6,20 @@ import { WebSocketClientTransport } from "@modelcontextprotocol/sdk/client/webso
 import { Layer, ManagedRuntime } from "effect"
 import { afterEach, assert, describe, it } from "vitest"
 import WebSocket from "ws"
-import { HttpServer, ReferenceServer } from "../src/index.js"
+import { McpHttpServer, ReferenceServer } from "../src/index.js"
 import { initialize as initializeRequest } from "./support/Messages.js"
 import { until } from "./support/Wait.js"
 import { openWebSocket as open } from "./support/WebSocket.js" // Node 20 has no global WebSocket; the SDK's transport uses the global one.
 ;(globalThis as { WebSocket?: unknown }).WebSocket = WebSocket
 
-const runtimes: Array<ManagedRuntime.ManagedRuntime<HttpServer.HttpServer, unknown>> = []
+const runtimes: Array<ManagedRuntime.ManagedRuntime<McpHttpServer.McpHttpServer, unknown>> = []
 
-const start = async (options: HttpServer.Options = {}) => {
+const start = async (options: McpHttpServer.Options = {}) => {
   const runtime = ManagedRuntime.make(
-    HttpServer.layer({ port: 0, shutdownTimeout: "2 seconds", ...options }).pipe(Layer.provide(ReferenceServer.layer))
+    McpHttpServer.layer({ port: 0, shutdownTimeout: "2 seconds", ...options }).pipe(Layer.provide(ReferenceServer.layer))
   )
   runtimes.push(runtime)
-  const server = await runtime.runPromise(HttpServer.HttpServer)
+  const server = await runtime.runPromise(McpHttpServer.McpHttpServer)
   return { runtime, base: `http://127.0.0.1:${server.port}`, ws: `ws://127.0.0.1:${server.port}/ws` }
 }
 

@@ -1,5 +1,5 @@
 // Bytes allocated per request, by function, on the HTTP path: this server in this process (the reference server
-// over HttpServer.layer), the load from a child process (autocannon, scripts/bench/alloc-load.mjs), and V8's
+// over McpHttpServer.layer), the load from a child process (autocannon, scripts/bench/alloc-load.mjs), and V8's
 // sampling heap profiler with objects already collected by GC included, so it counts what a request allocates, not
 // what survives. Where CPU profiles of Effect code spread cost over the runtime's frames, this points at the cause.
 //   node scripts/bench/alloc.mjs [modern|legacy] [top=40]
@@ -8,15 +8,15 @@ import { spawn } from "node:child_process"
 import { Session } from "node:inspector/promises"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { HttpServer, ReferenceServer } from "../../dist/index.js"
+import { McpHttpServer, ReferenceServer } from "../../dist/index.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const era = process.argv[2] ?? "modern"
 const top = Number(process.argv[3] ?? 40)
 const runtime = ManagedRuntime.make(
-  HttpServer.layer({ port: 0, legacySse: false, websocket: false }).pipe(Layer.provide(ReferenceServer.layer))
+  McpHttpServer.layer({ port: 0, legacySse: false, websocket: false }).pipe(Layer.provide(ReferenceServer.layer))
 )
-const server = await runtime.runPromise(HttpServer.HttpServer)
+const server = await runtime.runPromise(McpHttpServer.McpHttpServer)
 const load = (seconds) =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(here, "alloc-load.mjs"), server.url, era, String(seconds)], {

@@ -4,7 +4,7 @@
  * Content-Length is given and while reading when it is not.
  *
  * A `Guard` is one such check as a plain synchronous function of the request: a `Refusal` (status, JSON-RPC error
- * body, headers) or undefined. HttpServer gives each endpoint an ordered list of guards and answers a request with
+ * body, headers) or undefined. McpHttpServer gives each endpoint an ordered list of guards and answers a request with
  * the first refusal (`check`), before any fiber exists or the body is read.
  *
  * @since 0.1.0

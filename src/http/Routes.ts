@@ -1,5 +1,5 @@
 /**
- * How HttpServer answers node:http's events (`request`, `checkContinue`, `upgrade`): each request's route (its path
+ * How McpHttpServer answers node:http's events (`request`, `checkContinue`, `upgrade`): each request's route (its path
  * and method) has an ordered list of guards (`Guards.Guard`: origin and host, readiness, method, Accept,
  * Content-Type, body size), applied by `Guards.check` before any fiber starts or the body is read; the first
  * refusal is the answer, and only a request none refuses reaches the route's handler. A check every MCP request

@@ -6,7 +6,7 @@
  * this table; no other list of request methods exists.
  *
  * A fast check claims to accept a subset of what its Schema decodes, to the same value (for the Schema's fields);
- * `test/McpMethod.test.ts` checks that claim with generated inputs.
+ * The project's property tests check that claim with generated inputs.
  *
  * @since 0.1.0
  */

@@ -1,6 +1,6 @@
 /**
  * What a handler may know and do about the request it serves: report progress, log to the client, read the
- * client's declared capabilities. Handlers never see the transport (DESIGN.md invariant 7): the same tool runs
+ * client's declared capabilities. Handlers never see the transport: the same tool runs
  * over stdio, HTTP, SSE and WebSocket, in either era.
  *
  * @since 0.1.0

@@ -3,7 +3,7 @@
  * `resultType: "complete"`, the server info in `_meta` and, on cacheable methods, `ttlMs` (0 for
  * `resources/read` contents) and `cacheScope`. `finish` says it as an object; `frame` writes the same thing by
  * splicing those fields into the result's JSON (serialized once, the server info's JSON computed once per server)
- * instead of copying the result into a new object first: the hot path. `test/ResultFrame.test.ts` pins the two to
+ * instead of copying the result into a new object first: the hot path. The project's tests pin the two to
  * each other.
  *
  * @since 0.1.0

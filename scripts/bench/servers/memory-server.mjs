@@ -2,13 +2,13 @@
 // IPC channel with its heap after full GCs, so the measurement counts the server's memory only (the clients and
 // their sockets live in the measuring process). Run with --expose-gc.
 import { Layer, ManagedRuntime } from "effect"
-import { HttpServer, ReferenceServer } from "../../../dist/index.js"
+import { McpHttpServer, ReferenceServer } from "../../../dist/index.js"
 
 const limit = Number(process.env.LIMIT ?? 20000)
 const runtime = ManagedRuntime.make(
-  HttpServer.layer({ port: 0, maxSessions: limit, maxStreams: limit }).pipe(Layer.provide(ReferenceServer.layer))
+  McpHttpServer.layer({ port: 0, maxSessions: limit, maxStreams: limit }).pipe(Layer.provide(ReferenceServer.layer))
 )
-const server = await runtime.runPromise(HttpServer.HttpServer)
+const server = await runtime.runPromise(McpHttpServer.McpHttpServer)
 process.on("message", async (message) => {
   if (message !== "heap") return
   for (let i = 0; i < 3; i++) {

@@ -1,6 +1,6 @@
 /**
- * The HTTP face: a thin adapter over `node:http` (see shared/reference/effect-http-overhead.md for why not
- * @effect/platform's HttpServer). The server is created and closed in this Layer's Scope; each request is one
+ * The HTTP face: a thin adapter over `node:http`, not @effect/platform's HttpServer (whose request and response
+ * wrapping cost more per request than this whole path: measured when the project began). The server is created and closed in this Layer's Scope; each request is one
  * fiber forked into a FiberSet from a prebuilt runtime; no routing, tracing or logging framework sits on the path.
  *
  * Routes: `/mcp` (Streamable HTTP, both eras), `GET /sse` and `POST /messages` (the HTTP+SSE transport), `/ws`
@@ -73,7 +73,7 @@ export interface Options extends StreamableHttp.Options {
  * @since 0.1.0
  * @category tags
  */
-export class HttpServer extends Context.Tag("effect-mcp-server/HttpServer")<HttpServer, {
+export class McpHttpServer extends Context.Tag("effect-mcp-server/McpHttpServer")<McpHttpServer, {
   readonly host: string
   readonly port: number
   /** The MCP endpoint's URL. */
@@ -111,7 +111,7 @@ export interface HandlerOptions
  * shutdown when the Scope closes (readiness false, streams ended, requests given the grace, sessions closed).
  *
  * ```ts
- * const mcp = yield* HttpServer.handler({ path: "/mcp" })
+ * const mcp = yield* McpHttpServer.handler({ path: "/mcp" })
  * app.use(mcp.request)                    // Express: serves /mcp, /sse, /messages; other paths go to next()
  * server.on("upgrade", (req, socket, head) => mcp.upgrade(req, socket, head) || socket.destroy())
  * ```
@@ -299,7 +299,7 @@ export const make = (options: Options = {}) =>
       })
     )
 
-    return HttpServer.of({
+    return McpHttpServer.of({
       host,
       port,
       url: `http://${shownHost}:${port}${path}`,
@@ -314,8 +314,8 @@ export const make = (options: Options = {}) =>
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<HttpServer, Error, McpServer> =>
-  Layer.scoped(HttpServer, make(options))
+export const layer = (options: Options = {}): Layer.Layer<McpHttpServer, Error, McpServer> =>
+  Layer.scoped(McpHttpServer, make(options))
 
 /**
  * The options read from `effect/Config` (the CLI's flags and environment variables; see Settings).
@@ -367,5 +367,6 @@ export const options: Config.Config<Options> = Config.all({
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig: Layer.Layer<HttpServer, Error | import("effect/ConfigError").ConfigError, McpServer> = Layer
-  .scoped(HttpServer, Effect.flatMap(options, make))
+export const layerConfig: Layer.Layer<McpHttpServer, Error | import("effect/ConfigError").ConfigError, McpServer> =
+  Layer
+    .scoped(McpHttpServer, Effect.flatMap(options, make))
