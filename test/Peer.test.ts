@@ -7,7 +7,7 @@ import { WebSocketClientTransport } from "@modelcontextprotocol/sdk/client/webso
 import { Effect, Layer, ManagedRuntime, Schema } from "effect"
 import { afterEach, assert, describe, it } from "vitest"
 import WebSocket from "ws"
-import { McpHttpServer, Interceptor, McpContext, McpServer, McpTest, Tool } from "../src/index.js"
+import { Interceptor, McpContext, McpHttpServer, McpServer, McpTest, Tool } from "../src/index.js"
 import type { Peer } from "../src/server/Peer.js"
 import { JSON_AND_SSE, modernHeaders, modernMeta } from "./support/Messages.js"
 ;(globalThis as { WebSocket?: unknown }).WebSocket = WebSocket

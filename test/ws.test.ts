@@ -16,7 +16,9 @@ const runtimes: Array<ManagedRuntime.ManagedRuntime<McpHttpServer.McpHttpServer,
 
 const start = async (options: McpHttpServer.Options = {}) => {
   const runtime = ManagedRuntime.make(
-    McpHttpServer.layer({ port: 0, shutdownTimeout: "2 seconds", ...options }).pipe(Layer.provide(ReferenceServer.layer))
+    McpHttpServer.layer({ port: 0, shutdownTimeout: "2 seconds", ...options }).pipe(
+      Layer.provide(ReferenceServer.layer)
+    )
   )
   runtimes.push(runtime)
   const server = await runtime.runPromise(McpHttpServer.McpHttpServer)
