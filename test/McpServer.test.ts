@@ -262,6 +262,27 @@ describe("the registry", () => {
       }))
   }
 
+  it.scoped("a tool with an invalid name made in a layer is a defect when the layers are built, as a duplicate", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        build(
+          Layer.suspend(() => McpServer.tool(toolNamed("bad name with spaces!"))).pipe(
+            Layer.provideMerge(McpServer.layer(base))
+          )
+        )
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      const cause = (exit as Exit.Failure<unknown, unknown>).cause
+      assert.isTrue(Option.isNone(Cause.failureOption(cause)))
+      const defect = Option.getOrThrow(Cause.dieOption(cause))
+      assert.instanceOf(defect, Error)
+      assert.strictEqual(
+        (defect as Error).message,
+        "Tool \"bad name with spaces!\": invalid name: a tool name must be 1 to 128 characters, each an ASCII letter, " +
+          "a digit, \"_\", \"-\" or \".\" (MCP 2025-11-25, \"Tool names\")"
+      )
+    }))
+
   it.scoped("the add methods refuse a duplicate even after puts, and leave the registry as it was", () =>
     Effect.gen(function*() {
       const server = yield* build(McpServer.layer(base))
