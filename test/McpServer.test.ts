@@ -143,13 +143,29 @@ describe("layerConfig", () => {
       assert.deepStrictEqual(server.info, { name: "test-server", version: "1.0.0" })
     }))
 
-  it.scoped("an invalid value is a defect when the layer is built, naming the variable", () =>
+  it.scoped("an invalid value is a defect when the layer is built, naming the variable, the range and the value", () =>
     Effect.gen(function*() {
-      for (const [key, value] of [["MCP_PAGE_SIZE", "0"], ["MCP_REQUEST_TIMEOUT_MS", "soon"]] as const) {
+      for (
+        const [key, value, message] of [
+          ["MCP_PAGE_SIZE", "0", "MCP_PAGE_SIZE: expected an integer of at least 1, got \"0\""],
+          ["MCP_PAGE_SIZE", "abc", "MCP_PAGE_SIZE: expected an integer of at least 1, got \"abc\""],
+          [
+            "MCP_REQUEST_TIMEOUT_MS",
+            "soon",
+            "MCP_REQUEST_TIMEOUT_MS: expected a number of milliseconds, an integer from 0 to 2147483647, got \"soon\""
+          ],
+          [
+            "MCP_CACHE_TTL_MS",
+            "1.5",
+            "MCP_CACHE_TTL_MS: expected a number of milliseconds, an integer from 0 to 2147483647, got \"1.5\""
+          ]
+        ] as const
+      ) {
         const exit = yield* Effect.exit(build(configured([[key, value]])))
         assert.isTrue(Exit.isFailure(exit), key)
         const defect = Cause.dieOption((exit as Exit.Failure<unknown, unknown>).cause)
         assert.isTrue(Option.isSome(defect), key)
+        assert.strictEqual((Option.getOrThrow(defect) as Error).message, message)
         assert.include(String(Option.getOrThrow(defect)), key)
       }
     }))
@@ -245,6 +261,27 @@ describe("the registry", () => {
         assert.strictEqual((defect as Error).message, message)
       }))
   }
+
+  it.scoped("a tool with an invalid name made in a layer is a defect when the layers are built, as a duplicate", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        build(
+          Layer.suspend(() => McpServer.tool(toolNamed("bad name with spaces!"))).pipe(
+            Layer.provideMerge(McpServer.layer(base))
+          )
+        )
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      const cause = (exit as Exit.Failure<unknown, unknown>).cause
+      assert.isTrue(Option.isNone(Cause.failureOption(cause)))
+      const defect = Option.getOrThrow(Cause.dieOption(cause))
+      assert.instanceOf(defect, Error)
+      assert.strictEqual(
+        (defect as Error).message,
+        "Tool \"bad name with spaces!\": invalid name: a tool name must be 1 to 128 characters, each an ASCII letter, " +
+          "a digit, \"_\", \"-\" or \".\" (MCP 2025-11-25, \"Tool names\")"
+      )
+    }))
 
   it.scoped("the add methods refuse a duplicate even after puts, and leave the registry as it was", () =>
     Effect.gen(function*() {

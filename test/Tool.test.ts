@@ -1,8 +1,10 @@
 /**
  * Tools through their own API (no server, no dispatcher): `Tool.make`'s definition (inputSchema from the parameters
  * Schema as JSON Schema 2020-12, outputSchema from `success`, the optional fields), `toJsonSchema`, and `call`:
- * decoded arguments, invalid arguments and typed failures as `isError` results, JSON-RPC errors and bad output as
- * protocol errors, defects left as defects, the shapes a handler may return, structuredContent with its text block.
+ * decoded arguments, invalid arguments and typed failures as `isError` results (their text, and their details as
+ * `structuredContent.error`: encoded with the `failure` schema, else a tagged error's JSON fields), JSON-RPC errors
+ * and bad output as protocol errors, defects left as defects, the shapes a handler may return, structuredContent with
+ * its text block; tool names checked against the spec's rule.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Data, Effect, Exit, Option, Schema } from "effect"
@@ -16,6 +18,12 @@ import type { CallToolResult, JsonObject } from "../src/protocol/McpSchema.js"
 const call = <R>(tool: Tool.Tool<R>, args?: JsonObject) =>
   (tool as Tool.Tool<never>).call(args).pipe(
     Effect.provideService(McpContext.McpContext, {} as McpContext.McpContext["Type"])
+  )
+
+/** `call` in a request of that era. */
+const callIn = <R>(era: "legacy" | "modern", tool: Tool.Tool<R>, args?: JsonObject) =>
+  (tool as Tool.Tool<never>).call(args).pipe(
+    Effect.provideService(McpContext.McpContext, { era } as McpContext.McpContext["Type"])
   )
 
 const text = (result: CallToolResult) => (result.content[0] as { readonly text: string }).text
@@ -74,7 +82,8 @@ describe("Tool.make: the definition", () => {
       name: "bare",
       inputSchema: { type: "object", additionalProperties: false }
     })
-    assert.isFalse(Bare.structuredIsObject)
+    // What it sends as structuredContent (a failure's details, a whole result's own) is an object, or left out.
+    assert.isTrue(Bare.structuredIsObject)
   })
 
   it("a success schema that is not an object gives an outputSchema, but structuredIsObject is false", () => {
@@ -228,16 +237,20 @@ describe("Tool call", () => {
       const failing = (name: string, error: unknown) => Tool.make({ name, handler: () => Effect.fail(error) })
       assert.deepStrictEqual(yield* call(failing("m", new WithMessage({ message: "quota exceeded" }))), {
         content: [{ type: "text", text: "quota exceeded" }],
+        structuredContent: { error: { _tag: "WithMessage", message: "quota exceeded" } },
         isError: true
       })
       assert.deepStrictEqual(yield* call(failing("t", new NoMessage())), {
         content: [{ type: "text", text: "NoMessage" }],
+        structuredContent: { error: { _tag: "NoMessage" } },
         isError: true
       })
       assert.deepStrictEqual(yield* call(failing("o", { _tag: "PlainTagged" })), {
         content: [{ type: "text", text: "PlainTagged" }],
+        structuredContent: { error: { _tag: "PlainTagged" } },
         isError: true
       })
+      // Untagged failures have no details to keep: the text only.
       assert.deepStrictEqual(yield* call(failing("e", new Error("boom"))), {
         content: [{ type: "text", text: "boom" }],
         isError: true
@@ -246,6 +259,126 @@ describe("Tool call", () => {
         content: [{ type: "text", text: "plain string" }],
         isError: true
       })
+      assert.deepStrictEqual(yield* call(failing("n", 42)), { content: [{ type: "text", text: "42" }], isError: true })
+      for (const nothing of [undefined, null, {}, "", { message: "" }]) {
+        assert.deepStrictEqual(yield* call(failing("x", nothing)), {
+          content: [{ type: "text", text: "Tool \"x\" failed" }],
+          isError: true
+        }, JSON.stringify(nothing))
+      }
+    }))
+
+  it.effect("a tagged failure's fields are kept as structuredContent.error: JSON values only, causes left out", () =>
+    Effect.gen(function*() {
+      class Quota extends Data.TaggedError("Quota")<{
+        readonly message: string
+        readonly limit: number
+        readonly resetAt: Date
+        readonly tiers: ReadonlyArray<{ readonly name: string }>
+        readonly cause?: unknown
+        readonly inner?: Error
+        readonly big?: bigint
+        readonly loop?: unknown
+        readonly callback?: () => void
+        readonly missing?: undefined
+      }> {}
+      const loop: Record<string, unknown> = { name: "loop" }
+      loop.self = loop
+      const error = new Quota({
+        message: "quota exceeded",
+        limit: 10,
+        resetAt: new Date(0),
+        tiers: [{ name: "free" }],
+        cause: new Error("db password in here"),
+        inner: new Error("internal"),
+        big: 1n,
+        loop,
+        callback: () => {},
+        missing: undefined
+      })
+      const Limited = Tool.make({ name: "limited", handler: () => Effect.fail(error) })
+      const result = yield* call(Limited)
+      assert.deepStrictEqual(result, {
+        content: [{ type: "text", text: "quota exceeded" }],
+        structuredContent: {
+          error: {
+            _tag: "Quota",
+            message: "quota exceeded",
+            limit: 10,
+            resetAt: "1970-01-01T00:00:00.000Z",
+            tiers: [{ name: "free" }]
+          }
+        },
+        isError: true
+      })
+      // It is JSON as it is: what the wire carries.
+      assert.deepStrictEqual(JSON.parse(JSON.stringify(result)), result)
+      // A getter that throws does not lose the result.
+      const hostile = { _tag: "Hostile", ok: 1 }
+      Object.defineProperty(hostile, "boom", {
+        enumerable: true,
+        get: () => {
+          throw new Error("no")
+        }
+      })
+      assert.deepStrictEqual(yield* call(Tool.make({ name: "hostile", handler: () => Effect.fail(hostile) })), {
+        content: [{ type: "text", text: "Hostile" }],
+        structuredContent: { error: { _tag: "Hostile", ok: 1 } },
+        isError: true
+      })
+    }))
+
+  it.effect("a Schema.TaggedError: its own message (a getter of its class too), else its _tag; fields encoded", () =>
+    Effect.gen(function*() {
+      class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { id: Schema.String }) {}
+      class Gone extends Schema.TaggedError<Gone>()("Gone", { id: Schema.String }) {
+        override get message() {
+          return `Item ${this.id} is gone`
+        }
+      }
+      class Said extends Schema.TaggedError<Said>()("Said", { message: Schema.String, at: Schema.DateFromNumber }) {}
+      const failing = (name: string, error: unknown, failure?: Schema.Schema.AnyNoContext) =>
+        Tool.make({ name, ...(failure ? { failure } : {}), handler: () => Effect.fail(error) })
+      // No message field: Schema makes one up from the fields; the text is the tag instead.
+      assert.deepStrictEqual(yield* call(failing("a", new NotFound({ id: "7" }))), {
+        content: [{ type: "text", text: "NotFound" }],
+        structuredContent: { error: { _tag: "NotFound", id: "7" } },
+        isError: true
+      })
+      assert.deepStrictEqual(yield* call(failing("b", new Gone({ id: "7" }))), {
+        content: [{ type: "text", text: "Item 7 is gone" }],
+        structuredContent: { error: { _tag: "Gone", message: "Item 7 is gone", id: "7" } },
+        isError: true
+      })
+      // Without a failure schema the fields are sent as they are (a Date as JSON makes it); with one, encoded.
+      const said = new Said({ message: "said so", at: new Date(5) })
+      assert.deepStrictEqual((yield* call(failing("c", said))).structuredContent, {
+        error: { _tag: "Said", message: "said so", at: "1970-01-01T00:00:00.005Z" }
+      })
+      assert.deepStrictEqual((yield* call(failing("d", said, Schema.Union(NotFound, Said)))).structuredContent, {
+        error: { _tag: "Said", message: "said so", at: 5 }
+      })
+      // A failure the schema does not describe falls back to its own fields.
+      class Other extends Data.TaggedError("Other")<{ readonly n: number }> {}
+      assert.deepStrictEqual((yield* call(failing("e", new Other({ n: 1 }), Said))).structuredContent, {
+        error: { _tag: "Other", n: 1 }
+      })
+      // Whatever the failure schema encodes is sent, a string too.
+      assert.deepStrictEqual((yield* call(failing("f", "plain", Schema.String))).structuredContent, {
+        error: "plain"
+      })
+    }))
+
+  it.effect("a tool with a success schema sends no structuredContent with a failure (clients check it)", () =>
+    Effect.gen(function*() {
+      class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { id: Schema.String }) {}
+      const Typed = Tool.make({
+        name: "typed",
+        success: Schema.Struct({ n: Schema.Number }),
+        failure: NotFound,
+        handler: () => Effect.fail(new NotFound({ id: "7" }))
+      })
+      assert.deepStrictEqual(yield* call(Typed), { content: [{ type: "text", text: "NotFound" }], isError: true })
     }))
 
   it.effect("a JSON-RPC error from the handler passes through as that protocol error", () =>
@@ -296,5 +429,58 @@ describe("Tool call", () => {
       })
       const whole: CallToolResult = { content: [{ type: "text", text: "handled" }], isError: true }
       assert.deepStrictEqual(yield* call(returning(whole)), whole)
+      // A whole result's structuredContent: an object is sent as it is; anything else only to modern clients
+      // (legacy versions require an object).
+      const object: CallToolResult = { content: [], structuredContent: { a: 1 } }
+      assert.deepStrictEqual(yield* call(returning(object)), object)
+      const list: CallToolResult = { content: [], structuredContent: [1, 2] }
+      assert.deepStrictEqual(yield* call(returning(list)), { content: [] })
+      assert.deepStrictEqual(yield* callIn("modern", returning(list)), list)
+      assert.deepStrictEqual(yield* callIn("legacy", returning(list)), { content: [] })
     }))
+})
+
+describe("Tool names", () => {
+  const named = (name: string) => () => Tool.make({ name, handler: () => Effect.succeed("ok") })
+
+  it("1 to 128 ASCII letters, digits, _, - and . are accepted, case-sensitive", () => {
+    for (
+      const name of ["a", "get_weather", "get-weather", "admin.tools.list", "DATA_EXPORT_v2", "A", "0", "x".repeat(128)]
+    ) {
+      assert.strictEqual(named(name)().name, name)
+      assert.isTrue(Tool.isValidName(name), name)
+    }
+  })
+
+  it("a name that almost passes throws at Tool.make, naming the tool and the rule", () => {
+    const almost = [
+      "",
+      "x".repeat(129),
+      "bad name with spaces!",
+      "with space",
+      "a/b",
+      "tool:name",
+      " leading",
+      "trailing ",
+      "trailing\n",
+      "tab\tname",
+      "café",
+      "ｆｕｌｌｗｉｄｔｈ",
+      "名前",
+      "emoji🙂",
+      "a,b",
+      "a@b",
+      "a+b",
+      "a*b"
+    ]
+    for (const name of almost) {
+      assert.isFalse(Tool.isValidName(name), JSON.stringify(name))
+      assert.throws(
+        named(name),
+        `Tool ${
+          JSON.stringify(name)
+        }: invalid name: a tool name must be 1 to 128 characters, each an ASCII letter, a digit, "_", "-" or "." (MCP 2025-11-25, "Tool names")`
+      )
+    }
+  })
 })

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { Context } from "effect"
-import { Effect, Either, Schema, SchemaAST } from "effect"
+import { Cause, Effect, Either, Option, Schema, SchemaAST } from "effect"
 import type { JsonRpcError } from "../protocol/JsonRpc.js"
 import { InternalError, invalidParams, isJsonRpcError } from "../protocol/JsonRpc.js"
 import type {
@@ -16,7 +16,7 @@ import type {
   PromptDefinition,
   PromptMessage
 } from "../protocol/McpSchema.js"
-import type { McpContext } from "./McpContext.js"
+import { failureMessage, type McpContext, prettyCause } from "./McpContext.js"
 import type { Completer } from "./Resource.js"
 
 /**
@@ -67,6 +67,10 @@ const argumentsOf = (schema: Schema.Schema.AnyNoContext): ReadonlyArray<PromptAr
 /**
  * Declares a prompt.
  *
+ * How it fails, as the client sees it: arguments that do not decode are -32602 naming each field; a JSON-RPC error
+ * from `content` is that error; any other typed failure is -32603 with the error's `message`, else its `_tag`, else
+ * a generic text (the whole cause is logged, a warning); a defect is -32603 "Internal error", logged by the engine.
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -85,6 +89,7 @@ export const make = <
   readonly completions?: { readonly [K in keyof Schema.Schema.Encoded<P>]?: Completer<RC> }
   readonly content: (args: Schema.Schema.Type<P>) => Effect.Effect<PromptOutput, E, R>
 }): Prompt<Exclude<R | RC, McpContext>> => {
+  const name = options.name
   const decode = options.arguments === undefined ? undefined : Schema.decodeUnknownEither(options.arguments)
   const args = options.arguments === undefined ? [] : argumentsOf(options.arguments)
   const definition: PromptDefinition = {
@@ -107,21 +112,28 @@ export const make = <
         }
         params = decoded.right
       }
-      return Effect.mapBoth(options.content(params as Schema.Schema.Type<P>), {
-        onFailure: (error): JsonRpcError =>
-          isJsonRpcError(error)
-            ? error
-            : new InternalError({
-              message: typeof (error as { message?: unknown })?.message === "string"
-                ? (error as { message: string }).message
-                : `Prompt "${options.name}" failed`
-            }),
-        onSuccess: (output): GetPromptResult => {
-          if (typeof output === "string") {
-            return { messages: [{ role: "user", content: { type: "text", text: output } }] }
+      return Effect.matchCauseEffect(options.content(params as Schema.Schema.Type<P>), {
+        onFailure: (cause) => {
+          const failure = Cause.failureOption(cause)
+          if (Option.isNone(failure) || isJsonRpcError(failure.value)) {
+            return Effect.failCause(cause as Cause.Cause<JsonRpcError>)
           }
-          if (Array.isArray(output)) return { messages: output as ReadonlyArray<PromptMessage> }
-          return output as GetPromptResult
+          const error = new InternalError({ message: failureMessage(failure.value, `Prompt "${name}" failed`) })
+          return Effect.zipRight(
+            Effect.logWarning("Prompt failed").pipe(Effect.annotateLogs({ prompt: name, cause: prettyCause(cause) })),
+            Effect.failCause(Cause.map(cause, (e): JsonRpcError => (isJsonRpcError(e) ? e : error)))
+          )
+        },
+        onSuccess: (output) => {
+          if (typeof output === "string") {
+            return Effect.succeed<GetPromptResult>({
+              messages: [{ role: "user", content: { type: "text", text: output } }]
+            })
+          }
+          if (Array.isArray(output)) {
+            return Effect.succeed<GetPromptResult>({ messages: output as ReadonlyArray<PromptMessage> })
+          }
+          return Effect.succeed(output as GetPromptResult)
         }
       }) as Effect.Effect<GetPromptResult, JsonRpcError, Exclude<R | RC, McpContext> | McpContext>
     }

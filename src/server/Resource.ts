@@ -5,9 +5,9 @@
  * @since 0.1.0
  */
 import type { Context } from "effect"
-import { Effect, Either, Schema } from "effect"
+import { Cause, Effect, Either, Option, Schema } from "effect"
 import type { JsonRpcError } from "../protocol/JsonRpc.js"
-import { InternalError, isJsonRpcError } from "../protocol/JsonRpc.js"
+import { InternalError, InvalidParams, isJsonRpcError, ResourceNotFound } from "../protocol/JsonRpc.js"
 import type {
   Annotations,
   Icon,
@@ -16,8 +16,9 @@ import type {
   ResourceDefinition,
   ResourceTemplateDefinition
 } from "../protocol/McpSchema.js"
+import { resourceNotFoundIsInvalidParams } from "../protocol/ProtocolVersion.js"
 import * as Content from "./Content.js"
-import type { McpContext } from "./McpContext.js"
+import { failureMessage, McpContext, prettyCause } from "./McpContext.js"
 import * as UriTemplate from "./UriTemplate.js"
 
 /**
@@ -99,18 +100,77 @@ const toContents = (
   return [output as ResourceContents]
 }
 
-/** A reader's typed failure is -32603 with its message, unless it already is a JSON-RPC error. */
-const toReadError = (error: unknown): JsonRpcError =>
-  isJsonRpcError(error)
-    ? error
-    : new InternalError({
-      message: typeof (error as { message?: unknown })?.message === "string"
-        ? (error as { message: string }).message
-        : "Failed to read the resource"
-    })
+/**
+ * The error a reader fails with when the resource does not exist, as the request's protocol version spells it:
+ * -32002 (`ResourceNotFound`) up to 2025-11-25, -32602 (`InvalidParams`) from 2026-07-28. Both carry the URI in
+ * `data`, as the server's own answer for a URI no resource or template matches.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const notFoundError = (uri: string, protocolVersion: string): ResourceNotFound | InvalidParams =>
+  resourceNotFoundIsInvalidParams(protocolVersion)
+    ? new InvalidParams({ message: `Resource not found: ${uri}`, data: { uri } })
+    : new ResourceNotFound({ message: `Resource not found: ${uri}`, uri, data: { uri } })
+
+/**
+ * Fails the read with "resource not found" in the code of the request's protocol version (see `notFoundError`).
+ * For a template whose variables match a URI naming nothing, or a fixed resource that is gone:
+ *
+ * ```ts
+ * Resource.template({
+ *   uriTemplate: "notes://{id}",
+ *   name: "note",
+ *   params: Schema.Struct({ id: Schema.String }),
+ *   read: ({ id }, uri) =>
+ *     Effect.flatMap(Notes.find(id), Option.match({
+ *       onNone: () => Resource.notFound(uri),
+ *       onSome: (note) => Effect.succeed(note.text)
+ *     }))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const notFound = (uri: string): Effect.Effect<never, ResourceNotFound | InvalidParams, McpContext> =>
+  Effect.flatMap(McpContext, (mcp) => Effect.fail(notFoundError(uri, mcp.protocolVersion)))
+
+/**
+ * A reader's failure as the client sees it: a JSON-RPC error passes through; any other typed failure is -32603
+ * with its message (else its `_tag`, else a generic text), its whole cause logged as a warning. Defects and
+ * interruption are left to the engine.
+ */
+const readFailure = (uri: string) => (cause: Cause.Cause<unknown>): Effect.Effect<never, JsonRpcError> => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isNone(failure) || isJsonRpcError(failure.value)) return Effect.failCause(cause as Cause.Cause<never>)
+  const error = new InternalError({ message: failureMessage(failure.value, `Failed to read the resource ${uri}`) })
+  return Effect.zipRight(
+    Effect.logWarning("Resource read failed").pipe(Effect.annotateLogs({ uri, cause: prettyCause(cause) })),
+    Effect.failCause(Cause.map(cause, (e) => (isJsonRpcError(e) ? e : error)))
+  )
+}
+
+const reading = <E, R>(
+  effect: Effect.Effect<ResourceOutput, E, R>,
+  uri: string,
+  mimeType: string | undefined
+): Effect.Effect<ReadonlyArray<ResourceContents>, JsonRpcError, R> =>
+  Effect.matchCauseEffect(effect, {
+    onFailure: readFailure(uri),
+    onSuccess: (output) => Effect.succeed(toContents(uri, mimeType, output))
+  })
 
 /**
  * Declares a resource with a fixed URI.
+ *
+ * How a read fails, as the client sees it (the same for `template`):
+ * - `Resource.notFound(uri)`: "resource not found", -32002 up to 2025-11-25 and -32602 from 2026-07-28 (the server
+ *   answers a URI that no resource or template matches the same way);
+ * - any other JSON-RPC error (`JsonRpc.InvalidParams`, ...): that error, as it is;
+ * - any other typed failure: -32603 with the error's `message`, else its `_tag`, else a generic text; the whole
+ *   cause is logged (a warning);
+ * - a defect: -32603 "Internal error", logged by the engine.
  *
  * @since 0.1.0
  * @category constructors
@@ -128,15 +188,18 @@ export const make = <E, R>(
     ...(options.size !== undefined ? { size: options.size } : {})
   },
   read: (uri) =>
-    Effect.mapBoth(options.read, {
-      onFailure: toReadError,
-      onSuccess: (output) => toContents(uri, options.mimeType, output)
-    }) as Effect.Effect<ReadonlyArray<ResourceContents>, JsonRpcError, Exclude<R, McpContext> | McpContext>
+    reading(options.read, uri, options.mimeType) as Effect.Effect<
+      ReadonlyArray<ResourceContents>,
+      JsonRpcError,
+      Exclude<R, McpContext> | McpContext
+    >
 })
 
 /**
  * Declares a resource template. `params` decodes the template's variables (strings on the wire) into the
  * handler's types; a URI whose variables fail to decode does not match. `completions` offer values per variable.
+ * The reader gets the decoded variables and the URI; it fails as `make`'s does (`Resource.notFound(uri)` when the
+ * variables name nothing).
  *
  * @since 0.1.0
  * @category constructors
@@ -167,10 +230,11 @@ export const template = <
       return Either.isRight(decoded) ? decoded.right : undefined
     },
     read: (uri, params) =>
-      Effect.mapBoth(options.read(params as Schema.Schema.Type<P>, uri), {
-        onFailure: toReadError,
-        onSuccess: (output) => toContents(uri, options.mimeType, output)
-      }) as Effect.Effect<ReadonlyArray<ResourceContents>, JsonRpcError, Exclude<R | RC, McpContext> | McpContext>,
+      reading(options.read(params as Schema.Schema.Type<P>, uri), uri, options.mimeType) as Effect.Effect<
+        ReadonlyArray<ResourceContents>,
+        JsonRpcError,
+        Exclude<R | RC, McpContext> | McpContext
+      >,
     completions: (options.completions ?? {}) as Readonly<Record<string, Completer<Exclude<R | RC, McpContext>>>>
   }
 }
