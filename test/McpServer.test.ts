@@ -201,7 +201,13 @@ describe("layerConfig", () => {
       })
       assert.strictEqual(claimed.length, 2)
       // Refused before the store is asked: nothing claimed for a tampered state or another principal's.
-      yield* server.requestState.verify(state.slice(0, -2) + "xx", expected, 1)
+      // One character of the signature changed (its middle: the last character of base64url carries spare bits).
+      const at = state.lastIndexOf(".") + 10
+      const tampered = state.slice(0, at) + (state[at] === "A" ? "B" : "A") + state.slice(at + 1)
+      assert.deepStrictEqual(yield* server.requestState.verify(tampered, expected, 1), {
+        ok: false,
+        reason: "tampered"
+      })
       yield* server.requestState.verify(state, { ...expected, principal: "mallory" }, 1)
       assert.strictEqual(claimed.length, 2)
     }))

@@ -15,6 +15,7 @@ import { McpContext } from "./McpContext.js"
 import type { McpServer, Registry } from "./McpServer.js"
 import * as Notifications from "./Notifications.js"
 import type { RequestContext } from "./RequestContext.js"
+import * as Resource from "./Resource.js"
 import type * as Session from "./Session.js"
 import type { Sink } from "./Sink.js"
 import type { Tool } from "./Tool.js"
@@ -193,9 +194,7 @@ const shapeTool = (tool: Tool, version: string) => {
 }
 
 const resourceNotFound = (uri: string, context: RequestContext): JsonRpc.JsonRpcError =>
-  ProtocolVersion.resourceNotFoundIsInvalidParams(context.protocolVersion)
-    ? new JsonRpc.InvalidParams({ message: `Resource not found: ${uri}`, data: { uri } })
-    : new JsonRpc.ResourceNotFound({ message: `Resource not found: ${uri}`, uri, data: { uri } })
+  Resource.notFoundError(uri, context.protocolVersion)
 
 const complete = (
   completer:
