@@ -1,7 +1,8 @@
 /**
  * A test harness for servers built with this library: an in-memory client wired to the server in the current
- * context, with no sockets and no processes (the in-memory transport, transport/Memory). The server side is the same
- * Connection and Dispatcher every transport uses, so a tool that sleeps, retries or times out is tested under `TestClock` in milliseconds.
+ * context, with no sockets and no processes (the in-memory transport, transport/Memory). The server side is the
+ * same Connection and Dispatcher every transport uses, so a tool that sleeps, retries or times out is tested under
+ * `TestClock` in milliseconds. Results are typed by method and era (`ResultOf`).
  *
  * ```ts
  * it.scoped("times out", () =>
@@ -19,14 +20,22 @@ import type { Supervisor } from "effect"
 import { Data, Deferred, Effect, Predicate, Queue, Scope } from "effect"
 import type { RequestId } from "./protocol/JsonRpc.js"
 import * as JsonRpc from "./protocol/JsonRpc.js"
-import * as McpMethod from "./protocol/McpMethod.js"
 import type {
   CallToolResult,
   ClientCapabilities,
+  CompleteResult,
+  DiscoverResult,
+  GetPromptResult,
   Implementation,
+  InitializeResult,
   JsonObject,
   LoggingLevel,
-  ProgressToken
+  ProgressToken,
+  PromptDefinition,
+  ReadResourceResult,
+  ResourceDefinition,
+  ResourceTemplateDefinition,
+  ToolDefinition
 } from "./protocol/McpSchema.js"
 import { MODERN_META } from "./protocol/McpSchema.js"
 import type { Era } from "./protocol/ProtocolVersion.js"
@@ -53,12 +62,161 @@ export class RpcError extends Data.TaggedError("effect-mcp-server/McpTest/RpcErr
  * @category models
  */
 export interface ServerMessage {
+  readonly jsonrpc: "2.0"
   readonly method?: string
   readonly id?: RequestId | null
-  readonly params?: any
-  readonly result?: any
+  /** A notification's or a request's params (MCP sends an object, or none). */
+  readonly params?: JsonObject
+  /** A response's result (its method is not known here). */
+  readonly result?: unknown
   readonly error?: JsonRpc.ErrorObject
 }
+
+/**
+ * What the server may add to any complete result besides the fields of its method: `_meta` (in the modern era, the
+ * server's info) and, in the modern era, `resultType` and, on cacheable methods, `ttlMs` and `cacheScope`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResultFields {
+  readonly _meta?: JsonObject
+  readonly resultType?: "complete"
+  readonly ttlMs?: number
+  readonly cacheScope?: "public" | "private"
+}
+
+/**
+ * A question the server asks the client within a modern request (`elicitation/create`, `sampling/createMessage`,
+ * `roots/list`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InputRequest {
+  readonly method: string
+  readonly params?: JsonObject
+}
+
+/**
+ * The modern answer of a request whose handler asked the client something: retry the request with the answers in
+ * `inputResponses` (keyed as `inputRequests`) and `requestState` as given.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InputRequiredResult {
+  readonly resultType: "input_required"
+  readonly inputRequests: { readonly [key: string]: InputRequest }
+  readonly requestState: string
+  readonly _meta?: JsonObject
+}
+
+/**
+ * The result of a method that answers with no fields of its own (`ping`, `logging/setLevel`,
+ * `resources/subscribe`, `resources/unsubscribe`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EmptyResult {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PaginatedResult {
+  /** Present when there is a next page: pass it as `cursor`. */
+  readonly nextCursor?: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListToolsResult extends PaginatedResult {
+  readonly tools: ReadonlyArray<ToolDefinition>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListResourcesResult extends PaginatedResult {
+  readonly resources: ReadonlyArray<ResourceDefinition>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListResourceTemplatesResult extends PaginatedResult {
+  readonly resourceTemplates: ReadonlyArray<ResourceTemplateDefinition>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListPromptsResult extends PaginatedResult {
+  readonly prompts: ReadonlyArray<PromptDefinition>
+}
+
+/**
+ * The result type of each request method the server answers (see McpMethod), by method name. A method not listed
+ * here (one a gateway's handler table adds) is `unknown` to `request`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Results {
+  readonly initialize: typeof InitializeResult.Type
+  readonly ping: EmptyResult
+  readonly "logging/setLevel": EmptyResult
+  readonly "server/discover": typeof DiscoverResult.Type
+  readonly "tools/list": ListToolsResult
+  readonly "tools/call": CallToolResult
+  readonly "resources/list": ListResourcesResult
+  readonly "resources/templates/list": ListResourceTemplatesResult
+  readonly "resources/read": typeof ReadResourceResult.Type
+  readonly "resources/subscribe": EmptyResult
+  readonly "resources/unsubscribe": EmptyResult
+  readonly "subscriptions/listen": EmptyResult
+  readonly "prompts/list": ListPromptsResult
+  readonly "prompts/get": GetPromptResult
+  readonly "completion/complete": CompleteResult
+}
+
+/**
+ * The methods whose modern requests may be answered with `input_required` (see McpMethod's `roundTrip`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RoundTripMethod = "tools/call" | "resources/read" | "prompts/get"
+
+/**
+ * What `request(method)` succeeds with on a client of era `E`: the method's result type with the fields any result
+ * may carry, or `unknown` for a method not in `Results`; on a modern client (or one whose era is not known), a
+ * round-trip method may instead be answered with an `InputRequiredResult` (tell them apart by `resultType`, or
+ * with `isInputRequired`). These types say what a client may rely on: the server may send more fields.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ResultOf<M extends string, E extends Era = Era> = M extends keyof Results ?
+    | (Results[M] & ResultFields)
+    | (E extends "modern" ? M extends RoundTripMethod ? InputRequiredResult : never : never)
+  : unknown
+
+/**
+ * Whether a result is a modern `input_required` answer.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isInputRequired = (result: unknown): result is InputRequiredResult =>
+  Predicate.isRecord(result) && result.resultType === "input_required"
 
 /**
  * @since 0.1.0
@@ -78,13 +236,21 @@ export interface RequestOptions {
  * @since 0.1.0
  * @category models
  */
-export interface Client {
-  readonly era: Era
+export interface Client<E extends Era = Era> {
+  readonly era: E
   readonly protocolVersion: string
-  /** The `initialize` result (legacy, when the harness initialized). */
-  readonly initializeResult: any
-  /** Sends a request and waits for its response; a JSON-RPC error fails with `RpcError`. */
-  readonly request: (method: string, params?: JsonObject, options?: RequestOptions) => Effect.Effect<any, RpcError>
+  /** The `initialize` result: legacy, when the harness initialized; otherwise undefined. */
+  readonly initializeResult: ResultOf<"initialize", "legacy"> | undefined
+  /**
+   * Sends a request and waits for its response; a JSON-RPC error fails with `RpcError`. The result is typed by the
+   * method (`ResultOf`): `request("tools/list")` is a `ListToolsResult`; a method the library does not know is
+   * `unknown`, for the test to check.
+   */
+  readonly request: <M extends string>(
+    method: M,
+    params?: JsonObject,
+    options?: RequestOptions
+  ) => Effect.Effect<ResultOf<M, E>, RpcError>
   readonly notify: (method: string, params?: JsonObject) => Effect.Effect<void>
   /** Sends one raw frame, exactly as given. */
   readonly sendRaw: (text: string) => Effect.Effect<void>
@@ -93,7 +259,7 @@ export interface Client {
     name: string,
     args?: JsonObject,
     options?: RequestOptions
-  ) => Effect.Effect<CallToolResult, RpcError>
+  ) => Effect.Effect<ResultOf<"tools/call", E>, RpcError>
   /** Notifications, and responses to no pending request (e.g. errors with id null), in arrival order. */
   readonly messages: Queue.Dequeue<ServerMessage>
   /** Answers a request the server sent us (sampling, elicitation, roots) that `onRequest` did not handle. */
@@ -107,8 +273,9 @@ export interface Client {
  * @since 0.1.0
  * @category models
  */
-export interface ConnectOptions {
-  readonly era?: Era
+export interface ConnectOptions<E extends Era = Era> {
+  /** The client's era: "legacy" (the default) or "modern"; it types the client's results (`ResultOf`). */
+  readonly era?: E
   readonly protocolVersion?: string
   readonly capabilities?: ClientCapabilities
   readonly clientInfo?: Implementation
@@ -122,7 +289,7 @@ export interface ConnectOptions {
    * is sent back as a JSON-RPC error. Without it those requests arrive on `messages`, to be answered with
    * `respond`.
    */
-  readonly onRequest?: (method: string, params: any) => Effect.Effect<unknown, RpcError>
+  readonly onRequest?: (method: string, params: JsonObject | undefined) => Effect.Effect<unknown, RpcError>
 }
 
 /**
@@ -131,9 +298,12 @@ export interface ConnectOptions {
  * @since 0.1.0
  * @category constructors
  */
-export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, RpcError, McpServer | Scope.Scope> =>
+export const connect = <E extends Era = "legacy">(
+  options: ConnectOptions<E> = {}
+): Effect.Effect<Client<E>, RpcError, McpServer | Scope.Scope> =>
   Effect.gen(function*() {
-    const era = options.era ?? "legacy"
+    // `E` is "legacy" exactly when no era is given (the default type argument), so this is the era `E` names.
+    const era = (options.era ?? "legacy") as E
     const capabilities = options.capabilities ?? {}
     const clientInfo = options.clientInfo ?? { name: "mcp-test", version: "0.0.0" }
     const scope = yield* Effect.scope
@@ -143,7 +313,8 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
     })
     // Bounded like every buffer here: a test that never reads keeps the newest 4096 messages.
     const messages = yield* Queue.sliding<ServerMessage>(4096)
-    const pending = new Map<string, Deferred.Deferred<any, RpcError>>()
+    // Results are held as the server sent them; `request` gives each the type of its method (ResultOf).
+    const pending = new Map<string, Deferred.Deferred<unknown, RpcError>>()
 
     const route = (message: ServerMessage): Effect.Effect<void> => {
       const onRequest = options.onRequest
@@ -203,22 +374,32 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
         : base
     }
 
-    const request = (method: string, params?: JsonObject, requestOptions?: RequestOptions) =>
+    const request = <M extends string>(
+      method: M,
+      params?: JsonObject,
+      requestOptions?: RequestOptions
+    ): Effect.Effect<ResultOf<M, E>, RpcError> =>
       Effect.gen(function*() {
         const id = requestOptions?.id ?? nextId++
-        const deferred = yield* Deferred.make<any, RpcError>()
+        const deferred = yield* Deferred.make<unknown, RpcError>()
         pending.set(JsonRpc.idKey(id), deferred)
         yield* sendRaw(JSON.stringify({ jsonrpc: "2.0", id, method, params: withMeta(params, requestOptions) }))
-        return yield* Deferred.await(deferred)
+        // The one unchecked step: the server's answer to `method` is taken to have that method's result type.
+        return (yield* Deferred.await(deferred)) as ResultOf<M, E>
       })
 
     const notify = (method: string, params?: JsonObject) =>
       sendRaw(JSON.stringify(params === undefined ? { jsonrpc: "2.0", method } : { jsonrpc: "2.0", method, params }))
 
-    let initializeResult: unknown = undefined
+    let initializeResult: ResultOf<"initialize", "legacy"> | undefined = undefined
     if (era === "legacy" && options.initialize !== false) {
-      initializeResult = yield* request(McpMethod.initialize.name, { protocolVersion, capabilities, clientInfo })
-      protocolVersion = (initializeResult as { protocolVersion: string }).protocolVersion
+      const result: ResultOf<"initialize", "legacy"> = yield* request("initialize", {
+        protocolVersion,
+        capabilities,
+        clientInfo
+      })
+      initializeResult = result
+      protocolVersion = result.protocolVersion
       yield* notify("notifications/initialized")
     }
 
@@ -232,10 +413,10 @@ export const connect = (options: ConnectOptions = {}): Effect.Effect<Client, Rpc
       cancel: (requestId, reason) =>
         notify("notifications/cancelled", reason === undefined ? { requestId } : { requestId, reason }),
       callTool: (name, args, requestOptions) =>
-        request(McpMethod.callTool.name, args === undefined ? { name } : { name, arguments: args }, requestOptions),
+        request("tools/call", args === undefined ? { name } : { name, arguments: args }, requestOptions),
       messages,
       respond: (id, result) => sendRaw(JSON.stringify({ jsonrpc: "2.0", id, result })),
       respondError: (id, error) => sendRaw(JSON.stringify({ jsonrpc: "2.0", id, error })),
       close: peer.close
-    } satisfies Client
+    } satisfies Client<E>
   })

@@ -2,18 +2,23 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Option, TestClock } from "effect"
 import { McpTest } from "../src/index.js"
 import * as TestServer from "./fixtures/TestServer.js"
-import { drain, rpcError } from "./support/Rpc.js"
+import { complete, drain, rpcError } from "./support/Rpc.js"
 import { settle } from "./support/Settle.js"
 
 const events = TestServer.events
 
+type ListMethod = "tools/list" | "resources/list" | "resources/templates/list" | "prompts/list"
+
 /** Every page of a list, following `nextCursor` from the first page until a page has none (at most 50 pages). */
-const pages = (client: McpTest.Client, method: string) =>
+const pages = <M extends ListMethod>(client: McpTest.Client, method: M) =>
   Effect.gen(function*() {
-    const all: Array<Record<string, any>> = []
+    const all: Array<McpTest.Results[M] & McpTest.ResultFields> = []
     let cursor: string | undefined
     do {
-      const page = yield* client.request(method, cursor === undefined ? {} : { cursor })
+      // A list method's result does not depend on the era; TypeScript cannot resolve `ResultOf` for a generic `M`.
+      const page = (yield* client.request(method, cursor === undefined ? {} : { cursor })) as
+        & McpTest.Results[M]
+        & McpTest.ResultFields
       all.push(page)
       cursor = page.nextCursor
       assert.isBelow(all.length, 50, `${method} never stops giving a next cursor`)
@@ -39,9 +44,9 @@ describe("legacy era", () => {
   it.scoped("initialize answers the requested version when supported, else the latest", () =>
     Effect.gen(function*() {
       const a = yield* McpTest.connect({ protocolVersion: "2025-03-26" })
-      assert.strictEqual(a.initializeResult.protocolVersion, "2025-03-26")
-      assert.deepStrictEqual(a.initializeResult.serverInfo, { name: "test-server", version: "1.0.0" })
-      assert.deepStrictEqual(Object.keys(a.initializeResult.capabilities).sort(), [
+      assert.strictEqual(a.initializeResult?.protocolVersion, "2025-03-26")
+      assert.deepStrictEqual(a.initializeResult?.serverInfo, { name: "test-server", version: "1.0.0" })
+      assert.deepStrictEqual(Object.keys(a.initializeResult?.capabilities ?? {}).sort(), [
         "completions",
         "logging",
         "prompts",
@@ -49,9 +54,9 @@ describe("legacy era", () => {
         "tools"
       ])
       const b = yield* McpTest.connect({ protocolVersion: "1999-01-01" })
-      assert.strictEqual(b.initializeResult.protocolVersion, "2025-11-25")
+      assert.strictEqual(b.initializeResult?.protocolVersion, "2025-11-25")
       const c = yield* McpTest.connect({ protocolVersion: "2024-10-07" })
-      assert.strictEqual(c.initializeResult.protocolVersion, "2024-10-07")
+      assert.strictEqual(c.initializeResult?.protocolVersion, "2024-10-07")
     }).pipe(Effect.provide(TestServer.layer())))
 
   it.scoped("a second initialize and a malformed one are refused", () =>
@@ -83,7 +88,7 @@ describe("legacy era", () => {
       const client = yield* McpTest.connect()
       const tools = yield* pages(client, "tools/list")
       // Page by page: 4, 4, then the 3 left, each page continuing where the one before stopped.
-      assert.deepStrictEqual(tools.map((page) => page.tools.map((tool: { name: string }) => tool.name)), [
+      assert.deepStrictEqual(tools.map((page) => page.tools.map((tool) => tool.name)), [
         TOOLS.slice(0, 4),
         TOOLS.slice(4, 8),
         TOOLS.slice(8)
@@ -103,13 +108,26 @@ describe("legacy era", () => {
       const legacy = yield* McpTest.connect()
       const modern = yield* McpTest.connect({ era: "modern" })
       for (const client of [legacy, modern]) {
-        const names = (method: string, key: string, field: string) =>
-          Effect.map(pages(client, method), (all) => all.map((page) => page[key].map((item: any) => item[field])))
-        assert.deepStrictEqual(yield* names("tools/list", "tools", "name"), TOOLS.map((name) => [name]))
-        assert.deepStrictEqual(yield* names("resources/list", "resources", "uri"), [["test://doc"], ["test://bin"]])
-        const templates = yield* names("resources/templates/list", "resourceTemplates", "uriTemplate")
+        const names = <M extends ListMethod>(
+          method: M,
+          namesOf: (page: McpTest.Results[M]) => ReadonlyArray<string>
+        ) => Effect.map(pages(client, method), (all) => all.map(namesOf))
+        assert.deepStrictEqual(
+          yield* names("tools/list", (page) => page.tools.map((tool) => tool.name)),
+          TOOLS.map((name) => [name])
+        )
+        assert.deepStrictEqual(
+          yield* names("resources/list", (page) => page.resources.map((resource) => resource.uri)),
+          [["test://doc"], ["test://bin"]]
+        )
+        const templates = yield* names(
+          "resources/templates/list",
+          (page) => page.resourceTemplates.map((template) => template.uriTemplate)
+        )
         assert.deepStrictEqual(templates, [["test://rows/{n}"]])
-        assert.deepStrictEqual(yield* names("prompts/list", "prompts", "name"), [["hello"]])
+        assert.deepStrictEqual(yield* names("prompts/list", (page) => page.prompts.map((prompt) => prompt.name)), [[
+          "hello"
+        ]])
       }
     }).pipe(Effect.provide(TestServer.layer({ pageSize: 1 }))))
 
@@ -162,8 +180,8 @@ describe("legacy era", () => {
       })
       // Every tool, from every page: "add" and "scalar" are not on the first.
       const all = (yield* pages(modern, "tools/list")).flatMap((page) => page.tools)
-      assert.deepStrictEqual(all.map((tool: { name: string }) => tool.name), TOOLS)
-      const add = all.find((tool: { name: string }) => tool.name === "add")
+      assert.deepStrictEqual(all.map((tool) => tool.name), TOOLS)
+      const add = all.find((tool) => tool.name === "add")!
       assert.deepStrictEqual(add.outputSchema, {
         type: "object",
         required: ["sum"],
@@ -173,7 +191,7 @@ describe("legacy era", () => {
       // A non-object output cannot be structuredContent before 2026-07-28.
       const scalar = yield* modern.callTool("scalar", {})
       assert.deepStrictEqual(scalar, { content: [{ type: "text", text: "42" }] })
-      assert.isUndefined(all.find((tool: { name: string }) => tool.name === "scalar").outputSchema)
+      assert.isUndefined(all.find((tool) => tool.name === "scalar")!.outputSchema)
 
       const old = yield* McpTest.connect({ protocolVersion: "2025-03-26" })
       assert.deepStrictEqual(yield* old.callTool("add", { a: 2, b: 3 }), {
@@ -248,15 +266,15 @@ describe("legacy era", () => {
       const client = yield* McpTest.connect()
       yield* client.callTool("log_levels", {})
       const before = yield* drain(client)
-      assert.deepStrictEqual(before.map((m) => m.params.level), ["debug", "info", "warning", "error"])
+      assert.deepStrictEqual(before.map((m) => m.params?.level), ["debug", "info", "warning", "error"])
       assert.deepStrictEqual(before[0], {
         jsonrpc: "2.0",
         method: "notifications/message",
         params: { level: "debug", logger: "test", data: { level: "debug" } }
-      } as never)
+      })
       assert.deepStrictEqual(yield* client.request("logging/setLevel", { level: "warning" }), {})
       yield* client.callTool("log_levels", {})
-      assert.deepStrictEqual((yield* drain(client)).map((m) => m.params.level), ["warning", "error"])
+      assert.deepStrictEqual((yield* drain(client)).map((m) => m.params?.level), ["warning", "error"])
       const bad = yield* rpcError(client.request("logging/setLevel", { level: "loud" }))
       assert.strictEqual(bad.code, -32602)
     }).pipe(Effect.provide(TestServer.layer())))
@@ -277,7 +295,7 @@ describe("legacy era", () => {
       yield* client.callTool("bad_progress", {}, { progressToken: 7 })
       yield* TestClock.adjust("5 seconds")
       yield* settle
-      assert.deepStrictEqual((yield* drain(client)).map((m) => m.params.progress), [1, 2])
+      assert.deepStrictEqual((yield* drain(client)).map((m) => m.params?.progress), [1, 2])
 
       const quiet = yield* Effect.fork(client.callTool("sleep", { ms: 300, steps: 3 }))
       yield* TestClock.adjust("1 second")
@@ -420,7 +438,7 @@ describe("modern era (2026-07-28)", () => {
         resultType: "complete",
         _meta: serverInfo
       })
-      const read = yield* client.request("resources/read", { uri: "test://doc" })
+      const read = complete(yield* client.request("resources/read", { uri: "test://doc" }))
       assert.strictEqual(read.ttlMs, 0)
       assert.strictEqual(read.cacheScope, "public")
       const missing = yield* rpcError(client.request("resources/read", { uri: "test://nothing" }))
@@ -478,7 +496,9 @@ describe("modern era (2026-07-28)", () => {
         data: { requiredCapabilities: { elicitation: {} } }
       })
       const withIt = yield* McpTest.connect({ era: "modern", capabilities: { elicitation: {} } })
-      assert.deepStrictEqual((yield* withIt.callTool("needs_elicitation", {})).content, [{ type: "text", text: "ok" }])
+      assert.deepStrictEqual(complete(yield* withIt.callTool("needs_elicitation", {})).content, [
+        { type: "text", text: "ok" }
+      ])
     }).pipe(Effect.provide(TestServer.layer())))
 
   it.scoped("log messages only when the request asks, at its level and above", () =>
@@ -487,7 +507,7 @@ describe("modern era (2026-07-28)", () => {
       yield* client.callTool("log_levels", {})
       assert.deepStrictEqual(yield* drain(client), [])
       yield* client.callTool("log_levels", {}, { logLevel: "info" })
-      assert.deepStrictEqual((yield* drain(client)).map((m) => m.params.level), ["info", "warning", "error"])
+      assert.deepStrictEqual((yield* drain(client)).map((m) => m.params?.level), ["info", "warning", "error"])
     }).pipe(Effect.provide(TestServer.layer())))
 
   it.scoped("progress and cancellation work the same in the modern era", () =>
@@ -496,7 +516,7 @@ describe("modern era (2026-07-28)", () => {
       const call = yield* Effect.fork(client.callTool("sleep", { ms: 200, steps: 2 }, { progressToken: "m" }))
       yield* TestClock.adjust("1 second")
       yield* Fiber.join(call)
-      assert.deepStrictEqual((yield* drain(client)).map((m) => m.params.progress), [1, 2])
+      assert.deepStrictEqual((yield* drain(client)).map((m) => m.params?.progress), [1, 2])
       const cancelled = yield* Effect.fork(client.callTool("sleep", { ms: 5000 }, { id: 77 }))
       yield* settle
       yield* client.cancel(77)

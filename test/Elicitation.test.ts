@@ -8,7 +8,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { McpContext, McpServer, McpTest, Tool } from "../src/index.js"
-import { rpcError } from "./support/Rpc.js"
+import type { JsonObject } from "../src/protocol/McpSchema.js"
+import { complete, inputRequired, rpcError, textOf } from "./support/Rpc.js"
 
 const Person = Schema.Struct({
   name: Schema.String.annotations({ title: "Name", description: "Who to greet" }),
@@ -118,7 +119,7 @@ describe("McpContext.requestedSchema", () => {
 })
 
 describe("McpContext.elicitWith, legacy era", () => {
-  const connect = (answer: (params: any) => unknown, asked: Array<unknown> = []) =>
+  const connect = (answer: (params: JsonObject | undefined) => unknown, asked: Array<unknown> = []) =>
     McpTest.connect({
       capabilities: { elicitation: {} },
       onRequest: (method, params) =>
@@ -212,13 +213,13 @@ describe("McpContext.elicitWith, legacy era", () => {
 })
 
 describe("McpContext.elicitWith, modern era (input_required, then the retry)", () => {
-  const call = (client: McpTest.Client, extra: Record<string, unknown> = {}) =>
-    client.request("tools/call", { name: "greet", arguments: {}, ...extra } as any)
+  const call = (client: McpTest.Client, extra: JsonObject = {}) =>
+    client.request("tools/call", { name: "greet", arguments: {}, ...extra })
 
   it.scoped("the round ends with the question; the retry's answer is decoded", () =>
     Effect.gen(function*() {
       const client = yield* McpTest.connect({ era: "modern", capabilities: { elicitation: {} } })
-      const first = yield* call(client)
+      const first = inputRequired(yield* call(client))
       assert.strictEqual(first.resultType, "input_required")
       assert.deepStrictEqual(first.inputRequests, {
         q0: {
@@ -226,34 +227,43 @@ describe("McpContext.elicitWith, modern era (input_required, then the retry)", (
           params: { message: "Who should we greet?", requestedSchema: personForm }
         }
       })
-      const accepted = yield* call(client, {
-        inputResponses: { q0: { action: "accept", content: { ...ada, age: undefined, tone: "dry", visits: "12" } } },
-        requestState: first.requestState
-      })
+      const accepted = complete(
+        yield* call(client, {
+          inputResponses: { q0: { action: "accept", content: { ...ada, age: undefined, tone: "dry", visits: "12" } } },
+          requestState: first.requestState
+        })
+      )
       assert.strictEqual(accepted.resultType, "complete")
       assert.deepStrictEqual(accepted.content, [{ type: "text", text: "Hello Ada (number 12, dry)" }])
 
-      const again = yield* call(client)
-      const declined = yield* call(client, {
-        inputResponses: { q0: { action: "decline" } },
-        requestState: again.requestState
-      })
+      const again = inputRequired(yield* call(client))
+      const declined = complete(
+        yield* call(client, {
+          inputResponses: { q0: { action: "decline" } },
+          requestState: again.requestState
+        })
+      )
       assert.deepStrictEqual(declined.content, [{ type: "text", text: "no greeting: decline" }])
     }).pipe(Effect.provide(server)))
 
   it.scoped("a retry whose answer the Schema refuses: the tool's isError result naming the field", () =>
     Effect.gen(function*() {
       const client = yield* McpTest.connect({ era: "modern", capabilities: { elicitation: {} } })
-      const first = yield* call(client)
-      const refused = yield* call(client, {
-        inputResponses: {
-          q0: { action: "accept", content: { name: "Ada", formal: "yes", tone: "warm", visits: "1" } }
-        },
-        requestState: first.requestState
-      })
+      const first = inputRequired(yield* call(client))
+      const refused = complete(
+        yield* call(client, {
+          inputResponses: {
+            q0: { action: "accept", content: { name: "Ada", formal: "yes", tone: "warm", visits: "1" } }
+          },
+          requestState: first.requestState
+        })
+      )
       assert.strictEqual(refused.resultType, "complete")
       assert.isTrue(refused.isError)
-      assert.include(refused.content[0].text, "formal: Expected boolean, actual \"yes\"")
-      assert.strictEqual(refused.structuredContent.error._tag, "effect-mcp-server/ElicitationDecodeError")
+      assert.include(textOf(refused.content[0]), "formal: Expected boolean, actual \"yes\"")
+      assert.strictEqual(
+        (refused.structuredContent as { readonly error: { readonly _tag: string } }).error._tag,
+        "effect-mcp-server/ElicitationDecodeError"
+      )
     }).pipe(Effect.provide(server)))
 })

@@ -9,7 +9,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Data, Effect, HashMap, Layer, Logger, LogLevel, Schema } from "effect"
 import { JsonRpc, McpServer, McpTest, Prompt, ProtocolVersion, Resource, Tool } from "../src/index.js"
-import { rpcError } from "./support/Rpc.js"
+import { complete, rpcError } from "./support/Rpc.js"
 import { settle } from "./support/Settle.js"
 
 class NoMessage extends Data.TaggedError("NoMessage")<{}> {}
@@ -155,7 +155,7 @@ describe("resource not found", () => {
         assert.deepStrictEqual(yield* read(modern, uri), modernNotFound(uri))
       }
       // The template still reads what exists.
-      const found = yield* modern.request("resources/read", { uri: "notes://1" })
+      const found = complete(yield* modern.request("resources/read", { uri: "notes://1" }))
       assert.deepStrictEqual(found.contents, [{ uri: "notes://1", text: "the first note" }])
     }).pipe(Effect.provide(server)))
 
@@ -186,7 +186,7 @@ describe("a tool's typed failure over the wire", () => {
         structuredContent: details,
         isError: true
       })
-      const modernResult = yield* modern.callTool("tool_fails", {})
+      const modernResult = complete(yield* modern.callTool("tool_fails", {}))
       assert.deepStrictEqual(modernResult.structuredContent, details)
       assert.deepStrictEqual(modernResult.content, [{ type: "text", text: "quota exceeded" }])
       assert.isTrue(modernResult.isError)
@@ -203,7 +203,7 @@ describe("a tool's typed failure over the wire", () => {
   it.scoped("a tool with a success schema: the text only (its outputSchema does not describe the failure)", () =>
     Effect.gen(function*() {
       for (const client of yield* clients) {
-        const result = yield* client.callTool("typed_tool_fails", {})
+        const result = complete(yield* client.callTool("typed_tool_fails", {}))
         assert.deepStrictEqual(result.content, [{ type: "text", text: "NotFound" }])
         assert.isTrue(result.isError)
         assert.notProperty(result, "structuredContent")

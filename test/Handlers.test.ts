@@ -3,6 +3,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
 import { Handlers, McpMethod, McpServer, McpTest } from "../src/index.js"
+import { complete } from "./support/Rpc.js"
 
 // A table such as a gateway would give: tools/call and tools/list forwarded (here: answered from a fixed list).
 const forwarded: Handlers.Handlers = [
@@ -28,8 +29,8 @@ describe("Handlers", () => {
       Effect.gen(function*() {
         const client = yield* McpTest.connect({ era })
         const list = yield* client.request("tools/list", {})
-        assert.deepStrictEqual(list.tools.map((t: { name: string }) => t.name), ["upstream__echo"])
-        const result = yield* client.callTool("upstream__echo", { a: 1 })
+        assert.deepStrictEqual(list.tools.map((t) => t.name), ["upstream__echo"])
+        const result = complete(yield* client.callTool("upstream__echo", { a: 1 }))
         assert.deepStrictEqual(result.content, [{ type: "text", text: "forwarded upstream__echo {\"a\":1}" }])
         // Params are still decoded by the method table before the handler runs.
         const bad = yield* Effect.either(client.request("tools/call", { name: 42 }))

@@ -8,7 +8,7 @@ import { Effect, Fiber, Ref, TestClock } from "effect"
 import { Connection, McpServer, McpTest, Tool } from "../src/index.js"
 import type { JsonObject } from "../src/protocol/McpSchema.js"
 import * as TestServer from "./fixtures/TestServer.js"
-import { drain, rpcError } from "./support/Rpc.js"
+import { complete, drain, inputRequired, rpcError, textOf } from "./support/Rpc.js"
 import { settle } from "./support/Settle.js"
 
 const events = TestServer.events
@@ -60,7 +60,7 @@ describe("list_changed and legacy subscriptions", () => {
         jsonrpc: "2.0",
         method: "notifications/resources/updated",
         params: { uri: "test://doc" }
-      }] as any)
+      }])
       assert.deepStrictEqual(yield* drain(b), [])
       yield* a.request("resources/unsubscribe", { uri: "test://doc" })
       assert.strictEqual(yield* McpServer.resourceUpdated("test://doc"), 0)
@@ -146,7 +146,7 @@ describe("modern subscriptions/listen", () => {
           notifications: { toolsListChanged: true, resourceSubscriptions: ["test://doc"] },
           _meta: { [SUB]: "L1" }
         }
-      }] as any)
+      }])
       assert.strictEqual(hub.size, 1)
       yield* McpServer.putTool(Extra)
       yield* McpServer.removePrompt("hello") // not asked for
@@ -160,7 +160,7 @@ describe("modern subscriptions/listen", () => {
           method: "notifications/resources/updated",
           params: { uri: "test://doc", _meta: { [SUB]: "L1" } }
         }
-      ] as any)
+      ])
       // No request timeout applies to a subscription.
       yield* TestClock.adjust("10 minutes")
       assert.isNull(listen.unsafePoll())
@@ -182,12 +182,12 @@ describe("modern subscriptions/listen", () => {
       ;(yield* McpServer.McpServer).notifications.endAll()
       const result = yield* Fiber.join(listen)
       assert.strictEqual(result.resultType, "complete")
-      assert.strictEqual(result._meta[SUB], 7)
+      assert.strictEqual(result._meta?.[SUB], 7)
       assert.deepStrictEqual(yield* drain(client), [{
         jsonrpc: "2.0",
         method: "notifications/cancelled",
         params: { requestId: 7, reason: "The server is shutting down" }
-      }] as any)
+      }])
     }).pipe(Effect.provide(TestServer.layer())))
 
   it.scoped("coalescing: a burst of changes reaches a listener as one notification per kind and URI", () =>
@@ -225,7 +225,7 @@ describe("asking the client, legacy era", () => {
             return Effect.succeed({ role: "assistant", content: { type: "text", text: "sampled" }, model: "m" })
           case "elicitation/create":
             return Effect.succeed(
-              params.mode === "url" ? { action: "accept" } : { action: "accept", content: { name: "Ada" } }
+              params?.mode === "url" ? { action: "accept" } : { action: "accept", content: { name: "Ada" } }
             )
           case "roots/list":
             return Effect.succeed({ roots: [{ uri: "file:///a" }] })
@@ -239,7 +239,7 @@ describe("asking the client, legacy era", () => {
     Effect.gen(function*() {
       const client = yield* answering()
       const result = yield* client.callTool("ask", { questions: ["sample", "elicit", "roots"] })
-      assert.deepStrictEqual(JSON.parse((result.content[0] as { text: string }).text), [
+      assert.deepStrictEqual(JSON.parse(textOf(result.content[0])), [
         { role: "assistant", content: { type: "text", text: "sampled" }, model: "m" },
         { action: "accept", content: { name: "Ada" } },
         { roots: [{ uri: "file:///a" }] }
@@ -287,12 +287,12 @@ describe("asking the client, legacy era", () => {
       yield* TestClock.adjust("2 seconds")
       const result = yield* Fiber.join(call)
       assert.isTrue(result.isError)
-      assert.include((result.content[0] as { text: string }).text, "did not answer within 2000 ms")
+      assert.include(textOf(result.content[0]), "did not answer within 2000 ms")
       assert.deepStrictEqual(yield* drain(client), [{
         jsonrpc: "2.0",
         method: "notifications/cancelled",
         params: { requestId: asked!.id, reason: "Timed out" }
-      }] as any)
+      }])
       // A late answer is ignored, and the connection goes on.
       yield* client.respond(asked!.id!, { role: "assistant", content: { type: "text", text: "late" }, model: "m" })
       assert.deepStrictEqual(yield* client.request("ping"), {})
@@ -311,7 +311,7 @@ describe("asking the client, legacy era", () => {
         jsonrpc: "2.0",
         method: "notifications/cancelled",
         params: { requestId: asked!.id, reason: "The request was cancelled" }
-      }] as any)
+      }])
       assert.include(yield* events, "ask:interrupted")
       yield* Fiber.interrupt(call)
     }).pipe(Effect.provide(TestServer.layer())))
@@ -333,14 +333,17 @@ describe("asking the client, legacy era", () => {
       const client = yield* McpTest.connect({ capabilities: { elicitation: { url: {} } } })
       const error = yield* rpcError(client.callTool("needs_login", {}))
       assert.strictEqual(error.code, -32042)
-      assert.deepStrictEqual((error.data as any).elicitations[0].elicitationId, "login-1")
+      assert.deepStrictEqual(
+        (error.data as { elicitations: ReadonlyArray<{ elicitationId: string }> }).elicitations[0]?.elicitationId,
+        "login-1"
+      )
       yield* client.callTool("needs_login", { done: true })
       yield* settle
       assert.deepStrictEqual(yield* drain(client), [{
         jsonrpc: "2.0",
         method: "notifications/elicitation/complete",
         params: { elicitationId: "login-1" }
-      }] as any)
+      }])
       // Older versions have no such notification.
       const old = yield* McpTest.connect({ protocolVersion: "2025-06-18", capabilities: { elicitation: {} } })
       yield* old.callTool("needs_login", { done: true })
@@ -357,28 +360,32 @@ describe("modern multi round-trip requests", () => {
   it.scoped("input_required per question, answers carried in the signed state, then the result", () =>
     Effect.gen(function*() {
       const client = yield* McpTest.connect({ era: "modern", capabilities })
-      const first = yield* call(client)
+      const first = inputRequired(yield* call(client))
       assert.strictEqual(first.resultType, "input_required")
       assert.deepStrictEqual(Object.keys(first.inputRequests), ["q0"])
       assert.strictEqual(first.inputRequests.q0.method, "elicitation/create")
       assert.isString(first.requestState)
-      assert.isDefined(first._meta["io.modelcontextprotocol/serverInfo"])
+      assert.isDefined(first._meta?.["io.modelcontextprotocol/serverInfo"])
 
-      const second = yield* call(client, {
-        inputResponses: { q0: { action: "accept", content: { name: "Ada" } } },
-        requestState: first.requestState
-      })
+      const second = inputRequired(
+        yield* call(client, {
+          inputResponses: { q0: { action: "accept", content: { name: "Ada" } } },
+          requestState: first.requestState
+        })
+      )
       assert.strictEqual(second.resultType, "input_required")
       assert.deepStrictEqual(Object.keys(second.inputRequests), ["q1"])
       assert.strictEqual(second.inputRequests.q1.method, "sampling/createMessage")
 
       // Only the newest answer is sent: the first comes back from the state.
-      const third = yield* call(client, {
-        inputResponses: { q1: { role: "assistant", content: { type: "text", text: "hi" }, model: "m" } },
-        requestState: second.requestState
-      })
+      const third = complete(
+        yield* call(client, {
+          inputResponses: { q1: { role: "assistant", content: { type: "text", text: "hi" }, model: "m" } },
+          requestState: second.requestState
+        })
+      )
       assert.strictEqual(third.resultType, "complete")
-      assert.deepStrictEqual(JSON.parse(third.content[0].text), [
+      assert.deepStrictEqual(JSON.parse(textOf(third.content[0])), [
         { action: "accept", content: { name: "Ada" } },
         { role: "assistant", content: { type: "text", text: "hi" }, model: "m" }
       ])
@@ -387,8 +394,8 @@ describe("modern multi round-trip requests", () => {
   it.scoped("missing inputs ask again rather than fail", () =>
     Effect.gen(function*() {
       const client = yield* McpTest.connect({ era: "modern", capabilities })
-      const first = yield* call(client)
-      const again = yield* call(client, { requestState: first.requestState, inputResponses: {} })
+      const first = inputRequired(yield* call(client))
+      const again = inputRequired(yield* call(client, { requestState: first.requestState, inputResponses: {} }))
       assert.strictEqual(again.resultType, "input_required")
       assert.deepStrictEqual(Object.keys(again.inputRequests), ["q0"])
     }).pipe(Effect.provide(TestServer.layer())))
@@ -396,7 +403,7 @@ describe("modern multi round-trip requests", () => {
   it.scoped("tampered, replayed, expired, or another request's state is refused with -32602", () =>
     Effect.gen(function*() {
       const client = yield* McpTest.connect({ era: "modern", capabilities })
-      const first = yield* call(client)
+      const first = inputRequired(yield* call(client))
       const state: string = first.requestState
       const answer = { q0: { action: "decline" } }
       const [v, body, mac] = state.split(".")
@@ -421,7 +428,7 @@ describe("modern multi round-trip requests", () => {
       const replay = yield* rpcError(call(client, { inputResponses: answer, requestState: state }))
       assert.include(replay.message, "already used")
 
-      const fresh = yield* call(client)
+      const fresh = inputRequired(yield* call(client))
       yield* TestClock.adjust("11 minutes")
       const expired = yield* rpcError(call(client, { inputResponses: answer, requestState: fresh.requestState }))
       assert.include(expired.message, "expired")
@@ -433,7 +440,10 @@ describe("modern multi round-trip requests", () => {
   it.scoped("a state signed with another key is refused; a configured key survives a restart", () =>
     Effect.gen(function*() {
       const makeState = Effect.scoped(
-        Effect.flatMap(McpTest.connect({ era: "modern", capabilities }), (client) => call(client))
+        Effect.flatMap(
+          McpTest.connect({ era: "modern", capabilities }),
+          (client) => Effect.map(call(client), inputRequired)
+        )
       )
       const signedA = yield* makeState.pipe(Effect.provide(TestServer.layer({ requestStateKey: "key-a" })))
       const signedRandom = yield* makeState.pipe(Effect.provide(TestServer.layer()))

@@ -40,6 +40,8 @@ describe("weather", () => {
       })
       assert.deepStrictEqual(completion.completion.values, ["Lisbon", "London", "Lyon"])
       const read = yield* client.request("resources/read", { uri: "weather://city/Oslo" })
-      assert.deepStrictEqual(read.contents[0].text, "Oslo: 12 °C")
+      assert.deepStrictEqual(read.contents.map((contents) => "text" in contents ? contents.text : contents.blob), [
+        "Oslo: 12 °C"
+      ])
     }).pipe(Effect.provide(server(WeatherLive))))
 })

@@ -1,10 +1,12 @@
 /**
  * JSON-RPC assertions: the error an in-memory (McpTest) request failed with, the messages a McpTest client was sent
- * besides answers, and the shape of an error answer read off a wire.
+ * besides answers, a McpTest result told apart as complete or `input_required`, the text of a content block, and the
+ * shape of an error answer read off a wire.
  */
 import { Effect, Queue } from "effect"
 import { assert } from "vitest"
-import type { McpTest } from "../../src/index.js"
+import { McpTest } from "../../src/index.js"
+import type { McpSchema } from "../../src/index.js"
 
 /** A JSON-RPC error object as a plain value; `data` only when the server sent one. */
 export interface ErrorObject {
@@ -25,6 +27,24 @@ export const rpcError = <A, R>(effect: Effect.Effect<A, McpTest.RpcError, R>): E
 /** Everything the client was sent so far that was not the answer to one of its requests, in order. */
 export const drain = (client: McpTest.Client): Effect.Effect<Array<McpTest.ServerMessage>> =>
   Queue.takeAll(client.messages).pipe(Effect.map((chunk) => [...chunk]))
+
+/** The result as a complete one; an `input_required` answer fails the test with the result. */
+export const complete = <A>(result: A | McpTest.InputRequiredResult): A => {
+  if (McpTest.isInputRequired(result)) assert.fail(`a complete result, got ${JSON.stringify(result)}`)
+  return result
+}
+
+/** The result as an `input_required` answer; any other result fails the test with the result. */
+export const inputRequired = (result: unknown): McpTest.InputRequiredResult => {
+  if (!McpTest.isInputRequired(result)) assert.fail(`an input_required result, got ${JSON.stringify(result)}`)
+  return result
+}
+
+/** The text of a text content block; any other block (or none) fails the test with the block. */
+export const textOf = (block: McpSchema.ContentBlock | undefined): string => {
+  if (block?.type !== "text") assert.fail(`a text block, got ${JSON.stringify(block)}`)
+  return block.text
+}
 
 /** A message as read off a wire (stdio, WebSocket, an HTTP body): fields loosely typed, the tests check them. */
 export interface WireMessage {
