@@ -1,7 +1,9 @@
 /**
- * MCP over stdio: newline-delimited JSON on stdin/stdout. Nothing but MCP messages goes to stdout (logs belong on
- * stderr). The first message pins the era. stdin EOF lets in-flight requests finish (bounded by the drain
- * timeout) and then ends the connection, so the process exits 0; a signal interrupts everything at once.
+ * MCP over stdio: newline-delimited JSON on stdin/stdout. Nothing but MCP messages goes to stdout: while `serve`
+ * serves the process's stdout, the console's stdout methods write to stderr (`guardStdout`), so Effect's loggers
+ * and a `console.log` anywhere in the app land on stderr. The first message pins the era. stdin EOF lets in-flight
+ * requests finish (bounded by the drain timeout) and then ends the connection, so the process exits 0; a signal
+ * interrupts everything at once.
  *
  * Messages larger than `maxMessageBytes` (default 4 MiB) are not buffered past the limit: the rest of the line is
  * skipped, the client gets -32600 with id null (the id cannot be known without reading the message), and the
@@ -10,6 +12,7 @@
  * @since 0.1.0
  */
 import { Clock, Config, Duration, Effect, Fiber, Layer } from "effect"
+import { Console } from "node:console"
 import type { Readable, Writable } from "node:stream"
 import type { McpServer } from "../server/McpServer.js"
 import * as Settings from "../Settings.js"
@@ -181,18 +184,78 @@ export const transport = (
   }
 }
 
+/** The console's methods that write to stdout themselves (`table`, `count`, `group`, `timeLog` call `log`). */
+const STDOUT_METHODS = ["log", "info", "debug", "dir", "dirxml"] as const
+
+type StdoutMethod = typeof STDOUT_METHODS[number]
+
+/** The console as it was before the first guard, the replacements, and how many guards are in place. */
+let guards = 0
+let saved: Pick<globalThis.Console, StdoutMethod> | undefined
+let replacements: Pick<globalThis.Console, StdoutMethod> | undefined
+
+const redirectConsole = (): void => {
+  if (guards++ > 0) return
+  // A console whose "stdout" is stderr: each method keeps its own formatting (inspect options, colours of stderr).
+  const onStderr = new Console({ stdout: process.stderr, stderr: process.stderr })
+  saved = { log: console.log, info: console.info, debug: console.debug, dir: console.dir, dirxml: console.dirxml }
+  replacements = {
+    log: onStderr.log.bind(onStderr),
+    info: onStderr.info.bind(onStderr),
+    debug: onStderr.debug.bind(onStderr),
+    dir: onStderr.dir.bind(onStderr),
+    dirxml: onStderr.dirxml.bind(onStderr)
+  }
+  Object.assign(console, replacements)
+}
+
+const restoreConsole = (): void => {
+  if (--guards > 0 || saved === undefined || replacements === undefined) return
+  for (const method of STDOUT_METHODS) {
+    // A method someone replaced while the guard was in place is theirs now: left as they set it.
+    if (console[method] === replacements[method]) {
+      ;(console as Pick<globalThis.Console, StdoutMethod>)[method] = saved[method]
+    }
+  }
+  saved = undefined
+  replacements = undefined
+}
+
+/**
+ * Keeps the process's stdout for protocol messages while `self` runs: the global console's methods that write to
+ * stdout (`log`, `info`, `debug`, `dir`, `dirxml`, and through `log` also `table`, `count`, `group`, `timeLog`,
+ * `timeEnd`) write to stderr instead, and are put back when `self` ends, however it ends (success, failure,
+ * interruption). Effect's loggers write through that console (the default logger, the pretty logger that
+ * `NodeRuntime.runMain` installs, `Logger.logfmtLogger` or `jsonLogger` with `Logger.withConsoleLog`, and
+ * `Console.log`), so `Effect.log` anywhere in the program, in every fiber, lands on stderr too; their format is
+ * unchanged. Guards nest and overlap: the console is put back when the last one ends.
+ *
+ * `serve` (and so `layer` and `serveConfig`) applies it while it serves the process's stdout. Wrap the whole
+ * program in it when its layers log while they are built, before serving starts. Not redirected: writes straight to
+ * `process.stdout`, and an app's own Console service (`Effect.withConsole`) that writes to stdout.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const guardStdout = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.acquireUseRelease(Effect.sync(redirectConsole), () => self, () => Effect.sync(restoreConsole))
+
 /**
  * Serves MCP on the process's stdin/stdout until stdin closes (in-flight requests may finish for `drainTimeout`),
  * or until interrupted (a signal): then, for `shutdownTimeout`, no new request is taken and those in flight may
  * finish; what is still running is interrupted and answered with an error before the connection ends.
  *
+ * Serving the process's stdout (the default), it keeps stdout for protocol messages from start to end with
+ * `guardStdout`: console output and Effect's logs go to stderr meanwhile.
+ *
  * @since 0.1.0
  * @category constructors
  */
-export const serve = (options: Options = {}): Effect.Effect<void, never, McpServer> =>
-  Effect.scoped(Effect.uninterruptibleMask((restore) =>
+export const serve = (options: Options = {}): Effect.Effect<void, never, McpServer> => {
+  const stdout = options.stdout ?? process.stdout
+  const serving = Effect.scoped(Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
-      const base = transport(options.stdin ?? process.stdin, options.stdout ?? process.stdout, options.maxMessageBytes)
+      const base = transport(options.stdin ?? process.stdin, stdout, options.maxMessageBytes)
       let inbound: Connection.Inbound | undefined
       // Forked in this call's Scope, not as a child: interrupting a fiber signals its children at once, and the
       // connection must outlive the signal to drain. The Scope's end interrupts it on every way out.
@@ -218,6 +281,8 @@ export const serve = (options: Options = {}): Effect.Effect<void, never, McpServ
       yield* restore(Fiber.join(connection)).pipe(Effect.onInterrupt(() => graceful))
     })
   ))
+  return stdout === process.stdout ? guardStdout(serving) : serving
+}
 
 /**
  * `serve` with its options read from `effect/Config` (see Settings): `MCP_MAX_MESSAGE_BYTES`,
@@ -244,7 +309,9 @@ export const serveConfig: Effect.Effect<void, never, McpServer> = Effect.gen(fun
 }).pipe(Effect.orDie)
 
 /**
- * Serves stdio for as long as the layer lives (for apps composed with `Layer.launch`).
+ * Serves stdio for as long as the layer lives (for apps composed with `Layer.launch`), or until stdin closes: `serve`
+ * in a fiber of the layer's Scope, stdout guarded the same way. The layer does not end when stdin closes (under
+ * `Layer.launch` the process stays up): a program that should exit at EOF uses `serve`.
  *
  * @since 0.1.0
  * @category layers
