@@ -35,6 +35,16 @@ interface Logged {
   readonly cause: string
 }
 
+let lateWrites = 0
+const writesLate = (_req: Http.IncomingMessage, res: Http.ServerResponse) => {
+  res.once("close", () =>
+    setTimeout(() => {
+      res.writeHead(200, { "content-type": "text/event-stream" })
+      res.end("data: late\n\n")
+      lateWrites++
+    }, 20))
+}
+
 /** The app: the platform's node server, its own route, the MCP router; every log line is kept. */
 const start = async () => {
   const logs: Array<Logged> = []
@@ -52,6 +62,8 @@ const start = async () => {
     return HttpRouter.empty.pipe(
       HttpRouter.get("/hello", HttpServerResponse.unsafeJson({ hello: "from platform" })),
       HttpRouter.concat(mcp.router),
+      // A handler that writes after its client went away (as the MCP handler may: a stream opened late).
+      HttpRouter.get("/late", McpHttpApp.toHttpApp({ request: writesLate })),
       HttpServer.serve()
     )
   })).pipe(
@@ -169,6 +181,19 @@ describe("McpHttpApp in a NodeHttpServer app", () => {
     )
     const statuses = [...wire.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]))
     assert.deepStrictEqual(statuses, [403, 400, 200, 405], wire)
+    assert.deepStrictEqual(problems(logs), [])
+  })
+
+  it("a client that goes away first: the platform writes nothing, the handler may still write late", async () => {
+    const { logs, port } = await start()
+    const before = lateWrites
+    const socket = Net.connect(port, "127.0.0.1")
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()))
+    socket.write(`GET /late HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n\r\n`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    socket.destroy()
+    await until(() => lateWrites === before + 1, "the late write")
+    await new Promise((resolve) => setTimeout(resolve, 50))
     assert.deepStrictEqual(problems(logs), [])
   })
 

@@ -9,7 +9,7 @@
  * of the library does not. Import it by its path: `effect-mcp-server/platform/McpHttpApp`.
  *
  * How the platform is kept from answering: the handler writes the node response itself; this app waits until that
- * response has ended (or the client went away, when it is ended here), and only then returns. The platform's node
+ * response has ended (or the client went away: the response is then marked ended), and only then returns. The platform's node
  * server writes nothing for a response that has already ended (its `handleResponse` returns at once when
  * `writableEnded`), so nothing is written twice. The `HttpServerResponse` returned carries the status the handler
  * sent, for the platform's logger and tracer.
@@ -47,15 +47,19 @@ export interface McpHttpApp {
   readonly handler: McpHttpServer.Handler
 }
 
-/** Waits until the response has ended; a client that went away first has it ended here (nothing more is sent). */
+/**
+ * Waits until the response has ended. One the client closed first is marked ended (its `writableEnded` only): the
+ * platform then leaves it alone (its `writeHead` would throw on headers already sent), while the handler may still
+ * write to it as to any closed response (calling `end()` here would send headers, and a late `writeHead` of the
+ * handler would throw).
+ */
 const ended = (res: Http.ServerResponse): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
     if (res.writableEnded) return resume(Effect.void)
     const done = () => {
       res.off("finish", done)
       res.off("close", done)
-      // Closed by the client before it ended: mark it ended, so that the platform does not try to answer it.
-      if (!res.writableEnded) res.end()
+      if (!res.writableEnded) Object.defineProperty(res, "writableEnded", { value: true, configurable: true })
       resume(Effect.void)
     }
     res.on("finish", done)
