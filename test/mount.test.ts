@@ -16,9 +16,9 @@ import type { AddressInfo } from "node:net"
 import { afterEach, assert, describe, it } from "vitest"
 import WebSocket from "ws"
 import { McpHttpServer, McpServer, Tool } from "../src/index.js"
+import { sessionStream } from "./fixtures/Http.js"
 import * as TestServer from "./fixtures/TestServer.js"
 import { initialize, JSON_AND_SSE } from "./support/Messages.js"
-import { readEvents } from "./support/Sse.js"
 import { until } from "./support/Wait.js"
 
 const cleanups: Array<() => Promise<void>> = []
@@ -203,16 +203,7 @@ describe("graceful shutdown of a mounted handler", () => {
     const { mcp, close } = await mount()
     const server = Http.createServer((req, res) => mcp.request(req, res))
     const base = await listen(server)
-    const init = await fetch(`${base}/mcp`, {
-      method: "POST",
-      headers: JSON_AND_SSE,
-      body: JSON.stringify(initialize("2025-06-18"))
-    })
-    const sid = init.headers.get("mcp-session-id")!
-    await init.json()
-    const stream = await fetch(`${base}/mcp`, { headers: { accept: "text/event-stream", "mcp-session-id": sid } })
-    assert.strictEqual(stream.status, 200)
-    const events = readEvents(stream, (read) => read.some((event) => event.event === "shutdown"))
+    const { untilShutdown: events } = await sessionStream(`${base}/mcp`)
     await until(() => mcp.openStreams() === 1, "the GET stream is open")
     const closing = close()
     const read = await events

@@ -19,9 +19,9 @@ import { afterEach, assert, describe, it } from "vitest"
 import type { McpHttpServer } from "../src/index.js"
 import { McpServer, Tool } from "../src/index.js"
 import * as McpHttpApp from "../src/platform/McpHttpApp.js"
+import { sessionStream } from "./fixtures/Http.js"
 import * as TestServer from "./fixtures/TestServer.js"
 import { initialize, JSON_AND_SSE } from "./support/Messages.js"
-import { readEvents } from "./support/Sse.js"
 import { until } from "./support/Wait.js"
 
 const cleanups: Array<() => Promise<void>> = []
@@ -199,16 +199,7 @@ describe("McpHttpApp in a NodeHttpServer app", () => {
 
   it("disposing the runtime ends open streams with their final event, then the server closes", async () => {
     const { base, dispose, handler, logs } = await start()
-    const init = await fetch(`${base}/mcp`, {
-      method: "POST",
-      headers: JSON_AND_SSE,
-      body: JSON.stringify(initialize("2025-06-18"))
-    })
-    const sid = init.headers.get("mcp-session-id")!
-    await init.json()
-    const stream = await fetch(`${base}/mcp`, { headers: { accept: "text/event-stream", "mcp-session-id": sid } })
-    assert.strictEqual(stream.status, 200)
-    const events = readEvents(stream, (read) => read.some((event) => event.event === "shutdown"))
+    const { untilShutdown: events } = await sessionStream(`${base}/mcp`)
     await until(() => handler.openStreams() === 1, "the GET stream is open")
     const started = Date.now()
     const disposing = dispose()

@@ -4,26 +4,16 @@
 // Measures, over `triggers` sequential broadcasts: the time from sending the trigger to its answer ("issue"), to the
 // last stream's arrival ("last arrival"), and the server's CPU time per broadcast (from /proc, trigger included).
 // Prints one JSON line. Usage: node scripts/bench/fanout.mjs [streams=1000] [triggers=20]
-import { execFileSync, spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { spawn } from "node:child_process"
 import http from "node:http"
-import os from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { hasTaskset, procCpuMicros } from "./lib.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, "..", "..")
 const streams = Number(process.argv[2] ?? 1000)
 const triggers = Number(process.argv[3] ?? 20)
-
-const hasTaskset = (() => {
-  try {
-    execFileSync("taskset", ["-c", "0", "true"])
-    return os.cpus().length > 1
-  } catch {
-    return false
-  }
-})()
 
 const start = (script, args) =>
   new Promise((resolve, reject) => {
@@ -53,12 +43,6 @@ const stop = (child) =>
     child.kill("SIGTERM")
     setTimeout(() => child.kill("SIGKILL"), 10_000).unref()
   })
-
-const cpuMicros = (pid) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6
-}
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity })
 
@@ -122,7 +106,7 @@ const measure = async (pid, fire) => {
     onUpdated,
     run: async () => {
       await new Promise((r) => setTimeout(r, 300))
-      const cpu0 = cpuMicros(pid)
+      const cpu0 = procCpuMicros(pid)
       for (let i = 1; i <= triggers; i++) {
         const all = new Promise((resolve) => (waiting = { target: i * streams, resolve }))
         const t0 = performance.now()
@@ -131,7 +115,7 @@ const measure = async (pid, fire) => {
         await all
         last.push(performance.now() - t0)
       }
-      const cpu = cpuMicros(pid) - cpu0
+      const cpu = procCpuMicros(pid) - cpu0
       return { issueMs: median(issue), lastArrivalMs: median(last), serverCpuMsPerBroadcast: cpu / triggers / 1000 }
     }
   }

@@ -9,11 +9,10 @@
 // with taskset when there is more than one CPU (the load generator runs wherever). Only processes it started are
 // signalled; every wait is bounded.
 import autocannon from "autocannon"
-import { execFileSync, spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
-import os from "node:os"
+import { spawn } from "node:child_process"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { hasTaskset, procCpuMicros, stopServer } from "./lib.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const argv = process.argv.slice(2)
@@ -27,15 +26,6 @@ const connections = flag("connections", 50)
 const warmup = 1
 const TEXT = "hello from the bench"
 const MODES = ["standalone", "platform"]
-
-const hasTaskset = (() => {
-  try {
-    execFileSync("taskset", ["-c", "0", "true"])
-    return os.cpus().length > 1
-  } catch {
-    return false
-  }
-})()
 
 const startServer = (mode) =>
   new Promise((resolve, reject) => {
@@ -62,24 +52,6 @@ const startServer = (mode) =>
       reject(new Error(`${mode} exited (${code}): ${out}`))
     })
   })
-
-const stopServer = (child) =>
-  new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.removeAllListeners("exit")
-    const kill = setTimeout(() => child.kill("SIGKILL"), 10_000)
-    child.once("exit", () => {
-      clearTimeout(kill)
-      resolve()
-    })
-    child.kill("SIGTERM")
-  })
-
-const procCpuMicros = (pid) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6
-}
 
 const META = {
   "io.modelcontextprotocol/protocolVersion": "2026-07-28",

@@ -10,12 +10,13 @@
 // Prints one markdown table and writes it to scripts/bench/results/.
 import autocannon from "autocannon"
 import { execFileSync, spawn } from "node:child_process"
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, writeFileSync } from "node:fs"
 import http from "node:http"
 import os from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { bundle } from "../bundle.mjs"
+import { hasTaskset, procCpuMicros, procPeakRssMiB, stopServer } from "./lib.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, "..", "..")
@@ -31,15 +32,6 @@ const duration = Number(flag("duration", quick ? 3 : 8))
 const warmup = quick ? 1 : 2
 const connectionsList = quick ? [50] : [50, 1]
 const TEXT = "hello from the bench"
-
-const hasTaskset = (() => {
-  try {
-    execFileSync("taskset", ["-c", "0", "true"])
-    return os.cpus().length > 1
-  } catch {
-    return false
-  }
-})()
 
 // The intercepted server is bundled like dist/main.js (scripts/bundle-bin.mjs), so the two differ only by the chain.
 const interceptedBundle = join(os.tmpdir(), `ours-intercepted-${process.pid}.mjs`)
@@ -101,25 +93,6 @@ const startServer = (name, extraArgs = [], spec = SERVERS[name]) =>
       reject(new Error(`${name} exited (${code}): ${out}`))
     })
   })
-
-const stopServer = (child) =>
-  new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.removeAllListeners("exit")
-    const kill = setTimeout(() => child.kill("SIGKILL"), 10_000)
-    child.once("exit", () => {
-      clearTimeout(kill)
-      resolve()
-    })
-    child.kill("SIGTERM")
-  })
-
-const procCpuMicros = (pid) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6
-}
-const procPeakRssMiB = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024
 
 const postJson = (url, body, headers = {}) =>
   new Promise((resolve, reject) => {
