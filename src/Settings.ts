@@ -328,6 +328,32 @@ export const requestReadTimeoutMs = millis(
  * @since 0.1.0
  * @category settings
  */
+export const tlsCert = text(
+  "tls-cert",
+  "MCP_TLS_CERT",
+  "FILE",
+  undefined,
+  "none",
+  "Serve HTTPS with this PEM certificate (chain): HTTP/2 and HTTP/1.1 by ALPN (WebSocket over HTTP/1.1). Needs --tls-key."
+)
+/**
+ * @since 0.1.0
+ * @category settings
+ */
+export const tlsKey = text("tls-key", "MCP_TLS_KEY", "FILE", undefined, "none", "The PEM private key of --tls-cert.")
+/**
+ * @since 0.1.0
+ * @category settings
+ */
+export const h2c = toggle(
+  "h2c",
+  "MCP_H2C",
+  "Without TLS: serve cleartext HTTP/2 (prior knowledge; no Upgrade) beside HTTP/1.1 on the same port, for use behind a proxy."
+)
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const logLevel = text(
   "log-level",
   "MCP_LOG_LEVEL",
@@ -479,6 +505,9 @@ export const all: ReadonlyArray<Setting<unknown>> = [
   shutdownTimeoutMs,
   headersTimeoutMs,
   requestReadTimeoutMs,
+  tlsCert,
+  tlsKey,
+  h2c,
   logLevel,
   logFormat,
   maxMessageBytes,

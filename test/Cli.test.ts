@@ -92,7 +92,7 @@ describe("CLI: help, version, errors", () => {
   it("every flag but help and version has an MCP_ environment variable", () => {
     for (const flag of flags) {
       if (flag.name === "help" || flag.name === "version") assert.strictEqual(flag.env, "")
-      else assert.match(flag.env, /^MCP_[A-Z_]+$/, flag.name)
+      else assert.match(flag.env, /^MCP_[A-Z][A-Z0-9_]*$/, flag.name)
     }
     assert.strictEqual(new Set(flags.map((f) => f.name)).size, flags.length)
   })

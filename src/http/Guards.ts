@@ -120,7 +120,15 @@ const hostnameOf = recent(parseHostname)
  * @category guards
  */
 export const checkOrigin = (req: IncomingMessage, policy: OriginPolicy): string | undefined => {
-  const host = req.headers.host
+  let host = req.headers.host
+  if (req.httpVersionMajor === 2) {
+    // HTTP/2 names the host in `:authority` (Host is optional); when both are sent they must agree (RFC 9113, 8.3.1).
+    const authority = req.headers[":authority"] as string | undefined
+    if (host === undefined) host = authority
+    else if (authority !== undefined && authority !== host) {
+      return `Forbidden: Host ${host} is not :authority ${authority}`
+    }
+  }
   if (policy.loopback || policy.allowedHosts.length > 0) {
     if (host === undefined) return "Forbidden: missing Host header"
     const hostname = hostnameOf(host)

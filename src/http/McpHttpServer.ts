@@ -15,13 +15,16 @@
  * @since 0.1.0
  */
 import type { Scope } from "effect"
-import { Clock, Config, Context, Duration, Effect, FiberSet, Layer, Option } from "effect"
+import { Clock, Config, ConfigError, Context, Duration, Effect, Either, FiberSet, Layer, Option } from "effect"
+import * as Fs from "node:fs"
 import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
+import * as Http2 from "node:http2"
+import type { AddressInfo, Socket } from "node:net"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import { McpServer } from "../server/McpServer.js"
 import * as Settings from "../Settings.js"
 import * as Guards from "./Guards.js"
+import * as H2 from "./Http2.js"
 import * as LegacySse from "./LegacySse.js"
 import * as Response from "./Response.js"
 import * as Routes from "./Routes.js"
@@ -67,6 +70,19 @@ export interface Options extends StreamableHttp.Options {
    * (old SSE); past it the peer is cut off, or its POST refused with 503. Default 8 MiB.
    */
   readonly maxQueuedBytes?: number
+  /**
+   * Serve HTTPS with this certificate (chain) and private key, PEM (strings or Buffers; the CLI's `--tls-cert` and
+   * `--tls-key` read them from files): HTTP/2 and HTTP/1.1 on the same port, chosen by ALPN (`h2`, `http/1.1`), every
+   * endpoint on both; many SSE streams of one client share one HTTP/2 connection. WebSocket (`/ws`) is served over
+   * HTTP/1.1 only (a client offering only `h2` gets 426 on /ws). Graceful shutdown sends each HTTP/2 connection a
+   * GOAWAY and lets its open streams end. Default: none (plain HTTP/1.1).
+   */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer }
+  /**
+   * Without `tls`: also serve cleartext HTTP/2 (h2c) on the same port beside HTTP/1.1, for a reverse proxy that
+   * speaks HTTP/2 to its upstreams. Prior knowledge only: Node has no h2c Upgrade from HTTP/1.1. Default false.
+   */
+  readonly h2c?: boolean
 }
 
 /**
@@ -237,32 +253,83 @@ export const make = (options: Options = {}) =>
     const path = options.path ?? "/mcp"
     const headersTimeout = millis(options.headersTimeout ?? Settings.headersTimeoutMs.default)
     const requestTimeout = millis(options.requestTimeout ?? Settings.requestReadTimeoutMs.default)
-    const server = Http.createServer({
-      noDelay: true,
-      headersTimeout,
-      requestTimeout,
-      // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
-      connectionsCheckingInterval: Math.max(
-        100,
-        Math.min(1000, Math.floor(Math.min(headersTimeout, requestTimeout) / 2))
-      )
-    })
-    server.keepAliveTimeout = millis(options.keepAliveTimeout ?? "5 seconds")
+    // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
+    const connectionsCheckingInterval = Math.max(
+      100,
+      Math.min(1000, Math.floor(Math.min(headersTimeout, requestTimeout) / 2))
+    )
+    const keepAliveTimeout = millis(options.keepAliveTimeout ?? "5 seconds")
+    const http1 = () =>
+      Http.createServer({ noDelay: true, headersTimeout, requestTimeout, connectionsCheckingInterval })
+    let server: Http.Server | Http2.Http2SecureServer
+    /** HTTP/2 (with `tls` or `h2c`): its sessions (closed with GOAWAY at shutdown) and every socket. */
+    let h2c: Http2.Http2Server | undefined
+    let h2: { readonly sessions: Set<Http2.ServerHttp2Session>; readonly sockets: Set<Socket> } | undefined
+    if (options.tls === undefined && options.h2c !== true) {
+      server = http1()
+    } else {
+      const sessions = new Set<Http2.ServerHttp2Session>()
+      const sockets = new Set<Socket>()
+      h2 = { sessions, sockets }
+      const onSession = (session: Http2.ServerHttp2Session) => {
+        sessions.add(session)
+        session.once("close", () => sessions.delete(session))
+      }
+      const onSocket = (socket: Socket) => {
+        sockets.add(socket)
+        socket.once("close", () => sockets.delete(socket))
+      }
+      if (options.tls !== undefined) {
+        const secure = Http2.createSecureServer({
+          cert: options.tls.cert,
+          key: options.tls.key,
+          allowHTTP1: true,
+          noDelay: true,
+          Http2ServerResponse: H2.CompatResponse
+        })
+        // The HTTP/1.1 side of the secure server reads node:http's timeouts from these.
+        Object.assign(secure, { headersTimeout, requestTimeout, connectionsCheckingInterval, keepAliveTimeout })
+        secure.on("session", onSession)
+        secure.on("connection", onSocket)
+        server = secure
+      } else {
+        const plain = http1()
+        const cleartext = Http2.createServer({ Http2ServerResponse: H2.CompatResponse })
+        H2.splitCleartext(plain, cleartext, headersTimeout)
+        cleartext.on("session", onSession)
+        plain.on("connection", onSocket)
+        server = plain
+        h2c = cleartext
+      }
+    }
+    if (server instanceof Http.Server) server.keepAliveTimeout = keepAliveTimeout
     // Finalizers run last-added first: this one (idle keep-alive sockets closed) runs after the handler's.
     let closing = 0
     yield* Effect.addFinalizer(() =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        server.closeAllConnections()
+        if (h2 === undefined) (server as Http.Server).closeAllConnections()
+        else {
+          // HTTP/2 sessions and sockets still open at the deadline: their streams had the grace to end.
+          for (const session of h2.sessions) session.destroy()
+          for (const socket of h2.sockets) socket.destroy()
+        }
         return Effect.logInfo("HTTP server closed").pipe(Effect.annotateLogs({ millis: now - closing }))
       })
     )
     const mcp = yield* handler({ ...options, loopback: Guards.isLoopbackHost(host), probes: true })
-    server.on("request", mcp.request)
-    server.on("checkContinue", mcp.checkContinue)
-    server.on("upgrade", (req, socket, head) => {
+    const events = server as Http.Server
+    events.on("request", mcp.request)
+    events.on("checkContinue", mcp.checkContinue)
+    if (h2c !== undefined) {
+      // The compatibility API's objects stand in for node:http's (see Http2.ts for what they lack).
+      h2c.on("request", mcp.request as never)
+      h2c.on("checkContinue", mcp.checkContinue as never)
+    }
+    // WebSocket: upgrades come from HTTP/1.1 connections only (with `tls`, the ALPN `http/1.1` side).
+    events.on("upgrade", (req, socket, head) => {
       if (!mcp.upgrade(req, socket, head)) Routes.refuseUnknownUpgrade(socket)
     })
-    server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    events.on("clientError", (error: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return socket.destroy()
       const [status, message] = error.code === "ERR_HTTP_REQUEST_TIMEOUT"
         ? ["408 Request Timeout", "Request Timeout: the request did not arrive in time"]
@@ -287,14 +354,19 @@ export const make = (options: Options = {}) =>
     })
     const port = address.port
     const shownHost = host.includes(":") ? `[${host}]` : host
+    const url = `${options.tls === undefined ? "http" : "https"}://${shownHost}:${port}${path}`
     yield* Effect.logInfo("Serving MCP over HTTP").pipe(
-      Effect.annotateLogs({ url: `http://${shownHost}:${port}${path}` })
+      Effect.annotateLogs(
+        h2 === undefined ? { url } : { url, protocols: options.tls === undefined ? "h2c, http/1.1" : "h2, http/1.1" }
+      )
     )
     // Runs first at the end: stop accepting, then the handler's graceful shutdown.
     yield* Effect.addFinalizer(() =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         closing = now
         server.close()
+        // GOAWAY: each HTTP/2 connection takes no new stream; its open ones end as the handler's shutdown ends them.
+        if (h2 !== undefined) { for (const session of h2.sessions) session.close() }
         return mcp.shutdown
       })
     )
@@ -302,7 +374,7 @@ export const make = (options: Options = {}) =>
     return McpHttpServer.of({
       host,
       port,
-      url: `http://${shownHost}:${port}${path}`,
+      url,
       ready: mcp.ready,
       sessions: mcp.sessions,
       openStreams: mcp.openStreams,
@@ -316,6 +388,34 @@ export const make = (options: Options = {}) =>
  */
 export const layer = (options: Options = {}): Layer.Layer<McpHttpServer, Error, McpServer> =>
   Layer.scoped(McpHttpServer, make(options))
+
+/** `--tls-cert` and `--tls-key` (both or neither), their files read. */
+const tlsConfig: Config.Config<Option.Option<{ readonly cert: Buffer; readonly key: Buffer }>> = Config.mapOrFail(
+  Config.all([Settings.tlsCert.config, Settings.tlsKey.config]),
+  ([cert, key]) => {
+    if (Option.isNone(cert) && Option.isNone(key)) return Either.right(Option.none())
+    if (Option.isNone(cert) || Option.isNone(key)) {
+      return Either.left(ConfigError.InvalidData(
+        [],
+        `${Settings.tlsCert.env} (--${Settings.tlsCert.name}) and ${Settings.tlsKey.env} (--${Settings.tlsKey.name}) go together: ${
+          Option.isNone(cert) ? `--${Settings.tlsCert.name}` : `--${Settings.tlsKey.name}`
+        } is missing`
+      ))
+    }
+    const read = (env: string, file: string) => {
+      try {
+        return Either.right(Fs.readFileSync(file))
+      } catch (error) {
+        return Either.left(ConfigError.InvalidData([], `${env}: cannot read ${file}: ${(error as Error).message}`))
+      }
+    }
+    return Either.flatMap(
+      read(Settings.tlsCert.env, cert.value),
+      (certPem) =>
+        Either.map(read(Settings.tlsKey.env, key.value), (keyPem) => Option.some({ cert: certPem, key: keyPem }))
+    )
+  }
+)
 
 /**
  * The options read from `effect/Config` (the CLI's flags and environment variables; see Settings).
@@ -340,7 +440,9 @@ export const options: Config.Config<Options> = Config.all({
   headersTimeout: Settings.headersTimeoutMs.config,
   requestReadTimeout: Settings.requestReadTimeoutMs.config,
   noLegacySse: Settings.orDefault(Settings.noLegacySse),
-  noWebsocket: Settings.orDefault(Settings.noWebsocket)
+  noWebsocket: Settings.orDefault(Settings.noWebsocket),
+  tls: tlsConfig,
+  h2c: Settings.orDefault(Settings.h2c)
 }).pipe(Config.map((c): Options => ({
   ...Settings.optional("host", c.host),
   ...Settings.optional("port", c.port),
@@ -358,7 +460,9 @@ export const options: Config.Config<Options> = Config.all({
   ...Settings.optionalWith("headersTimeout", c.headersTimeout, Duration.millis),
   ...Settings.optionalWith("requestTimeout", c.requestReadTimeout, Duration.millis),
   legacySse: !c.noLegacySse,
-  websocket: !c.noWebsocket
+  websocket: !c.noWebsocket,
+  ...(Option.isSome(c.tls) ? { tls: c.tls.value } : {}),
+  ...(c.h2c ? { h2c: true } : {})
 })))
 
 /**

@@ -249,11 +249,14 @@ export const make = (options: Options): Handlers => {
 
   const wsPlain: Route = {
     guards: [],
-    serve: (_req, res) =>
-      jsonError(res, 426, -32000, "Upgrade Required: /ws speaks WebSocket (subprotocol mcp)", {
-        upgrade: "websocket",
-        connection: "Upgrade"
-      })
+    serve: (req, res) =>
+      // HTTP/2 has no Upgrade (and forbids the connection headers): the client must come back over HTTP/1.1.
+      req.httpVersionMajor === 2
+        ? jsonError(res, 426, -32000, "Upgrade Required: /ws speaks WebSocket over HTTP/1.1 (subprotocol mcp)")
+        : jsonError(res, 426, -32000, "Upgrade Required: /ws speaks WebSocket (subprotocol mcp)", {
+          upgrade: "websocket",
+          connection: "Upgrade"
+        })
   }
   const health: Route = { guards: [], serve: (_req, res) => Response.sendJson(res, 200, "{\"status\":\"ok\"}") }
   const readyRoute: Route = {
@@ -327,7 +330,9 @@ export const make = (options: Options): Handlers => {
   const checkContinue = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
     const refused = req.method === "POST" ? Guards.check(beforeContinue, req) : undefined
     if (refused !== undefined) {
-      return Response.sendJson(res, refused.status, refused.body, { ...refused.headers, connection: "close" })
+      // HTTP/2 has no `connection` header: the stream ends, the connection stays.
+      const headers = req.httpVersionMajor === 2 ? refused.headers : { ...refused.headers, connection: "close" }
+      return Response.sendJson(res, refused.status, refused.body, headers)
     }
     res.writeContinue()
     request(req, res)
