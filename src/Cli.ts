@@ -11,11 +11,13 @@
  *
  * @since 0.1.0
  */
+import type { ConfigError } from "effect"
 import { Cause, ConfigProvider, Console, Effect, Exit, FiberId, Layer, Logger, LogLevel } from "effect"
 import * as McpHttpServer from "./http/McpHttpServer.js"
 import * as McpMethod from "./protocol/McpMethod.js"
 import * as Interceptor from "./server/Interceptor.js"
 import type { McpServer } from "./server/McpServer.js"
+import * as RateLimit from "./server/RateLimit.js"
 import * as Settings from "./Settings.js"
 import * as Stdio from "./transport/Stdio.js"
 import { VERSION } from "./Version.js"
@@ -159,7 +161,7 @@ const listOf = (value: string | undefined): ReadonlyArray<string> | undefined =>
 const withInterceptors = <E>(
   config: ReadonlyMap<string, string>,
   server: Layer.Layer<McpServer, E>
-): Layer.Layer<McpServer | Interceptor.Interceptors, E> => {
+): Layer.Layer<McpServer | Interceptor.Interceptors | RateLimit.RateLimiter, E | ConfigError.ConfigError> => {
   const chain: Array<Interceptor.Interceptor> = []
   if (lookup(config, Settings.logMessages.env) === "true") chain.push(Interceptor.logger())
   const allow = listOf(lookup(config, Settings.allowMethods.env))
@@ -170,7 +172,8 @@ const withInterceptors = <E>(
   }
   const deny = listOf(lookup(config, Settings.denyMethods.env))
   if (deny !== undefined) chain.push(Interceptor.methods({ deny }))
-  return Interceptor.layer(...chain).pipe(Layer.provideMerge(server))
+  // The rate limits the flags ask for (none by default) ride along with the server the engines are built from.
+  return Interceptor.layer(...chain).pipe(Layer.provideMerge(server), Layer.merge(RateLimit.layerConfig))
 }
 
 /**

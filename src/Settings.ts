@@ -453,6 +453,39 @@ export const requestStateKey: Setting<Redacted.Redacted, undefined> = setting(
  * @since 0.1.0
  * @category settings
  */
+export const rateLimitCalls = count(
+  "rate-limit-calls",
+  "MCP_RATE_LIMIT_CALLS",
+  0,
+  "Most tools/call per caller (principal, else remote address; stdio is one caller) per --rate-limit-window-ms, as a token bucket; past it, 429 with Retry-After over HTTP, else -32000 with retryAfterMs. 0: no limit."
+)
+/**
+ * @since 0.1.0
+ * @category settings
+ */
+export const rateLimitToolCalls = count(
+  "rate-limit-tool-calls",
+  "MCP_RATE_LIMIT_TOOL_CALLS",
+  0,
+  "Most calls of each tool, across callers, per --rate-limit-window-ms (a token bucket per tool name). 0: no limit."
+)
+/**
+ * @since 0.1.0
+ * @category settings
+ */
+export const rateLimitWindowMs: Setting<number, number> = setting(
+  "rate-limit-window-ms",
+  "MCP_RATE_LIMIT_WINDOW_MS",
+  "MS",
+  60_000,
+  "60000",
+  "The window of the rate limits: a bucket refills fully in this long.",
+  bounded("MCP_RATE_LIMIT_WINDOW_MS", 1, MAX_MILLIS, `a number of milliseconds, an integer from 1 to ${MAX_MILLIS}`)
+)
+/**
+ * @since 0.1.0
+ * @category settings
+ */
 export const logMessages = toggle(
   "log-messages",
   "MCP_LOG_MESSAGES",
@@ -517,6 +550,9 @@ export const all: ReadonlyArray<Setting<unknown>> = [
   cacheTtlMs,
   clientRequestTimeoutMs,
   requestStateKey,
+  rateLimitCalls,
+  rateLimitToolCalls,
+  rateLimitWindowMs,
   logMessages,
   allowMethods,
   denyMethods

@@ -11,7 +11,7 @@ import type { ServerResponse } from "node:http"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
 import type * as Dispatcher from "../server/Dispatcher.js"
-import { errorBody, requestIdOf, sendJson } from "./Response.js"
+import { errorBody, requestIdOf, retryAfter, sendJson } from "./Response.js"
 import * as ResumableStream from "./ResumableStream.js"
 import * as Sse from "./Sse.js"
 
@@ -46,13 +46,18 @@ export interface HttpSession {
 }
 
 /**
- * The status of a legacy answer sent as JSON: 400 for a message refused as unparseable or invalid, else 200.
+ * The status of a legacy answer sent as JSON: 429 for a call over a rate limit, 400 for a message refused as
+ * unparseable or invalid, else 200.
  *
  * @since 0.1.0
  * @category status
  */
 export const legacyStatus = (outcome: Dispatcher.Outcome): number =>
-  outcome.rejected && (outcome.code === JsonRpc.PARSE_ERROR || outcome.code === JsonRpc.INVALID_REQUEST) ? 400 : 200
+  outcome.retryAfterMs !== undefined
+    ? 429
+    : outcome.rejected && (outcome.code === JsonRpc.PARSE_ERROR || outcome.code === JsonRpc.INVALID_REQUEST)
+    ? 400
+    : 200
 
 const containsRequest = (json: unknown): boolean => {
   // The usual single request, recognised without decoding it twice (the dispatcher decodes it next).
@@ -156,7 +161,12 @@ export class LegacyPost implements Dispatcher.Sink {
     if (this.closed || this.state === "gone" || this.state === "json") return Effect.void
     if (this.state === "pending") {
       this.state = "json"
-      sendJson(this.res, legacyStatus(outcome), frame, this.headers)
+      sendJson(
+        this.res,
+        legacyStatus(outcome),
+        frame,
+        outcome.retryAfterMs === undefined ? this.headers : { ...this.headers, ...retryAfter(outcome) }
+      )
       return Effect.void
     }
     return this.log(frame, true)

@@ -15,7 +15,7 @@ import * as Dispatcher from "../server/Dispatcher.js"
 import * as Execution from "../server/Execution.js"
 import type * as RequestContext from "../server/RequestContext.js"
 import type * as Session from "../server/Session.js"
-import { decodeHeaderValue, errorBody, header, requestIdOf, sendJson } from "./Response.js"
+import { decodeHeaderValue, errorBody, header, requestIdOf, retryAfter, sendJson } from "./Response.js"
 import * as Sse from "./Sse.js"
 import type * as Streams from "./Streams.js"
 
@@ -34,14 +34,16 @@ export interface Context {
 }
 
 /**
- * The status of a modern answer sent as JSON: 400 for rejected messages and a missing client capability (-32021),
- * 404 for an unknown method, else 200.
+ * The status of a modern answer sent as JSON: 429 for a call over a rate limit, 400 for rejected messages and a
+ * missing client capability (-32021), 404 for an unknown method, else 200.
  *
  * @since 0.1.0
  * @category status
  */
 export const modernStatus = (outcome: Dispatcher.Outcome): number =>
-  outcome.code === JsonRpc.MISSING_REQUIRED_CLIENT_CAPABILITY
+  outcome.retryAfterMs !== undefined
+    ? 429
+    : outcome.code === JsonRpc.MISSING_REQUIRED_CLIENT_CAPABILITY
     ? 400
     : outcome.rejected
     ? outcome.code === JsonRpc.METHOD_NOT_FOUND ? 404 : 400
@@ -97,7 +99,7 @@ export class ModernPost implements Dispatcher.Sink {
   respond(frame: string, outcome: Dispatcher.Outcome): Effect.Effect<void> {
     if (this.state === "ended") return Effect.void
     if (this.state === "pending") {
-      sendJson(this.res, modernStatus(outcome), frame)
+      sendJson(this.res, modernStatus(outcome), frame, retryAfter(outcome))
       this.finish()
       return Effect.void
     }

@@ -70,3 +70,14 @@ export const decodeHeaderValue = (value: string): string => {
   const match = BASE64_VALUE.exec(value)
   return match === null ? value : Buffer.from(match[1]!, "base64").toString("utf8")
 }
+
+/**
+ * The `Retry-After` header (whole seconds, rounded up) of an answer refused by a rate limit; none otherwise.
+ *
+ * @since 0.1.0
+ * @category helpers
+ */
+export const retryAfter = (
+  outcome: { readonly retryAfterMs?: number | undefined }
+): Record<string, string> | undefined =>
+  outcome.retryAfterMs === undefined ? undefined : { "retry-after": String(Math.ceil(outcome.retryAfterMs / 1000)) }

@@ -20,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Either, Option, Schema, Scope } from "effect"
+import { Cause, Effect, Either, Option, Predicate, Schema, Scope } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpMethod from "../protocol/McpMethod.js"
 import * as McpSchema from "../protocol/McpSchema.js"
@@ -33,6 +33,7 @@ import * as Execution from "./Execution.js"
 import * as Handlers from "./Handlers.js"
 import * as Intercepting from "./Intercepting.js"
 import { McpServer } from "./McpServer.js"
+import * as RateLimit from "./RateLimit.js"
 import * as RequestContext from "./RequestContext.js"
 import { RequestMcp } from "./RequestMcp.js"
 import * as ResultFrame from "./ResultFrame.js"
@@ -251,6 +252,50 @@ class Engine extends EngineState implements Dispatcher, Handlers.Env, Batch.Host
         })
       )
     }
+    const limiter = this.env.limiter
+    if (limiter !== undefined && request.method === McpMethod.callTool.name) {
+      // Rate limits: checked before the handler runs (and before anything is registered for the request).
+      const params = request.params
+      const tool = Predicate.isRecord(params) && typeof params.name === "string" ? params.name : undefined
+      return Effect.flatMap(
+        RateLimit.check(limiter, RateLimit.callerKey(this.peer), tool),
+        (exceeded) =>
+          exceeded === undefined
+            ? this.admit(request, sink, reply, spec, context, key, era, control)
+            : this.rateLimited(reply, request.id, exceeded)
+      )
+    }
+    return this.admit(request, sink, reply, spec, context, key, era, control)
+  }
+
+  /** A tools/call over a rate limit: -32000 with the retry time, which HTTP answers as 429 with Retry-After. */
+  rateLimited(reply: Execution.Reply, id: JsonRpc.RequestId, exceeded: RateLimit.Exceeded): Effect.Effect<void> {
+    const frame = JsonRpc.encodeError(id, {
+      code: JsonRpc.SERVER_ERROR,
+      message: `Rate limit exceeded: at most ${exceeded.limit} tools/call per ${exceeded.windowMs} ms per ${
+        exceeded.scope === "caller" ? "caller" : "tool"
+      }; retry in ${exceeded.retryAfterMs} ms`,
+      data: {
+        retryAfterMs: exceeded.retryAfterMs,
+        limit: exceeded.limit,
+        windowMs: exceeded.windowMs,
+        scope: exceeded.scope
+      }
+    })
+    return reply(frame, { code: JsonRpc.SERVER_ERROR, rejected: true, retryAfterMs: exceeded.retryAfterMs })
+  }
+
+  /** The rest of `handleRequest`: a modern round-trip retry has its answers verified, then `accept`. */
+  admit(
+    request: JsonRpc.Request,
+    sink: Sink.Sink,
+    reply: Execution.Reply,
+    spec: Handlers.Compiled,
+    context: RequestContext.RequestContext,
+    key: string,
+    era: ProtocolVersion.Era,
+    control: Sink.StreamControl | undefined
+  ): Effect.Effect<void> {
     // Modern multi round-trip: a retry brings the answers of this round and the signed state of earlier ones.
     const roundTrip = era === "modern" && spec.roundTrip
     const params = request.params

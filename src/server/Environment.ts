@@ -10,6 +10,7 @@ import * as Handlers from "./Handlers.js"
 import { Interceptors } from "./Interceptor.js"
 import type { Interceptor } from "./Interceptor.js"
 import { McpServer } from "./McpServer.js"
+import * as RateLimit from "./RateLimit.js"
 import type * as ResultFrame from "./ResultFrame.js"
 
 /**
@@ -23,13 +24,19 @@ export interface Environment {
   readonly serverInfoMeta: Record<string, unknown>
   readonly finishCacheable: ResultFrame.Finish
   readonly finishPlain: ResultFrame.Finish
+  /** The rate limits on tools/call; undefined when there are none (the engine then checks nothing). */
+  readonly limiter: RateLimit.Limiter | undefined
 }
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const make = (server: McpServer["Type"], chain: ReadonlyArray<Interceptor>): Environment => {
+export const make = (
+  server: McpServer["Type"],
+  chain: ReadonlyArray<Interceptor>,
+  limiter: RateLimit.Limiter = RateLimit.none
+): Environment => {
   const serverInfoMeta = { [McpSchema.MODERN_META.serverInfo]: server.info }
   const base = {
     cacheTtlMs: server.cacheTtlMs,
@@ -43,14 +50,19 @@ export const make = (server: McpServer["Type"], chain: ReadonlyArray<Interceptor
     methods: Handlers.compile(server.handlers ?? Handlers.local),
     serverInfoMeta,
     finishCacheable: { ...base, cacheable: true },
-    finishPlain: { ...base, cacheable: false }
+    finishPlain: { ...base, cacheable: false },
+    limiter: RateLimit.isActive(limiter) ? limiter : undefined
   }
 }
 
 /**
- * The environment of the `McpServer` and interceptor chain in context.
+ * The environment of the `McpServer`, interceptor chain and rate limiter in context.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const current: Effect.Effect<Environment, never, McpServer> = Effect.zipWith(McpServer, Interceptors, make)
+export const current: Effect.Effect<Environment, never, McpServer> = Effect.zipWith(
+  Effect.zip(McpServer, Interceptors),
+  RateLimit.RateLimiter,
+  ([server, chain], limiter) => make(server, chain, limiter)
+)

@@ -21,6 +21,8 @@ export interface Outcome {
   readonly rejected: boolean
   /** With no answer: the request was interrupted by something other than the client's cancellation. */
   readonly interrupted?: boolean
+  /** Refused by a rate limit: when to try again (HTTP: 429 with `Retry-After`). */
+  readonly retryAfterMs?: number
 }
 
 /**
