@@ -5,8 +5,6 @@
  */
 import { serve as serveHono } from "@hono/node-server"
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Exit, Layer, Scope } from "effect"
 import express from "express"
@@ -19,6 +17,7 @@ import { McpHttpServer, McpServer, Tool } from "../src/index.js"
 import { sessionStream } from "./fixtures/Http.js"
 import * as TestServer from "./fixtures/TestServer.js"
 import { initialize, JSON_AND_SSE } from "./support/Messages.js"
+import * as Sdk from "./support/Sdk.js"
 import { until } from "./support/Wait.js"
 
 const cleanups: Array<() => Promise<void>> = []
@@ -60,15 +59,10 @@ const listen = async (server: Http.Server) => {
 }
 
 const connectSdk = async (url: string) => {
-  const client = new Client({ name: "mount-test", version: "1.0.0" })
-  const transport = new StreamableHTTPClientTransport(new URL(url))
-  await client.connect(transport)
+  const client = await Sdk.connectSdk(url, "mount-test")
   cleanups.push(() => client.close())
   return client
 }
-
-const textOf = (result: unknown) =>
-  (result as { content: Array<{ type: string; text?: string }> }).content.map((b) => b.text).join("")
 
 describe("Express 5", () => {
   it("app.use(mcp.request): the SDK client calls tools on /mcp; the app's own routes and 404s are the app's", async () => {
@@ -87,7 +81,7 @@ describe("Express 5", () => {
     const tools = await client.listTools()
     assert.include(tools.tools.map((t) => t.name), "echo")
     assert.strictEqual(
-      textOf(await client.callTool({ name: "echo", arguments: { text: "via express" } })),
+      Sdk.resultText(await client.callTool({ name: "echo", arguments: { text: "via express" } })),
       "via express"
     )
     assert.deepStrictEqual(await (await fetch(`${base}/hello`)).json(), { hello: "from express" })
@@ -106,7 +100,7 @@ describe("Express 5", () => {
     const base = await listen(Http.createServer(app))
     const client = await connectSdk(`${base}/mcp`)
     assert.strictEqual(
-      textOf(await client.callTool({ name: "echo", arguments: { text: "parsed first" } })),
+      Sdk.resultText(await client.callTool({ name: "echo", arguments: { text: "parsed first" } })),
       "parsed first"
     )
     // DNS rebinding: a foreign Host is refused before anything runs.
@@ -189,7 +183,10 @@ describe("Hono (@hono/node-server)", () => {
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       changed++
     })
-    assert.strictEqual(textOf(await client.callTool({ name: "echo", arguments: { text: "via hono" } })), "via hono")
+    assert.strictEqual(
+      Sdk.resultText(await client.callTool({ name: "echo", arguments: { text: "via hono" } })),
+      "via hono"
+    )
     // The SDK opens the session's GET stream after initialization; a tool added while serving reaches it.
     await until(() => mcp.openStreams() === 1, "the SDK client's GET stream is open")
     await run(McpServer.putTool(Tool.make({ name: "late", handler: () => Effect.succeed("late") })))

@@ -9,8 +9,6 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
 import * as Http from "node:http"
@@ -22,6 +20,7 @@ import * as McpHttpApp from "../src/platform/McpHttpApp.js"
 import { sessionStream } from "./fixtures/Http.js"
 import * as TestServer from "./fixtures/TestServer.js"
 import { initialize, JSON_AND_SSE } from "./support/Messages.js"
+import * as Sdk from "./support/Sdk.js"
 import { until } from "./support/Wait.js"
 
 const cleanups: Array<() => Promise<void>> = []
@@ -87,15 +86,10 @@ const start = async () => {
 }
 
 const connectSdk = async (url: string) => {
-  const client = new Client({ name: "platform-test", version: "1.0.0" })
-  const transport = new StreamableHTTPClientTransport(new URL(url))
-  await client.connect(transport)
+  const client = await Sdk.connectSdk(url, "platform-test")
   cleanups.push(() => client.close())
   return client
 }
-
-const textOf = (result: unknown) =>
-  (result as { content: Array<{ type: string; text?: string }> }).content.map((b) => b.text).join("")
 
 /**
  * Log lines at warning or above, or an unhandled fiber failure (logged at debug by the runtime). The platform's own
@@ -131,7 +125,7 @@ describe("McpHttpApp in a NodeHttpServer app", () => {
     assert.strictEqual(client.getServerVersion()?.name, "test-server")
     assert.include((await client.listTools()).tools.map((t) => t.name), "echo")
     assert.strictEqual(
-      textOf(await client.callTool({ name: "echo", arguments: { text: "via platform" } })),
+      Sdk.resultText(await client.callTool({ name: "echo", arguments: { text: "via platform" } })),
       "via platform"
     )
     const hello = await fetch(`${base}/hello`)

@@ -8,11 +8,10 @@
 // request (/proc), as medians over the rounds, and the ratios platform / standalone. The server is pinned to CPU 1
 // with taskset when there is more than one CPU (the load generator runs wherever). Only processes it started are
 // signalled; every wait is bounded.
-import autocannon from "autocannon"
 import { spawn } from "node:child_process"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { hasTaskset, procCpuMicros, stopServer } from "./lib.mjs"
+import { hasTaskset, load, median, procCpuMicros, stopServer } from "./lib.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const argv = process.argv.slice(2)
@@ -58,48 +57,16 @@ const META = {
   "io.modelcontextprotocol/clientCapabilities": {}
 }
 
-const load = (url, seconds) =>
-  new Promise((resolve, reject) => {
-    let seq = 1000
-    let mismatches = 0
-    const needle = JSON.stringify(TEXT)
-    const instance = autocannon({
-      url,
-      method: "POST",
-      connections,
-      duration: seconds,
-      timeout: 10,
-      headers: {
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-        "mcp-protocol-version": "2026-07-28",
-        "mcp-method": "tools/call",
-        "mcp-name": "echo"
-      },
-      requests: [{
-        setupRequest: (req, ctx) => {
-          ctx.id = ++seq
-          req.body = JSON.stringify({
-            jsonrpc: "2.0",
-            id: ctx.id,
-            method: "tools/call",
-            params: { name: "echo", arguments: { text: TEXT }, _meta: META }
-          })
-          return req
-        },
-        onResponse: (status, body, ctx) => {
-          const text = String(body)
-          if (status !== 200 || !text.includes(`"id":${ctx.id}`) || !text.includes(needle)) mismatches++
-        }
-      }]
-    }, (error, result) => (error ? reject(error) : resolve({ result, mismatches })))
-    setTimeout(() => instance.stop(), (seconds + 20) * 1000).unref()
-  })
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+// A modern tools/call echo, checked by id and text.
+const prepared = {
+  headers: { "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "echo" },
+  body: (id) =>
+    JSON.stringify({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "echo", arguments: { text: TEXT }, _meta: META }
+    })
 }
 
 const samples = { standalone: [], platform: [] }
@@ -109,9 +76,9 @@ for (let round = 1; round <= rounds; round++) {
   for (const mode of order) {
     const { child, url } = await startServer(mode)
     try {
-      await load(url, warmup)
+      await load(url, prepared, connections, warmup, TEXT)
       const cpu0 = procCpuMicros(child.pid)
-      const { mismatches, result } = await load(url, duration)
+      const { mismatches, result } = await load(url, prepared, connections, duration, TEXT)
       const cpu = procCpuMicros(child.pid) - cpu0
       const ok = result.requests.total
       const bad = mismatches + result.errors + result.timeouts + result.non2xx

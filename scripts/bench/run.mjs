@@ -8,7 +8,6 @@
 // Then: heap per idle legacy session and per session with an open SSE stream, and SIGTERM-to-exit with open SSE
 // streams. Everything binds to 127.0.0.1, every loop is bounded, and only processes it started are signalled.
 // Prints one markdown table and writes it to scripts/bench/results/.
-import autocannon from "autocannon"
 import { execFileSync, spawn } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import http from "node:http"
@@ -16,7 +15,7 @@ import os from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { bundle } from "../bundle.mjs"
-import { hasTaskset, procCpuMicros, procPeakRssMiB, stopServer } from "./lib.mjs"
+import { hasTaskset, load, median, procCpuMicros, procPeakRssMiB, stopServer } from "./lib.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, "..", "..")
@@ -147,56 +146,6 @@ const prepare = async (name, url) => {
   }
 }
 
-const load = (url, prepared, connections, seconds) =>
-  new Promise((resolve, reject) => {
-    let seq = 1000
-    let mismatches = 0
-    const needle = JSON.stringify(TEXT)
-    const instance = autocannon(
-      {
-        url,
-        method: "POST",
-        connections,
-        duration: seconds,
-        timeout: 10,
-        headers: {
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-          ...prepared.headers
-        },
-        requests: [{
-          setupRequest: (req, ctx) => {
-            ctx.id = ++seq
-            req.body = prepared.body(ctx.id)
-            return req
-          },
-          onResponse: (status, body, ctx) => {
-            const text = String(body)
-            if (status !== 200 || !text.includes(`"id":${ctx.id}`) || !text.includes(needle)) mismatches++
-          }
-        }]
-      },
-      (
-        error,
-        result
-      ) => (error ? reject(error) : resolve({ result, mismatches, latencies: latencies.subarray(0, n).sort() }))
-    )
-    // autocannon's own percentiles are whole milliseconds: keep every response time (float ms) instead.
-    const latencies = new Float64Array(2_000_000)
-    let n = 0
-    instance.on("response", (_client, _status, _bytes, ms) => {
-      if (n < latencies.length) latencies[n++] = ms
-    })
-    setTimeout(() => instance.stop(), (seconds + 20) * 1000).unref()
-  })
-
-const median = (values) => {
-  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b)
-  if (sorted.length === 0) return NaN
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
-
 const throughput = async () => {
   const samples = [] // { round, server, connections, rps, p50, p95, p99, cpuUs, rss, bad }
   for (let round = 1; round <= rounds; round++) {
@@ -205,9 +154,9 @@ const throughput = async () => {
         const { child, url, pid } = await startServer(name)
         try {
           const prepared = await prepare(name, url)
-          await load(url, prepared, connections, warmup)
+          await load(url, prepared, connections, warmup, TEXT)
           const cpu0 = procCpuMicros(pid)
-          const { result, mismatches, latencies } = await load(url, prepared, connections, duration)
+          const { result, mismatches, latencies } = await load(url, prepared, connections, duration, TEXT)
           const pct = (p) =>
             latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil((p / 100) * latencies.length) - 1))]
           const cpu = procCpuMicros(pid) - cpu0

@@ -149,37 +149,35 @@ export const make = (options: Options): Handlers => {
         if (body.left._tag === "TooLarge") refuse(req, res, tooLarge)
         return
       }
-      const parsed = JsonRpc.parse(body.right)
-      if (Either.isLeft(parsed)) {
-        const { error, id } = parsed.left
-        return Response.sendJson(res, 400, Response.errorBody(error.code, error.message, id, error.data))
-      }
-      // Shutdown may have begun while the body arrived.
-      if (!ready()) return refuse(req, res, shuttingDown)
-      // Suspended: whatever the request's checks throw becomes a 500 for this request, never a crash of the process.
-      run(guarded(req, res, Effect.suspend(() => mcp.post(req, res, parsed.right))))
+      postText(req, res, body.right)
     })
+  }
+
+  /** A body as text: parsed with the depth check (400 with the JSON-RPC error), then `postJson`. */
+  const postText = (req: Http.IncomingMessage, res: Http.ServerResponse, text: string): void => {
+    const parsed = JsonRpc.parse(text)
+    if (Either.isRight(parsed)) return postJson(req, res, parsed.right)
+    const { error, id } = parsed.left
+    Response.sendJson(res, 400, Response.errorBody(error.code, error.message, id, error.data))
+  }
+
+  /** A parsed message: its one fiber starts here. */
+  const postJson = (req: Http.IncomingMessage, res: Http.ServerResponse, json: unknown): void => {
+    // Shutdown may have begun while the body arrived.
+    if (!ready()) return refuse(req, res, shuttingDown)
+    // Suspended: whatever the request's checks throw becomes a 500 for this request, never a crash of the process.
+    run(guarded(req, res, Effect.suspend(() => mcp.post(req, res, json))))
   }
 
   /** A body a framework's parser read first: a string or bytes are parsed here, a value is checked for depth. */
   const postParsed = (req: Http.IncomingMessage, res: Http.ServerResponse, body: unknown): void => {
-    let json: unknown = body
-    if (typeof body === "string" || Buffer.isBuffer(body)) {
-      const parsed = JsonRpc.parse(body.toString())
-      if (Either.isLeft(parsed)) {
-        const { error, id } = parsed.left
-        return Response.sendJson(res, 400, Response.errorBody(error.code, error.message, id, error.data))
-      }
-      json = parsed.right
-    } else if (!JsonRpc.withinDepth(body)) {
-      return Response.sendJson(
-        res,
-        400,
-        Response.errorBody(JsonRpc.INVALID_REQUEST, `Invalid Request: nested deeper than ${JsonRpc.MAX_DEPTH} levels`)
-      )
-    }
-    if (!ready()) return refuse(req, res, shuttingDown)
-    run(guarded(req, res, Effect.suspend(() => mcp.post(req, res, json))))
+    if (typeof body === "string" || Buffer.isBuffer(body)) return postText(req, res, body.toString())
+    if (JsonRpc.withinDepth(body)) return postJson(req, res, body)
+    Response.sendJson(
+      res,
+      400,
+      Response.errorBody(JsonRpc.INVALID_REQUEST, `Invalid Request: nested deeper than ${JsonRpc.MAX_DEPTH} levels`)
+    )
   }
 
   /** Never called: the route's last guard refuses every request that reaches it. */

@@ -439,9 +439,7 @@ class Engine extends EngineState implements Dispatcher, Handlers.Env, Batch.Host
       case "Notification":
         return this.handleNotification(message)
       case "Response":
-        return this.questionsValue === undefined
-          ? Effect.logDebug("Ignored a response to no request of ours").pipe(Effect.annotateLogs({ id: message.id }))
-          : this.questionsValue.answer(message)
+        return this.questions.answer(message)
       case "Invalid":
         return this.reject(reply, message.id, message.error)
     }

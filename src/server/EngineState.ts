@@ -54,7 +54,7 @@ const noop = () => {}
 export class EngineState {
   /** Requests in flight, by id key: created with the first tracked request (an idle session never has one). */
   table: Map<string, Execution.Entry> | undefined = undefined
-  questionsValue: Questions | undefined = undefined
+  private questionsValue: Questions | undefined = undefined
   private peerValue: Peer.Peer | undefined = undefined
   pinned: ProtocolVersion.Era | undefined
   readonly server: McpServer["Type"]
