@@ -122,6 +122,31 @@ describe("RateLimit in the engine (McpTest, TestClock)", () => {
       "transport:stdio"
     )
   })
+
+  it("address keys: IPv4 whole, IPv4-mapped IPv6 as IPv4, IPv6 by its /64, anything odd kept whole", () => {
+    const cases: ReadonlyArray<readonly [string, string]> = [
+      ["10.0.0.1", "10.0.0.1"],
+      ["::ffff:10.0.0.1", "10.0.0.1"],
+      ["::FFFF:127.0.0.1", "127.0.0.1"],
+      ["2001:db8:0:1:aaaa:bbbb:cccc:dddd", "2001:db8:0:1::/64"],
+      ["2001:DB8:0:1::1", "2001:db8:0:1::/64"],
+      ["2001:0db8:0000:0001:0000:0000:0000:0002", "2001:db8:0:1::/64"],
+      ["2001:db8::", "2001:db8:0:0::/64"],
+      ["::1", "0:0:0:0::/64"],
+      ["fe80::1%eth0", "fe80::1%eth0"],
+      ["1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7:8:9"],
+      ["1::2::3", "1::2::3"],
+      ["1:2:3:4:5:6:7::8", "1:2:3:4:5:6:7::8"],
+      ["12345::1", "12345::1"]
+    ]
+    for (const [address, key] of cases) assert.strictEqual(RateLimit.addressKey(address), key, address)
+    // Two addresses of one /64 share a bucket; the next /64 does not.
+    assert.strictEqual(
+      RateLimit.addressKey("2001:db8:1:2::a"),
+      RateLimit.addressKey("2001:db8:1:2:ffff:ffff:ffff:ffff")
+    )
+    assert.notStrictEqual(RateLimit.addressKey("2001:db8:1:2::a"), RateLimit.addressKey("2001:db8:1:3::a"))
+  })
 })
 
 interface Answer {

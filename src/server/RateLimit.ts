@@ -199,9 +199,39 @@ export const layerConfig: Layer.Layer<RateLimiter, ConfigError.ConfigError> = La
   Effect.map(options, make)
 )
 
+const hexGroups = (part: string): Array<string> | undefined => {
+  if (part === "") return []
+  const groups = part.split(":")
+  return groups.every((group) => /^[0-9a-f]{1,4}$/.test(group)) ? groups : undefined
+}
+
 /**
- * The key a caller's bucket has: the principal's subject, else the remote address, else the transport (stdio and
- * McpTest have one caller).
+ * The part of a remote address that names one caller: an IPv4 address as it is (an IPv4-mapped IPv6 address as its
+ * IPv4 address), an IPv6 address as its /64 prefix (one subscriber usually holds a whole /64, so per-address buckets
+ * would let it take 2^64 of them). Anything else (a zone index, a malformed address) is kept whole, lowercased.
+ *
+ * @since 0.2.0
+ * @category keys
+ */
+export const addressKey = (address: string): string => {
+  const lower = address.toLowerCase()
+  if (!lower.includes(":")) return lower
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(lower)
+  if (mapped !== null) return mapped[1]!
+  const halves = lower.split("::")
+  if (halves.length > 2) return lower
+  const head = hexGroups(halves[0]!)
+  const tail = halves.length === 2 ? hexGroups(halves[1]!) : []
+  if (head === undefined || tail === undefined) return lower
+  const missing = 8 - head.length - tail.length
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return lower
+  const groups = [...head, ...Array<string>(missing).fill("0"), ...tail]
+  return `${groups.slice(0, 4).map((group) => group.replace(/^0+(?=.)/, "")).join(":")}::/64`
+}
+
+/**
+ * The key a caller's bucket has: the principal's subject, else the remote address (`addressKey`: IPv6 by /64), else
+ * the transport (stdio and McpTest have one caller).
  *
  * @since 0.1.0
  * @category keys
@@ -214,7 +244,7 @@ export const callerKey = (peer: {
   peer.principal !== undefined
     ? `principal:${peer.principal.subject}`
     : peer.remoteAddress !== undefined
-    ? `address:${peer.remoteAddress}`
+    ? `address:${addressKey(peer.remoteAddress)}`
     : `transport:${peer.transport}`
 
 const take = (
