@@ -7,17 +7,18 @@ import { ClientCredentialsProvider } from "@modelcontextprotocol/sdk/client/auth
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
-import { Effect, Layer, ManagedRuntime, Schema } from "effect"
+import { ConfigProvider, Effect, Layer, ManagedRuntime, Schema } from "effect"
 import * as jose from "jose"
 import * as http from "node:http"
 import * as net from "node:net"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
-import type { Auth } from "../src/index.js"
-import { Interceptor, McpContext, McpHttpServer, McpServer, Prompt, Tool } from "../src/index.js"
+import { Auth, Interceptor, McpContext, McpHttpServer, McpServer, Prompt, Tool } from "../src/index.js"
 import * as AuthServer from "./fixtures/AuthServer.js"
+import { startServer } from "./fixtures/MainProcess.js"
 import * as TestServer from "./fixtures/TestServer.js"
 import { initialize, JSON_AND_SSE, modernHeaders, modernMeta } from "./support/Messages.js"
 import { readSse } from "./support/Sse.js"
+import { until } from "./support/Wait.js"
 import { openWebSocket } from "./support/WebSocket.js"
 
 let as: AuthServer.AuthServer
@@ -612,5 +613,96 @@ describe("authorization: the official SDK client", () => {
     } finally {
       await client.close()
     }
+  })
+})
+
+describe("authorization: from the settings", () => {
+  it("McpHttpServer.layerConfig reads authorization and rate limits from Config", async () => {
+    const port = await freePort()
+    const publicUrl = `http://127.0.0.1:${port}/mcp`
+    const provider = ConfigProvider.fromMap(
+      new Map([
+        ["MCP_PORT", String(port)],
+        ["MCP_AUTH_ISSUER", as.issuer],
+        ["MCP_PUBLIC_URL", publicUrl],
+        ["MCP_AUTH_SCOPES", "mcp:read"],
+        ["MCP_RATE_LIMIT_CALLS", "1"]
+      ])
+    )
+    const runtime: Runtime = ManagedRuntime.make(
+      McpHttpServer.layerConfig.pipe(
+        Layer.provideMerge(McpServer.tool(WhoAmI).pipe(Layer.provideMerge(TestServer.layer()))),
+        Layer.provide(Layer.setConfigProvider(provider))
+      )
+    )
+    runtimes.push(runtime)
+    const info = await runtime.runPromise(McpHttpServer.McpHttpServer)
+    const anonymous = await modernCall(info.url, "whoami", {})
+    assert.strictEqual(anonymous.status, 401)
+    await anonymous.json()
+    const access = bearer(await token("mcp:read")(publicUrl))
+    const first = await modernCall(info.url, "whoami", access)
+    assert.strictEqual(first.status, 200)
+    assert.strictEqual(JSON.parse(textOf(await first.json())).principal.subject, "mcp-client")
+    // One call per window: the second is over the limit of this principal.
+    const second = await modernCall(info.url, "whoami", access)
+    assert.strictEqual(second.status, 429)
+    await second.json()
+  })
+
+  it("refuses settings that cannot work: --auth-issuer without --public-url, --auth-jwks-url alone", async () => {
+    const failure = (entries: ReadonlyArray<readonly [string, string]>) =>
+      Effect.runPromise(
+        Effect.flip(Effect.withConfigProvider(Auth.options, ConfigProvider.fromMap(new Map(entries))))
+      ).then(String)
+    assert.include(await failure([["MCP_AUTH_ISSUER", as.issuer]]), "MCP_PUBLIC_URL (--public-url) is required")
+    assert.include(
+      await failure([["MCP_AUTH_JWKS_URL", `${as.issuer}/jwks`], ["MCP_PUBLIC_URL", "http://mcp.test/mcp"]]),
+      "MCP_AUTH_JWKS_URL (--auth-jwks-url) needs MCP_AUTH_ISSUER (--auth-issuer)"
+    )
+    assert.include(
+      await failure([["MCP_AUTH_INTROSPECTION_URL", `${as.issuer}/x`], ["MCP_PUBLIC_URL", "http://mcp.test/mcp"]]),
+      "needs MCP_AUTH_CLIENT_ID (--auth-client-id) and MCP_AUTH_CLIENT_SECRET (--auth-client-secret)"
+    )
+    assert.include(
+      await failure([["MCP_AUTH_ISSUER", "not a url"], ["MCP_PUBLIC_URL", "http://mcp.test/mcp"]]),
+      "MCP_AUTH_ISSUER: expected an absolute http(s) URL"
+    )
+  })
+
+  it("node dist/main.js --auth-issuer --public-url --auth-scopes (dist): tokens required, the principal in the logs", async () => {
+    // The public URL is the name clients reach the server by (a proxy's, say), not its listening address.
+    const publicUrl = "https://mcp.example.test/mcp"
+    const server = await startServer([
+      "--auth-issuer",
+      as.issuer,
+      "--public-url",
+      publicUrl,
+      "--auth-scopes",
+      "mcp:read mcp:write",
+      "--log-messages",
+      "--log-format",
+      "json"
+    ])
+    const url = `http://127.0.0.1:${server.port}/mcp`
+    const refused = await modernCall(url, "echo", {}, { text: "hi" })
+    assert.strictEqual(refused.status, 401)
+    assert.strictEqual(
+      refused.headers.get("www-authenticate"),
+      `Bearer resource_metadata="https://mcp.example.test/.well-known/oauth-protected-resource/mcp", scope="mcp:read mcp:write"`
+    )
+    await refused.json()
+    const ok = await modernCall(url, "echo", bearer(await token()(publicUrl)), { text: "hi" })
+    assert.strictEqual(ok.status, 200)
+    assert.strictEqual(textOf(await ok.json()), "hi")
+    const doc = await fetch(`http://127.0.0.1:${server.port}/.well-known/oauth-protected-resource/mcp`)
+    assert.strictEqual((await doc.json() as { resource: string }).resource, publicUrl)
+    await until(
+      () => server.stderr().some((line) => line.annotations?.principal === "mcp-client"),
+      "a log line with the principal",
+      5000
+    )
+    server.child.kill("SIGTERM")
+    assert.strictEqual((await server.exit).code, 0)
   })
 })

@@ -245,6 +245,9 @@ export const make = (options: Options): Authorizer => {
     let start = 7
     while (header.charCodeAt(start) === 32) start++
     const token = header.slice(start)
+    // A token verified before was well-formed then: the syntax is checked for the others only.
+    const known = verifier.known(token)
+    if (known !== undefined) return judge(known)
     if (!TOKEN68.test(token)) return notBearer
     const verified = verifier.verify(token)
     return verified instanceof Promise ? verified.then(judge) : judge(verified)

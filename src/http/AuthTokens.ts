@@ -71,6 +71,8 @@ export type Verified = Peer.Principal | Rejection
 export interface Verifier {
   /** The principal of a valid token (from the cache when it was seen before), or why it is not valid. */
   readonly verify: (token: string) => Verified | Promise<Verified>
+  /** The principal of a token verified before and not expired yet (no other check is made). */
+  readonly known: (token: string) => Peer.Principal | undefined
   /** Tokens remembered now. */
   readonly cached: () => number
 }
@@ -165,33 +167,48 @@ const lazy = <A>(load: () => Promise<A>): () => Promise<A> => {
   }
 }
 
-/** A least-recently-used map of tokens, bounded in entries and in token characters. */
+/**
+ * A least-recently-used map of tokens, bounded in entries and in token characters. Keyed by the token's last 32
+ * characters (its signature's end, or an opaque token's random tail): a lookup hashes 32 characters, not the whole
+ * token (a JWT is often 1 KiB), and then compares the whole token with the one stored. Two tokens with the same tail
+ * share a slot: the later one replaces the earlier, which is checked again when it comes back.
+ */
 const tokenCache = (maxEntries: number) => {
-  const entries = new Map<string, { readonly principal: Peer.Principal; readonly until: number }>()
+  const entries = new Map<
+    string,
+    { readonly token: string; readonly principal: Peer.Principal; readonly until: number }
+  >()
   let chars = 0
-  const drop = (token: string) => {
-    if (entries.delete(token)) chars -= token.length
+  const keyOf = (token: string) => token.length <= 32 ? token : token.slice(-32)
+  const drop = (key: string) => {
+    const entry = entries.get(key)
+    if (entry !== undefined) {
+      entries.delete(key)
+      chars -= entry.token.length
+    }
   }
   return {
     get: (token: string, now: number): Peer.Principal | undefined => {
-      const entry = entries.get(token)
-      if (entry === undefined) return undefined
+      const key = keyOf(token)
+      const entry = entries.get(key)
+      if (entry === undefined || entry.token !== token) return undefined
       if (entry.until <= now) {
-        drop(token)
+        drop(key)
         return undefined
       }
       // Most recently used last.
-      entries.delete(token)
-      entries.set(token, entry)
+      entries.delete(key)
+      entries.set(key, entry)
       return entry.principal
     },
     set: (token: string, principal: Peer.Principal, until: number) => {
       if (token.length > MAX_CACHED_CHARS / 16) return
-      drop(token)
+      const key = keyOf(token)
+      drop(key)
       while (entries.size > 0 && (entries.size >= maxEntries || chars + token.length > MAX_CACHED_CHARS)) {
         drop(entries.keys().next().value!)
       }
-      entries.set(token, { principal, until })
+      entries.set(key, { token, principal, until })
       chars += token.length
     },
     size: () => entries.size
@@ -362,9 +379,7 @@ export const make = (options: Options): Verifier => {
     return verified
   }
 
-  const verify = (token: string): Verified | Promise<Verified> => {
-    const known = cache.get(token, Date.now())
-    if (known !== undefined) return known
+  const check = (token: string): Verified | Promise<Verified> => {
     if (keys !== undefined && (looksLikeJwt(token) || introspect === undefined)) {
       return keys().then(
         (jwks) => verifyJwt(token, jwks).then((verified) => remember(token, verified, undefined)),
@@ -377,5 +392,24 @@ export const make = (options: Options): Verifier => {
     return rejected("no way to check tokens is configured")
   }
 
-  return { verify, cached: cache.size }
+  // A token being checked: requests carrying it meanwhile wait for that check (one verification or introspection
+  // per token, not one per request). As many entries as requests in flight at most.
+  const checking = new Map<string, Promise<Verified>>()
+
+  const verify = (token: string): Verified | Promise<Verified> => {
+    const known = cache.get(token, Date.now())
+    if (known !== undefined) return known
+    const pending = checking.get(token)
+    if (pending !== undefined) return pending
+    const checked = check(token)
+    if (!(checked instanceof Promise)) return checked
+    checking.set(token, checked)
+    const done = () => {
+      checking.delete(token)
+    }
+    checked.then(done, done)
+    return checked
+  }
+
+  return { verify, known: (token) => cache.get(token, Date.now()), cached: cache.size }
 }
