@@ -294,6 +294,28 @@ describe("authorization: a valid token on every transport", () => {
     }
   })
 
+  it("WebSocket: the connection ends (1008) when the token it was opened with expires", async () => {
+    const mcp = await startMcp()
+    const exp = Math.floor(Date.now() / 1000) + 2
+    const shortLived = await as.sign({
+      iss: as.issuer,
+      aud: mcp.publicUrl,
+      sub: "mcp-client",
+      scope: "mcp:read mcp:write",
+      exp
+    })
+    const socket = await openWebSocket(`ws://127.0.0.1:${mcp.port}/ws`, { headers: bearer(shortLived) })
+    const closed = await new Promise<{ code: number; reason: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("not closed within 8 s")), 8000)
+      socket.once("close", (code, reason) => {
+        clearTimeout(timer)
+        resolve({ code, reason: String(reason) })
+      })
+    })
+    assert.deepStrictEqual(closed, { code: 1008, reason: "access token expired" })
+    assert.isAtLeast(Date.now(), exp * 1000 - 50)
+  })
+
   it("old HTTP+SSE: GET /sse authenticates the stream; each POST /messages must be the same principal", async () => {
     const mcp = await startMcp()
     const mine = bearer(await token()(mcp.publicUrl))

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either } from "effect"
+import { Effect, Either, FiberRef, HashMap } from "effect"
 import * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import * as JsonRpc from "../protocol/JsonRpc.js"
@@ -20,6 +20,13 @@ import type * as LegacySse from "./LegacySse.js"
 import * as Response from "./Response.js"
 import type * as StreamableHttp from "./StreamableHttp.js"
 import type * as WebSocket from "./WebSocket.js"
+
+/**
+ * The principal's subject on every log line of the fiber: set once at its start, not restored after, since each
+ * request (and each WebSocket) is a fiber of its own (`Effect.annotateLogs` would cost a scoped FiberRef change).
+ */
+const annotatePrincipal = (principal: Peer.Principal) =>
+  FiberRef.update(FiberRef.currentLogAnnotations, HashMap.set("principal", principal.subject as unknown))
 
 /** A refused body is read and discarded up to this many bytes (or twice the limit) before the connection is cut. */
 const LINGER_BYTES = 16 * 1024 * 1024
@@ -396,7 +403,7 @@ export const make = (options: Options): Handlers => {
     const served = effect.pipe(
       Effect.catchAllCause((cause) => Effect.zipRight(logFailure(req, cause), Effect.sync(() => failed(res))))
     )
-    return principal === undefined ? served : Effect.annotateLogs(served, "principal", principal.subject)
+    return principal === undefined ? served : Effect.zipRight(annotatePrincipal(principal), served)
   }
 
   /**
@@ -491,7 +498,7 @@ export const make = (options: Options): Handlers => {
           Effect.logError("WebSocket connection failed").pipe(Effect.annotateLogs({ cause: String(cause) }))
         )
       )
-      run(principal === undefined ? connection : Effect.annotateLogs(connection, "principal", principal.subject))
+      run(principal === undefined ? connection : Effect.zipRight(annotatePrincipal(principal), connection))
     }
     if (auth === undefined) {
       accept(undefined)

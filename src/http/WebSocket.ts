@@ -3,11 +3,11 @@
  * frame, both eras, served as one Connection (one fiber) per socket, so frames are handled in arrival order and
  * outbound frames go through the connection's bounded mailbox. Keep-alive pings come from the server's one
  * heartbeat fiber; a peer that misses a pong is terminated. Close codes: 1001 at shutdown, 1009 for a frame over
- * the size limit, 1013 when admission is refused.
+ * the size limit, 1013 when admission is refused, 1008 when the access token the upgrade presented expires.
  *
  * @since 0.1.0
  */
-import { Effect, Option } from "effect"
+import { Clock, Effect, Fiber, Option } from "effect"
 import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import type { WebSocket as Ws } from "ws"
@@ -145,7 +145,18 @@ export const make = (options: {
         pausable: true,
         destroy: () => ws.terminate()
       }
+      // The token authenticated the connection once, at the upgrade, and a socket cannot present a new one: the
+      // connection ends when the token expires (1008), and the client connects again with a fresh token.
+      const expiresAt = principal?.expiresAt
+      const expiry = expiresAt === undefined ? undefined : yield* Effect.fork(
+        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sleep(Math.max(0, expiresAt - now))).pipe(
+          Effect.zipRight(Effect.sync(() => {
+            if (ws.readyState === ws.OPEN) ws.close(1008, "access token expired")
+          }))
+        )
+      )
       yield* Connection.serve(transport, { ...options.connection, transport: "websocket", remoteAddress, principal })
+      if (expiry !== undefined) yield* Fiber.interrupt(expiry)
       if (ws.readyState === ws.OPEN) ws.close(closing ? 1001 : 1000, closing ? "server shutting down" : undefined)
     }).pipe(Effect.ensuring(Effect.sync(() => {
       if (ws.readyState === ws.CONNECTING || ws.readyState === ws.OPEN) ws.terminate()
