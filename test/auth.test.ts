@@ -316,6 +316,34 @@ describe("authorization: a valid token on every transport", () => {
     assert.isAtLeast(Date.now(), exp * 1000 - 50)
   })
 
+  it("modern multi round-trip: the requestState is bound to the principal it was issued to", async () => {
+    const mcp = await startMcp()
+    const mine = bearer(await token()(mcp.publicUrl))
+    const theirs = bearer(await token(undefined, undefined, "other-client")(mcp.publicUrl))
+    const meta = { ...modernMeta, "io.modelcontextprotocol/clientCapabilities": { elicitation: {} } }
+    const call = (headers: Record<string, string>, extra: Record<string, unknown>) =>
+      fetch(mcp.url, {
+        method: "POST",
+        headers: { ...JSON_AND_SSE, ...modernHeaders("tools/call", "ask"), ...headers },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/call",
+          params: { name: "ask", arguments: { questions: ["elicit"] }, _meta: meta, ...extra }
+        })
+      })
+    const first: any = await (await call(mine, {})).json()
+    assert.strictEqual(first.result.resultType, "input_required")
+    const answers = { inputResponses: { q0: { action: "accept", content: { name: "Ada" } } } }
+    // Another principal replaying the state is refused (and does not use it up).
+    const stolen = await call(theirs, { ...answers, requestState: first.result.requestState })
+    const refused: any = await stolen.json()
+    assert.strictEqual(refused.error.code, -32602, JSON.stringify(refused))
+    assert.include(refused.error.message, "another principal")
+    const second: any = await (await call(mine, { ...answers, requestState: first.result.requestState })).json()
+    assert.strictEqual(second.result.resultType, "complete", JSON.stringify(second))
+  })
+
   it("old HTTP+SSE: GET /sse authenticates the stream; each POST /messages must be the same principal", async () => {
     const mcp = await startMcp()
     const mine = bearer(await token()(mcp.publicUrl))
