@@ -4,8 +4,9 @@
  * fiber forked into a FiberSet from a prebuilt runtime; no routing, tracing or logging framework sits on the path.
  *
  * Routes: `/mcp` (Streamable HTTP, both eras), `GET /sse` and `POST /messages` (the HTTP+SSE transport), `/ws`
- * (WebSocket), `GET /health` (liveness), `GET /ready` (readiness; false while shutting down). Routes.ts answers
- * node:http's events: each route's guards, in order, then the route's handler.
+ * (WebSocket), `GET /health` (liveness), `GET /ready` (readiness; false while shutting down), and with
+ * authorization (`auth`, see Auth) `/.well-known/oauth-protected-resource[/mcp]`. Routes.ts answers node:http's
+ * events: each route's guards, in order, then (authorization on) the request's token, then the route's handler.
  *
  * Shutdown (invariant 5): readiness goes false and the server stops accepting; every open stream gets its final
  * event and ends; requests in flight get the rest of the shutdown deadline to finish; then whatever is left is

@@ -136,8 +136,9 @@ export const make = (options: Options): Handlers => {
   const tooLarge = Guards.tooLarge(maxBodyBytes)
   /**
    * What every MCP transport's endpoint checks first (Streamable HTTP, HTTP+SSE, WebSocket upgrades): Host and
-   * Origin against DNS rebinding, then readiness. A check every MCP request must pass (authorization, rate
-   * limits) is one more guard here.
+   * Origin against DNS rebinding, then readiness. A synchronous check every MCP request must pass is one more
+   * guard here; authorization, which may have to wait (a JWKS fetch, a signature check), comes after the guards
+   * (`admitted`), and rate limits are the engine's (they know the tool).
    */
   const admission: ReadonlyArray<Guards.Guard> = [Guards.origin(options.policy), readiness]
   /** `Expect: 100-continue`: checked before the client is told to send the body (see `checkContinue`). */
