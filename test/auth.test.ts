@@ -574,6 +574,28 @@ describe("authorization: bad tokens", () => {
   })
 })
 
+describe("authorization: discovery and keys", () => {
+  it("finds the JWKS through OpenID discovery when RFC 8414 metadata is absent; --auth-jwks-url overrides it", async () => {
+    // oidc-provider serves only /.well-known/openid-configuration: the server fell back to it in every test above.
+    const rfc8414 = await fetch(`${as.issuer}/.well-known/oauth-authorization-server`)
+    assert.strictEqual(rfc8414.status, 404)
+    await rfc8414.text()
+    const mcp = await startMcp({ jwksUrl: `${as.issuer}/jwks` })
+    const ok = await modernCall(mcp.url, "whoami", bearer(await token()(mcp.publicUrl)))
+    assert.strictEqual(ok.status, 200)
+    await ok.json()
+  })
+
+  it("answers 503 with Retry-After while the keys cannot be fetched", async () => {
+    const mcp = await startMcp({ jwksUrl: `${as.issuer}/no-such-jwks` })
+    const res = await modernCall(mcp.url, "whoami", bearer(await token()(mcp.publicUrl)))
+    const body = await res.json() as { error: { message: string } }
+    assert.strictEqual(res.status, 503)
+    assert.strictEqual(res.headers.get("retry-after"), "5")
+    assert.include(body.error.message, "the authorization server's keys cannot be fetched")
+  })
+})
+
 describe("authorization: opaque tokens by introspection (RFC 7662)", () => {
   it("accepts an active opaque token for this resource, refuses one for another", async () => {
     const port = await freePort()

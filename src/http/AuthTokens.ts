@@ -7,7 +7,7 @@
  *   `/.well-known/openid-configuration` (both forms); its `issuer` must equal the configured one. Fetched on first
  *   use, retried after a failure (at most every 10 s).
  * - JWKS: `jose.createRemoteJWKSet` (cached; refetched on an unknown `kid`, at most every 30 s; fetches time out
- *   after 5 s). Algorithms: asymmetric only (RS, PS, ES, EdDSA): never `none`, never HS* (a token "signed" with
+ *   after 5 s; after a failed fetch, new tokens get 503 for 5 s without another try). Algorithms: asymmetric only (RS, PS, ES, EdDSA): never `none`, never HS* (a token "signed" with
  *   the RSA public key as an HMAC secret cannot verify).
  * - Claims: `iss` = the issuer, `aud` contains the resource (RFC 8707), `exp` required, `exp`/`nbf` with the
  *   configured skew, `typ` when present one of `at+jwt`, `application/at+jwt` or `JWT` (RFC 9068 asks for `at+jwt`;
@@ -269,7 +269,11 @@ const describeJose = (error: unknown): Rejection => {
   }
   if (error instanceof jose.errors.JWKSMultipleMatchingKeys) return rejected("the token's key is ambiguous (no kid)")
   if (error instanceof jose.errors.JWSSignatureVerificationFailed) return rejected("the token's signature is not valid")
-  if (error instanceof jose.errors.JWKSTimeout || error instanceof jose.errors.JWKSInvalid) {
+  // jose says a JWKS endpoint that answers anything but 200 only in its message.
+  if (
+    error instanceof jose.errors.JWKSTimeout || error instanceof jose.errors.JWKSInvalid ||
+    (error instanceof jose.errors.JOSEError && error.message.includes("JSON Web Key Set HTTP response"))
+  ) {
     return unavailable("the authorization server's keys cannot be fetched")
   }
   if (error instanceof jose.errors.JOSEError) return rejected("the token is not a valid JWT")
@@ -379,10 +383,19 @@ export const make = (options: Options): Verifier => {
     return verified
   }
 
+  // After the keys could not be fetched, new tokens are answered 503 for a while without trying again: a client
+  // retrying (or many clients) does not turn into as many requests to a struggling authorization server.
+  let keysDownUntil = 0
+  const keysDown = (verified: Verified): Verified => {
+    if (isRejection(verified) && verified.kind === "unavailable") keysDownUntil = Date.now() + RETRY_MS / 2
+    return verified
+  }
+
   const check = (token: string): Verified | Promise<Verified> => {
     if (keys !== undefined && (looksLikeJwt(token) || introspect === undefined)) {
+      if (Date.now() < keysDownUntil) return unavailable("the authorization server's keys cannot be fetched")
       return keys().then(
-        (jwks) => verifyJwt(token, jwks).then((verified) => remember(token, verified, undefined)),
+        (jwks) => verifyJwt(token, jwks).then((verified) => remember(token, keysDown(verified), undefined)),
         () => unavailable("the authorization server's metadata cannot be fetched")
       )
     }
