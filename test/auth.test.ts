@@ -9,8 +9,13 @@ import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { ConfigProvider, Effect, Layer, ManagedRuntime, Schema } from "effect"
 import * as jose from "jose"
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
 import * as http from "node:http"
+import * as http2 from "node:http2"
 import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
 import { Auth, Interceptor, McpContext, McpHttpServer, McpServer, Prompt, Tool } from "../src/index.js"
 import * as AuthServer from "./fixtures/AuthServer.js"
@@ -776,5 +781,90 @@ describe("authorization: from the settings", () => {
     )
     server.child.kill("SIGTERM")
     assert.strictEqual((await server.exit).code, 0)
+  })
+})
+
+describe("authorization: over TLS, HTTP/2", () => {
+  it("an HTTP/2 request is authenticated like an HTTP/1.1 one (401 with the challenge, then 200)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mcp-auth-tls-"))
+    try {
+      const keyFile = path.join(dir, "key.pem")
+      const certFile = path.join(dir, "cert.pem")
+      execFileSync("openssl", [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        keyFile,
+        "-out",
+        certFile,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1"
+      ], { stdio: "ignore" })
+      const cert = fs.readFileSync(certFile)
+      const port = await freePort()
+      const publicUrl = `https://127.0.0.1:${port}/mcp`
+      const runtime: Runtime = ManagedRuntime.make(
+        McpHttpServer.layer({
+          port,
+          shutdownTimeout: "2 seconds",
+          tls: { cert, key: fs.readFileSync(keyFile) },
+          auth: { issuer: as.issuer, publicUrl, scopes: REQUIRED }
+        }).pipe(Layer.provideMerge(McpServer.tool(WhoAmI).pipe(Layer.provideMerge(TestServer.layer()))))
+      )
+      runtimes.push(runtime)
+      await runtime.runPromise(McpHttpServer.McpHttpServer)
+      const session = http2.connect(`https://127.0.0.1:${port}`, { ca: cert })
+      try {
+        const call = (headers: Record<string, string>) =>
+          new Promise<{ status: number; challenge: string | undefined; body: any }>((resolve, reject) => {
+            const stream = session.request({
+              ":method": "POST",
+              ":path": "/mcp",
+              ...JSON_AND_SSE,
+              ...modernHeaders("tools/call", "whoami"),
+              ...headers
+            })
+            let status = 0
+            let challenge: string | undefined
+            let text = ""
+            stream.on("response", (h) => {
+              status = Number(h[":status"])
+              challenge = h["www-authenticate"] as string | undefined
+            })
+            stream.setEncoding("utf8")
+            stream.on("data", (chunk) => (text += chunk))
+            stream.on("end", () => resolve({ status, challenge, body: JSON.parse(text) }))
+            stream.on("error", reject)
+            stream.end(JSON.stringify({
+              jsonrpc: "2.0",
+              id: 1,
+              method: "tools/call",
+              params: { name: "whoami", arguments: {}, _meta: modernMeta }
+            }))
+          })
+        const refused = await call({})
+        assert.strictEqual(refused.status, 401)
+        assert.strictEqual(
+          refused.challenge,
+          `Bearer resource_metadata="https://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp", scope="mcp:read mcp:write"`
+        )
+        const ok = await call(bearer(await token()(publicUrl)))
+        assert.strictEqual(ok.status, 200)
+        assert.strictEqual(JSON.parse(textOf(ok.body)).principal.subject, "mcp-client")
+      } finally {
+        session.close()
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
