@@ -17,7 +17,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
-import { Auth, Interceptor, McpContext, McpHttpServer, McpServer, Prompt, Tool } from "../src/index.js"
+import { Auth, Interceptor, McpContext, McpHttpServer, McpServer, Prompt, Resource, Tool } from "../src/index.js"
 import * as AuthServer from "./fixtures/AuthServer.js"
 import { startServer } from "./fixtures/MainProcess.js"
 import * as TestServer from "./fixtures/TestServer.js"
@@ -65,6 +65,13 @@ const Secret = Prompt.make({
   content: () => Effect.succeed("secret")
 })
 
+const Vault = Resource.make({
+  uri: "test://vault",
+  name: "vault",
+  scopes: ["mcp:admin"],
+  read: Effect.succeed("gold")
+})
+
 /** The subjects interceptors saw, per message (Interceptor Context.peer). */
 const seen: Array<string | undefined> = []
 const recorder: Interceptor.Interceptor = {
@@ -98,7 +105,12 @@ const startMcp = async (auth: Partial<Auth.Options> = {}) => {
     }).pipe(
       Layer.provide(Interceptor.layer(recorder)),
       Layer.provideMerge(
-        Layer.mergeAll(McpServer.tool(WhoAmI), McpServer.tool(AdminOnly), McpServer.prompt(Secret)).pipe(
+        Layer.mergeAll(
+          McpServer.tool(WhoAmI),
+          McpServer.tool(AdminOnly),
+          McpServer.prompt(Secret),
+          McpServer.resource(Vault)
+        ).pipe(
           Layer.provideMerge(TestServer.layer({ pageSize: 100 }))
         )
       )
@@ -521,6 +533,53 @@ describe("authorization: bad tokens", () => {
     })
     assert.strictEqual(prompt.status, 200)
     await prompt.json()
+    // A resource's scopes, and a prompt's, refused the same way to a token without them.
+    const reader = bearer(await token("mcp:read mcp:write")(mcp.publicUrl))
+    const read = await fetch(mcp.url, {
+      method: "POST",
+      headers: { ...JSON_AND_SSE, ...modernHeaders("resources/read", "test://vault"), ...reader },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 5,
+        method: "resources/read",
+        params: { uri: "test://vault", _meta: modernMeta }
+      })
+    })
+    assert.strictEqual(read.status, 403)
+    assert.include(read.headers.get("www-authenticate"), `error="insufficient_scope", scope="mcp:admin"`)
+    assert.deepStrictEqual((await read.json() as any).error.data.missingScopes, ["mcp:admin"])
+    const promptRefused = await fetch(mcp.url, {
+      method: "POST",
+      headers: { ...JSON_AND_SSE, ...modernHeaders("prompts/get", "secret"), ...reader },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 6,
+        method: "prompts/get",
+        params: { name: "secret", arguments: {}, _meta: modernMeta }
+      })
+    })
+    assert.strictEqual(promptRefused.status, 403)
+    await promptRefused.json()
+    // The same resource over a legacy session: 403 too (the session's POST answers with the status).
+    const init = await fetch(mcp.url, {
+      method: "POST",
+      headers: { ...JSON_AND_SSE, ...reader },
+      body: JSON.stringify(initialize())
+    })
+    await init.json()
+    const legacyRead = await fetch(mcp.url, {
+      method: "POST",
+      headers: {
+        ...JSON_AND_SSE,
+        ...reader,
+        "mcp-session-id": init.headers.get("mcp-session-id")!,
+        "mcp-protocol-version": "2025-11-25"
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "resources/read", params: { uri: "test://vault" } })
+    })
+    assert.strictEqual(legacyRead.status, 403)
+    assert.include(legacyRead.headers.get("www-authenticate"), `scope="mcp:admin"`)
+    await legacyRead.json()
     // tools/list lists the tool all the same (listing is not calling).
     const list = await fetch(mcp.url, {
       method: "POST",
