@@ -9,7 +9,7 @@
 import type { Redacted } from "effect"
 import { Config, Option } from "effect"
 import type { Setting } from "./Setting.js"
-import { bounded, count, list, MAX_MILLIS, millis, setting, text, toggle } from "./Setting.js"
+import { bounded, count, list, MAX_MILLIS, millis, parsed, setting, text, toggle } from "./Setting.js"
 
 export type {
   /**
@@ -370,6 +370,118 @@ export const rateLimitWindowMs: Setting<number, number> = setting(
   "The window of the rate limits: a bucket refills fully in this long.",
   bounded("MCP_RATE_LIMIT_WINDOW_MS", 1, MAX_MILLIS, `a number of milliseconds, an integer from 1 to ${MAX_MILLIS}`)
 )
+// -- authorization (OAuth 2.1 resource server; see http/Auth.ts) ---------------------------------------------------
+
+const url = (env: string): Config.Config<string> =>
+  parsed(env, "an absolute http(s) URL", (text) => {
+    try {
+      const parsedUrl = new URL(text)
+      return parsedUrl.protocol === "https:" || parsedUrl.protocol === "http:" ? text : undefined
+    } catch {
+      return undefined
+    }
+  })
+
+/**
+ * @since 0.1.0
+ * @category settings
+ */
+export const authIssuer: Setting<string, undefined> = setting(
+  "auth-issuer",
+  "MCP_AUTH_ISSUER",
+  "URL",
+  undefined,
+  "none (no authorization)",
+  "Require OAuth 2.1 bearer tokens from this authorization server: its metadata from /.well-known/oauth-authorization-server (else /.well-known/openid-configuration), JWT access tokens checked against its jwks_uri. Needs --public-url.",
+  url("MCP_AUTH_ISSUER")
+)
+/**
+ * @since 0.1.0
+ * @category settings
+ */
+export const authJwksUrl: Setting<string, undefined> = setting(
+  "auth-jwks-url",
+  "MCP_AUTH_JWKS_URL",
+  "URL",
+  undefined,
+  "the issuer's jwks_uri",
+  "The JSON Web Key Set that signs access tokens, instead of the one the issuer's metadata names. Needs --auth-issuer.",
+  url("MCP_AUTH_JWKS_URL")
+)
+/**
+ * @since 0.1.0
+ * @category settings
+ */
+export const publicUrl: Setting<string, undefined> = setting(
+  "public-url",
+  "MCP_PUBLIC_URL",
+  "URL",
+  undefined,
+  "none",
+  "This server's canonical URL as clients reach it (e.g. https://mcp.example.com/mcp): the audience access tokens must name (RFC 8707) and the resource of /.well-known/oauth-protected-resource.",
+  url("MCP_PUBLIC_URL")
+)
+/**
+ * @since 0.1.0
+ * @category settings
+ */
+export const authScopes: Setting<ReadonlyArray<string>, undefined> = setting(
+  "auth-scopes",
+  "MCP_AUTH_SCOPES",
+  "SCOPES",
+  undefined,
+  "none",
+  "Space-separated scopes every request's token needs (403 insufficient_scope otherwise).",
+  Config.map(Config.string("MCP_AUTH_SCOPES"), (value) => value.split(/\s+/).filter((s) => s !== ""))
+)
+/**
+ * @since 0.1.0
+ * @category settings
+ */
+export const authIntrospectionUrl: Setting<string, undefined> = setting(
+  "auth-introspection-url",
+  "MCP_AUTH_INTROSPECTION_URL",
+  "URL",
+  undefined,
+  "none",
+  "Check opaque (non-JWT) access tokens by RFC 7662 introspection at this URL, as --auth-client-id (HTTP Basic). Results cached up to 60 s.",
+  url("MCP_AUTH_INTROSPECTION_URL")
+)
+/**
+ * @since 0.1.0
+ * @category settings
+ */
+export const authClientId = text(
+  "auth-client-id",
+  "MCP_AUTH_CLIENT_ID",
+  "ID",
+  undefined,
+  "none",
+  "This server's client id at the authorization server, for introspection."
+)
+/**
+ * @since 0.1.0
+ * @category settings
+ */
+export const authClientSecret: Setting<Redacted.Redacted, undefined> = setting(
+  "auth-client-secret",
+  "MCP_AUTH_CLIENT_SECRET",
+  "SECRET",
+  undefined,
+  "none",
+  "The client secret that goes with --auth-client-id.",
+  Config.redacted("MCP_AUTH_CLIENT_SECRET")
+)
+/**
+ * @since 0.1.0
+ * @category settings
+ */
+export const authClockSkewMs = millis(
+  "auth-clock-skew-ms",
+  "MCP_AUTH_CLOCK_SKEW_MS",
+  30_000,
+  "Clock skew allowed when checking a token's exp and nbf."
+)
 /**
  * @since 0.1.0
  * @category settings
@@ -441,6 +553,14 @@ export const all: ReadonlyArray<Setting<unknown>> = [
   rateLimitCalls,
   rateLimitToolCalls,
   rateLimitWindowMs,
+  authIssuer,
+  authJwksUrl,
+  publicUrl,
+  authScopes,
+  authIntrospectionUrl,
+  authClientId,
+  authClientSecret,
+  authClockSkewMs,
   logMessages,
   allowMethods,
   denyMethods

@@ -4,6 +4,8 @@
  * @since 0.1.0
  */
 export * as Cli from "./Cli.js"
+export * as Auth from "./http/Auth.js"
+export * as AuthTokens from "./http/AuthTokens.js"
 export * as EventStore from "./http/EventStore.js"
 export * as LegacySse from "./http/LegacySse.js"
 export * as McpHttpServer from "./http/McpHttpServer.js"

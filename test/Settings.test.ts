@@ -53,7 +53,8 @@ const numeric: ReadonlyArray<readonly [Settings.Setting<number>, string, number,
     Settings.requestTimeoutMs,
     Settings.drainTimeoutMs,
     Settings.cacheTtlMs,
-    Settings.clientRequestTimeoutMs
+    Settings.clientRequestTimeoutMs,
+    Settings.authClockSkewMs
   ].map((setting) => [setting, "a number of milliseconds, an integer from 0 to 2147483647", 0, 2147483647] as const)
 ]
 

@@ -11,7 +11,8 @@ import type { ServerResponse } from "node:http"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
 import type * as Dispatcher from "../server/Dispatcher.js"
-import { errorBody, requestIdOf, retryAfter, sendJson } from "./Response.js"
+import * as Auth from "./Auth.js"
+import { errorBody, requestIdOf, sendJson } from "./Response.js"
 import * as ResumableStream from "./ResumableStream.js"
 import * as Sse from "./Sse.js"
 
@@ -24,6 +25,8 @@ import * as Sse from "./Sse.js"
 export interface Context extends ResumableStream.Context {
   /** The SSE `retry` hint sent to 2025-11-25 clients. */
   readonly retryMillis: number
+  /** The OAuth resource server, when authorization is on (the challenge of a 403 names its metadata). */
+  readonly auth?: Auth.Authorizer | undefined
 }
 
 /**
@@ -46,7 +49,8 @@ export interface HttpSession {
 }
 
 /**
- * The status of a legacy answer sent as JSON: 429 for a call over a rate limit, 400 for a message refused as
+ * The status of a legacy answer sent as JSON: 429 for a call over a rate limit, 403 for a call lacking the scopes of
+ * its tool, prompt or resource, 400 for a message refused as
  * unparseable or invalid, else 200.
  *
  * @since 0.1.0
@@ -55,6 +59,8 @@ export interface HttpSession {
 export const legacyStatus = (outcome: Dispatcher.Outcome): number =>
   outcome.retryAfterMs !== undefined
     ? 429
+    : outcome.insufficientScope !== undefined
+    ? 403
     : outcome.rejected && (outcome.code === JsonRpc.PARSE_ERROR || outcome.code === JsonRpc.INVALID_REQUEST)
     ? 400
     : 200
@@ -165,7 +171,7 @@ export class LegacyPost implements Dispatcher.Sink {
         this.res,
         legacyStatus(outcome),
         frame,
-        outcome.retryAfterMs === undefined ? this.headers : { ...this.headers, ...retryAfter(outcome) }
+        Auth.outcomeHeaders(this.session.context.auth, outcome, this.headers)
       )
       return Effect.void
     }

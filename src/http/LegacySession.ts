@@ -15,6 +15,7 @@ import * as McpMethod from "../protocol/McpMethod.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
 import * as Dispatcher from "../server/Dispatcher.js"
 import * as Execution from "../server/Execution.js"
+import * as Peer from "../server/Peer.js"
 import * as Session from "../server/Session.js"
 import * as EventStore from "./EventStore.js"
 import * as LegacyPost from "./LegacyPost.js"
@@ -58,7 +59,9 @@ export class LegacySession implements LegacyPost.HttpSession, Session.Managed, D
     readonly context: Context,
     readonly id: string,
     state: Session.Session,
-    remoteAddress: string | undefined
+    remoteAddress: string | undefined,
+    /** The principal that created the session: the only one it answers (anonymous stays anonymous). */
+    readonly principal: Peer.Principal | undefined
   ) {
     this.inFlight = Effect.unsafeMakeSemaphore(context.maxInFlightPerSession)
     this.standalone = { id: `${id}/get`, closed: false, pump: undefined }
@@ -76,7 +79,8 @@ export class LegacySession implements LegacyPost.HttpSession, Session.Managed, D
         onPush: () => ResumableStream.pushTo(context.store, this.standalone, this.dispatcher),
         transport: "http",
         sessionId: id,
-        remoteAddress
+        remoteAddress,
+        principal
       }
     )
   }
@@ -135,13 +139,33 @@ export class LegacySession implements LegacyPost.HttpSession, Session.Managed, D
   }
 }
 
+/**
+ * The session `sessionId` names, if the principal is the one that created it: another principal (another subject
+ * or issuer; an anonymous request for an authenticated session, or the reverse) finds nothing, as if the session did
+ * not exist (the registry's lookup still counts as activity: the session's idle clock restarts).
+ */
+const sessionOf = (
+  context: Context,
+  sessionId: string,
+  principal: Peer.Principal | undefined
+): Effect.Effect<LegacySession | undefined> =>
+  Effect.map(
+    context.registry.touch(sessionId),
+    (session) => session === undefined || Peer.samePrincipal(session.principal, principal) ? session : undefined
+  )
+
 const isInitialize = (json: unknown): boolean =>
   Predicate.isRecord(json) && json.method === McpMethod.initialize.name && json.id !== undefined
 
-const initialize = (context: Context, res: ServerResponse, json: unknown) =>
+const initialize = (
+  context: Context,
+  res: ServerResponse,
+  json: unknown,
+  principal: Peer.Principal | undefined
+) =>
   Effect.gen(function*() {
     const state = yield* Session.make
-    const session = new LegacySession(context, randomUUID(), state, res.socket?.remoteAddress)
+    const session = new LegacySession(context, randomUUID(), state, res.socket?.remoteAddress, principal)
     if (!(yield* context.registry.add(session.id, session))) {
       yield* session.close
       return sendJson(res, 503, errorBody(-32000, "Too many sessions; retry later", requestIdOf(json)), {
@@ -166,7 +190,8 @@ export const post = (
   context: Context,
   req: IncomingMessage,
   res: ServerResponse,
-  json: unknown
+  json: unknown,
+  principal?: Peer.Principal | undefined
 ): Effect.Effect<void> => {
   if (Array.isArray(json) && json.some(isInitialize)) {
     return Effect.sync(() =>
@@ -179,7 +204,7 @@ export const post = (
   }
   const sessionId = header(req, "mcp-session-id")
   if (sessionId === undefined) {
-    if (isInitialize(json)) return initialize(context, res, json)
+    if (isInitialize(json)) return initialize(context, res, json, principal)
     return Effect.sync(() =>
       Array.isArray(json)
         ? sendJson(
@@ -194,7 +219,7 @@ export const post = (
         )
     )
   }
-  return Effect.flatMap(context.registry.touch(sessionId), (session) => {
+  return Effect.flatMap(sessionOf(context, sessionId, principal), (session) => {
     if (session === undefined) {
       sendJson(res, 404, errorBody(-32001, "Session not found", requestIdOf(json)))
       return Effect.void
@@ -221,12 +246,17 @@ export const post = (
  * @since 0.1.0
  * @category handlers
  */
-export const get = (context: Context, req: IncomingMessage, res: ServerResponse): Effect.Effect<void> => {
+export const get = (
+  context: Context,
+  req: IncomingMessage,
+  res: ServerResponse,
+  principal?: Peer.Principal | undefined
+): Effect.Effect<void> => {
   const sessionId = header(req, "mcp-session-id")
   if (sessionId === undefined) {
     return Effect.sync(() => sendJson(res, 400, errorBody(-32000, "Bad Request: Mcp-Session-Id header is required")))
   }
-  return Effect.flatMap(context.registry.touch(sessionId), (session) => {
+  return Effect.flatMap(sessionOf(context, sessionId, principal), (session) => {
     if (session === undefined) {
       sendJson(res, 404, errorBody(-32001, "Session not found"))
       return Effect.void
@@ -291,12 +321,18 @@ export const get = (context: Context, req: IncomingMessage, res: ServerResponse)
  * @since 0.1.0
  * @category handlers
  */
-export const del = (context: Context, req: IncomingMessage, res: ServerResponse): Effect.Effect<void> =>
+export const del = (
+  context: Context,
+  req: IncomingMessage,
+  res: ServerResponse,
+  principal?: Peer.Principal | undefined
+): Effect.Effect<void> =>
   Effect.gen(function*() {
     const sessionId = header(req, "mcp-session-id")
     if (sessionId === undefined) {
       return sendJson(res, 400, errorBody(-32000, "Bad Request: Mcp-Session-Id header is required"))
     }
-    if (yield* context.registry.remove(sessionId)) return sendJson(res, 200, undefined)
+    const session = yield* sessionOf(context, sessionId, principal)
+    if (session !== undefined && (yield* context.registry.remove(sessionId))) return sendJson(res, 200, undefined)
     sendJson(res, 404, errorBody(-32001, "Session not found"))
   })

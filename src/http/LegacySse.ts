@@ -9,6 +9,7 @@ import { Effect, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { McpServer } from "../server/McpServer.js"
+import * as Peer from "../server/Peer.js"
 import * as Connection from "../transport/Connection.js"
 import { errorBody, sendJson } from "./Response.js"
 import * as Sse from "./Sse.js"
@@ -19,13 +20,23 @@ import type * as Streams from "./Streams.js"
  * @category models
  */
 export interface LegacySse {
+  /** GET /sse, authenticated as `principal` when authorization is on: the stream is that principal's. */
   readonly stream: (
     req: IncomingMessage,
     res: ServerResponse,
-    messagesPath: string
+    messagesPath: string,
+    principal?: Peer.Principal | undefined
   ) => Effect.Effect<void, never, McpServer>
-  /** Hands one POSTed message to its stream's connection. */
-  readonly message: (sessionId: string | null, body: string, res: ServerResponse) => void
+  /**
+   * Hands one POSTed message to its stream's connection. A stream opened by another principal (another subject or
+   * issuer, or anonymous) is not found (404).
+   */
+  readonly message: (
+    sessionId: string | null,
+    body: string,
+    res: ServerResponse,
+    principal?: Peer.Principal | undefined
+  ) => void
   readonly sessions: () => number
 }
 
@@ -40,9 +51,17 @@ export const make = (shared: {
   /** Limits of each connection (in flight, queued bytes). */
   readonly connection?: Omit<Connection.Options, "transport" | "drainTimeout">
 }): LegacySse => {
-  const sessions = new Map<string, Connection.Inbound>()
+  const sessions = new Map<
+    string,
+    { readonly inbound: Connection.Inbound; readonly principal: Peer.Principal | undefined }
+  >()
 
-  const stream = (_req: IncomingMessage, res: ServerResponse, messagesPath: string) =>
+  const stream = (
+    _req: IncomingMessage,
+    res: ServerResponse,
+    messagesPath: string,
+    principal?: Peer.Principal | undefined
+  ) =>
     Effect.gen(function*() {
       const sessionId = randomUUID()
       const liveness: Sse.Liveness = { pending: -1 }
@@ -50,7 +69,7 @@ export const make = (shared: {
         start: (inbound) =>
           Effect.acquireRelease(
             Effect.sync(() => {
-              sessions.set(sessionId, inbound)
+              sessions.set(sessionId, { inbound, principal })
               res.once("close", () => inbound.end({ drain: false }))
               Sse.open(res)
               res.write(Sse.event("endpoint", `${messagesPath}?sessionId=${sessionId}`))
@@ -81,6 +100,7 @@ export const make = (shared: {
           ...shared.connection,
           transport: "sse",
           sessionId,
+          principal,
           remoteAddress: res.socket?.remoteAddress,
           ...(shared.drainTimeout === undefined ? {} : { drainTimeout: shared.drainTimeout })
         })
@@ -91,10 +111,17 @@ export const make = (shared: {
       if (!res.writableEnded) res.end(Sse.event("shutdown", "{}"))
     })
 
-  const message = (sessionId: string | null, body: string, res: ServerResponse) => {
-    const inbound = sessionId === null ? undefined : sessions.get(sessionId)
-    if (inbound === undefined) return sendJson(res, 404, errorBody(-32001, "Session not found"))
-    if (!inbound.frame(body)) {
+  const message = (
+    sessionId: string | null,
+    body: string,
+    res: ServerResponse,
+    principal?: Peer.Principal | undefined
+  ) => {
+    const session = sessionId === null ? undefined : sessions.get(sessionId)
+    if (session === undefined || !Peer.samePrincipal(session.principal, principal)) {
+      return sendJson(res, 404, errorBody(-32001, "Session not found"))
+    }
+    if (!session.inbound.frame(body)) {
       return sendJson(res, 503, errorBody(-32000, "The session is too far behind; retry shortly"), {
         "retry-after": "1"
       })

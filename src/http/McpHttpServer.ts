@@ -4,8 +4,9 @@
  * fiber forked into a FiberSet from a prebuilt runtime; no routing, tracing or logging framework sits on the path.
  *
  * Routes: `/mcp` (Streamable HTTP, both eras), `GET /sse` and `POST /messages` (the HTTP+SSE transport), `/ws`
- * (WebSocket), `GET /health` (liveness), `GET /ready` (readiness; false while shutting down). Routes.ts answers
- * node:http's events: each route's guards, in order, then the route's handler.
+ * (WebSocket), `GET /health` (liveness), `GET /ready` (readiness; false while shutting down), and with
+ * authorization (`auth`, see Auth) `/.well-known/oauth-protected-resource[/mcp]`. Routes.ts answers node:http's
+ * events: each route's guards, in order, then (authorization on) the request's token, then the route's handler.
  *
  * Shutdown (invariant 5): readiness goes false and the server stops accepting; every open stream gets its final
  * event and ends; requests in flight get the rest of the shutdown deadline to finish; then whatever is left is
@@ -22,7 +23,9 @@ import * as Http2 from "node:http2"
 import type { AddressInfo, Socket } from "node:net"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import { McpServer } from "../server/McpServer.js"
+import * as RateLimit from "../server/RateLimit.js"
 import * as Settings from "../Settings.js"
+import * as Auth from "./Auth.js"
 import * as Guards from "./Guards.js"
 import * as H2 from "./Http2.js"
 import * as LegacySse from "./LegacySse.js"
@@ -83,6 +86,12 @@ export interface Options extends StreamableHttp.Options {
    * speaks HTTP/2 to its upstreams. Prior knowledge only: Node has no h2c Upgrade from HTTP/1.1. Default false.
    */
   readonly h2c?: boolean
+  /**
+   * Require OAuth 2.1 bearer tokens (the MCP authorization spec; see Auth): every MCP request over HTTP authenticated
+   * against this authorization server, Protected Resource Metadata served. Default: the `Auth.Authorization` in
+   * context (`Auth.layer`, `Auth.layerConfig`), else none (anonymous).
+   */
+  readonly auth?: Auth.Options | undefined
 }
 
 /**
@@ -148,6 +157,17 @@ export interface Handler extends Routes.Handlers {
   readonly shutdown: Effect.Effect<void>
 }
 
+/** The scopes the registry's tools, prompts, resources and templates declare (listed in the resource's metadata). */
+const declaredScopes = (registry: ReturnType<McpServer["Type"]["currentRegistry"]>): ReadonlyArray<string> => {
+  const scopes = new Set<string>()
+  const add = (declared: ReadonlyArray<string> | undefined) => declared?.forEach((scope) => scopes.add(scope))
+  for (const tool of registry.tools.values()) add(tool.scopes)
+  for (const prompt of registry.prompts.values()) add(prompt.scopes)
+  for (const resource of registry.resources.values()) add(resource.scopes)
+  for (const template of registry.templates) add(template.scopes)
+  return [...scopes]
+}
+
 /**
  * Builds the MCP endpoints' handlers; the Scope's end is their graceful shutdown.
  *
@@ -168,7 +188,8 @@ export const handler = (
     const requests = yield* FiberSet.make<unknown, unknown>()
     const streams = yield* Streams.make({ keepAlive: options.keepAlive ?? Settings.keepaliveMs.default })
     const streamPermits = yield* Effect.makeSemaphore(options.maxStreams ?? Settings.maxStreams.default)
-    const mcp = yield* StreamableHttp.make(options, { streams, streamPermits })
+    const auth = options.auth !== undefined ? Auth.make(options.auth) : yield* Auth.Authorization
+    const mcp = yield* StreamableHttp.make(options, { streams, streamPermits, auth })
     // Every connection transport gets the same per-connection limits as a Streamable HTTP session.
     const connection = {
       maxInFlight: options.maxInFlightPerSession ?? Settings.maxInFlightPerSession.default,
@@ -190,7 +211,9 @@ export const handler = (
       legacySse,
       websocket,
       run: yield* FiberSet.runtime(requests)<McpServer>(),
-      probes: options.probes ?? false
+      probes: options.probes ?? false,
+      auth,
+      scopesSupported: () => declaredScopes(mcpServer.currentRegistry())
     })
 
     let shutdownStarted = false
@@ -465,12 +488,23 @@ export const options: Config.Config<Options> = Config.all({
   ...(c.h2c ? { h2c: true } : {})
 })))
 
+/** The rate limits the settings give; when they give none, those already in context (`RateLimit.layer`). */
+const rateLimitConfig: Layer.Layer<RateLimit.RateLimiter, ConfigError.ConfigError> = Layer.effect(
+  RateLimit.RateLimiter,
+  Effect.flatMap(RateLimit.options, (configured) => {
+    const limiter = RateLimit.make(configured)
+    return RateLimit.isActive(limiter) ? Effect.succeed(limiter) : RateLimit.RateLimiter
+  })
+)
+
 /**
- * The server with its options read from Config.
+ * The server with its options read from Config: the HTTP settings, the rate limits (`--rate-limit-*`) and
+ * authorization (`--auth-issuer`, `--public-url`, ...). Limits or authorization the settings leave unset are those
+ * already in context (`RateLimit.layer`, `Auth.layer`), if any.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerConfig: Layer.Layer<McpHttpServer, Error | import("effect/ConfigError").ConfigError, McpServer> =
-  Layer
-    .scoped(McpHttpServer, Effect.flatMap(options, make))
+export const layerConfig: Layer.Layer<McpHttpServer, Error | ConfigError.ConfigError, McpServer> = Layer
+  .scoped(McpHttpServer, Effect.flatMap(options, make))
+  .pipe(Layer.provide(Layer.merge(Auth.layerConfig, rateLimitConfig)))

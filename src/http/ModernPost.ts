@@ -13,9 +13,11 @@ import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpMethod from "../protocol/McpMethod.js"
 import * as Dispatcher from "../server/Dispatcher.js"
 import * as Execution from "../server/Execution.js"
+import type * as Peer from "../server/Peer.js"
 import type * as RequestContext from "../server/RequestContext.js"
 import type * as Session from "../server/Session.js"
-import { decodeHeaderValue, errorBody, header, requestIdOf, retryAfter, sendJson } from "./Response.js"
+import * as Auth from "./Auth.js"
+import { decodeHeaderValue, errorBody, header, requestIdOf, sendJson } from "./Response.js"
 import * as Sse from "./Sse.js"
 import type * as Streams from "./Streams.js"
 
@@ -31,10 +33,13 @@ export interface Context {
   /** Modern requests keep no session state: every modern POST's dispatcher shares this one. */
   readonly modernSession: Session.Session
   readonly streams: Streams.Streams
+  /** The OAuth resource server, when authorization is on (the challenge of a 403 names its metadata). */
+  readonly auth?: Auth.Authorizer | undefined
 }
 
 /**
- * The status of a modern answer sent as JSON: 429 for a call over a rate limit, 400 for rejected messages and a
+ * The status of a modern answer sent as JSON: 429 for a call over a rate limit, 403 for a call lacking the scopes of
+ * its tool, prompt or resource, 400 for rejected messages and a
  * missing client capability (-32021), 404 for an unknown method, else 200.
  *
  * @since 0.1.0
@@ -43,6 +48,8 @@ export interface Context {
 export const modernStatus = (outcome: Dispatcher.Outcome): number =>
   outcome.retryAfterMs !== undefined
     ? 429
+    : outcome.insufficientScope !== undefined
+    ? 403
     : outcome.code === JsonRpc.MISSING_REQUIRED_CLIENT_CAPABILITY
     ? 400
     : outcome.rejected
@@ -64,7 +71,8 @@ export class ModernPost implements Dispatcher.Sink {
   constructor(
     readonly res: ServerResponse,
     readonly streams: Streams.Streams,
-    fiber: Fiber.RuntimeFiber<unknown, unknown>
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    readonly auth?: Auth.Authorizer | undefined
   ) {
     res.once("close", () => {
       if (this.state === "ended") return
@@ -99,7 +107,7 @@ export class ModernPost implements Dispatcher.Sink {
   respond(frame: string, outcome: Dispatcher.Outcome): Effect.Effect<void> {
     if (this.state === "ended") return Effect.void
     if (this.state === "pending") {
-      sendJson(this.res, modernStatus(outcome), frame, retryAfter(outcome))
+      sendJson(this.res, modernStatus(outcome), frame, Auth.outcomeHeaders(this.auth, outcome))
       this.finish()
       return Effect.void
     }
@@ -151,7 +159,8 @@ export const post = (
   res: ServerResponse,
   json: unknown,
   head: RequestContext.Head,
-  version: string
+  version: string,
+  principal?: Peer.Principal | undefined
 ): Effect.Effect<void> => {
   if (!Predicate.isRecord(json)) return Effect.void
   const versionHeader = header(req, "mcp-protocol-version")
@@ -179,7 +188,7 @@ export const post = (
   // The request runs inline on this fiber: no Scope, FiberSet or fiber of its own per POST. Whatever was left
   // unanswered when the fiber ends is answered by the fiber's exit observer (no wrapper Effect per POST).
   return Effect.withFiberRuntime<void>((fiber) => {
-    const answer = new ModernPost(res, context.streams, fiber)
+    const answer = new ModernPost(res, context.streams, fiber, context.auth)
     fiber.addObserver((exit) => answer.close(Exit.isInterrupted(exit) ? requestIdOf(json) : undefined))
     // The engine is given the `_meta` already read (the head), so it does not read it again.
     return Dispatcher.unsafeMake(context.env, {
@@ -188,7 +197,8 @@ export const post = (
       execution: Execution.oneShot,
       session: context.modernSession,
       transport: "http",
-      remoteAddress: req.socket.remoteAddress
+      remoteAddress: req.socket.remoteAddress,
+      principal
     }).handleJson(json, answer, { head })
   })
 }

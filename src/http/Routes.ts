@@ -2,38 +2,63 @@
  * How McpHttpServer answers node:http's events (`request`, `checkContinue`, `upgrade`): each request's route (its path
  * and method) has an ordered list of guards (`Guards.Guard`: origin and host, readiness, method, Accept,
  * Content-Type, body size), applied by `Guards.check` before any fiber starts or the body is read; the first
- * refusal is the answer, and only a request none refuses reaches the route's handler. A check every MCP request
- * must pass (authorization, rate limits) is one more guard in `admission`.
+ * refusal is the answer, and only a request none refuses reaches the route's handler. With authorization on (see
+ * Auth), a route that serves MCP then authenticates the request (asynchronously when its token was not seen before:
+ * a JWKS fetch, a signature check), still before its body is read; the route's handler gets the principal.
  *
  * @since 0.1.0
  */
-import { Effect, Either } from "effect"
+import { Effect, Either, FiberRef, HashMap } from "effect"
 import * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import type { McpServer } from "../server/McpServer.js"
+import type * as Peer from "../server/Peer.js"
+import type * as Auth from "./Auth.js"
 import * as Guards from "./Guards.js"
 import type * as LegacySse from "./LegacySse.js"
 import * as Response from "./Response.js"
 import type * as StreamableHttp from "./StreamableHttp.js"
 import type * as WebSocket from "./WebSocket.js"
 
+/**
+ * The principal's subject on every log line of the fiber: set once at its start, not restored after, since each
+ * request (and each WebSocket) is a fiber of its own (`Effect.annotateLogs` would cost a scoped FiberRef change).
+ */
+const annotatePrincipal = (principal: Peer.Principal) =>
+  FiberRef.update(FiberRef.currentLogAnnotations, HashMap.set("principal", principal.subject as unknown))
+
 /** A refused body is read and discarded up to this many bytes (or twice the limit) before the connection is cut. */
 const LINGER_BYTES = 16 * 1024 * 1024
 
-/** What serves a path and method: its guards, in order, then `serve` for a request none of them refused. */
+/**
+ * What serves a path and method: its guards, in order, then (`authenticated`, with authorization on) the request's
+ * token, then `serve` for a request none of them refused.
+ */
 interface Route {
   readonly guards: ReadonlyArray<Guards.Guard>
-  /** `pathname`: the URL without its query. */
-  readonly serve: (req: Http.IncomingMessage, res: Http.ServerResponse, pathname: string) => void
+  /** Whether the route serves MCP and so needs a valid token when authorization is on. */
+  readonly authenticated?: boolean
+  /** `pathname`: the URL without its query; `principal`: who the token names (authenticated routes). */
+  readonly serve: (
+    req: Http.IncomingMessage,
+    res: Http.ServerResponse,
+    pathname: string,
+    principal: Peer.Principal | undefined
+  ) => void
 }
 
 const upgradeNotFound = Guards.refusal(404, -32000, "Not Found")
 
-/** Refuses a WebSocket upgrade with a bare status line (no body). */
+/** Refuses a WebSocket upgrade: the status line, the refusal's headers (WWW-Authenticate, ...) and its JSON body. */
 const refuseUpgrade = (socket: Duplex, refused: Guards.Refusal): void => {
+  let headers = ""
+  if (refused.headers !== undefined) {
+    for (const [name, value] of Object.entries(refused.headers)) headers += `${name}: ${value}\r\n`
+  }
   socket.end(
-    `HTTP/1.1 ${refused.status} ${Http.STATUS_CODES[refused.status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`
+    `HTTP/1.1 ${refused.status} ${Http.STATUS_CODES[refused.status]}\r\nconnection: close\r\n${headers}` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(refused.body)}\r\n\r\n${refused.body}`
   )
 }
 
@@ -65,6 +90,10 @@ export interface Options {
   readonly run: (effect: Effect.Effect<void, never, McpServer>) => unknown
   /** Serve `GET /health` and `GET /ready` (a server of its own: yes; mounted in an app: the app's choice). */
   readonly probes: boolean
+  /** The OAuth resource server: every MCP request authenticated, metadata served. Undefined: off. */
+  readonly auth?: Auth.Authorizer | undefined
+  /** Scopes beyond the required ones that the metadata lists (those tools, prompts and resources ask for). */
+  readonly scopesSupported?: (() => ReadonlyArray<string>) | undefined
 }
 
 /**
@@ -97,7 +126,7 @@ export const refuseUnknownUpgrade = (socket: Duplex): void => refuseUpgrade(sock
  * @category constructors
  */
 export const make = (options: Options): Handlers => {
-  const { legacySse, maxBodyBytes, mcp, path, ready, run, websocket } = options
+  const { auth, legacySse, maxBodyBytes, mcp, path, ready, run, websocket } = options
 
   // -- guards ---------------------------------------------------------------------------------------------------------
 
@@ -107,8 +136,9 @@ export const make = (options: Options): Handlers => {
   const tooLarge = Guards.tooLarge(maxBodyBytes)
   /**
    * What every MCP transport's endpoint checks first (Streamable HTTP, HTTP+SSE, WebSocket upgrades): Host and
-   * Origin against DNS rebinding, then readiness. A check every MCP request must pass (authorization, rate
-   * limits) is one more guard here.
+   * Origin against DNS rebinding, then readiness. A synchronous check every MCP request must pass is one more
+   * guard here; authorization, which may have to wait (a JWKS fetch, a signature check), comes after the guards
+   * (`admitted`), and rate limits are the engine's (they know the tool).
    */
   const admission: ReadonlyArray<Guards.Guard> = [Guards.origin(options.policy), readiness]
   /** `Expect: 100-continue`: checked before the client is told to send the body (see `checkContinue`). */
@@ -140,39 +170,54 @@ export const make = (options: Options): Handlers => {
    * POST /mcp: the body is read and parsed with node callbacks, and only then is the request's one fiber started,
    * with the parsed message: no fiber waits on the socket.
    */
-  const post = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+  const post = (req: Http.IncomingMessage, res: Http.ServerResponse, principal: Peer.Principal | undefined): void => {
     // Mounted behind a body parser (e.g. `express.json()`), the body was read already: take what it parsed.
     const parsedBefore = (req as { readonly body?: unknown }).body
-    if (parsedBefore !== undefined && req.readableEnded) return postParsed(req, res, parsedBefore)
+    if (parsedBefore !== undefined && req.readableEnded) return postParsed(req, res, parsedBefore, principal)
     Guards.readBodyWith(req, maxBodyBytes, (body) => {
       if (Either.isLeft(body)) {
         if (body.left._tag === "TooLarge") refuse(req, res, tooLarge)
         return
       }
-      postText(req, res, body.right)
+      postText(req, res, body.right, principal)
     })
   }
 
   /** A body as text: parsed with the depth check (400 with the JSON-RPC error), then `postJson`. */
-  const postText = (req: Http.IncomingMessage, res: Http.ServerResponse, text: string): void => {
+  const postText = (
+    req: Http.IncomingMessage,
+    res: Http.ServerResponse,
+    text: string,
+    principal: Peer.Principal | undefined
+  ): void => {
     const parsed = JsonRpc.parse(text)
-    if (Either.isRight(parsed)) return postJson(req, res, parsed.right)
+    if (Either.isRight(parsed)) return postJson(req, res, parsed.right, principal)
     const { error, id } = parsed.left
     Response.sendJson(res, 400, Response.errorBody(error.code, error.message, id, error.data))
   }
 
   /** A parsed message: its one fiber starts here. */
-  const postJson = (req: Http.IncomingMessage, res: Http.ServerResponse, json: unknown): void => {
+  const postJson = (
+    req: Http.IncomingMessage,
+    res: Http.ServerResponse,
+    json: unknown,
+    principal: Peer.Principal | undefined
+  ): void => {
     // Shutdown may have begun while the body arrived.
     if (!ready()) return refuse(req, res, shuttingDown)
     // Suspended: whatever the request's checks throw becomes a 500 for this request, never a crash of the process.
-    run(guarded(req, res, Effect.suspend(() => mcp.post(req, res, json))))
+    run(guarded(req, res, Effect.suspend(() => mcp.post(req, res, json, principal)), principal))
   }
 
   /** A body a framework's parser read first: a string or bytes are parsed here, a value is checked for depth. */
-  const postParsed = (req: Http.IncomingMessage, res: Http.ServerResponse, body: unknown): void => {
-    if (typeof body === "string" || Buffer.isBuffer(body)) return postText(req, res, body.toString())
-    if (JsonRpc.withinDepth(body)) return postJson(req, res, body)
+  const postParsed = (
+    req: Http.IncomingMessage,
+    res: Http.ServerResponse,
+    body: unknown,
+    principal: Peer.Principal | undefined
+  ): void => {
+    if (typeof body === "string" || Buffer.isBuffer(body)) return postText(req, res, body.toString(), principal)
+    if (JsonRpc.withinDepth(body)) return postJson(req, res, body, principal)
     Response.sendJson(
       res,
       400,
@@ -191,24 +236,27 @@ export const make = (options: Options): Handlers => {
   })
 
   const mcpPost: Route = {
+    authenticated: true,
     guards: [
       ...admission,
       Guards.accepting("application/json", "text/event-stream"),
       Guards.jsonContentType,
       bodyWithin
     ],
-    serve: post
+    serve: (req, res, _pathname, principal) => post(req, res, principal)
   }
   const mcpGet: Route = {
+    authenticated: true,
     guards: [...admission, Guards.accepting("text/event-stream")],
-    serve: (req, res) => {
-      run(guarded(req, res, Effect.suspend(() => mcp.get(req, res))))
+    serve: (req, res, _pathname, principal) => {
+      run(guarded(req, res, Effect.suspend(() => mcp.get(req, res, principal)), principal))
     }
   }
   const mcpDelete: Route = {
+    authenticated: true,
     guards: admission,
-    serve: (req, res) => {
-      run(guarded(req, res, Effect.suspend(() => mcp.delete(req, res))))
+    serve: (req, res, _pathname, principal) => {
+      run(guarded(req, res, Effect.suspend(() => mcp.delete(req, res, principal)), principal))
     }
   }
   const mcpOther = methodNotAllowed("GET, POST, DELETE")
@@ -216,16 +264,18 @@ export const make = (options: Options): Handlers => {
   /** GET /sse and POST /messages: the deprecated HTTP+SSE transport. */
   const legacyRoutes = (sse: LegacySse.LegacySse) => ({
     stream: {
+      authenticated: true,
       guards: admission,
-      serve: (req, res) => {
-        run(guarded(req, res, Effect.suspend(() => sse.stream(req, res, "/messages"))))
+      serve: (req, res, _pathname, principal) => {
+        run(guarded(req, res, Effect.suspend(() => sse.stream(req, res, "/messages", principal)), principal))
       }
     } satisfies Route,
     streamOther: methodNotAllowed("GET"),
     /** The body goes to the stream's connection. */
     message: {
+      authenticated: true,
       guards: [...admission, Guards.jsonContentType, bodyWithin],
-      serve: (req, res) => {
+      serve: (req, res, _pathname, principal) => {
         run(guarded(
           req,
           res,
@@ -236,8 +286,14 @@ export const make = (options: Options): Handlers => {
                 return
               }
               const url = req.url ?? "/"
-              sse.message(new URLSearchParams(url.slice(url.indexOf("?") + 1)).get("sessionId"), body.right, res)
-            }))
+              sse.message(
+                new URLSearchParams(url.slice(url.indexOf("?") + 1)).get("sessionId"),
+                body.right,
+                res,
+                principal
+              )
+            })),
+          principal
         ))
       }
     } satisfies Route,
@@ -269,6 +325,42 @@ export const make = (options: Options): Handlers => {
     serve: (_req, res, pathname) => jsonError(res, 404, -32000, `Not Found: ${pathname}`)
   }
 
+  /**
+   * Protected Resource Metadata (RFC 9728), with authorization on: public, so no Host/Origin check and CORS open
+   * (a browser client reads it cross-origin before it has any token).
+   */
+  const cors = {
+    "access-control-allow-origin": "*",
+    "access-control-allow-methods": "GET, OPTIONS",
+    "access-control-allow-headers": "mcp-protocol-version, authorization",
+    "access-control-max-age": "86400"
+  }
+  const metadataRoute = (authorizer: Auth.Authorizer): Route => ({
+    guards: [],
+    serve: (_req, res) =>
+      Response.sendJson(res, 200, authorizer.metadata(options.scopesSupported?.() ?? []), {
+        ...cors,
+        "cache-control": "public, max-age=300"
+      })
+  })
+  const metadataPreflight: Route = {
+    guards: [],
+    serve: (_req, res) => {
+      res.writeHead(204, cors)
+      res.end()
+    }
+  }
+  const metadata = auth === undefined ? undefined : {
+    get: metadataRoute(auth),
+    other: methodNotAllowed("GET, OPTIONS"),
+    /** The root document, the endpoint path's (the path-aware URI), and the public URL path's (behind a proxy). */
+    paths: new Set([
+      "/.well-known/oauth-protected-resource",
+      `/.well-known/oauth-protected-resource${path}`,
+      auth.metadataPath
+    ])
+  }
+
   const routeOf = (pathname: string, method: string | undefined): Route => {
     if (pathname === path) {
       return method === "POST" ? mcpPost : method === "GET" ? mcpGet : method === "DELETE" ? mcpDelete : mcpOther
@@ -278,6 +370,13 @@ export const make = (options: Options): Handlers => {
       if (pathname === "/messages") return method === "POST" ? legacy.message : legacy.messageOther
     }
     if (websocket !== undefined && pathname === "/ws") return wsPlain
+    if (metadata !== undefined && metadata.paths.has(pathname)) {
+      return method === "GET" || method === "HEAD"
+        ? metadata.get
+        : method === "OPTIONS"
+        ? metadataPreflight
+        : metadata.other
+    }
     if (options.probes) {
       if (pathname === "/health" && method === "GET") return health
       if (pathname === "/ready" && method === "GET") return readyRoute
@@ -295,10 +394,54 @@ export const make = (options: Options): Handlers => {
     Effect.logError("HTTP request failed").pipe(
       Effect.annotateLogs({ url: req.url, method: req.method, cause: String(cause) })
     )
-  const guarded = <R>(req: Http.IncomingMessage, res: Http.ServerResponse, effect: Effect.Effect<void, never, R>) =>
-    effect.pipe(
+  /** A request's effect: a failure answered 500 and logged; with a principal, its subject on every log line. */
+  const guarded = <R>(
+    req: Http.IncomingMessage,
+    res: Http.ServerResponse,
+    effect: Effect.Effect<void, never, R>,
+    principal?: Peer.Principal | undefined
+  ) => {
+    const served = effect.pipe(
       Effect.catchAllCause((cause) => Effect.zipRight(logFailure(req, cause), Effect.sync(() => failed(res))))
     )
+    return principal === undefined ? served : Effect.zipRight(annotatePrincipal(principal), served)
+  }
+
+  /**
+   * An admitted request: with authorization on, a route serving MCP gets the request's principal first (at once for
+   * a token seen before, else once it is verified), or answers the refusal; the body is still unread either way.
+   */
+  const admitted = (route: Route, req: Http.IncomingMessage, res: Http.ServerResponse, pathname: string): void => {
+    if (auth === undefined || route.authenticated !== true) return route.serve(req, res, pathname, undefined)
+    const result = auth.authenticate(req)
+    if (!(result instanceof Promise)) return authenticated(route, req, res, pathname, result)
+    result.then(
+      (settled) => {
+        try {
+          // Shutdown may have begun while the token was checked.
+          if (!ready()) return refuse(req, res, shuttingDown)
+          authenticated(route, req, res, pathname, settled)
+        } catch (cause) {
+          run(logFailure(req, cause))
+          failed(res)
+        }
+      },
+      (cause) => {
+        run(logFailure(req, cause))
+        failed(res)
+      }
+    )
+  }
+  const authenticated = (
+    route: Route,
+    req: Http.IncomingMessage,
+    res: Http.ServerResponse,
+    pathname: string,
+    result: Auth.Result
+  ): void =>
+    result._tag === "Refused"
+      ? refuse(req, res, result.refusal)
+      : route.serve(req, res, pathname, result.principal)
 
   /**
    * Every request: its route's guards, in order, with no fiber yet; the first refusal is the answer. An admitted
@@ -316,7 +459,7 @@ export const make = (options: Options): Handlers => {
       const route = routeOf(pathname, req.method)
       if (route === notFound && next !== undefined) return next()
       const refused = Guards.check(route.guards, req)
-      if (refused === undefined) route.serve(req, res, pathname)
+      if (refused === undefined) admitted(route, req, res, pathname)
       else refuse(req, res, refused)
     } catch (cause) {
       run(logFailure(req, cause))
@@ -336,7 +479,10 @@ export const make = (options: Options): Handlers => {
     request(req, res)
   }
 
-  /** A WebSocket upgrade on /ws: the admission guards, refused with a bare status line (no body). */
+  /**
+   * A WebSocket upgrade on /ws: the admission guards, then (authorization on) the token, which authenticates the
+   * whole connection; a refusal is an HTTP response (its headers, WWW-Authenticate included, and JSON body).
+   */
   const upgrade = (req: Http.IncomingMessage, socket: Duplex, head: Buffer): boolean => {
     const url = req.url ?? "/"
     const query = url.indexOf("?")
@@ -347,13 +493,30 @@ export const make = (options: Options): Handlers => {
       refuseUpgrade(socket, refused)
       return true
     }
-    run(
-      websocket.upgrade(req, socket, head).pipe(
+    const accept = (principal: Peer.Principal | undefined) => {
+      const connection = websocket.upgrade(req, socket, head, principal).pipe(
         Effect.catchAllCause((cause) =>
           Effect.logError("WebSocket connection failed").pipe(Effect.annotateLogs({ cause: String(cause) }))
         )
       )
-    )
+      run(principal === undefined ? connection : Effect.zipRight(annotatePrincipal(principal), connection))
+    }
+    if (auth === undefined) {
+      accept(undefined)
+      return true
+    }
+    const settle = (result: Auth.Result) => {
+      if (result._tag === "Refused") refuseUpgrade(socket, result.refusal)
+      else if (!ready()) refuseUpgrade(socket, shuttingDown)
+      else accept(result.principal)
+    }
+    const result = auth.authenticate(req)
+    if (result instanceof Promise) {
+      result.then(settle, (cause) => {
+        run(logFailure(req, cause))
+        socket.destroy()
+      })
+    } else settle(result)
     return true
   }
 

@@ -23,9 +23,11 @@ import { Duration, Effect, Option, Scope } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as Dispatcher from "../server/Dispatcher.js"
 import type { McpServer } from "../server/McpServer.js"
+import type * as Peer from "../server/Peer.js"
 import * as RequestContext from "../server/RequestContext.js"
 import * as Session from "../server/Session.js"
 import * as Settings from "../Settings.js"
+import type * as Auth from "./Auth.js"
 import * as EventStore from "./EventStore.js"
 import * as LegacySession from "./LegacySession.js"
 import * as ModernPost from "./ModernPost.js"
@@ -61,9 +63,23 @@ export interface Options {
  * @category models
  */
 export interface StreamableHttp {
-  readonly post: (req: IncomingMessage, res: ServerResponse, body: unknown) => Effect.Effect<void>
-  readonly get: (req: IncomingMessage, res: ServerResponse) => Effect.Effect<void>
-  readonly delete: (req: IncomingMessage, res: ServerResponse) => Effect.Effect<void>
+  /** `principal`: who the request authenticated as (authorization on), bound to the session it creates or uses. */
+  readonly post: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    principal?: Peer.Principal | undefined
+  ) => Effect.Effect<void>
+  readonly get: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    principal?: Peer.Principal | undefined
+  ) => Effect.Effect<void>
+  readonly delete: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    principal?: Peer.Principal | undefined
+  ) => Effect.Effect<void>
   readonly sessions: () => number
   /** Ends every session (shutdown): their in-flight requests are interrupted. */
   readonly closeSessions: Effect.Effect<void>
@@ -79,6 +95,8 @@ export const make = (
     readonly streams: Streams.Streams
     /** Admission for long-lived streams across the server. */
     readonly streamPermits: Effect.Semaphore
+    /** The OAuth resource server, when authorization is on. */
+    readonly auth?: Auth.Authorizer | undefined
   }
 ): Effect.Effect<StreamableHttp, never, McpServer | Scope.Scope> =>
   Effect.gen(function*() {
@@ -102,23 +120,24 @@ export const make = (
       streamPermits: shared.streamPermits,
       retryMillis: options.retryMillis ?? 1000,
       maxInFlightPerSession: options.maxInFlightPerSession ?? Settings.maxInFlightPerSession.default,
-      maxStreamsPerSession: options.maxStreamsPerSession ?? Settings.maxStreamsPerSession.default
+      maxStreamsPerSession: options.maxStreamsPerSession ?? Settings.maxStreamsPerSession.default,
+      auth: shared.auth
     }
     return {
       // A body with modern `_meta` is a modern request (a batch is not: the era has none); anything else is legacy.
-      post: (req, res, json) => {
+      post: (req, res, json, principal) => {
         // The `_meta` is read once, here: the era routes the request, and the engine is handed what was read.
         const head = RequestContext.headOf(json)
         const modern = RequestContext.modernVersion(head)
         if (modern !== undefined) {
           return Array.isArray(json)
             ? Effect.void
-            : ModernPost.post(context, req, res, json, head, modern)
+            : ModernPost.post(context, req, res, json, head, modern, principal)
         }
-        return LegacySession.post(context, req, res, json)
+        return LegacySession.post(context, req, res, json, principal)
       },
-      get: (req, res) => LegacySession.get(context, req, res),
-      delete: (req, res) => LegacySession.del(context, req, res),
+      get: (req, res, principal) => LegacySession.get(context, req, res, principal),
+      delete: (req, res, principal) => LegacySession.del(context, req, res, principal),
       sessions: registry.size,
       closeSessions: registry.closeAll
     }

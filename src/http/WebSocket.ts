@@ -3,16 +3,17 @@
  * frame, both eras, served as one Connection (one fiber) per socket, so frames are handled in arrival order and
  * outbound frames go through the connection's bounded mailbox. Keep-alive pings come from the server's one
  * heartbeat fiber; a peer that misses a pong is terminated. Close codes: 1001 at shutdown, 1009 for a frame over
- * the size limit, 1013 when admission is refused.
+ * the size limit, 1013 when admission is refused, 1008 when the access token the upgrade presented expires.
  *
  * @since 0.1.0
  */
-import { Effect, Option } from "effect"
+import { Clock, Effect, Fiber, Option } from "effect"
 import type { IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import type { WebSocket as Ws } from "ws"
 import { WebSocketServer } from "ws"
 import type { McpServer } from "../server/McpServer.js"
+import type * as Peer from "../server/Peer.js"
 import * as Connection from "../transport/Connection.js"
 import type * as Streams from "./Streams.js"
 
@@ -27,7 +28,13 @@ export const SUBPROTOCOL = "mcp"
  * @category models
  */
 export interface WebSocket {
-  readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => Effect.Effect<void, never, McpServer>
+  /** Accepts an upgrade (already admitted and, with authorization, authenticated as `principal`). */
+  readonly upgrade: (
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    principal?: Peer.Principal | undefined
+  ) => Effect.Effect<void, never, McpServer>
   readonly close: () => void
 }
 
@@ -72,7 +79,7 @@ export const make = (options: {
       })
     })
 
-  const serve = (ws: Ws, remoteAddress: string | undefined) =>
+  const serve = (ws: Ws, remoteAddress: string | undefined, principal: Peer.Principal | undefined) =>
     Effect.gen(function*() {
       let alive = true
       let closing = false
@@ -138,17 +145,30 @@ export const make = (options: {
         pausable: true,
         destroy: () => ws.terminate()
       }
-      yield* Connection.serve(transport, { ...options.connection, transport: "websocket", remoteAddress })
+      // The token authenticated the connection once, at the upgrade, and a socket cannot present a new one: the
+      // connection ends when the token expires (1008), and the client connects again with a fresh token.
+      const expiresAt = principal?.expiresAt
+      const expiry = expiresAt === undefined ? undefined : yield* Effect.fork(
+        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sleep(Math.max(0, expiresAt - now))).pipe(
+          Effect.zipRight(Effect.sync(() => {
+            if (ws.readyState === ws.OPEN) ws.close(1008, "access token expired")
+          }))
+        )
+      )
+      yield* Connection.serve(transport, { ...options.connection, transport: "websocket", remoteAddress, principal })
+      if (expiry !== undefined) yield* Fiber.interrupt(expiry)
       if (ws.readyState === ws.OPEN) ws.close(closing ? 1001 : 1000, closing ? "server shutting down" : undefined)
     }).pipe(Effect.ensuring(Effect.sync(() => {
       if (ws.readyState === ws.CONNECTING || ws.readyState === ws.OPEN) ws.terminate()
     })))
 
-  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, principal?: Peer.Principal | undefined) =>
     Effect.gen(function*() {
       const ws = yield* accept(req, socket, head)
       if (ws === undefined) return
-      const admitted = yield* options.streamPermits.withPermitsIfAvailable(1)(serve(ws, req.socket.remoteAddress))
+      const admitted = yield* options.streamPermits.withPermitsIfAvailable(1)(
+        serve(ws, req.socket.remoteAddress, principal)
+      )
       if (Option.isNone(admitted)) ws.close(1013, "too many connections; try again later")
     })
 

@@ -17,7 +17,7 @@ import * as Notifications from "./Notifications.js"
 import type { RequestContext } from "./RequestContext.js"
 import * as Resource from "./Resource.js"
 import type * as Session from "./Session.js"
-import type { Sink } from "./Sink.js"
+import type { InsufficientScope, Sink } from "./Sink.js"
 import type { Tool } from "./Tool.js"
 
 export type {
@@ -286,6 +286,30 @@ const listen = (
   })
 
 /**
+ * With authorization on (a principal), a tool, prompt or resource that declares scopes needs all of them: else
+ * -32000 with `data` naming the required and the missing scopes (Streamable HTTP answers it 403 insufficient_scope,
+ * naming them in WWW-Authenticate). Without authorization, scopes are not checked.
+ */
+const lackingScopes = (
+  required: ReadonlyArray<string> | undefined,
+  mcp: McpContext["Type"],
+  what: string
+): JsonRpc.JsonRpcError | undefined => {
+  if (required === undefined) return undefined
+  const principal = mcp.peer.principal
+  if (principal === undefined) return undefined
+  const missing = required.filter((scope) => !principal.scopes.includes(scope))
+  if (missing.length === 0) return undefined
+  const data: InsufficientScope = { error: "insufficient_scope", requiredScopes: required, missingScopes: missing }
+  return new JsonRpc.ServerError({
+    message: `Insufficient scope: ${what} needs the scope${required.length === 1 ? "" : "s"} ${
+      required.join(" ")
+    }; the token lacks ${missing.join(" ")}`,
+    data
+  })
+}
+
+/**
  * The local handlers: the server's own tools, resources, prompts and completions (the registry in McpServer),
  * logging, subscriptions and `subscriptions/listen`.
  *
@@ -318,6 +342,8 @@ export const local: Handlers = [
         new JsonRpc.InvalidParams({ message: `Unknown tool: ${params.name}`, data: { name: params.name } })
       )
     }
+    const lacking = lackingScopes(tool.scopes, mcp, `the tool ${params.name}`)
+    if (lacking !== undefined) return Effect.fail(lacking)
     return Effect.map(withMcp(tool.call(params.arguments), tool.context, mcp), (result) => {
       if (result.structuredContent === undefined) return result as Result
       const keep = ProtocolVersion.hasStructuredOutput(context.protocolVersion) &&
@@ -341,10 +367,18 @@ export const local: Handlers = [
       captured: Context.Context<never> | undefined
     ) => Effect.map(withMcp(effect, captured, mcp), (contents): Result => ({ contents }))
     const resource = registry.resources.get(params.uri)
-    if (resource !== undefined) return read(resource.read(params.uri), resource.context)
+    if (resource !== undefined) {
+      const lacking = lackingScopes(resource.scopes, mcp, `the resource ${params.uri}`)
+      return lacking !== undefined ? Effect.fail(lacking) : read(resource.read(params.uri), resource.context)
+    }
     for (const template of registry.templates) {
       const matched = template.match(params.uri)
-      if (matched !== undefined) return read(template.read(params.uri, matched), template.context)
+      if (matched !== undefined) {
+        const lacking = lackingScopes(template.scopes, mcp, `the resource ${params.uri}`)
+        return lacking !== undefined
+          ? Effect.fail(lacking)
+          : read(template.read(params.uri, matched), template.context)
+      }
     }
     return Effect.fail(resourceNotFound(params.uri, context))
   }),
@@ -356,6 +390,8 @@ export const local: Handlers = [
         new JsonRpc.InvalidParams({ message: `Unknown prompt: ${params.name}`, data: { name: params.name } })
       )
     }
+    const lacking = lackingScopes(prompt.scopes, mcp, `the prompt ${params.name}`)
+    if (lacking !== undefined) return Effect.fail(lacking)
     return withMcp(
       prompt.get(params.arguments) as Effect.Effect<Result, JsonRpc.JsonRpcError, McpContext>,
       prompt.context,

@@ -18,7 +18,19 @@ export interface Principal {
   readonly scopes: ReadonlyArray<string>
   /** When the credential stops being valid, in ms since the epoch, if it says. */
   readonly expiresAt: number | undefined
+  /** The authorization server that issued the credential (`iss`), when known. */
+  readonly issuer?: string | undefined
 }
+
+/**
+ * Whether two principals are the same caller: the same subject from the same issuer (both anonymous counts too).
+ * A legacy session answers only the principal that created it.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const samePrincipal = (a: Principal | undefined, b: Principal | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.subject === b.subject && a.issuer === b.issuer)
 
 /**
  * @since 0.1.0

@@ -37,6 +37,8 @@ export interface Prompt<R = never> {
     args: Readonly<Record<string, string>> | undefined
   ) => Effect.Effect<GetPromptResult, JsonRpcError, R | McpContext>
   readonly completions: Readonly<Record<string, Completer<R>>>
+  /** The OAuth scopes a `prompts/get` needs (see `Tool.ToolOptions.scopes`). */
+  readonly scopes?: ReadonlyArray<string> | undefined
   /** The services its handler needs, captured by `McpServer` registration (provided with the request's `McpContext`). */
   readonly context?: Context.Context<never>
 }
@@ -88,6 +90,12 @@ export const make = <
   readonly arguments?: P
   readonly completions?: { readonly [K in keyof Schema.Schema.Encoded<P>]?: Completer<RC> }
   readonly content: (args: Schema.Schema.Type<P>) => Effect.Effect<PromptOutput, E, R>
+  /**
+   * OAuth scopes a caller's token must carry to use it, when the server requires authorization (HTTP with
+   * `--auth-issuer`): without them, 403 `insufficient_scope` over Streamable HTTP, a -32000 error naming the
+   * missing scopes in `data` over a connection. Ignored without authorization (stdio, anonymous HTTP).
+   */
+  readonly scopes?: ReadonlyArray<string> | undefined
 }): Prompt<Exclude<R | RC, McpContext>> => {
   const name = options.name
   const decode = options.arguments === undefined ? undefined : Schema.decodeUnknownEither(options.arguments)
@@ -102,6 +110,7 @@ export const make = <
   }
   return {
     definition,
+    ...(options.scopes !== undefined && options.scopes.length > 0 ? { scopes: options.scopes } : {}),
     completions: (options.completions ?? {}) as Readonly<Record<string, Completer<Exclude<R | RC, McpContext>>>>,
     get: (raw) => {
       let params: unknown = raw ?? {}

@@ -36,6 +36,8 @@ export type ResourceOutput = string | Uint8Array | ResourceContents | ReadonlyAr
 export interface Resource<R = never> {
   readonly definition: ResourceDefinition
   readonly read: (uri: string) => Effect.Effect<ReadonlyArray<ResourceContents>, JsonRpcError, R | McpContext>
+  /** The OAuth scopes a `resources/read` needs (see `Tool.ToolOptions.scopes`). */
+  readonly scopes?: ReadonlyArray<string> | undefined
   /** The services its handler needs, captured by `McpServer` registration (provided with the request's `McpContext`). */
   readonly context?: Context.Context<never>
 }
@@ -65,6 +67,8 @@ export interface ResourceTemplate<R = never> {
     params: unknown
   ) => Effect.Effect<ReadonlyArray<ResourceContents>, JsonRpcError, R | McpContext>
   readonly completions: Readonly<Record<string, Completer<R>>>
+  /** The OAuth scopes a `resources/read` of a URI it matches needs (see `Tool.ToolOptions.scopes`). */
+  readonly scopes?: ReadonlyArray<string> | undefined
   /** The services its handler needs, captured by `McpServer` registration (provided with the request's `McpContext`). */
   readonly context?: Context.Context<never>
 }
@@ -77,6 +81,12 @@ interface Descriptive {
   readonly icons?: ReadonlyArray<Icon>
   readonly annotations?: Annotations
   readonly _meta?: JsonObject
+  /**
+   * OAuth scopes a caller's token must carry to use it, when the server requires authorization (HTTP with
+   * `--auth-issuer`): without them, 403 `insufficient_scope` over Streamable HTTP, a -32000 error naming the
+   * missing scopes in `data` over a connection. Ignored without authorization (stdio, anonymous HTTP).
+   */
+  readonly scopes?: ReadonlyArray<string> | undefined
 }
 
 const describe = (options: Descriptive) => ({
@@ -88,6 +98,9 @@ const describe = (options: Descriptive) => ({
   ...(options.annotations !== undefined ? { annotations: options.annotations } : {}),
   ...(options._meta !== undefined ? { _meta: options._meta } : {})
 })
+
+const scopesOf = (options: Descriptive): { readonly scopes?: ReadonlyArray<string> } =>
+  options.scopes !== undefined && options.scopes.length > 0 ? { scopes: options.scopes } : {}
 
 const toContents = (
   uri: string,
@@ -187,6 +200,7 @@ export const make = <E, R>(
     ...describe(options),
     ...(options.size !== undefined ? { size: options.size } : {})
   },
+  ...scopesOf(options),
   read: (uri) =>
     reading(options.read, uri, options.mimeType) as Effect.Effect<
       ReadonlyArray<ResourceContents>,
@@ -221,6 +235,7 @@ export const template = <
   const decode = options.params === undefined ? undefined : Schema.decodeUnknownEither(options.params)
   return {
     definition: { uriTemplate: options.uriTemplate, ...describe(options) },
+    ...scopesOf(options),
     variables: compiled.variables,
     match: (uri) => {
       const variables = compiled.match(uri)

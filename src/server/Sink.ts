@@ -23,7 +23,27 @@ export interface Outcome {
   readonly interrupted?: boolean
   /** Refused by a rate limit: when to try again (HTTP: 429 with `Retry-After`). */
   readonly retryAfterMs?: number
+  /** Refused for want of OAuth scopes a tool, prompt or resource declares (HTTP: 403 `insufficient_scope`). */
+  readonly insufficientScope?: InsufficientScope
 }
+
+/**
+ * The scopes a call needed and those its token lacked: the `data` of its -32000 error, `error: "insufficient_scope"`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InsufficientScope {
+  readonly error: "insufficient_scope"
+  readonly requiredScopes: ReadonlyArray<string>
+  readonly missingScopes: ReadonlyArray<string>
+}
+
+const insufficientScopeOf = (data: unknown): InsufficientScope | undefined =>
+  typeof data === "object" && data !== null && (data as { error?: unknown }).error === "insufficient_scope" &&
+    Array.isArray((data as InsufficientScope).requiredScopes)
+    ? data as InsufficientScope
+    : undefined
 
 /**
  * Where outbound frames go.
@@ -77,4 +97,9 @@ export const rejectedWith = (error: JsonRpc.JsonRpcError): Outcome => ({ code: e
  * @since 0.1.0
  * @category outcomes
  */
-export const failedWith = (error: JsonRpc.JsonRpcError): Outcome => ({ code: error.code, rejected: false })
+export const failedWith = (error: JsonRpc.JsonRpcError): Outcome => {
+  const insufficientScope = error.data === undefined ? undefined : insufficientScopeOf(error.data)
+  return insufficientScope === undefined
+    ? { code: error.code, rejected: false }
+    : { code: error.code, rejected: false, insufficientScope }
+}

@@ -45,6 +45,8 @@ export interface Tool<R = never> {
    */
   readonly structuredIsObject: boolean
   readonly call: (args: JsonObject | undefined) => Effect.Effect<CallToolResult, JsonRpcError, R | McpContext>
+  /** The OAuth scopes a call needs (see `ToolOptions.scopes`). */
+  readonly scopes?: ReadonlyArray<string> | undefined
   /** The services its handler needs, captured by `McpServer` registration (provided with the request's `McpContext`). */
   readonly context?: Context.Context<never>
 }
@@ -74,6 +76,12 @@ export interface ToolOptions<P extends Schema.Schema.AnyNoContext> {
    * JSON fields are. Not listed in the definition (MCP has no place for it).
    */
   readonly failure?: Schema.Schema.AnyNoContext
+  /**
+   * OAuth scopes a caller's token must carry to use it, when the server requires authorization (HTTP with
+   * `--auth-issuer`): without them, 403 `insufficient_scope` over Streamable HTTP, a -32000 error naming the
+   * missing scopes in `data` over a connection. Ignored without authorization (stdio, anonymous HTTP).
+   */
+  readonly scopes?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -325,6 +333,7 @@ export function make(
     name,
     definition: definitionOf(options, inputSchema, outputSchema),
     structuredIsObject: outputSchema === undefined || outputSchema.type === "object",
-    call
+    call,
+    ...(options.scopes !== undefined && options.scopes.length > 0 ? { scopes: options.scopes } : {})
   }
 }

@@ -17,6 +17,7 @@ import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as Dispatcher from "../server/Dispatcher.js"
 import * as Execution from "../server/Execution.js"
 import type { McpServer } from "../server/McpServer.js"
+import type * as Peer from "../server/Peer.js"
 import * as Settings from "../Settings.js"
 
 /**
@@ -86,6 +87,8 @@ export interface Options {
   readonly remoteAddress?: string | undefined
   /** The legacy session id, where the transport has one (the old HTTP+SSE transport). */
   readonly sessionId?: string | undefined
+  /** The principal that authenticated the connection (at the WebSocket upgrade, the old SSE GET), if any. */
+  readonly principal?: Peer.Principal | undefined
 }
 
 type Item =
@@ -209,6 +212,7 @@ export const serve = (
       },
       ...(options.transport !== undefined ? { transport: options.transport } : {}),
       ...(options.sessionId !== undefined ? { sessionId: options.sessionId } : {}),
+      ...(options.principal !== undefined ? { principal: options.principal } : {}),
       remoteAddress: options.remoteAddress
     })
     const deliverPushed = Effect.suspend(() => {
