@@ -5,14 +5,12 @@
  */
 import { assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
-import { afterEach } from "vitest"
 import * as HttpUpstream from "../src/gateway/HttpUpstream.js"
 import type * as Upstream from "../src/gateway/Upstream.js"
 import * as Upstreams from "../src/gateway/Upstreams.js"
 import { startServer } from "./fixtures/MainProcess.js"
 import { alive, common, freePort, recorder, textOf, waitUntil } from "./fixtures/UpstreamHarness.js"
+import { startEverything } from "./fixtures/UpstreamServers.js"
 import { assertBuilt } from "./support/Dist.js"
 
 beforeAll(assertBuilt)
@@ -186,33 +184,6 @@ describe("http upstream: legacy era (our reference server, forced)", () => {
 })
 
 // -- server-everything streamableHttp (the official SDK's legacy server) ----------------------------------------------
-
-const EVERYTHING = fileURLToPath(new URL("../node_modules/.bin/mcp-server-everything", import.meta.url))
-const children: Array<ChildProcess> = []
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL")
-})
-
-/** `mcp-server-everything <mode>` on a free port (it takes PORT and cannot say which port it got). */
-export const startEverything = (mode: "streamableHttp" | "sse") =>
-  Effect.promise(async () => {
-    const port = await freePort()
-    const child = spawn(EVERYTHING, [mode], { env: { ...process.env, PORT: String(port) }, stdio: "pipe" })
-    children.push(child)
-    const output: Array<string> = []
-    child.stdout!.on("data", (chunk) => output.push(String(chunk)))
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server-everything ${mode} did not listen within 10 s`)), 10_000)
-      child.stderr!.on("data", (chunk) => {
-        if (/listening on port|running on port/i.test(String(chunk))) {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
-      child.once("exit", () => reject(new Error(`server-everything ${mode} exited`)))
-    })
-    return { port, child, output: () => output.join("") }
-  })
 
 describe("http upstream: server-everything streamableHttp", () => {
   it.live("detected as legacy; echo, progress on the POST's SSE stream, sampling; DELETE at Scope close", () =>

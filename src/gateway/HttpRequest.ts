@@ -12,6 +12,8 @@ import * as http from "node:http"
 import * as https from "node:https"
 import * as Upstream from "./Upstream.js"
 
+const UNREACHED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT"])
+
 /**
  * One endpoint's connection pool.
  *
@@ -61,12 +63,13 @@ export const make = (
             const lib = target.protocol === "https:" ? https : http
             const req = lib.request(target, { method, headers, agent })
             req.once("response", (res) => resume(Effect.succeed(res)))
-            req.once("error", (error) =>
+            req.once("error", (error: NodeJS.ErrnoException) =>
               resume(
                 Effect.fail(
                   new Upstream.UpstreamError({
                     upstream,
-                    reason: "unavailable",
+                    // Not reached at all, or gone while the request was on its way.
+                    reason: UNREACHED.has(error.code ?? "") ? "unavailable" : "closed",
                     message: `Upstream ${upstream}: ${method} ${target.pathname} failed: ${error.message}`
                   })
                 )
