@@ -142,6 +142,17 @@ describe("http upstream: legacy era (our reference server, forced)", () => {
       assert.strictEqual(textOf(yield* confirm(upstream, asked)), "Confirmed: deploy")
       assert.deepStrictEqual(asked, ["sampling/createMessage", "elicitation/create"])
 
+      // A log message on the POST's stream goes to that request's notification hook, not to the events.
+      yield* upstream.request("logging/setLevel", { level: "debug" })
+      const related: Array<string> = []
+      yield* upstream.request("tools/call", { name: "log", arguments: { level: "info", message: "hello" } }, {
+        notification: (method, params) => Effect.sync(() => void related.push(`${method} ${JSON.stringify(params)}`))
+      })
+      assert.strictEqual(related.length, 1)
+      assert.include(related[0], "notifications/message")
+      assert.include(related[0], "hello")
+      assert.isFalse(recorded.notifications.some((n) => n.method === "notifications/message"))
+
       // list_changed comes on the GET stream, to the events.
       yield* Effect.sleep(200)
       yield* upstream.request("tools/call", { name: "toggle_extra_tool", arguments: {} })
@@ -186,13 +197,14 @@ describe("http upstream: legacy era (our reference server, forced)", () => {
 // -- server-everything streamableHttp (the official SDK's legacy server) ----------------------------------------------
 
 describe("http upstream: server-everything streamableHttp", () => {
-  it.live("detected as legacy; echo, progress on the POST's SSE stream, sampling; DELETE at Scope close", () =>
-    Effect.gen(function*() {
+  it.live("detected as legacy; echo, progress on the POST's SSE stream, sampling, roots; DELETE at Scope close", () => {
+    const recorded = recorder()
+    return Effect.gen(function*() {
       const server = yield* startEverything("streamableHttp")
       yield* Effect.gen(function*() {
         const upstream = yield* Upstreams.make(
           httpConfig("everything", `http://127.0.0.1:${server.port}/mcp`),
-          recorder().events
+          recorded.events
         )
         const declared = yield* upstream.ready
         assert.strictEqual(declared.era, "legacy")
@@ -206,7 +218,8 @@ describe("http upstream: server-everything streamableHttp", () => {
           { progress: (p) => Effect.sync(() => void progress.push(p.progress)) }
         )
         assert.deepStrictEqual(progress, [1, 2])
-        yield* waitUntil(() => server.output().includes("Session initialized"), "the session")
+        // The server asks for the roots outside any request: on the GET stream, answered by a POST.
+        yield* waitUntil(() => recorded.requests.some((r) => r.method === "roots/list"), "roots/list on the GET stream")
         const sampled = yield* upstream.request(
           "tools/call",
           { name: "trigger-sampling-request", arguments: { prompt: "p" } },
@@ -219,5 +232,6 @@ describe("http upstream: server-everything streamableHttp", () => {
       }).pipe(Effect.scoped)
       yield* waitUntil(() => server.output().includes("Received session termination request"), "the DELETE")
       assert.isTrue(alive(server.child.pid!))
-    }))
+    })
+  })
 })

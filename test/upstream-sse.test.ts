@@ -83,7 +83,7 @@ describe("sse upstream", () => {
       )
     }).pipe(Effect.scoped))
 
-  it.live("the stream ending fails the calls in flight (closed) and the upstream reconnects", () => {
+  it.live("the stream ending fails the calls in flight at once (closed); the upstream is Down", () => {
     const recorded = recorder()
     return Effect.gen(function*() {
       const server = yield* startEverything("sse")

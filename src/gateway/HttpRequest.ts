@@ -290,7 +290,8 @@ export const readSse = (
   onEvent: (event: SseEvent) => Effect.Effect<boolean>
 ): Effect.Effect<void, Upstream.UpstreamError> =>
   Effect.suspend(() => {
-    const buffer: Array<SseEvent> = []
+    // `null`: an event skipped for its size (logged in order, from the reading fiber).
+    const buffer: Array<SseEvent | null> = []
     let ended = false
     let broken: string | undefined
     let paused = false
@@ -300,13 +301,7 @@ export const readSse = (
       wake = undefined
       if (w !== undefined) Deferred.unsafeDone(w, Effect.void)
     }
-    const parse = parser(maxBytes, (event) => buffer.push(event), () => {
-      Effect.runFork(
-        Effect.logWarning("Upstream sent an event over the size limit: skipped").pipe(
-          Effect.annotateLogs({ upstream, maxBytes })
-        )
-      )
-    })
+    const parse = parser(maxBytes, (event) => buffer.push(event), () => buffer.push(null))
     res.setEncoding("utf8")
     const onData = (chunk: string) => {
       parse.push(chunk)
@@ -338,11 +333,19 @@ export const readSse = (
       res.removeListener("close", onBroken)
     })
     const loop: Effect.Effect<void, Upstream.UpstreamError> = Effect.suspend(() => {
-      const next = buffer.shift()
-      if (next !== undefined) {
+      if (buffer.length > 0) {
+        const next = buffer.shift()!
         if (paused && buffer.length < HIGH_WATER / 2) {
           paused = false
           res.resume()
+        }
+        if (next === null) {
+          return Effect.zipRight(
+            Effect.logWarning("Upstream sent an event over the size limit: skipped").pipe(
+              Effect.annotateLogs({ upstream, maxBytes })
+            ),
+            loop
+          )
         }
         return Effect.flatMap(onEvent(next), (more) => (more ? loop : Effect.void))
       }

@@ -63,7 +63,9 @@ export const make = (
             client.send("POST", postHeaders, frame, (res) =>
               Effect.flatMap(HttpRequest.readBody(res, maxBytes, upstream), (body) =>
                 (res.statusCode ?? 0) >= 300
-                  ? Effect.fail(protocolError(`a message was refused with HTTP ${res.statusCode}: ${body.slice(0, 200)}`))
+                  ? Effect.fail(
+                    protocolError(`a message was refused with HTTP ${res.statusCode}: ${body.slice(0, 200)}`)
+                  )
                   : Effect.void), target))
 
         const core = yield* ClientCore.make({
@@ -107,7 +109,9 @@ export const make = (
           }
         ).pipe(
           Effect.as("the event stream ended"),
-          Effect.catchAll((error) => Effect.succeed(error.message)),
+          Effect.catchAll((error) =>
+            Effect.succeed(error.message)
+          ),
           Effect.flatMap((reason) =>
             Effect.sync(() => {
               core.close(`Upstream ${upstream}: ${reason}`)
@@ -146,8 +150,7 @@ export const make = (
       ready: supervised.ready,
       request: (method, params, hooks) =>
         limits.run(supervised.withConnection((c) => c.core.request(method, params, hooks, c.write))),
-      notify: (method, params) =>
-        supervised.withConnection((c) => c.write(JsonRpc.encodeNotification(method, params))),
+      notify: (method, params) => supervised.withConnection((c) => c.write(JsonRpc.encodeNotification(method, params))),
       inFlight: limits.inFlight
     } satisfies Upstream.Upstream
   })

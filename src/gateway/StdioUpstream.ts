@@ -11,7 +11,7 @@
  *
  * @since 0.2.0
  */
-import { Deferred, Duration, Effect, FiberId, Queue } from "effect"
+import { Deferred, Duration, Effect, FiberId, Queue, Runtime } from "effect"
 import type { Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as JsonRpc from "../protocol/JsonRpc.js"
@@ -187,6 +187,7 @@ export const make = (
             Effect.annotateLogs({ upstream, stream: "stderr", pid: proc.pid ?? 0 })
           ))))
 
+        const runFork = Runtime.runFork(yield* Effect.runtime<never>())
         const transport = Stdio.transport(proc.stdout!, proc.stdin!, maxMessageBytes)
         const write = (frame: string): Effect.Effect<void, Upstream.UpstreamError> => transport.write(frame)
         const core = yield* ClientCore.make({
@@ -211,7 +212,7 @@ export const make = (
             return true
           },
           oversized: (limit) => {
-            Effect.runFork(
+            runFork(
               Effect.logWarning("Upstream sent a message over the size limit: skipped").pipe(
                 Effect.annotateLogs({ upstream, maxMessageBytes: limit })
               )
