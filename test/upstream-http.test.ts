@@ -105,6 +105,35 @@ describe("http upstream: modern era (our reference server)", () => {
       assert.strictEqual(error._tag, "UpstreamRpcError")
       assert.strictEqual((error as Upstream.UpstreamRpcError).error.code, -32602)
     }).pipe(Effect.scoped))
+
+  it.live("an upstream that cannot be reached is Down, then Ready again once it is back (era detected anew)", () => {
+    const recorded = recorder()
+    return Effect.gen(function*() {
+      const port = yield* Effect.promise(freePort)
+      const first = yield* Effect.promise(() => startServer(["--port", String(port)]))
+      const upstream = yield* HttpUpstream.make(
+        httpConfig("ref", `http://127.0.0.1:${port}/mcp`),
+        recorded.events,
+        { restartBaseMillis: 100, restartMaxMillis: 200 }
+      )
+      yield* upstream.ready
+      first.child.kill("SIGKILL")
+      yield* Effect.promise(() => first.exit)
+      // The first call may meet the pool's dead socket (closed); one that finds nobody listening is unavailable.
+      const reasons: Array<string> = []
+      for (let i = 0; i < 3 && !reasons.includes("unavailable"); i++) {
+        const error = yield* Effect.flip(upstream.request("tools/call", { name: "echo", arguments: { text: "x" } }))
+        reasons.push((error as Upstream.UpstreamError).reason)
+      }
+      assert.include(reasons, "unavailable")
+      yield* waitUntil(() => recorded.states.some((s) => s._tag === "Down"), "Down")
+      yield* Effect.promise(() => startServer(["--port", String(port)]))
+      yield* waitUntil(() => upstream.state()._tag === "Ready", "Ready again", 15_000)
+      assert.strictEqual(textOf(yield* upstream.request("tools/call", { name: "echo", arguments: { text: "y" } })), "y")
+      assert.deepStrictEqual(recorded.states.slice(0, 2).map((s) => s._tag), ["Ready", "Down"])
+      assert.strictEqual(recorded.states.at(-1)?._tag, "Ready")
+    }).pipe(Effect.scoped)
+  })
 })
 
 describe("http upstream: legacy era (our reference server, forced)", () => {

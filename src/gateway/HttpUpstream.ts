@@ -20,7 +20,7 @@
  *
  * @since 0.2.0
  */
-import { Deferred, Duration, Effect, Either, Predicate, Schedule } from "effect"
+import { Deferred, Duration, Effect, Either, FiberId, Predicate, Schedule } from "effect"
 import type { Scope } from "effect"
 import type * as http from "node:http"
 import * as JsonRpc from "../protocol/JsonRpc.js"
@@ -203,14 +203,10 @@ export const make = (
         const core = yield* ClientCore.make({
           upstream,
           events,
-          // A modern upstream never asks its client anything over JSON-RPC; what it might send is dropped by POST.
-          write: (frame) =>
-            client.send(
-              "POST",
-              modernHeaders("", undefined),
-              frame,
-              (res) => Effect.asVoid(HttpRequest.readBody(res, maxBytes, upstream))
-            ),
+          // A modern upstream never asks its client anything over JSON-RPC, and a modern client sends no responses:
+          // an answer to such a request is dropped.
+          write: () =>
+            Effect.logDebug("A modern upstream sent a request: not answered").pipe(Effect.annotateLogs({ upstream })),
           cancelByNotification: false,
           maxPending: config.maxInFlight + 16
         })
@@ -536,18 +532,32 @@ export const make = (
     // -- supervision --------------------------------------------------------------------------------------------
 
     const era = options.era ?? "auto"
+    // A request that could not reach the upstream at all ends the connection: Down, then reached again (the era
+    // detected anew) after the backoff.
+    let lost = Deferred.unsafeMake<string>(FiberId.none)
+    const watch = (connection: Connection): Connection => ({
+      request: (method, params, hooks) =>
+        Effect.tapError(connection.request(method, params, hooks), (error) =>
+          error._tag === "UpstreamError" && error.reason === "unavailable"
+            ? Deferred.succeed(lost, error.message)
+            : Effect.void),
+      notify: connection.notify
+    })
     const connect: Lifecycle.Connect<Connection> = (up) =>
       Effect.gen(function*() {
+        lost = Deferred.unsafeMake<string>(FiberId.none)
+        const watched = (declared: Upstream.Declared, connection: Connection) =>
+          up(declared, watch(connection))
         const declared = era === "legacy" ? undefined : yield* discover
         if (declared !== undefined) {
           const connection = yield* modern(declared)
-          yield* up(declared, connection)
+          yield* watched(declared, connection)
         } else if (era === "modern") {
           return yield* protocolError("server/discover did not answer with 2026-07-28")
         } else {
-          yield* legacy(up)
+          yield* legacy(watched)
         }
-        return yield* Effect.never
+        return yield* Deferred.await(lost)
       })
 
     const supervised = yield* Lifecycle.supervise(config, events, connect, options)
