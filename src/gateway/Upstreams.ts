@@ -1,0 +1,32 @@
+/**
+ * The one constructor the gateway calls: an upstream of any transport from its config.
+ *
+ * @since 0.2.0
+ */
+import type { Effect, Scope } from "effect"
+import * as HttpUpstream from "./HttpUpstream.js"
+import * as SseUpstream from "./SseUpstream.js"
+import * as StdioUpstream from "./StdioUpstream.js"
+import type * as Upstream from "./Upstream.js"
+
+/**
+ * Connects to the upstream `config` names (a stdio child, a Streamable HTTP endpoint of either era, an old HTTP+SSE
+ * endpoint), for as long as the Scope lives. It never fails: an upstream that cannot be reached is Down, and
+ * retried.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (
+  config: Upstream.Config,
+  events: Upstream.Events
+): Effect.Effect<Upstream.Upstream, never, Scope.Scope> => {
+  switch (config.type) {
+    case "stdio":
+      return StdioUpstream.make(config, events)
+    case "http":
+      return HttpUpstream.make(config, events)
+    case "sse":
+      return SseUpstream.make(config, events)
+  }
+}
