@@ -235,7 +235,16 @@ const listOf = (
     Effect.suspend(() => {
       const gateway = cell.state!
       const version = context.protocolVersion
-      const items = [...own(env, version), ...gateway.view.lists[kind].map((item) => shape(item, version))]
+      const mine = own(env, version)
+      const proxied = gateway.view.lists[kind]
+      // A local item shadows a proxied one of the same name (the local registry may grow after the gateway starts).
+      const names = mine.length === 0 ? undefined : new Set(mine.map(key))
+      const items = [
+        ...mine,
+        ...(names === undefined ? proxied : proxied.filter((item) => !names.has(key(item)))).map((item) =>
+          shape(item, version)
+        )
+      ]
       const page = paginate(items, key, kind, params.cursor, env.server.pageSize)
       if (Either.isLeft(page)) return Effect.fail(page.left)
       return Effect.succeed(
