@@ -41,6 +41,14 @@ export class GatewayConfigError extends Data.TaggedError("GatewayConfigError")<{
 }> {}
 
 const Positive = Schema.Int.pipe(Schema.positive())
+/** One of a few strings, with one message that lists them. */
+const oneOf = <const A extends string>(values: ReadonlyArray<A>, listed: string): Schema.Schema<A, unknown> =>
+  Schema.Unknown.pipe(
+    Schema.filter((u) => typeof u === "string" && (values as ReadonlyArray<string>).includes(u), {
+      message: (issue) => `Expected ${listed}, actual ${JSON.stringify(issue.actual)}`
+    })
+  ) as unknown as Schema.Schema<A, unknown>
+const exact = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true })
 const Strings = Schema.Record({ key: Schema.String, value: Schema.String })
 
 /**
@@ -50,18 +58,18 @@ const Strings = Schema.Record({ key: Schema.String, value: Schema.String })
  * @category schemas
  */
 export const Entry = Schema.Struct({
-  type: Schema.optional(Schema.Literal("stdio", "http", "sse")),
-  command: Schema.optional(Schema.NonEmptyString),
-  args: Schema.optional(Schema.Array(Schema.String)),
-  env: Schema.optional(Strings),
-  cwd: Schema.optional(Schema.String),
-  url: Schema.optional(Schema.String),
-  headers: Schema.optional(Strings),
-  disabled: Schema.optional(Schema.Boolean),
-  isolation: Schema.optional(Schema.Literal("shared", "per-session")),
-  maxSessions: Schema.optional(Positive),
-  timeoutMillis: Schema.optional(Positive),
-  maxInFlight: Schema.optional(Positive)
+  type: exact(oneOf(["stdio", "http", "sse"], `"stdio", "http" or "sse"`)),
+  command: exact(Schema.NonEmptyString),
+  args: exact(Schema.Array(Schema.String)),
+  env: exact(Strings),
+  cwd: exact(Schema.String),
+  url: exact(Schema.String),
+  headers: exact(Strings),
+  disabled: exact(Schema.Boolean),
+  isolation: exact(oneOf(["shared", "per-session"], `"shared" or "per-session"`)),
+  maxSessions: exact(Positive),
+  timeoutMillis: exact(Positive),
+  maxInFlight: exact(Positive)
 })
 
 const decodeEntry = Schema.decodeUnknownEither(Entry)
@@ -81,7 +89,15 @@ const entryConfig = (
   const decoded = decodeEntry(raw, { errors: "all" })
   if (Either.isLeft(decoded)) {
     const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
-    return fail(issues.map((issue) => `field "${pathText(issue.path)}": ${issue.message}`).join("; "))
+    const seen = new Set<string>()
+    const texts: Array<string> = []
+    for (const issue of issues) {
+      const path = pathText(issue.path)
+      if (seen.has(path)) continue
+      seen.add(path)
+      texts.push(`field "${path}": ${issue.message}`)
+    }
+    return fail(texts.join("; "))
   }
   const entry = decoded.right
   if (entry.disabled === true) return Either.right(undefined)
