@@ -9,7 +9,7 @@ import * as Upstream from "../src/gateway/Upstream.js"
 import type * as Routes from "../src/http/Routes.js"
 import { Gateway, McpServer, McpTest, Tool } from "../src/index.js"
 import * as Fake from "./support/FakeUpstream.js"
-import { complete, rpcError } from "./support/Rpc.js"
+import { complete, inputRequired, rpcError } from "./support/Rpc.js"
 import { settle } from "./support/Settle.js"
 
 const serve = (
@@ -365,6 +365,52 @@ describe("Gateway front", () => {
       const modern = yield* McpTest.connect({ era: "modern" }).pipe(Effect.provide(context))
       const discovered = (yield* modern.request("server/discover", {})) as { capabilities: unknown }
       assert.deepStrictEqual(discovered.capabilities, init.capabilities)
+    }))
+})
+
+describe("Gateway on a modern front", () => {
+  it.scoped("an upstream's sampling becomes input_required; the retry runs the upstream request again with the answer", () =>
+    Effect.gen(function*() {
+      const fake = Fake.make({
+        a: {
+          tools: [{
+            name: "ask",
+            call: (_args, hooks) =>
+              Effect.map(
+                Effect.orDie(hooks.request!("sampling/createMessage", {
+                  messages: [{ role: "user", content: { type: "text", text: "hi" } }],
+                  maxTokens: 5
+                })),
+                (answer) => ({ content: [{ type: "text", text: `sampled ${JSON.stringify(answer.content)}` }] })
+              )
+          }]
+        }
+      })
+      const client = yield* front(serve(fake, [Fake.config("a")]), { era: "modern", capabilities: { sampling: {} } })
+      const first = inputRequired(yield* client.callTool("ask", {}))
+      assert.strictEqual(first.inputRequests.q0.method, "sampling/createMessage")
+      // The round ended: the upstream request was interrupted (cancelled upstream), not left running.
+      yield* until(() => fake.shared("a").interrupted.length === 1)
+      const second = complete(
+        yield* client.request("tools/call", {
+          name: "ask",
+          arguments: {},
+          inputResponses: { q0: { role: "assistant", content: { type: "text", text: "yes" }, model: "m" } },
+          requestState: first.requestState
+        })
+      )
+      assert.deepStrictEqual(second.content, [{ type: "text", text: `sampled {"type":"text","text":"yes"}` }])
+      assert.strictEqual(fake.shared("a").requests.filter((r) => r.method === "tools/call").length, 2)
+    }))
+
+  it.scoped("per-session isolation without a principal: a modern client uses the shared instance", () =>
+    Effect.gen(function*() {
+      const fake = Fake.make({ a: { tools: [{ name: "t" }] } })
+      const client = yield* front(serve(fake, [Fake.config("a", { isolation: "per-session" })]), { era: "modern" })
+      yield* client.callTool("t", {})
+      yield* client.callTool("t", {})
+      assert.deepStrictEqual(fake.counts("a"), { opened: 1, closed: 0 })
+      assert.strictEqual(fake.shared("a").requests.filter((r) => r.method === "tools/call").length, 2)
     }))
 })
 
