@@ -21,9 +21,11 @@ afterEach(async () => {
   await Promise.all(runtimes.splice(0).map((runtime) => runtime.dispose()))
 })
 
-const start = async (options: Gateway.Options) => {
+const start = async (options: Gateway.Options, http: McpHttpServer.Options = {}) => {
   const runtime = ManagedRuntime.make(
-    McpHttpServer.layer({ port: 0, shutdownTimeout: "2 seconds" }).pipe(Layer.provideMerge(Gateway.layer(options)))
+    McpHttpServer.layer({ port: 0, shutdownTimeout: "2 seconds", ...http }).pipe(
+      Layer.provideMerge(Gateway.layer(options))
+    )
   )
   runtimes.push(runtime as ManagedRuntime.ManagedRuntime<unknown, unknown>)
   const info = await runtime.runPromise(McpHttpServer.McpHttpServer)
@@ -109,6 +111,25 @@ describe("Gateway over HTTP", () => {
     await until(() => fake.counts("a").closed === 1, "the ended session's upstream closed")
     await two.close()
     await one.close()
+  })
+
+  it("a legacy session that expires closes its per-session upstream; shutdown closes the rest", async () => {
+    const fake = Fake.make({ a: { tools: [{ name: "t" }] } })
+    const { url } = await start(
+      { upstreams: [Fake.config("a", { isolation: "per-session" })], connect: fake.connect },
+      { sessionIdleTimeout: "300 millis" }
+    )
+    const client = await connectSdk(url, "idle")
+    await client.callTool({ name: "t", arguments: {} })
+    assert.deepStrictEqual(fake.counts("a"), { opened: 2, closed: 0 })
+    // The SDK's GET stream keeps a session busy; without it, the session is idle and expires.
+    await client.close()
+    const other = await connectSdk(url, "other")
+    await other.callTool({ name: "t", arguments: {} })
+    await until(() => fake.counts("a").closed >= 1, "the idle session's upstream closed", 5_000, 50)
+    await runtimes.pop()!.dispose()
+    assert.deepStrictEqual(fake.counts("a"), { opened: 3, closed: 3 })
+    await other.close()
   })
 
   it("--record writes every message as JSON lines; --replay serves the tape as an upstream", async () => {
