@@ -27,6 +27,7 @@ import { VERSION } from "../Version.js"
 import * as Catalog from "./Catalog.js"
 import * as Instances from "./Instances.js"
 import * as Names from "./Names.js"
+import * as Report from "./Report.js"
 import * as Routing from "./Routing.js"
 import * as Tape from "./Tape.js"
 import type * as Upstream from "./Upstream.js"
@@ -99,21 +100,8 @@ export interface State {
  * @category tags
  */
 export class Gateway extends Context.Tag("effect-mcp-server/Gateway")<Gateway, {
-  readonly status: () => Record<string, Status>
+  readonly status: () => Record<string, Report.Status>
 }>() {}
-
-/**
- * @since 0.2.0
- * @category models
- */
-export interface Status {
-  readonly state: Upstream.State["_tag"]
-  readonly reason?: string
-  readonly sessions: number
-  readonly inFlight: number
-}
-
-const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 const LEVELS: Record<string, LogLevel.LogLevel> = {
   debug: LogLevel.Debug,
@@ -300,81 +288,19 @@ export const make = (
     return gateway
   })
 
-const mergeInto = (target: Record<string, unknown>, source: Record<string, unknown>) => {
-  for (const [key, value] of Object.entries(source)) {
-    const existing = target[key]
-    target[key] = isObject(existing) && isObject(value) ? { ...existing, ...value } : value
-  }
-}
-
-/**
- * What the gateway declares: the union of the upstreams' capabilities (those Ready so far), the kinds the server's
- * own registry serves, `listChanged` on every list (the gateway relays changes), and logging (it forwards
- * `logging/setLevel`).
- *
- * @since 0.2.0
- * @category capabilities
- */
-export const capabilities = (gateway: State): Record<string, unknown> => {
-  const result: Record<string, unknown> = { logging: {} }
-  const registry = gateway.server.currentRegistry()
-  if (registry.tools.size > 0) result.tools = {}
-  if (registry.prompts.size > 0) result.prompts = {}
-  if (registry.resources.size > 0 || registry.templates.length > 0) result.resources = {}
-  if (registry.prompts.size > 0 || registry.templates.length > 0) result.completions = {}
-  for (const entry of gateway.entries) if (entry.declared !== undefined) mergeInto(result, entry.declared.capabilities)
-  for (const kind of ["tools", "prompts", "resources"]) {
-    if (isObject(result[kind])) result[kind] = { ...(result[kind] as object), listChanged: true }
-  }
-  return result
-}
-
-/**
- * The instructions: the server's own, then each upstream's (prefixed with its name when there are several).
- *
- * @since 0.2.0
- * @category capabilities
- */
-export const instructions = (gateway: State, own: string | undefined): string | undefined => {
-  const parts = own === undefined ? [] : [own]
-  const several = gateway.entries.length > 1
-  for (const entry of gateway.entries) {
-    const text = entry.declared?.instructions
-    if (text !== undefined && text !== "") parts.push(several ? `${entry.config.name}: ${text}` : text)
-  }
-  return parts.length === 0 ? undefined : parts.join("\n\n")
-}
-
-/**
- * Each upstream's state: its shared instance's, the per-session instances open and the requests in flight.
- *
- * @since 0.2.0
- * @category observation
- */
-export const status = (gateway: State): Record<string, Status> =>
-  Object.fromEntries(gateway.entries.map((entry) => {
-    const state = entry.pool.shared.upstream.state()
-    return [entry.config.name, {
-      state: state._tag,
-      ...(state._tag === "Down" ? { reason: state.reason } : {}),
-      sessions: entry.pool.sessions.size,
-      inFlight: entry.pool.shared.upstream.inFlight()
-    }]
-  }))
-
 const over = (options: Options, cell: Routing.Cell) =>
   Layer.scopedContext(Effect.gen(function*() {
     const base = yield* McpServer.McpServer
     const gateway = yield* make(options, base, cell)
     // The same service, but what initialize and discover declare is read from the upstreams when asked.
     const server: McpServer.McpServer["Type"] = Object.defineProperties({ ...base }, {
-      capabilities: { get: () => capabilities(gateway), enumerable: true },
-      instructions: { get: () => instructions(gateway, base.instructions), enumerable: true }
+      capabilities: { get: () => Report.capabilities(gateway), enumerable: true },
+      instructions: { get: () => Report.instructions(gateway, base.instructions), enumerable: true }
     })
-    const service = Gateway.of({ status: () => status(gateway) })
+    const service = Gateway.of({ status: () => Report.status(gateway) })
     return Context.make(McpServer.McpServer, server).pipe(
       Context.add(Gateway, service),
-      Context.add(Routes.Readiness, { detail: () => ({ upstreams: status(gateway) }) })
+      Context.add(Routes.Readiness, { detail: () => ({ upstreams: Report.status(gateway) }) })
     )
   }))
 
