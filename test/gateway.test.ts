@@ -263,6 +263,25 @@ describe("Gateway front", () => {
       ])
     }))
 
+  it.scoped("logging/setLevel is forwarded to the upstreams that log, without making a per-session instance", () =>
+    Effect.gen(function*() {
+      const fake = Fake.make({ a: { tools: [{ name: "t" }] }, b: { tools: [{ name: "u" }] } })
+      const client = yield* front(serve(fake, [Fake.config("a"), Fake.config("b", { isolation: "per-session" })]))
+      yield* client.request("logging/setLevel", { level: "warning" })
+      assert.deepStrictEqual(fake.shared("a").requests.at(-1), {
+        method: "logging/setLevel",
+        params: { level: "warning" }
+      })
+      assert.deepStrictEqual(fake.counts("b"), { opened: 1, closed: 0 })
+      assert.notStrictEqual(fake.shared("b").requests.at(-1)?.method, "logging/setLevel")
+      yield* client.callTool("b__u", {})
+      yield* client.request("logging/setLevel", { level: "error" })
+      assert.deepStrictEqual(fake.instances[2]!.requests.at(-1), {
+        method: "logging/setLevel",
+        params: { level: "error" }
+      })
+    }))
+
   it.scoped("cancelling the front request interrupts the upstream request", () =>
     Effect.gen(function*() {
       const fake = Fake.make({ a: { tools: [{ name: "slow", call: () => Effect.never }] } })

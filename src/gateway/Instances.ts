@@ -107,12 +107,15 @@ export const instanceFor = (
       // Raced by another request of the same key meanwhile? Take that one.
       const raced = pool.sessions.get(key)
       if (raced !== undefined) return yield* Deferred.await(raced)
-      const deferred = yield* Deferred.make<Instance>()
-      pool.sessions.set(key, deferred)
-      onCreate()
-      const instance = yield* pool.open(key)
-      yield* Deferred.succeed(deferred, instance)
-      return instance
+      // Made without a break: an interruption between the entry and its instance would leave others waiting.
+      return yield* Effect.uninterruptible(Effect.gen(function*() {
+        const deferred = yield* Deferred.make<Instance>()
+        pool.sessions.set(key, deferred)
+        onCreate()
+        const instance = yield* pool.open(key)
+        yield* Deferred.succeed(deferred, instance)
+        return instance
+      }))
     })
   })
 
@@ -128,6 +131,20 @@ const idlePrincipal = (pool: Pool): Effect.Effect<string | undefined> =>
       if (best === undefined || instance.lastUsed < best.lastUsed) best = instance
     }
     return best?.key
+  })
+
+/**
+ * The instances that serve `key` now, made or not: the shared one, or the key's own if it has one (so forwarding
+ * something to "this session's upstream" never makes an instance).
+ *
+ * @since 0.2.0
+ * @category instances
+ */
+export const existing = (pool: Pool, key: string | undefined): Effect.Effect<Instance | undefined> =>
+  Effect.suspend(() => {
+    if (key === undefined || pool.config.isolation === "shared") return Effect.succeed(pool.shared)
+    const deferred = pool.sessions.get(key)
+    return deferred === undefined ? Effect.succeed(undefined) : Deferred.await(deferred)
   })
 
 /**

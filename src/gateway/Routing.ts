@@ -164,14 +164,19 @@ export const table = (cell: Cell): Handlers.Handlers => [
     }))),
   Handlers.handle(McpMethod.setLevel, (params, _context, mcp, env) =>
     Effect.gen(function*() {
+      // The front filters log messages by this session's level; upstreams are told too (a shared upstream: last
+      // level set wins; a per-session one only when this session already has its instance).
       env.session.logLevel = params.level
       const gateway = cell.state!
       const targets = gateway.entries.filter((entry) => entry.declared?.capabilities.logging !== undefined)
       yield* Effect.forEach(targets, (entry) =>
-        Effect.ignore(routed(gateway, entry.config.name, "logging/setLevel", { level: params.level }, mcp, env)), {
-        concurrency: "unbounded",
-        discard: true
-      })
+        Effect.flatMap(
+          Instances.existing(entry.pool, entry.config.isolation === "per-session" ? keyOf(mcp, env) : undefined),
+          (target) =>
+            target === undefined
+              ? Effect.void
+              : Effect.ignore(relay(target, "logging/setLevel", { level: params.level }, mcp))
+        ), { concurrency: "unbounded", discard: true })
       return {}
     })),
   listOf(
