@@ -6,6 +6,8 @@
 import * as Cli from "./Cli.js"
 import * as ReferenceServer from "./reference/ReferenceServer.js"
 
+// TODO(gateway): pass `gatewayConnect: Upstreams.make` once src/gateway/Upstreams.ts is merged; until then
+// `--gateway` and `--` are refused with a message, and `--replay` (no connector needed) works.
 Cli.main(ReferenceServer.layer, {
   serves: "Serves the built-in reference server (every tool, resource, template and prompt of the README)."
 })

@@ -190,7 +190,8 @@ export const handler = (
       legacySse,
       websocket,
       run: yield* FiberSet.runtime(requests)<McpServer>(),
-      probes: options.probes ?? false
+      probes: options.probes ?? false,
+      readiness: yield* Routes.Readiness
     })
 
     let shutdownStarted = false
