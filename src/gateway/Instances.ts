@@ -69,12 +69,16 @@ export const open = (
   events: Upstream.Events,
   parent: Scope.Scope
 ): Effect.Effect<Instance> =>
-  Effect.uninterruptible(Effect.gen(function*() {
-    const scope = yield* ScopeModule.fork(parent, ExecutionStrategy.sequential)
-    const upstream = yield* ScopeModule.extend(connect(config, events), scope)
-    const permits = yield* Effect.makeSemaphore(config.maxInFlight)
-    return { key, upstream, scope, permits, lastUsed: uses++ }
-  }))
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const scope = yield* ScopeModule.fork(parent, ExecutionStrategy.sequential)
+      // The connector runs interruptibly (a fiber it forks inherits the region it was forked in: an uninterruptible
+      // reader or supervisor could never be timed out or stopped); the scope it extends is ours either way.
+      const upstream = yield* ScopeModule.extend(restore(connect(config, events)), scope)
+      const permits = yield* Effect.makeSemaphore(config.maxInFlight)
+      return { key, upstream, scope, permits, lastUsed: uses++ }
+    })
+  )
 
 const busy = (config: Upstream.Config, what: string) =>
   new Upstream.UpstreamError({ upstream: config.name, reason: "busy", message: `Upstream "${config.name}" ${what}` })
