@@ -40,7 +40,8 @@ import {
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, "..", "..")
 const modules = join(root, "node_modules")
-const DIST_MAIN = join(root, "dist", "main.js")
+// GATEWAY_BENCH_MAIN: measure another build's main.js (e.g. another worktree's) as "ours".
+const DIST_MAIN = process.env.GATEWAY_BENCH_MAIN ?? join(root, "dist", "main.js")
 const EVERYTHING = join(modules, "@modelcontextprotocol", "server-everything", "dist", "index.js")
 const MCP_PROXY = join(modules, "mcp-proxy", "dist", "bin", "mcp-proxy.mjs")
 const SUPERGATEWAY = join(modules, "supergateway", "dist", "index.js")
@@ -377,9 +378,9 @@ const benchGateways = async ({ names, connectionsList, rounds, duration, warmup,
           const rss = procPeakRssMiB(gw.pid)
           samples.push({ round, gateway: name, connections, ...m, rss, version: session.version })
           log(
-            `gateway round ${round} c=${connections} ${name}: ${Math.round(m.rps)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${
-              m.p99.toFixed(2)
-            } ms, gateway CPU ${m.cpuMs.gateway.toFixed(3)} ms/call, upstream CPU ${
+            `gateway round ${round} c=${connections} ${name}: ${Math.round(m.rps)} req/s, p50 ${
+              m.p50.toFixed(2)
+            } ms, p99 ${m.p99.toFixed(2)} ms, gateway CPU ${m.cpuMs.gateway.toFixed(3)} ms/call, upstream CPU ${
               m.cpuMs.upstream.toFixed(3)
             } ms/call, bad=${m.bad}`
           )
@@ -428,12 +429,20 @@ const benchOverhead = async ({ ours, connections, duration, warmup, rounds, rate
           const session = await openSession(upstream.url, "sleep10", args, TEXT)
           const prep = prepared(session.headers, "sleep10", args)
           await load(upstream.url, prep, connections, warmup, TEXT, options)
-          const m = await measure(upstream.url, prep, connections, duration, TEXT, { upstream: [upstream.pid] }, options)
+          const m = await measure(
+            upstream.url,
+            prep,
+            connections,
+            duration,
+            TEXT,
+            { upstream: [upstream.pid] },
+            options
+          )
           rows.push({ round, mode: "direct", rate: overallRate, ...m })
           log(
-            `overhead round ${round} ${tag} c=${connections} direct: p95 ${m.p95.toFixed(2)} ms, ${
-              Math.round(m.rps)
-            } req/s, bad=${m.bad}`
+            `overhead round ${round} ${tag} c=${connections} direct: p50 ${m.p50.toFixed(2)} ms, p95 ${
+              m.p95.toFixed(2)
+            } ms, ${Math.round(m.rps)} req/s, upstream CPU ${m.cpuMs.upstream.toFixed(3)} ms/call, bad=${m.bad}`
           )
           for (const b of m.badSamples) log(`  bad response (direct): ${b}`)
           await request(upstream.url, "DELETE", session.headers).catch(() => {})
@@ -465,9 +474,9 @@ const benchOverhead = async ({ ours, connections, duration, warmup, rounds, rate
           }, options)
           rows.push({ round, mode: "through", rate: overallRate, ...m })
           log(
-            `overhead round ${round} ${tag} c=${connections} through ours: p95 ${m.p95.toFixed(2)} ms, ${
-              Math.round(m.rps)
-            } req/s, gateway CPU ${m.cpuMs.gateway.toFixed(3)} ms/call, bad=${m.bad}`
+            `overhead round ${round} ${tag} c=${connections} through ours: p50 ${m.p50.toFixed(2)} ms, p95 ${
+              m.p95.toFixed(2)
+            } ms, ${Math.round(m.rps)} req/s, gateway CPU ${m.cpuMs.gateway.toFixed(3)} ms/call, bad=${m.bad}`
           )
           for (const b of m.badSamples) log(`  bad response (through): ${b}`)
         } catch (error) {
@@ -647,7 +656,9 @@ export const runGatewayBench = async (options = {}) => {
   const dir = mkdtempSync(join(os.tmpdir(), "gateway-bench-"))
   try {
     return await withLoadPinned(async () => {
-      const { failures, samples } = await benchGateways({ names, connectionsList, rounds, duration, warmup, log })
+      const { failures, samples } = skip.has("gateways")
+        ? { failures: [], samples: [] }
+        : await benchGateways({ names, connectionsList, rounds, duration, warmup, log })
       lines.push(
         `Upstream: @modelcontextprotocol/server-everything over stdio, \`echo\`; one legacy session (${PROTOCOL}) per gateway, all connections on it; ${rounds} round(s) of ${duration} s (+${warmup} s warm-up) per gateway and concurrency, order rotated per round; a fresh gateway (and upstream) per run. Gateway pinned to CPU 1, upstream and load to CPU 0: ${hasTaskset}. CPU is the gateway's own pid (utime+stime, children excluded); upstream CPU is its descendants'. Medians over rounds.`,
         "",
@@ -712,9 +723,9 @@ export const runGatewayBench = async (options = {}) => {
           const through = rows.filter((r) => r.mode === "through" && r.rate === rate && r.failed === undefined)
           const dP95 = median(direct.map((r) => r.p95))
           const row = (path, list, overhead) =>
-            `| ${tag} | ${path} | ${Math.round(median(list.map((r) => r.rps)))} | ${f2(median(list.map((r) => r.p50)))} / ${
-              f2(median(list.map((r) => r.p95)))
-            } / ${f2(median(list.map((r) => r.p99)))} | ${
+            `| ${tag} | ${path} | ${Math.round(median(list.map((r) => r.rps)))} | ${
+              f2(median(list.map((r) => r.p50)))
+            } / ${f2(median(list.map((r) => r.p95)))} / ${f2(median(list.map((r) => r.p99)))} | ${
               path === "direct" ? "-" : f3(median(list.map((r) => r.cpuMs.gateway)))
             } | ${overhead} | ${list.reduce((a, r) => a + r.bad, 0)} |`
           lines.push(row("direct", direct, "-"))

@@ -209,5 +209,4 @@ export const stopTree = async (child, graceMs = 5_000) => {
 }
 
 /** Current resident set size of a process, in MiB (from /proc). */
-export const procRssMiB = (pid) =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024
+export const procRssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024
