@@ -18,7 +18,7 @@
 // Ours is measured only when `node dist/main.js --help` mentions --gateway. Everything binds 127.0.0.1; every child is
 // started in its own process group and stopped with its descendants (stopTree) in a finally.
 import { execFileSync, spawn } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readlinkSync, realpathSync, rmSync, writeFileSync } from "node:fs"
 import http from "node:http"
 import os from "node:os"
 import { dirname, join } from "node:path"
@@ -207,6 +207,9 @@ const startNode = async (name, args, port, { cpu = 1, env = {}, readyLine } = {}
         exited.then((code) => Promise.reject(new Error(`${name} exited (${code}): ${out.slice(-2000)}`)))
       ])
     }
+    // The pid measured must be node itself (taskset execs; no shell or npx in between).
+    const exe = readlinkSync(`/proc/${child.pid}/exe`)
+    if (exe !== realpathSync(process.execPath)) throw new Error(`${name}: pid ${child.pid} runs ${exe}, not node`)
   } catch (error) {
     await stopTree(child)
     throw error

@@ -324,10 +324,17 @@ const main = async () => {
       cpu: median(chained.map((s) => s.cpuUs / (plain.get(s.round)?.cpuUs ?? NaN)))
     }
   })
-  // The gateway section: one round, bounded (3 gateways x 2 concurrencies x ~12 s, the overhead runs, the memory run).
+  // The gateway section: one round, bounded (3 gateways x 2 concurrencies x ~12 s; the overhead at c=50 closed loop
+  // and at 500 req/s offered, direct and through; the memory run): about 2.5 minutes.
   const gateway = argv.includes("--no-gateway")
     ? undefined
-    : await runGatewayBench({ duration: quick ? 3 : 8, warmup: quick ? 1 : 2, rounds: 1, sessions: quick ? 50 : 200 })
+    : await runGatewayBench({
+      duration: quick ? 3 : 8,
+      warmup: quick ? 1 : 2,
+      rounds: 1,
+      overheadRate: quick ? 0 : 500,
+      sessions: quick ? 50 : 200
+    })
   const legacyCpu50Samples = samples.filter((s) => s.server === "ours-legacy" && s.connections === 50)
   const legacyCpu50 = legacyCpu50Samples.length === 0 ? undefined : median(legacyCpu50Samples.map((s) => s.cpuUs))
   const lines = [
