@@ -1,6 +1,6 @@
 // node scripts/bench/gateway.mjs [--quick] [--duration S] [--warmup S] [--rounds N] [--connections 10,1]
 //                                [--gateways mcp-proxy,supergateway,ours] [--skip overhead,memory]
-//                                [--overhead-connections 50] [--overhead-rate R] [--sessions N]
+//                                [--overhead-connections 50] [--overhead-rate R] [--sessions N] [--no-pin]
 //
 // The gateway bench (issue 13), also a section of `npm run bench` (run.mjs imports runGatewayBench).
 // 1. Same upstream for every gateway: @modelcontextprotocol/server-everything over stdio, its `echo` tool. Each
@@ -61,12 +61,15 @@ export const oursAvailable = () => {
   }
 }
 
+// Whether to pin (taskset present, and not turned off with the `pin: false` option / --no-pin).
+let pin = hasTaskset
+
 const shellQuote = (s) => /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
 
 // The stdio upstream every gateway spawns. With taskset: the gateway alone on CPU 1; the upstream (and the load,
 // this process) on CPU 0. taskset execs, so the upstream's pid is node's.
 const upstreamCommand = () => [
-  ...(hasTaskset ? ["taskset", "-c", "0"] : []),
+  ...(pin ? ["taskset", "-c", "0"] : []),
   process.execPath,
   EVERYTHING,
   "stdio"
@@ -166,10 +169,39 @@ const GATEWAYS = {
  * Starts `node ...args` in its own process group (pinned to `cpu` when taskset exists; taskset execs, so the pid
  * is node's), draining its output; resolves once its port accepts connections. The caller stops it with stopTree.
  */
+// Every child started and not yet stopped: killed (group and descendants) if this process is interrupted or exits.
+const live = new Set()
+const killLive = () => {
+  for (const child of live) {
+    const tree = descendants(child.pid)
+    for (const target of [-child.pid, child.pid, ...tree.map((p) => p.pid)]) {
+      try {
+        process.kill(target, "SIGKILL")
+      } catch {
+        // gone
+      }
+    }
+  }
+  live.clear()
+}
+const onSignal = (signal) => {
+  killLive()
+  process.exit(signal === "SIGINT" ? 130 : 143)
+}
+
+const stop = async (child) => {
+  try {
+    await stopTree(child)
+  } finally {
+    live.delete(child)
+  }
+}
+
 const startNode = async (name, args, port, { cpu = 1, env = {}, readyLine } = {}) => {
   const node = [process.execPath, ...args]
-  const [cmd, argv] = hasTaskset ? ["taskset", ["-c", String(cpu), ...node]] : [node[0], node.slice(1)]
+  const [cmd, argv] = pin ? ["taskset", ["-c", String(cpu), ...node]] : [node[0], node.slice(1)]
   const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, ...env } })
+  live.add(child)
   let out = ""
   const keep = (chunk) => {
     if (out.length < 64_000) out += chunk
@@ -211,7 +243,7 @@ const startNode = async (name, args, port, { cpu = 1, env = {}, readyLine } = {}
     const exe = readlinkSync(`/proc/${child.pid}/exe`)
     if (exe !== realpathSync(process.execPath)) throw new Error(`${name}: pid ${child.pid} runs ${exe}, not node`)
   } catch (error) {
-    await stopTree(child)
+    await stop(child)
     throw error
   }
   return started
@@ -343,7 +375,7 @@ const measure = async (url, prep, connections, seconds, expect, pids, options = 
 
 /** Pins this process (all its threads) to CPU 0 while `f` runs, when taskset exists; restores the mask after. */
 const withLoadPinned = async (f) => {
-  if (!hasTaskset) return f()
+  if (!pin) return f()
   const mask = /:\s*([0-9a-f]+)\s*$/i.exec(execFileSync("taskset", ["-p", String(process.pid)], { encoding: "utf8" }))
   execFileSync("taskset", ["-a", "-p", "-c", "0", String(process.pid)], { stdio: "ignore" })
   try {
@@ -394,7 +426,7 @@ const benchGateways = async ({ names, connectionsList, rounds, duration, warmup,
         } finally {
           if (gw !== undefined) {
             if (session?.session !== undefined) await request(gw.url, "DELETE", session.headers).catch(() => {})
-            await stopTree(gw.child)
+            await stop(gw.child)
           }
         }
       }
@@ -486,12 +518,12 @@ const benchOverhead = async ({ ours, connections, duration, warmup, rounds, rate
           rows.push({ round, mode: "through", rate: overallRate, failed: error.message })
           log(`overhead round ${round} ${tag} through ours: FAILED ${error.message}`)
         } finally {
-          if (gw !== undefined) await stopTree(gw.child)
+          if (gw !== undefined) await stop(gw.child)
         }
       }
     }
   } finally {
-    await stopTree(upstream.child)
+    await stop(upstream.child)
   }
   return rows
 }
@@ -617,8 +649,8 @@ const benchMemory = async ({ sessions, log, dir }) => {
     )
     return result
   } finally {
-    if (gw !== undefined) await stopTree(gw.child)
-    await stopTree(upstream.child)
+    if (gw !== undefined) await stop(gw.child)
+    await stop(upstream.child)
   }
 }
 
@@ -646,6 +678,7 @@ export const runGatewayBench = async (options = {}) => {
     sessions = 200,
     log = (line) => process.stderr.write(`${line}\n`)
   } = options
+  pin = hasTaskset && options.pin !== false
   for (const name of gateways) {
     if (GATEWAYS[name] === undefined) throw new Error(`unknown gateway ${name}; known: ${Object.keys(GATEWAYS)}`)
   }
@@ -657,13 +690,16 @@ export const runGatewayBench = async (options = {}) => {
   }
   const names = gateways.filter((n) => n !== "ours" || ours)
   const dir = mkdtempSync(join(os.tmpdir(), "gateway-bench-"))
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
+  process.on("exit", killLive)
   try {
     return await withLoadPinned(async () => {
       const { failures, samples } = skip.has("gateways")
         ? { failures: [], samples: [] }
         : await benchGateways({ names, connectionsList, rounds, duration, warmup, log })
       lines.push(
-        `Upstream: @modelcontextprotocol/server-everything over stdio, \`echo\`; one legacy session (${PROTOCOL}) per gateway, all connections on it; ${rounds} round(s) of ${duration} s (+${warmup} s warm-up) per gateway and concurrency, order rotated per round; a fresh gateway (and upstream) per run. Gateway pinned to CPU 1, upstream and load to CPU 0: ${hasTaskset}. CPU is the gateway's own pid (utime+stime, children excluded); upstream CPU is its descendants'. Medians over rounds.`,
+        `Upstream: @modelcontextprotocol/server-everything over stdio, \`echo\`; one legacy session (${PROTOCOL}) per gateway, all connections on it; ${rounds} round(s) of ${duration} s (+${warmup} s warm-up) per gateway and concurrency, order rotated per round; a fresh gateway (and upstream) per run. Gateway pinned to CPU 1, upstream and load to CPU 0: ${pin}. CPU is the gateway's own pid (utime+stime, children excluded); upstream CPU is its descendants'. Medians over rounds.`,
         "",
         "| gateway | conns | req/s | p50 / p99 ms | gateway CPU ms/call | upstream CPU ms/call | peak RSS MiB | bad |",
         "|---|---:|---:|---|---:|---:|---:|---:|"
@@ -767,6 +803,10 @@ export const runGatewayBench = async (options = {}) => {
       return { lines, samples, ours }
     })
   } finally {
+    killLive()
+    process.off("SIGINT", onSignal)
+    process.off("SIGTERM", onSignal)
+    process.off("exit", killLive)
     agent.destroy()
     rmSync(dir, { recursive: true, force: true })
   }
@@ -790,7 +830,8 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     overheadConnections: Number(flag("overhead-connections", 50)),
     overheadDuration: Number(flag("overhead-duration", flag("duration", quick ? 3 : 10))),
     overheadRate: Number(flag("overhead-rate", 0)),
-    sessions: Number(flag("sessions", quick ? 50 : 200))
+    sessions: Number(flag("sessions", quick ? 50 : 200)),
+    pin: !argv.includes("--no-pin")
   })
   console.log(lines.join("\n"))
 }
