@@ -294,8 +294,9 @@ const request = (url, method, headers = {}) =>
   })
 
 /**
- * A legacy session: initialize + notifications/initialized (the id and the negotiated version as headers), then one
- * `tools/call` of `tool` checked for `expect`. Resolves with the headers for the load; throws with the answer.
+ * A legacy session: initialize + notifications/initialized (the id and the negotiated version as headers), then
+ * tools/list to find `tool` (by its name, or as `NAME__tool` should the gateway prefix it), then one `tools/call`
+ * checked for `expect`. Resolves with the headers for the load and the tool's name; throws with the answer.
  */
 const openSession = async (url, tool, args, expect) => {
   const init = await post(url, {
@@ -317,17 +318,36 @@ const openSession = async (url, tool, args, expect) => {
   if (initialized.status !== 202 && initialized.status !== 200) {
     throw new Error(`notifications/initialized at ${url}: ${initialized.status} ${initialized.text.slice(0, 500)}`)
   }
+  const list = await post(url, { jsonrpc: "2.0", id: 2, method: "tools/list", params: {} }, headers)
+  const names = (list.messages.find((m) => m.id === 2)?.result?.tools ?? []).map((t) => t.name)
+  const name = names.includes(tool) ? tool : names.find((n) => n.endsWith(`__${tool}`))
+  if (name === undefined) {
+    throw new Error(`tools/list at ${url} has no ${tool}: ${list.status} ${list.text.slice(0, 500)}`)
+  }
   const call = await post(url, {
     jsonrpc: "2.0",
     id: 1,
     method: "tools/call",
-    params: { name: tool, arguments: args }
+    params: { name, arguments: args }
   }, headers)
   const text = call.messages.find((m) => m.id === 1)?.result?.content?.[0]?.text
   if (call.status !== 200 || text !== expect) {
-    throw new Error(`tools/call ${tool} at ${url}: ${call.status} ${call.text.slice(0, 500)}`)
+    throw new Error(`tools/call ${name} at ${url}: ${call.status} ${call.text.slice(0, 500)}`)
   }
-  return { headers, session, version: result.protocolVersion }
+  return { headers, session, version: result.protocolVersion, tool: name }
+}
+
+/** openSession, tried again every 250 ms for up to `timeoutMs` (a gateway may listen before its upstream is up). */
+const openSessionPatiently = async (url, tool, args, expect, timeoutMs = 20_000) => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await openSession(url, tool, args, expect)
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  }
 }
 
 const prepared = (headers, tool, args) => ({
@@ -401,8 +421,8 @@ const benchGateways = async ({ names, connectionsList, rounds, duration, warmup,
         let session
         try {
           gw = await startNode(name, GATEWAYS[name].args(port, upstreamCommand()), port)
-          session = await openSession(gw.url, "echo", { message: TEXT }, `Echo: ${TEXT}`)
-          const prep = prepared(session.headers, "echo", { message: TEXT })
+          session = await openSessionPatiently(gw.url, "echo", { message: TEXT }, `Echo: ${TEXT}`)
+          const prep = prepared(session.headers, session.tool, { message: TEXT })
           // The upstream: every descendant of the gateway (a shell, taskset's node), found after the first call.
           const upstreamPids = descendants(gw.pid).map((p) => p.pid)
           await load(gw.url, prep, connections, warmup, `Echo: ${TEXT}`)
@@ -500,8 +520,8 @@ const benchOverhead = async ({ ours, connections, duration, warmup, rounds, rate
             "--log-format",
             "json"
           ], gwPort)
-          const session = await openSession(gw.url, "sleep10", args, TEXT)
-          const prep = prepared(session.headers, "sleep10", args)
+          const session = await openSessionPatiently(gw.url, "sleep10", args, TEXT)
+          const prep = prepared(session.headers, session.tool, args)
           await load(gw.url, prep, connections, warmup, TEXT, options)
           const m = await measure(gw.url, prep, connections, duration, TEXT, {
             gateway: [gw.pid],
@@ -606,7 +626,7 @@ const benchMemory = async ({ sessions, log, dir }) => {
     const args = { text: TEXT }
     // Warm-up: a few sessions opened and closed, so code paths are compiled before the baseline.
     for (let i = 0; i < 5; i++) {
-      const s = await openSession(gw.url, "sleep10", args, TEXT)
+      const s = await openSessionPatiently(gw.url, "sleep10", args, TEXT)
       await request(gw.url, "DELETE", s.headers)
     }
     await new Promise((r) => setTimeout(r, 300))
