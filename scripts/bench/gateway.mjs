@@ -441,7 +441,7 @@ const benchGateways = async ({ names, connectionsList, rounds, duration, warmup,
           )
           for (const b of m.badSamples) log(`  bad response from ${name}: ${b}`)
         } catch (error) {
-          failures.push(`${name} c=${connections} round ${round}: ${error.message}`)
+          failures.push(`${name} c=${connections} round ${round}: ${oneLine(error.message, 400)}`)
           log(`gateway round ${round} c=${connections} ${name}: FAILED ${error.message}`)
         } finally {
           if (gw !== undefined) {
@@ -676,6 +676,9 @@ const benchMemory = async ({ sessions, log, dir }) => {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/** A message fit for one markdown line or table cell. */
+const oneLine = (text, max) => text.replace(/\s+/g, " ").replace(/\|/g, "/").slice(0, max)
+
 const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : "n/a")
 const f3 = (x) => (Number.isFinite(x) ? x.toFixed(3) : "n/a")
 
@@ -802,7 +805,7 @@ export const runGatewayBench = async (options = {}) => {
             lines.push(row("through ours", through, `${(overhead * 100).toFixed(1)}% (target < 5%)`))
           }
           for (const r of rows.filter((r) => r.rate === rate && r.failed !== undefined)) {
-            lines.push(`| ${tag} | ${r.mode}: failed: ${r.failed.slice(0, 200).replace(/\|/g, "/")} | | | | | |`)
+            lines.push(`| ${tag} | ${r.mode}: failed: ${oneLine(r.failed, 200)} | | | | | |`)
           }
         }
         lines.push("")
@@ -825,7 +828,7 @@ export const runGatewayBench = async (options = {}) => {
             )
           } catch (error) {
             log(`memory per front session: FAILED ${error.message}`)
-            lines.push(`Memory per front session: failed: ${error.message.slice(0, 300)}`, "")
+            lines.push(`Memory per front session: failed: ${oneLine(error.message, 400)}`, "")
           }
         }
       }
