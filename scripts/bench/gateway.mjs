@@ -718,11 +718,14 @@ export const runGatewayBench = async (options = {}) => {
   process.on("exit", killLive)
   try {
     return await withLoadPinned(async () => {
+      const load0 = os.loadavg()[0]
       const { failures, samples } = skip.has("gateways")
         ? { failures: [], samples: [] }
         : await benchGateways({ names, connectionsList, rounds, duration, warmup, log })
       lines.push(
-        `Upstream: @modelcontextprotocol/server-everything over stdio, \`echo\`; one legacy session (${PROTOCOL}) per gateway, all connections on it; ${rounds} round(s) of ${duration} s (+${warmup} s warm-up) per gateway and concurrency, order rotated per round; a fresh gateway (and upstream) per run. Gateway pinned to CPU 1, upstream and load to CPU 0: ${pin}. CPU is the gateway's own pid (utime+stime, children excluded); upstream CPU is its descendants'. Medians over rounds.`,
+        `Upstream: @modelcontextprotocol/server-everything over stdio, \`echo\`; one legacy session (${PROTOCOL}) per gateway, all connections on it; ${rounds} round(s) of ${duration} s (+${warmup} s warm-up) per gateway and concurrency, order rotated per round; a fresh gateway (and upstream) per run. Gateway pinned to CPU 1, upstream and load to CPU 0: ${pin}. CPU is the gateway's own pid (utime+stime, children excluded); upstream CPU is its descendants'. Medians over rounds. Load average (1 min) before / after: ${
+          load0.toFixed(1)
+        } / ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs.`,
         "",
         "| gateway | conns | req/s | p50 / p99 ms | gateway CPU ms/call | upstream CPU ms/call | peak RSS MiB | bad |",
         "|---|---:|---:|---|---:|---:|---:|---:|"
