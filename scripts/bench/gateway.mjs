@@ -768,7 +768,10 @@ export const runGatewayBench = async (options = {}) => {
           )
         }
       }
-      lines.push("")
+      const versions = names.map((n) =>
+        `${n} ${[...new Set(samples.filter((s) => s.gateway === n).map((s) => s.version))]}`
+      )
+      lines.push("", `Negotiated protocol version: ${versions.join(", ")}.`, "")
       if (ratios.length > 0) lines.push(...ratios.map((r) => `- ${r}`), "")
       if (failures.length > 0) lines.push("Failed runs:", ...failures.map((f) => `- ${f}`), "")
 
