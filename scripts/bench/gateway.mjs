@@ -360,7 +360,80 @@ const pct = (latencies, p) =>
     ? NaN
     : latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil((p / 100) * latencies.length) - 1))]
 
-/** Runs `load` and collects the figures; `pids` maps a label to the pids whose CPU is measured over the window. */
+/**
+ * An open loop: `rate` requests per second, spread evenly (autocannon's overallRate sends each second's share in a
+ * burst, which measures its own queue), over at most `connections` keep-alive sockets; latency from the moment a
+ * request was due. Resolves with the shape `load` resolves with.
+ */
+const paced = (url, prep, connections, seconds, expect, { onBad, rate }) =>
+  new Promise((resolve) => {
+    const pacedAgent = new http.Agent({ keepAlive: true, maxSockets: connections })
+    const needle = JSON.stringify(expect)
+    const latencies = []
+    const total = Math.round(rate * seconds)
+    const counts = { done: 0, mismatches: 0, errors: 0, timeouts: 0 }
+    let seq = 1_000_000
+    let sent = 0
+    let finished = false
+    const t0 = performance.now()
+    const finish = () => {
+      if (finished) return
+      finished = true
+      clearInterval(ticker)
+      pacedAgent.destroy()
+      resolve({
+        result: { requests: { total: counts.done }, errors: counts.errors, timeouts: counts.timeouts, non2xx: 0 },
+        mismatches: counts.mismatches,
+        latencies: Float64Array.from(latencies).sort()
+      })
+    }
+    const fire = (due) => {
+      const id = ++seq
+      let settled = false
+      const settle = (kind) => {
+        if (settled) return
+        settled = true
+        counts[kind]++
+        if (counts.done + counts.errors + counts.timeouts === total) finish()
+      }
+      const req = http.request(url, {
+        method: "POST",
+        agent: pacedAgent,
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...prep.headers }
+      }, (res) => {
+        let text = ""
+        res.on("data", (c) => (text += c))
+        res.on("end", () => {
+          latencies.push(performance.now() - due)
+          if (res.statusCode !== 200 || !text.includes(`"id":${id}`) || !text.includes(needle)) {
+            counts.mismatches++
+            onBad?.(res.statusCode, text)
+          }
+          settle("done")
+        })
+      })
+      req.setTimeout(10_000, () => {
+        settle("timeouts")
+        req.destroy()
+      })
+      req.on("error", () => settle("errors"))
+      req.end(prep.body(id))
+    }
+    const ticker = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate))
+      while (sent < due) fire(t0 + (++sent / rate) * 1000)
+    }, 1)
+    // Bounded: whatever is still out 15 s after the last request was due is left out.
+    setTimeout(finish, (seconds + 15) * 1000).unref()
+  })
+
+/** Closed loop (autocannon), or paced when `options.rate` is set. */
+const drive = (url, prep, connections, seconds, expect, options = {}) =>
+  options.rate > 0
+    ? paced(url, prep, connections, seconds, expect, options)
+    : load(url, prep, connections, seconds, expect, options)
+
+/** Runs `drive` and collects the figures; `pids` maps a label to the pids whose CPU is measured over the window. */
 const measure = async (url, prep, connections, seconds, expect, pids, options = {}) => {
   const badSamples = []
   const onBad = (status, body) => {
@@ -375,7 +448,7 @@ const measure = async (url, prep, connections, seconds, expect, pids, options = 
       }
     }, 0)
   const before = Object.fromEntries(Object.entries(pids).map(([k, list]) => [k, cpu(list)]))
-  const { latencies, mismatches, result } = await load(url, prep, connections, seconds, expect, { ...options, onBad })
+  const { latencies, mismatches, result } = await drive(url, prep, connections, seconds, expect, { ...options, onBad })
   const after = Object.fromEntries(Object.entries(pids).map(([k, list]) => [k, cpu(list)]))
   const ok = result.requests.total
   const cpuMs = Object.fromEntries(
@@ -478,12 +551,12 @@ const benchOverhead = async ({ ours, connections, duration, warmup, rounds, rate
     const modes = [undefined, ...(rate > 0 ? [rate] : [])]
     for (let round = 1; round <= rounds; round++) {
       for (const overallRate of modes) {
-        const options = overallRate === undefined ? {} : { overallRate }
+        const options = overallRate === undefined ? {} : { rate: overallRate }
         const tag = overallRate === undefined ? "closed loop" : `${overallRate} req/s offered`
         {
           const session = await openSession(upstream.url, "sleep10", args, TEXT)
           const prep = prepared(session.headers, "sleep10", args)
-          await load(upstream.url, prep, connections, warmup, TEXT, options)
+          await drive(upstream.url, prep, connections, warmup, TEXT, options)
           const m = await measure(
             upstream.url,
             prep,
@@ -522,7 +595,7 @@ const benchOverhead = async ({ ours, connections, duration, warmup, rounds, rate
           ], gwPort)
           const session = await openSessionPatiently(gw.url, "sleep10", args, TEXT)
           const prep = prepared(session.headers, session.tool, args)
-          await load(gw.url, prep, connections, warmup, TEXT, options)
+          await drive(gw.url, prep, connections, warmup, TEXT, options)
           const m = await measure(gw.url, prep, connections, duration, TEXT, {
             gateway: [gw.pid],
             upstream: [upstream.pid]

@@ -43,7 +43,7 @@ export const procPeakRssMiB = (pid) =>
  * Loads a server with POSTs for `seconds` (autocannon): `prepared.headers`, and `prepared.body(id)` for each request;
  * a response counts as bad unless it is 200 and carries its own id and `text`. Resolves with autocannon's result,
  * the bad count and every response time (float ms, sorted). `options.onBad(status, body)`, when given, sees each bad
- * response (to print a few); `options.overallRate` caps the request rate over all connections (open-ish loop).
+ * response (to print a few).
  */
 export const load = (url, prepared, connections, seconds, text, options = {}) =>
   new Promise((resolve, reject) => {
@@ -56,7 +56,6 @@ export const load = (url, prepared, connections, seconds, text, options = {}) =>
         method: "POST",
         connections,
         duration: seconds,
-        ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
         timeout: 10,
         headers: {
           "content-type": "application/json",
