@@ -1,6 +1,8 @@
 // node scripts/bench/gateway.mjs [--quick] [--duration S] [--warmup S] [--rounds N] [--connections 10,1]
-//                                [--gateways mcp-proxy,supergateway,ours] [--skip overhead,memory]
+//                                [--gateways mcp-proxy,supergateway,ours] [--skip gateways,overhead,memory]
 //                                [--overhead-connections 50] [--overhead-rate R] [--sessions N] [--no-pin]
+// (gateways: also mcp-proxy-stateless and supergateway-info; GATEWAY_BENCH_MAIN=path measures another build's
+// main.js as "ours")
 //
 // The gateway bench (issue 13), also a section of `npm run bench` (run.mjs imports runGatewayBench).
 // 1. Same upstream for every gateway: @modelcontextprotocol/server-everything over stdio, its `echo` tool. Each
@@ -12,11 +14,12 @@
 //    bad responses (non-200, wrong id, JSON-RPC error: printed), and ours / best peer CPU per call.
 // 2. Overhead: a remote Streamable HTTP upstream whose tool sleeps 10 ms (servers/slow-upstream.mjs) called direct
 //    and through this gateway (`--gateway FILE`, one `url` upstream) at c=50: p95 direct vs through, closed loop and,
-//    with --overhead-rate, at a fixed offered rate.
+//    with --overhead-rate, at a fixed offered rate paced evenly by this script.
 // 3. Memory per front session with `"isolation": "per-session"` on an HTTP upstream (ours only): heap after full GC
 //    (read over the inspector protocol) and RSS, before and after N sessions, and after they are DELETEd.
 // Ours is measured only when `node dist/main.js --help` mentions --gateway. Everything binds 127.0.0.1; every child is
-// started in its own process group and stopped with its descendants (stopTree) in a finally.
+// started in its own process group and stopped with its descendants (stopTree) in a finally, and killed the same way
+// on SIGINT/SIGTERM or exit.
 import { execFileSync, spawn } from "node:child_process"
 import { mkdtempSync, readlinkSync, realpathSync, rmSync, writeFileSync } from "node:fs"
 import http from "node:http"
