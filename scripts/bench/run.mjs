@@ -8,7 +8,8 @@
 // Then: heap per idle legacy session and per session with an open SSE stream, and SIGTERM-to-exit with open SSE
 // streams. Last, the gateway section (scripts/bench/gateway.mjs: this server's gateway mode vs mcp-proxy and
 // supergateway in front of the same stdio upstream, the overhead on a 10 ms remote tool, memory per front session;
-// about 2-3 minutes, --no-gateway skips it). Everything binds to 127.0.0.1, every loop is bounded, and only processes it started are signalled.
+// about 2-3 minutes, --no-gateway skips it). Everything binds to 127.0.0.1, every loop is bounded, and only
+// processes it started are signalled.
 // Prints one markdown table and writes it to scripts/bench/results/.
 import { execFileSync, spawn } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
