@@ -4,6 +4,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Layer, Queue, Scope, TestClock } from "effect"
 import * as Catalog from "../src/gateway/Catalog.js"
+import * as Instances from "../src/gateway/Instances.js"
 import * as Names from "../src/gateway/Names.js"
 import * as Upstream from "../src/gateway/Upstream.js"
 import type * as Routes from "../src/http/Routes.js"
@@ -487,5 +488,35 @@ describe("Gateway isolation", () => {
       assert.deepStrictEqual(fake.counts("a"), { opened: 2, closed: 0 })
       yield* Scope.close(scope, Exit.void)
       assert.deepStrictEqual([fake.counts("a"), fake.counts("b")], [{ opened: 2, closed: 2 }, { opened: 1, closed: 1 }])
+    }))
+})
+
+describe("Gateway instances", () => {
+  it.scoped("modern clients keyed by principal: at the cap, the least recently used idle instance is reaped", () =>
+    Effect.gen(function*() {
+      const fake = Fake.make({ a: { tools: [{ name: "t" }] } })
+      const config = Fake.config("a", { isolation: "per-session", maxSessions: 2 })
+      const scope = yield* Effect.scope
+      const events = { notification: () => Effect.void, request: () => Effect.never, state: () => Effect.void }
+      const pool: Instances.Pool = {
+        config,
+        shared: yield* Instances.open(config, "shared", fake.connect, events, scope),
+        sessions: new Map(),
+        open: (key) => Instances.open(config, key, fake.connect, events, scope)
+      }
+      const x = yield* Instances.instanceFor(pool, "principal:x", () => {})
+      const y = yield* Instances.instanceFor(pool, "principal:y", () => {})
+      yield* Instances.call(x, "tools/call", { name: "t" }) // x used after y: y is the least recently used
+      assert.strictEqual(yield* Instances.instanceFor(pool, "principal:x", () => {}), x)
+      yield* Instances.instanceFor(pool, "principal:z", () => {})
+      assert.deepStrictEqual([...pool.sessions.keys()], ["principal:x", "principal:z"])
+      assert.deepStrictEqual(fake.instances.map((i) => i.closed), [false, false, true, false])
+      assert.notStrictEqual(y, x)
+      // A legacy session's instance may take an idle principal's place, but is itself only closed when its session ends.
+      yield* Instances.instanceFor(pool, "session:1", () => {})
+      yield* Instances.instanceFor(pool, "session:2", () => {})
+      assert.deepStrictEqual([...pool.sessions.keys()], ["session:1", "session:2"])
+      const refused = yield* Effect.flip(Instances.instanceFor(pool, "session:3", () => {}))
+      assert.strictEqual(refused.reason, "busy")
     }))
 })

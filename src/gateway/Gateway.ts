@@ -241,19 +241,21 @@ export const make = (
     }
     cell.state = gateway
     const current = () => gateway
+    const timing: Instances.Timing = { deadlines: server.deadlines, frontTimeoutMillis: server.requestTimeoutMillis }
     for (const config of options.upstreams) {
       const shared = yield* Instances.open(
         config,
         "shared",
         connect("shared"),
         eventsFor(current, config.name, "shared"),
-        scope
+        scope,
+        timing
       )
       const pool: Instances.Pool = {
         config,
         shared,
         sessions: new Map(),
-        open: (key) => Instances.open(config, key, connect(key), eventsFor(current, config.name, key), scope)
+        open: (key) => Instances.open(config, key, connect(key), eventsFor(current, config.name, key), scope, timing)
       }
       const entry: Entry = {
         config,

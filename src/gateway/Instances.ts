@@ -10,7 +10,8 @@
  * @since 0.2.0
  */
 import type { Scope } from "effect"
-import { Deferred, Effect, ExecutionStrategy, Exit, Option, Scope as ScopeModule } from "effect"
+import { Deferred, Effect, ExecutionStrategy, Exit, Fiber, FiberId, Option, Scope as ScopeModule } from "effect"
+import type * as Deadlines from "../server/Deadlines.js"
 import * as Upstream from "./Upstream.js"
 
 /**
@@ -35,8 +36,22 @@ export interface Instance {
   readonly upstream: Upstream.Upstream
   readonly scope: Scope.CloseableScope
   readonly permits: Effect.Semaphore
+  readonly timing: Timing | undefined
   /** A use counter's value at the last call (least recently used principal instances are reaped first). */
   lastUsed: number
+}
+
+/**
+ * How an instance times its requests: on the front server's one timer (no timer per call), and not at all when the
+ * front request's own timeout comes first. Without it, `Effect.timeoutFail`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Timing {
+  readonly deadlines: Deadlines.Deadlines
+  /** The front server's request timeout (0: none). */
+  readonly frontTimeoutMillis: number
 }
 
 /**
@@ -67,7 +82,8 @@ export const open = (
   key: string,
   connect: Connect,
   events: Upstream.Events,
-  parent: Scope.Scope
+  parent: Scope.Scope,
+  timing?: Timing
 ): Effect.Effect<Instance> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
@@ -76,7 +92,7 @@ export const open = (
       // reader or supervisor could never be timed out or stopped); the scope it extends is ours either way.
       const upstream = yield* ScopeModule.extend(restore(connect(config, events)), scope)
       const permits = yield* Effect.makeSemaphore(config.maxInFlight)
-      return { key, upstream, scope, permits, lastUsed: uses++ }
+      return { key, upstream, scope, permits, timing, lastUsed: uses++ }
     })
   )
 
@@ -192,16 +208,16 @@ export const call = (
       )
     }
     instance.lastUsed = uses++
-    const request = upstream.request(method, params, hooks).pipe(
-      Effect.timeoutFail({
-        duration: config.timeoutMillis,
-        onTimeout: () =>
-          new Upstream.UpstreamError({
-            upstream: config.name,
-            reason: "timeout",
-            message: `Upstream "${config.name}" did not answer ${method} within ${config.timeoutMillis} ms`
-          })
-      })
+    const request = timed(
+      instance.timing,
+      config.timeoutMillis,
+      upstream.request(method, params, hooks),
+      () =>
+        new Upstream.UpstreamError({
+          upstream: config.name,
+          reason: "timeout",
+          message: `Upstream "${config.name}" did not answer ${method} within ${config.timeoutMillis} ms`
+        })
     )
     return Effect.flatMap(
       instance.permits.withPermitsIfAvailable(1)(request),
@@ -211,3 +227,35 @@ export const call = (
       })
     )
   })
+
+/**
+ * `effect` failed with `onTimeout()` (and interrupted) past `millis`. On the server's timer the request runs in a
+ * child fiber that the timer interrupts; a race with `Effect.sleep` would cost two fibers and a timer per call.
+ */
+const timed = <A, E>(
+  timing: Timing | undefined,
+  millis: number,
+  effect: Effect.Effect<A, E>,
+  onTimeout: () => E
+): Effect.Effect<A, E> => {
+  if (timing === undefined) return Effect.timeoutFail(effect, { duration: millis, onTimeout })
+  // The front request is interrupted first (and the upstream request with it): no timer of our own.
+  if (timing.frontTimeoutMillis > 0 && timing.frontTimeoutMillis <= millis) return effect
+  return Effect.flatMap(Effect.fork(effect), (fiber) => {
+    let expired = false
+    const item: Deadlines.Item = {
+      deadline: 0,
+      expire: () => {
+        expired = true
+        fiber.unsafeInterruptAsFork(FiberId.none)
+      }
+    }
+    return Effect.zipRight(
+      timing.deadlines.add(item, millis),
+      Effect.flatMap(
+        Fiber.await(fiber),
+        (exit): Effect.Effect<A, E> => Exit.isSuccess(exit) || !expired ? exit : Effect.fail(onTimeout())
+      )
+    ).pipe(Effect.ensuring(Effect.sync(() => timing.deadlines.remove(item, millis))))
+  })
+}

@@ -308,7 +308,18 @@ export const table = (cell: Cell): Handlers.Handlers => [
       route === undefined
         ? local.complete(params, context, mcp, env, sink)
         : Effect.map(
-          routed(gateway, route.upstream, "completion/complete", { ...params, ref: ownRef }, mcp, env),
+          routed(
+            gateway,
+            route.upstream,
+            "completion/complete",
+            {
+              ref: ownRef,
+              argument: params.argument,
+              ...(params.context === undefined ? {} : { context: params.context })
+            },
+            mcp,
+            env
+          ),
           unframed
         )
     if (ref.type === "ref/prompt") {
