@@ -389,38 +389,108 @@ describe("Gateway front", () => {
 })
 
 describe("Gateway on a modern front", () => {
-  it.scoped("an upstream's sampling becomes input_required; the retry runs the upstream request again with the answer", () =>
+  const samplingAnswer = (text: string) => ({ role: "assistant", content: { type: "text", text }, model: "m" })
+  const askTwice = () =>
+    Fake.make({
+      a: {
+        tools: [{
+          name: "ask",
+          call: (_args, hooks) =>
+            Effect.gen(function*() {
+              const question = (text: string) => ({
+                messages: [{ role: "user", content: { type: "text", text } }],
+                maxTokens: 5
+              })
+              const one = yield* Effect.orDie(hooks.request!("sampling/createMessage", question("one")))
+              const two = yield* Effect.orDie(hooks.request!("sampling/createMessage", question("two")))
+              return {
+                content: [{ type: "text", text: `${JSON.stringify(one.content)} ${JSON.stringify(two.content)}` }]
+              }
+            })
+        }]
+      }
+    })
+
+  it.scoped("an upstream's questions become input_required rounds; the upstream request is parked, never run twice", () =>
+    Effect.gen(function*() {
+      const fake = askTwice()
+      const client = yield* front(serve(fake, [Fake.config("a")]), { era: "modern", capabilities: { sampling: {} } })
+      const calls = () => fake.shared("a").requests.filter((r) => r.method === "tools/call").length
+      const before = calls()
+      const first = inputRequired(yield* client.callTool("ask", {}))
+      assert.strictEqual(first.inputRequests.q0.method, "sampling/createMessage")
+      const second = inputRequired(
+        yield* client.request("tools/call", {
+          name: "ask",
+          arguments: {},
+          inputResponses: { q0: samplingAnswer("yes") },
+          requestState: first.requestState
+        })
+      )
+      // The second question is the upstream's next one, asked by the same (parked) upstream request.
+      assert.deepStrictEqual(Object.keys(second.inputRequests), ["q1"])
+      assert.deepStrictEqual(
+        (second.inputRequests.q1.params as { messages: Array<{ content: unknown }> }).messages[0]!.content,
+        { type: "text", text: "two" }
+      )
+      const done = complete(
+        yield* client.request("tools/call", {
+          name: "ask",
+          arguments: {},
+          inputResponses: { q1: samplingAnswer("no") },
+          requestState: second.requestState
+        })
+      )
+      assert.deepStrictEqual(done.content, [{
+        type: "text",
+        text: `{"type":"text","text":"yes"} {"type":"text","text":"no"}`
+      }])
+      assert.strictEqual(calls() - before, 1)
+      assert.strictEqual(fake.shared("a").interrupted.length, 0)
+      // The state was accepted once: replaying it finds nothing parked any more.
+      const replay = yield* Effect.either(client.request("tools/call", {
+        name: "ask",
+        arguments: {},
+        inputResponses: { q1: samplingAnswer("no") },
+        requestState: second.requestState
+      }))
+      assert.isTrue(replay._tag === "Left")
+    }))
+
+  it.scoped("a parked request whose client never comes back is cancelled upstream at the TTL", () =>
     Effect.gen(function*() {
       const fake = Fake.make({
         a: {
           tools: [{
             name: "ask",
             call: (_args, hooks) =>
-              Effect.map(
+              Effect.as(
                 Effect.orDie(hooks.request!("sampling/createMessage", {
                   messages: [{ role: "user", content: { type: "text", text: "hi" } }],
                   maxTokens: 5
                 })),
-                (answer) => ({ content: [{ type: "text", text: `sampled ${JSON.stringify(answer.content)}` }] })
+                { content: [] }
               )
           }]
         }
       })
-      const client = yield* front(serve(fake, [Fake.config("a")]), { era: "modern", capabilities: { sampling: {} } })
+      const client = yield* front(serve(fake, [Fake.config("a", { timeoutMillis: 3_600_000 })]), {
+        era: "modern",
+        capabilities: { sampling: {} }
+      })
       const first = inputRequired(yield* client.callTool("ask", {}))
       assert.strictEqual(first.inputRequests.q0.method, "sampling/createMessage")
-      // The round ended: the upstream request was interrupted (cancelled upstream), not left running.
+      yield* TestClock.adjust("9 minutes")
+      assert.strictEqual(fake.shared("a").interrupted.length, 0)
+      yield* TestClock.adjust("2 minutes")
       yield* until(() => fake.shared("a").interrupted.length === 1)
-      const second = complete(
-        yield* client.request("tools/call", {
-          name: "ask",
-          arguments: {},
-          inputResponses: { q0: { role: "assistant", content: { type: "text", text: "yes" }, model: "m" } },
-          requestState: first.requestState
-        })
-      )
-      assert.deepStrictEqual(second.content, [{ type: "text", text: `sampled {"type":"text","text":"yes"}` }])
-      assert.strictEqual(fake.shared("a").requests.filter((r) => r.method === "tools/call").length, 2)
+      const late = yield* Effect.either(client.request("tools/call", {
+        name: "ask",
+        arguments: {},
+        inputResponses: { q0: samplingAnswer("late") },
+        requestState: first.requestState
+      }))
+      assert.isTrue(late._tag === "Left")
     }))
 
   it.scoped("per-session isolation without a principal: a modern client uses the shared instance", () =>

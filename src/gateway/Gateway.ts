@@ -27,6 +27,7 @@ import { VERSION } from "../Version.js"
 import * as Catalog from "./Catalog.js"
 import * as Instances from "./Instances.js"
 import * as Names from "./Names.js"
+import * as Parking from "./Parking.js"
 import * as Report from "./Report.js"
 import * as Routing from "./Routing.js"
 import * as Tape from "./Tape.js"
@@ -91,6 +92,8 @@ export interface State {
   readonly run: (effect: Effect.Effect<void>) => void
   /** Front session keys -> the per-session upstreams that made an instance for it. */
   readonly endSession: (key: string) => void
+  /** Upstream requests of modern front requests, parked while their clients answer a question. */
+  readonly parking: Parking.Parking
 }
 
 /**
@@ -154,6 +157,11 @@ const eventsFor = (state: () => State, name: string, key: string): Upstream.Even
       )
     })
 })
+
+/** How long an upstream request waits for its modern client to come back with an answer (its own timeout, too). */
+const PARK_MILLIS = 10 * 60_000
+/** Upstream requests waiting for their modern clients at once. */
+const MAX_PARKED = 1_000
 
 const sameList = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) =>
   a.length === b.length && JSON.stringify(a) === JSON.stringify(b)
@@ -225,9 +233,11 @@ export const make = (
       tape === undefined ? options.connect : Tape.recording(options.connect, tape, key)
     const entries: Array<Entry> = []
     const byName = new Map<string, Entry>()
+    const parking = yield* Parking.make({ ttlMillis: PARK_MILLIS, max: MAX_PARKED })
     const gateway: State = {
       entries,
       byName,
+      parking,
       view: Catalog.view([], { tools: [], prompts: [] }),
       server,
       run: (effect) => {

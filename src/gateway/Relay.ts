@@ -5,13 +5,14 @@
  *
  * @since 0.2.0
  */
-import { Deferred, Effect } from "effect"
+import { Effect } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import type * as McpSchema from "../protocol/McpSchema.js"
 import * as ClientRequests from "../server/ClientRequests.js"
 import type { McpContext } from "../server/McpContext.js"
 import * as Instances from "./Instances.js"
 import * as Names from "./Names.js"
+import * as Parking from "./Parking.js"
 import type * as Upstream from "./Upstream.js"
 
 type Mcp = McpContext["Type"]
@@ -100,7 +101,7 @@ export const rewriteList = (rewrite: Names.UriRewrite | undefined, list: unknown
   rewrite === undefined || rewrite.schemes.size === 0 || !Array.isArray(list) ? list : list.map(each)
 
 /** The front request's relay: progress, related log messages and questions, for the upstream's request. */
-const hooksFor = (mcp: Mcp, onInput: (input: ClientRequests.InputRequired) => Effect.Effect<void>): Upstream.Hooks => ({
+const hooksFor = (mcp: Mcp): Upstream.Hooks => ({
   progress: (p) =>
     mcp.progress(p.progress, {
       ...(p.total === undefined ? {} : { total: p.total }),
@@ -117,31 +118,25 @@ const hooksFor = (mcp: Mcp, onInput: (input: ClientRequests.InputRequired) => Ef
   request: (method, params) =>
     mcp.ask(method as ClientRequests.ClientMethod, params ?? {}).pipe(
       Effect.map((result) => result as Upstream.Json),
-      Effect.mapError(askError),
-      Effect.catchAllDefect((defect) =>
-        ClientRequests.isInputRequired(defect) ? Effect.zipRight(onInput(defect), Effect.never) : Effect.die(defect)
-      )
+      Effect.mapError(askError)
     )
 })
 
 /**
  * Runs one request on an upstream instance for the front request `mcp`: its progress, related log messages and
  * questions relayed to the front request. Modern front: a question the upstream asks ends the front round
- * (`input_required`) and interrupts the upstream request.
+ * (`input_required`) with the upstream request parked until the client's retry brings the answer (Parking).
  *
  * @since 0.2.0
  * @category relaying
  */
 export const relay = (
+  parking: Parking.Parking,
   instance: Instances.Instance,
   method: string,
   params: Upstream.Json,
   mcp: Mcp
 ): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> =>
   mcp.era === "legacy"
-    ? Instances.call(instance, method, params, hooksFor(mcp, () => Effect.void))
-    : Effect.flatMap(Deferred.make<ClientRequests.InputRequired>(), (input) =>
-      Effect.raceFirst(
-        Instances.call(instance, method, params, hooksFor(mcp, (asked) => Deferred.succeed(input, asked))),
-        Effect.flatMap(Deferred.await(input), Effect.die)
-      ))
+    ? Instances.call(instance, method, params, hooksFor(mcp))
+    : Parking.relay(parking, instance.upstream.name, (hooks) => Instances.call(instance, method, params, hooks), mcp)

@@ -104,7 +104,7 @@ const routed = (
   env: Handlers.Env
 ): Effect.Effect<Upstream.Json, JsonRpc.JsonRpcError> =>
   Effect.mapError(
-    Effect.flatMap(instance(gateway, upstream, mcp, env), (i) => relay(i, method, params, mcp)),
+    Effect.flatMap(instance(gateway, upstream, mcp, env), (i) => relay(gateway.parking, i, method, params, mcp)),
     toRpcError
   )
 
@@ -175,7 +175,7 @@ export const table = (cell: Cell): Handlers.Handlers => [
           (target) =>
             target === undefined
               ? Effect.void
-              : Effect.ignore(relay(target, "logging/setLevel", { level: params.level }, mcp))
+              : Effect.ignore(relay(gateway.parking, target, "logging/setLevel", { level: params.level }, mcp))
         ), { concurrency: "unbounded", discard: true })
       return {}
     })),
@@ -198,7 +198,10 @@ export const table = (cell: Cell): Handlers.Handlers => [
     const forwarded = params.arguments === undefined
       ? { name: route.name }
       : { name: route.name, arguments: params.arguments }
-    return Effect.flatMap(instance(gateway, route.upstream, mcp, env), (i) => relay(i, "tools/call", forwarded, mcp))
+    return Effect.flatMap(
+      instance(gateway, route.upstream, mcp, env),
+      (i) => relay(gateway.parking, i, "tools/call", forwarded, mcp)
+    )
       .pipe(
         Effect.map((result): Result => {
           const rewrite = gateway.view.rewrites.get(route.upstream)
