@@ -57,17 +57,30 @@ describe("gateway mode on the command line (dist)", () => {
     assert.deepStrictEqual(await server.exit, { code: 0, signal: null })
   })
 
-  it("--gateway and -- without an upstream connector, and a lone --record, exit 2 with a message", () => {
+  it("--gateway with -- , a lone --record and a bare -- exit 2 with a message; a bad config file exits 1 naming it", () => {
     for (
       const [args, message] of [
-        [["--gateway", "x.json"], "Gateway mode is not available in this program"],
-        [["--", "npx", "server"], "Gateway mode is not available in this program"],
+        [["--gateway", "x.json", "--", "npx", "server"], "Give --gateway FILE or -- COMMAND, not both"],
         [["--record", "t.jsonl"], "--record needs gateway mode"],
         [["--"], "-- needs a command after it"]
       ] as const
     ) {
       const result = run(args)
       assert.strictEqual(result.status, 2, args.join(" "))
+      assert.include(result.stderr, message)
+      assert.strictEqual(result.stdout, "")
+    }
+    const missing = Path.join(dir, "missing.json")
+    const both = Path.join(dir, "both.json")
+    Fs.writeFileSync(both, JSON.stringify({ mcpServers: { a: { command: "x", url: "http://127.0.0.1:1/mcp" } } }))
+    for (
+      const [file, message] of [
+        [missing, `${missing}: cannot read the gateway config`],
+        [both, `${both}: server \\"a\\": has both \\"command\\" and \\"url\\"`]
+      ] as const
+    ) {
+      const result = run(["--gateway", file])
+      assert.strictEqual(result.status, 1, file)
       assert.include(result.stderr, message)
       assert.strictEqual(result.stdout, "")
     }

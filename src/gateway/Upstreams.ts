@@ -3,7 +3,8 @@
  *
  * @since 0.2.0
  */
-import type { Effect, Scope } from "effect"
+import type { Scope } from "effect"
+import { Effect } from "effect"
 import * as HttpUpstream from "./HttpUpstream.js"
 import * as SseUpstream from "./SseUpstream.js"
 import * as StdioUpstream from "./StdioUpstream.js"
@@ -20,13 +21,13 @@ import type * as Upstream from "./Upstream.js"
 export const make = (
   config: Upstream.Config,
   events: Upstream.Events
-): Effect.Effect<Upstream.Upstream, never, Scope.Scope> => {
-  switch (config.type) {
-    case "stdio":
-      return StdioUpstream.make(config, events)
-    case "http":
-      return HttpUpstream.make(config, events)
-    case "sse":
-      return SseUpstream.make(config, events)
-  }
-}
+): Effect.Effect<Upstream.Upstream, never, Scope.Scope> =>
+  // Interruptible whatever region the caller is in: the fibers a client forks (its reader, its supervisor, its
+  // streams) inherit the region they are forked in, and an uninterruptible one could never be stopped or timed out.
+  Effect.interruptible(
+    config.type === "stdio"
+      ? StdioUpstream.make(config, events)
+      : config.type === "http"
+      ? HttpUpstream.make(config, events)
+      : SseUpstream.make(config, events)
+  )
