@@ -12,7 +12,10 @@
  * @since 0.1.0
  */
 import type { ConfigError } from "effect"
-import { Cause, ConfigProvider, Console, Effect, Exit, FiberId, Layer, Logger, LogLevel } from "effect"
+import { Cause, ConfigProvider, Console, Effect, Either, Exit, FiberId, Layer, Logger, LogLevel } from "effect"
+import * as Gateway from "./gateway/Gateway.js"
+import * as GatewayConfig from "./gateway/GatewayConfig.js"
+import * as Tape from "./gateway/Tape.js"
 import * as McpHttpServer from "./http/McpHttpServer.js"
 import * as McpMethod from "./protocol/McpMethod.js"
 import * as Interceptor from "./server/Interceptor.js"
@@ -61,10 +64,16 @@ export type Parsed =
   | { readonly _tag: "Help" }
   | { readonly _tag: "Version" }
   | { readonly _tag: "Invalid"; readonly message: string }
-  | { readonly _tag: "Serve"; readonly config: ReadonlyMap<string, string> }
+  | {
+    readonly _tag: "Serve"
+    readonly config: ReadonlyMap<string, string>
+    /** Gateway mode's one stdio upstream: everything after `--`. */
+    readonly command?: ReadonlyArray<string>
+  }
 
 /**
- * Parses `--flag value`, `--flag=value` and switches into Config entries keyed by the environment names.
+ * Parses `--flag value`, `--flag=value` and switches into Config entries keyed by the environment names; after
+ * `--`, the rest is the command of gateway mode's one stdio upstream.
  *
  * @since 0.1.0
  * @category parsing
@@ -73,6 +82,11 @@ export const parse = (argv: ReadonlyArray<string>): Parsed => {
   const config = new Map<string, string>()
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
+    if (arg === "--") {
+      const command = argv.slice(i + 1)
+      if (command.length === 0) return { _tag: "Invalid", message: "-- needs a command after it (gateway mode)" }
+      return { _tag: "Serve", config, command }
+    }
     if (!arg.startsWith("--")) return { _tag: "Invalid", message: `Unexpected argument: ${arg}` }
     const eq = arg.indexOf("=")
     const name = arg.slice(2, eq === -1 ? undefined : eq)
@@ -109,6 +123,7 @@ export const help = (options: HelpOptions = {}): string => {
     options.title ?? `effect-mcp-server ${VERSION}: a Model Context Protocol server runtime built on Effect.`,
     "",
     `Usage: ${options.name ?? "node dist/main.js"} [flags]`,
+    `       ${options.name ?? "node dist/main.js"} [flags] --gateway FILE | -- COMMAND [ARGS...]   (gateway mode)`,
     "",
     options.serves ?? "Serves the built-in reference server.",
     "By default over Streamable HTTP at http://127.0.0.1:3000/mcp (also GET /health and GET /ready). Both protocol",
@@ -158,10 +173,10 @@ const listOf = (value: string | undefined): ReadonlyArray<string> | undefined =>
  * The interceptors the flags ask for, in a fixed order (logger, then method lists), after those the server's layer
  * provides.
  */
-const withInterceptors = <E>(
+const withInterceptors = <A, E>(
   config: ReadonlyMap<string, string>,
-  server: Layer.Layer<McpServer, E>
-): Layer.Layer<McpServer | Interceptor.Interceptors | RateLimit.RateLimiter, E | ConfigError.ConfigError> => {
+  server: Layer.Layer<A, E>
+): Layer.Layer<A | Interceptor.Interceptors | RateLimit.RateLimiter, E | ConfigError.ConfigError> => {
   const chain: Array<Interceptor.Interceptor> = []
   if (lookup(config, Settings.logMessages.env) === "true") chain.push(Interceptor.logger())
   const allow = listOf(lookup(config, Settings.allowMethods.env))
@@ -204,6 +219,52 @@ const secondSignalExits = Effect.acquireRelease(
 )
 
 /**
+ * What `run` and `main` take besides help texts.
+ *
+ * @since 0.2.0
+ * @category running
+ */
+export interface RunOptions extends HelpOptions {
+  /**
+   * Gateway mode's connector to upstream servers (the bin gives `Upstreams.make`). Without it, `--gateway` and
+   * `--` are refused; `--replay` needs none.
+   */
+  readonly gatewayConnect?: Gateway.Connect
+}
+
+/**
+ * Gateway mode's server when the flags ask for it (`--gateway`, `--replay`, `--`): the layer, or the message that
+ * refuses the command line. Upstream configs are read when the layer is built, where a bad file fails the start.
+ */
+const gatewayServer = (
+  config: ReadonlyMap<string, string>,
+  command: ReadonlyArray<string> | undefined,
+  options: RunOptions
+): Either.Either<Layer.Layer<McpServer, unknown>, string> | undefined => {
+  const file = lookup(config, Settings.gateway.env)
+  const replay = lookup(config, Settings.replay.env)
+  const record = lookup(config, Settings.record.env)
+  if (file === undefined && replay === undefined && command === undefined) {
+    return record === undefined ? undefined : Either.left("--record needs gateway mode (--gateway FILE or -- COMMAND)")
+  }
+  if (file !== undefined && command !== undefined) return Either.left("Give --gateway FILE or -- COMMAND, not both")
+  if (replay === undefined && options.gatewayConnect === undefined) {
+    return Either.left("Gateway mode is not available in this program (it was given no upstream connector)")
+  }
+  const server = { name: options.name ?? "effect-mcp-server-gateway", version: VERSION }
+  return Either.right(Layer.unwrapEffect(Effect.gen(function*() {
+    const tape = replay === undefined ? undefined : yield* Tape.replay(replay)
+    const upstreams = file !== undefined
+      ? yield* GatewayConfig.load(file)
+      : command !== undefined
+      ? yield* GatewayConfig.fromCommand(command)
+      : tape!.upstreams
+    const connect = tape?.connect ?? options.gatewayConnect!
+    return Gateway.layerConfig({ upstreams, connect, server, ...(record === undefined ? {} : { record }) })
+  })))
+}
+
+/**
  * Runs the CLI: help, version, or serve `server` over stdio with logs on stderr.
  *
  * @since 0.1.0
@@ -212,7 +273,7 @@ const secondSignalExits = Effect.acquireRelease(
 export const run = <E>(
   argv: ReadonlyArray<string>,
   server: Layer.Layer<McpServer, E>,
-  options: HelpOptions = {}
+  options: RunOptions = {}
 ): Effect.Effect<void> =>
   Effect.suspend(() => {
     const parsed = parse(argv)
@@ -250,7 +311,14 @@ export const run = <E>(
             Effect.sync(() => (process.exitCode = 2))
           )
         }
-        const serverWithInterceptors = withInterceptors(parsed.config, server)
+        const gatewayed = gatewayServer(parsed.config, parsed.command, options)
+        if (gatewayed !== undefined && Either.isLeft(gatewayed)) {
+          return Effect.zipRight(Console.error(gatewayed.left), Effect.sync(() => (process.exitCode = 2)))
+        }
+        const serverWithInterceptors = withInterceptors(
+          parsed.config,
+          gatewayed === undefined ? server : gatewayed.right as Layer.Layer<McpServer, E | Gateway.GatewayError>
+        )
         const serve = transport === "stdio"
           ? Effect.logInfo("Serving MCP over stdio").pipe(
             Effect.annotateLogs({ version: VERSION, pid: process.pid }),
@@ -267,7 +335,7 @@ export const run = <E>(
               )
             )
           )
-        return serve.pipe(
+        return (gatewayed === undefined ? serve : Effect.zipRight(Effect.logInfo("Gateway mode"), serve)).pipe(
           // Reported here, through the server's logger (stderr): never on stdout, which stdio keeps for MCP.
           Effect.catchAllCause((cause) =>
             Cause.isInterruptedOnly(cause) ? Effect.void : Effect.zipRight(
@@ -325,5 +393,5 @@ export const runMain = <E, A>(effect: Effect.Effect<A, E>): void => {
  */
 export const main = <E>(
   server: Layer.Layer<McpServer, E>,
-  options: HelpOptions & { readonly argv?: ReadonlyArray<string> } = {}
+  options: RunOptions & { readonly argv?: ReadonlyArray<string> } = {}
 ): void => runMain(run(options.argv ?? process.argv.slice(2), server, options))

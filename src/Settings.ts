@@ -512,6 +512,45 @@ export const denyMethods = list(
   "Comma-separated methods clients may not call (-32601)."
 )
 
+// -- gateway ----------------------------------------------------------------------------------------------------------
+
+/**
+ * @since 0.2.0
+ * @category settings
+ */
+export const gateway = text(
+  "gateway",
+  "MCP_GATEWAY",
+  "FILE",
+  undefined,
+  "none",
+  "Gateway mode: front the MCP servers of FILE, an mcpServers JSON file as Claude Desktop, Cursor and VS Code use (also: -- COMMAND ARGS... for one stdio server)."
+)
+/**
+ * @since 0.2.0
+ * @category settings
+ */
+export const record = text(
+  "record",
+  "MCP_GATEWAY_RECORD",
+  "FILE",
+  undefined,
+  "none",
+  "Gateway mode: write every message to and from the upstreams to FILE as JSON lines (a tape)."
+)
+/**
+ * @since 0.2.0
+ * @category settings
+ */
+export const replay = text(
+  "replay",
+  "MCP_GATEWAY_REPLAY",
+  "FILE",
+  undefined,
+  "none",
+  "Gateway mode: answer from the tape FILE (made with --record) instead of running the upstreams."
+)
+
 /**
  * Every setting, in the order `--help` and the README list them.
  *
@@ -563,7 +602,10 @@ export const all: ReadonlyArray<Setting<unknown>> = [
   authClockSkewMs,
   logMessages,
   allowMethods,
-  denyMethods
+  denyMethods,
+  gateway,
+  record,
+  replay
 ] as ReadonlyArray<Setting<unknown>>
 
 /**

@@ -4,6 +4,10 @@
  * @since 0.1.0
  */
 export * as Cli from "./Cli.js"
+export * as Gateway from "./gateway/Gateway.js"
+export * as GatewayConfig from "./gateway/GatewayConfig.js"
+export * as Tape from "./gateway/Tape.js"
+export * as Upstream from "./gateway/Upstream.js"
 export * as Auth from "./http/Auth.js"
 export * as AuthTokens from "./http/AuthTokens.js"
 export * as EventStore from "./http/EventStore.js"

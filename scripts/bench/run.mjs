@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--tuned] [--rounds N] [--duration S] [--servers a,b]
+// npm run bench [-- --quick] [--tuned] [--rounds N] [--duration S] [--servers a,b] [--no-gateway]
 //
 // Throughput and latency of `tools/call echo` against, in the same run and interleaved over rounds, fresh
 // processes of: a raw node:http JSON-RPC floor, this server in the modern era (stateless) and the legacy era (one
@@ -6,7 +6,10 @@
 // connections and at 1; every response is checked for its own id and the echoed text. Per server: req/s,
 // p50/p95/p99, server CPU microseconds per request (/proc), peak RSS, and ratios to the floor of the same round.
 // Then: heap per idle legacy session and per session with an open SSE stream, and SIGTERM-to-exit with open SSE
-// streams. Everything binds to 127.0.0.1, every loop is bounded, and only processes it started are signalled.
+// streams. Last, the gateway section (scripts/bench/gateway.mjs: this server's gateway mode vs mcp-proxy and
+// supergateway in front of the same stdio upstream, the overhead on a 10 ms remote tool, memory per front session;
+// about 2-3 minutes, --no-gateway skips it). Everything binds to 127.0.0.1, every loop is bounded, and only
+// processes it started are signalled.
 // Prints one markdown table and writes it to scripts/bench/results/.
 import { execFileSync, spawn } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
@@ -15,6 +18,7 @@ import os from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { bundle } from "../bundle.mjs"
+import { runGatewayBench } from "./gateway.mjs"
 import { hasTaskset, load, median, procCpuMicros, procPeakRssMiB, stopServer } from "./lib.mjs"
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -321,6 +325,17 @@ const main = async () => {
       cpu: median(chained.map((s) => s.cpuUs / (plain.get(s.round)?.cpuUs ?? NaN)))
     }
   })
+  // The gateway section: one round, bounded (3 gateways x 2 concurrencies x ~12 s; the overhead at c=50 closed loop
+  // and at 500 req/s offered, direct and through; the memory run): about 2.5 minutes.
+  const gateway = argv.includes("--no-gateway")
+    ? undefined
+    : await runGatewayBench({
+      duration: quick ? 3 : 8,
+      warmup: quick ? 1 : 2,
+      rounds: 1,
+      overheadRate: quick ? 0 : 500,
+      sessions: quick ? 50 : 200
+    })
   const legacyCpu50Samples = samples.filter((s) => s.server === "ours-legacy" && s.connections === 50)
   const legacyCpu50 = legacyCpu50Samples.length === 0 ? undefined : median(legacyCpu50Samples.map((s) => s.cpuUs))
   const lines = [
@@ -383,7 +398,8 @@ const main = async () => {
     `Cold start of \`node dist/main.js --stdio\` to its first answer (scripts/bench/coldstart.mjs, median of ${coldstart.runs}, alternating with a bare node process that answers the same line): ${coldstart.serverMedianMs} ms against ${coldstart.bareNodeMedianMs} ms, ${coldstart.ratio}x.`,
     "",
     "Fibers per idle connection: 1 (asserted by test/Connection.test.ts with Supervisor.track).",
-    ""
+    "",
+    ...(gateway === undefined ? [] : gateway.lines)
   ]
   const table = lines.join("\n")
   console.log(table)

@@ -213,7 +213,8 @@ export const handler = (
       run: yield* FiberSet.runtime(requests)<McpServer>(),
       probes: options.probes ?? false,
       auth,
-      scopesSupported: () => declaredScopes(mcpServer.currentRegistry())
+      scopesSupported: () => declaredScopes(mcpServer.currentRegistry()),
+      readiness: yield* Routes.Readiness
     })
 
     let shutdownStarted = false

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either, FiberRef, HashMap } from "effect"
+import { Context, Effect, Either, FiberRef, HashMap } from "effect"
 import * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import * as JsonRpc from "../protocol/JsonRpc.js"
@@ -94,7 +94,19 @@ export interface Options {
   readonly auth?: Auth.Authorizer | undefined
   /** Scopes beyond the required ones that the metadata lists (those tools, prompts and resources ask for). */
   readonly scopesSupported?: (() => ReadonlyArray<string>) | undefined
+  /** More to say on `GET /ready` (a gateway's upstream states); see `Readiness`. */
+  readonly readiness?: Readiness["Type"]
 }
+
+/**
+ * What `GET /ready` adds to its body (a gateway: each upstream's state). Nothing by default.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export class Readiness extends Context.Reference<Readiness>()("effect-mcp-server/Readiness", {
+  defaultValue: (): { readonly detail: (() => Record<string, unknown>) | undefined } => ({ detail: undefined })
+}) {}
 
 /**
  * The handlers of node:http's `request`, `checkContinue` and `upgrade` events.
@@ -317,7 +329,12 @@ export const make = (options: Options): Handlers => {
     guards: [],
     serve: (_req, res) => {
       const isReady = ready()
-      Response.sendJson(res, isReady ? 200 : 503, JSON.stringify({ ready: isReady, sessions: mcp.sessions() }))
+      const detail = options.readiness?.detail?.()
+      Response.sendJson(
+        res,
+        isReady ? 200 : 503,
+        JSON.stringify({ ready: isReady, sessions: mcp.sessions(), ...detail })
+      )
     }
   }
   const notFound: Route = {

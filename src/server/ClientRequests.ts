@@ -127,6 +127,8 @@ export interface StatePayload {
   readonly n: string
   /** Answers given in earlier rounds, by input key. */
   readonly r: Record<string, unknown>
+  /** What the handler kept for its next round (`McpContext.carry`), if anything. */
+  readonly h?: string
 }
 
 const canonical = (value: unknown): string => {

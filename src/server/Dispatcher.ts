@@ -304,10 +304,10 @@ class Engine extends EngineState implements Dispatcher, Handlers.Env, Batch.Host
     }
     return Effect.flatMap(
       RoundTrip.answersOf(request.method, params, this.server.requestState, this.principal),
-      (answers) =>
-        Either.isLeft(answers)
-          ? this.reject(reply, request.id, answers.left)
-          : this.accept(request, sink, reply, spec, context, key, roundTrip, answers.right, control)
+      (round) =>
+        Either.isLeft(round)
+          ? this.reject(reply, request.id, round.left)
+          : this.accept(request, sink, reply, spec, context, key, roundTrip, round.right, control)
     )
   }
 
@@ -320,7 +320,7 @@ class Engine extends EngineState implements Dispatcher, Handlers.Env, Batch.Host
     context: RequestContext.RequestContext,
     key: string,
     roundTrip: boolean,
-    answers: Record<string, unknown> | undefined,
+    round: RoundTrip.Round | undefined,
     control: Sink.StreamControl | undefined
   ): Effect.Effect<void> {
     const entry = new Execution.Entry(
@@ -328,8 +328,9 @@ class Engine extends EngineState implements Dispatcher, Handlers.Env, Batch.Host
       request.id,
       spec.longLived ? 0 : this.server.requestTimeoutMillis,
       reply,
-      answers
+      round?.answers
     )
+    if (round !== undefined) entry.carried = round.carried
     if (this.execution.tracked) {
       if (this.table === undefined) this.table = new Map()
       this.table.set(key, entry)
@@ -382,7 +383,8 @@ class Engine extends EngineState implements Dispatcher, Handlers.Env, Batch.Host
         entry.answers,
         server.requestState,
         this.principal,
-        this.env.serverInfoMeta
+        this.env.serverInfoMeta,
+        entry.carry
       )
       return Effect.flatMap(frame, (frame) => this.settle(entry, frame))
     }

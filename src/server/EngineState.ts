@@ -18,6 +18,7 @@ import * as Notifications from "./Notifications.js"
 import * as Peer from "./Peer.js"
 import { Questions } from "./Questions.js"
 import type * as Session from "./Session.js"
+import * as SessionState from "./Session.js"
 import type * as Sink from "./Sink.js"
 
 /**
@@ -85,6 +86,7 @@ export class EngineState {
       if (this.session.subscriber !== undefined) this.server.notifications.remove(this.session.subscriber)
       if (this.table !== undefined) this.execution.close(this.table.values())
       this.questionsValue?.failAll()
+      SessionState.runEndHooks(this.session)
     })
   }
 

@@ -43,6 +43,10 @@ export class Entry implements Deadlines.Item {
   settled = false
   /** Modern multi round-trip: how many questions were asked this round. */
   asked = 0
+  /** Modern multi round-trip: what the handler carried from its last round (verified with the requestState). */
+  carried: string | undefined = undefined
+  /** Modern multi round-trip: what the handler keeps for its next round, signed into the requestState. */
+  carry: string | undefined = undefined
 
   constructor(
     readonly key: string,

@@ -148,6 +148,17 @@ export class McpContext extends Context.Tag("effect-mcp-server/McpContext")<McpC
     params: Record<string, unknown>
   ) => Effect.Effect<unknown, AskError>
   /**
+   * Modern multi round-trip: what this handler kept for its next round with `carry` when its last round ended with
+   * `input_required` (verified with the `requestState`: bound to the request, the principal and an expiry, and
+   * accepted once). Undefined on a first round and in the legacy era.
+   */
+  readonly carried: string | undefined
+  /**
+   * Modern multi round-trip: keeps a value for the next round (signed into the `requestState` if this round ends
+   * with `input_required`; read there as `carried`). A gateway names the upstream request it parked this way.
+   */
+  readonly carry: (value: string) => Effect.Effect<void>
+  /**
    * SEP-1699 (legacy Streamable HTTP, 2025-11-25): closes the HTTP response that carries this request's SSE
    * stream while the request goes on; the client reconnects with `Last-Event-ID` and gets the rest, answer
    * included. A no-op where the stream cannot be resumed (other transports and versions).

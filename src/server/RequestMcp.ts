@@ -143,6 +143,16 @@ export class RequestMcp implements Omit<McpContext["Type"], never> {
     })
   }
 
+  get carried(): string | undefined {
+    return this.entry.carried
+  }
+
+  carry(value: string): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.entry.carry = value
+    })
+  }
+
   get closeStream(): Effect.Effect<void> {
     return Effect.suspend(() => this.control?.closeStream() ?? Effect.void)
   }

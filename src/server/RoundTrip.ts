@@ -20,8 +20,19 @@ export const isRetry = (params: Record<string, unknown> | undefined): params is 
   params !== undefined && (params.requestState !== undefined || params.inputResponses !== undefined)
 
 /**
- * The answers a retry brings: this round's `inputResponses` over those its verified `requestState` carries, or the
- * -32602 that refuses it.
+ * What a retry brings: the answers (this round's `inputResponses` over those of the verified `requestState`) and
+ * the value the handler carried from its last round (`McpContext.carry`), verified with the state.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Round {
+  readonly answers: Record<string, unknown>
+  readonly carried: string | undefined
+}
+
+/**
+ * The round a retry brings (see `Round`), or the -32602 that refuses it.
  *
  * @since 0.1.0
  * @category reading
@@ -31,7 +42,7 @@ export const answersOf = (
   params: Record<string, unknown>,
   codec: ClientRequests.StateCodec,
   principal: string | null
-): Effect.Effect<Either.Either<Record<string, unknown>, JsonRpc.JsonRpcError>> => {
+): Effect.Effect<Either.Either<Round, JsonRpc.JsonRpcError>> => {
   const given = params.inputResponses
   if (given !== undefined && !Predicate.isRecord(given)) {
     return Effect.succeed(
@@ -39,7 +50,7 @@ export const answersOf = (
     )
   }
   const state = params.requestState
-  if (state === undefined) return Effect.succeed(Either.right({ ...given }))
+  if (state === undefined) return Effect.succeed(Either.right({ answers: { ...given }, carried: undefined }))
   if (typeof state !== "string") return Effect.succeed(Either.left(refused("malformed")))
   return Effect.map(
     Effect.flatMap(
@@ -47,7 +58,12 @@ export const answersOf = (
       (now) => codec.verify(state, { method, digest: ClientRequests.paramsDigest(params), principal }, now)
     ),
     (verified) =>
-      verified.ok ? Either.right({ ...verified.payload.r, ...given }) : Either.left(refused(verified.reason))
+      verified.ok
+        ? Either.right({
+          answers: { ...verified.payload.r, ...given },
+          carried: typeof verified.payload.h === "string" ? verified.payload.h : undefined
+        })
+        : Either.left(refused(verified.reason))
   )
 }
 
@@ -70,7 +86,8 @@ export const inputRequiredOf = (cause: Cause.Cause<unknown>): ClientRequests.Inp
   )
 
 /**
- * The response that ends a round: `input_required` with the question and the signed state of the answers so far.
+ * The response that ends a round: `input_required` with the question and the signed state of the answers so far
+ * (and of what the handler carries to its next round, when it set something).
  *
  * @since 0.1.0
  * @category framing
@@ -81,7 +98,8 @@ export const inputRequiredFrame = (
   answers: Record<string, unknown> | undefined,
   codec: ClientRequests.StateCodec,
   principal: string | null,
-  serverInfoMeta: Record<string, unknown>
+  serverInfoMeta: Record<string, unknown>,
+  carry?: string | undefined
 ): Effect.Effect<string> =>
   Effect.map(Clock.currentTimeMillis, (now) =>
     JsonRpc.encodeResult(request.id, {
@@ -91,7 +109,8 @@ export const inputRequiredFrame = (
         m: request.method,
         d: ClientRequests.paramsDigest(request.params),
         p: principal,
-        r: answers ?? {}
+        r: answers ?? {},
+        ...(carry === undefined ? {} : { h: carry })
       }, now),
       _meta: serverInfoMeta
     }))

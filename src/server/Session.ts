@@ -43,6 +43,8 @@ export interface Session {
   subscriber: Subscriber | undefined
   /** The client's roots, cached until it sends `notifications/roots/list_changed`. */
   roots: ListRootsResult | undefined
+  /** Called once when the session ends (see `onEnd`); undefined until something asks. */
+  endHooks?: Array<() => void> | undefined
 }
 
 /**
@@ -62,6 +64,38 @@ export const unsafeMake = (): Session => ({
  * @category constructors
  */
 export const make: Effect.Effect<Session> = Effect.sync(unsafeMake)
+
+/**
+ * Runs `hook` (synchronously; it must not block) when the session ends: its engine's owner closes it (a
+ * connection's end, a legacy HTTP session deleted, expired or shut down). A gateway reaps what it made for the
+ * session here. A modern POST's shared session never ends: nothing is registered on it.
+ *
+ * @since 0.2.0
+ * @category lifecycle
+ */
+export const onEnd = (session: Session, hook: () => void): void => {
+  if (session.endHooks === undefined) session.endHooks = []
+  session.endHooks.push(hook)
+}
+
+/**
+ * Runs and forgets the session's end hooks (the engine's `close`); a hook that throws is skipped.
+ *
+ * @since 0.2.0
+ * @category lifecycle
+ */
+export const runEndHooks = (session: Session): void => {
+  const hooks = session.endHooks
+  if (hooks === undefined) return
+  session.endHooks = undefined
+  for (const hook of hooks) {
+    try {
+      hook()
+    } catch {
+      // A hook's own failure must not keep the others from running, nor the engine from closing.
+    }
+  }
+}
 
 const initializeParams = Schema.decodeUnknownEither(InitializeParams)
 

@@ -1,0 +1,363 @@
+/**
+ * Outbound HTTP for the remote upstreams, on node:http/node:https with a keep-alive Agent (no fetch: cheaper per
+ * call): one request as an Effect whose interruption aborts it, a bounded body read, and a Server-Sent Events
+ * reader that hands events one at a time to an Effect (the response is paused while they wait, so a fast upstream
+ * never fills memory).
+ *
+ * @since 0.2.0
+ */
+import { Deferred, Effect, FiberId } from "effect"
+import type { Scope } from "effect"
+import * as http from "node:http"
+import * as https from "node:https"
+import * as Upstream from "./Upstream.js"
+
+const UNREACHED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT"])
+
+/**
+ * One endpoint's connection pool.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Client {
+  readonly url: URL
+  readonly upstream: string
+  /**
+   * Sends a request and gives its response to `use`; the response is released when `use` ends (drained when it was
+   * read to the end, the socket kept; else destroyed, which aborts it).
+   */
+  readonly send: <A, E>(
+    method: "GET" | "POST" | "DELETE",
+    headers: Record<string, string>,
+    body: string | undefined,
+    use: (response: http.IncomingMessage) => Effect.Effect<A, E>,
+    url?: URL
+  ) => Effect.Effect<A, E | Upstream.UpstreamError>
+}
+
+/**
+ * A pool for `url` (http or https), closed with the Scope.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (
+  url: URL,
+  upstream: string,
+  maxSockets: number
+): Effect.Effect<Client, never, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.sync(() =>
+        url.protocol === "https:"
+          ? new https.Agent({ keepAlive: true, maxSockets })
+          : new http.Agent({ keepAlive: true, maxSockets })
+      ),
+      (agent) => Effect.sync(() => agent.destroy())
+    ),
+    (agent) => {
+      const send: Client["send"] = (method, headers, body, use, target = url) =>
+        Effect.acquireUseRelease(
+          Effect.async<http.IncomingMessage, Upstream.UpstreamError>((resume) => {
+            const lib = target.protocol === "https:" ? https : http
+            const req = lib.request(target, { method, headers, agent })
+            req.once("response", (res) => resume(Effect.succeed(res)))
+            req.once("error", (error: NodeJS.ErrnoException) =>
+              resume(
+                Effect.fail(
+                  new Upstream.UpstreamError({
+                    upstream,
+                    // Not reached at all, or gone while the request was on its way.
+                    reason: UNREACHED.has(error.code ?? "") ? "unavailable" : "closed",
+                    message: `Upstream ${upstream}: ${method} ${target.pathname} failed: ${error.message}`
+                  })
+                )
+              ))
+            req.end(body)
+            return Effect.sync(() => req.destroy())
+          }),
+          use,
+          (res) =>
+            Effect.sync(() => {
+              if (res.complete) res.resume()
+              else res.destroy()
+            })
+        )
+      return { url, upstream, send }
+    }
+  )
+
+/**
+ * A response's header (the first value).
+ *
+ * @since 0.2.0
+ * @category helpers
+ */
+export const header = (res: http.IncomingMessage, name: string): string | undefined => {
+  const value = res.headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+/**
+ * Whether a response is an event stream.
+ *
+ * @since 0.2.0
+ * @category helpers
+ */
+export const isEventStream = (res: http.IncomingMessage): boolean =>
+  (header(res, "content-type") ?? "").toLowerCase().startsWith("text/event-stream")
+
+/**
+ * The whole body as text, failing past `maxBytes` (the response is then destroyed).
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const readBody = (
+  res: http.IncomingMessage,
+  maxBytes: number,
+  upstream: string
+): Effect.Effect<string, Upstream.UpstreamError> =>
+  Effect.async<string, Upstream.UpstreamError>((resume) => {
+    const parts: Array<Buffer> = []
+    let size = 0
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > maxBytes) {
+        cleanup()
+        res.destroy()
+        resume(
+          Effect.fail(
+            new Upstream.UpstreamError({
+              upstream,
+              reason: "protocol",
+              message: `Upstream ${upstream} sent a response over ${maxBytes} bytes`
+            })
+          )
+        )
+        return
+      }
+      parts.push(chunk)
+    }
+    const onEnd = () => {
+      cleanup()
+      resume(Effect.succeed(parts.length === 1 ? parts[0]!.toString("utf8") : Buffer.concat(parts).toString("utf8")))
+    }
+    const onError = (error: Error) => {
+      cleanup()
+      resume(
+        Effect.fail(
+          new Upstream.UpstreamError({ upstream, reason: "closed", message: `Upstream ${upstream}: ${error.message}` })
+        )
+      )
+    }
+    const cleanup = () => {
+      res.removeListener("data", onData)
+      res.removeListener("end", onEnd)
+      res.removeListener("error", onError)
+      res.removeListener("aborted", onAborted)
+    }
+    const onAborted = () => onError(new Error("the response was cut off"))
+    res.on("data", onData)
+    res.once("end", onEnd)
+    res.once("error", onError)
+    res.once("aborted", onAborted)
+  })
+
+/**
+ * One Server-Sent Event.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SseEvent {
+  readonly event: string
+  readonly data: string
+  readonly id: string | undefined
+  readonly retry: number | undefined
+}
+
+/**
+ * An incremental SSE parser (WHATWG rules: fields per line, `\n`, `\r\n` or `\r` line ends, comments, `data` lines
+ * joined with newlines). An event whose data grows past `maxBytes` is skipped, and `oversized` is called.
+ *
+ * @since 0.2.0
+ * @category parsing
+ */
+export const parser = (
+  maxBytes: number,
+  emit: (event: SseEvent) => void,
+  oversized: () => void
+): { readonly push: (chunk: string) => void; readonly end: () => void } => {
+  let line = ""
+  let data: Array<string> = []
+  let size = 0
+  let event = ""
+  let id: string | undefined
+  let retry: number | undefined
+  let skipping = false
+  let lastWasCr = false
+  const dispatch = () => {
+    if (skipping) {
+      skipping = false
+      oversized()
+    } else if (data.length > 0) {
+      emit({ event: event === "" ? "message" : event, data: data.join("\n"), id, retry })
+    }
+    data = []
+    size = 0
+    event = ""
+    retry = undefined
+  }
+  const field = (text: string) => {
+    if (text === "") return dispatch()
+    if (text.charCodeAt(0) === 58) return // ":" comment
+    const colon = text.indexOf(":")
+    const name = colon === -1 ? text : text.slice(0, colon)
+    let value = colon === -1 ? "" : text.slice(colon + 1)
+    if (value.charCodeAt(0) === 32) value = value.slice(1)
+    switch (name) {
+      case "data":
+        if (skipping) return
+        size += value.length + 1
+        if (size > maxBytes) {
+          skipping = true
+          data = []
+          return
+        }
+        data.push(value)
+        return
+      case "event":
+        event = value
+        return
+      case "id":
+        if (!value.includes("\0")) id = value
+        return
+      case "retry":
+        if (/^\d+$/.test(value)) retry = Number(value)
+        return
+    }
+  }
+  return {
+    push: (chunk) => {
+      let start = 0
+      for (let i = 0; i < chunk.length; i++) {
+        const c = chunk.charCodeAt(i)
+        if (c === 10 && lastWasCr) {
+          lastWasCr = false
+          start = i + 1
+          continue
+        }
+        lastWasCr = false
+        if (c === 10 || c === 13) {
+          lastWasCr = c === 13
+          const text = line + chunk.slice(start, i)
+          line = ""
+          start = i + 1
+          field(text)
+        }
+      }
+      if (start < chunk.length) {
+        line += chunk.slice(start)
+        // A line with no end is as big as an event can be.
+        if (line.length > maxBytes + 16) {
+          line = ""
+          skipping = true
+        }
+      }
+    },
+    end: () => {
+      if (line !== "") field(line)
+      line = ""
+    }
+  }
+}
+
+const HIGH_WATER = 64
+
+/**
+ * Reads an event stream to its end, giving each event to `onEvent` in order (`onEvent` returning false stops the
+ * reading early: the response is then released by the caller). Fails when the stream breaks before its end.
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const readSse = (
+  res: http.IncomingMessage,
+  maxBytes: number,
+  upstream: string,
+  onEvent: (event: SseEvent) => Effect.Effect<boolean>
+): Effect.Effect<void, Upstream.UpstreamError> =>
+  Effect.suspend(() => {
+    // `null`: an event skipped for its size (logged in order, from the reading fiber).
+    const buffer: Array<SseEvent | null> = []
+    let ended = false
+    let broken: string | undefined
+    let paused = false
+    let wake: Deferred.Deferred<void> | undefined
+    const signal = () => {
+      const w = wake
+      wake = undefined
+      if (w !== undefined) Deferred.unsafeDone(w, Effect.void)
+    }
+    const parse = parser(maxBytes, (event) => buffer.push(event), () => buffer.push(null))
+    res.setEncoding("utf8")
+    const onData = (chunk: string) => {
+      parse.push(chunk)
+      if (buffer.length >= HIGH_WATER && !paused) {
+        paused = true
+        res.pause()
+      }
+      signal()
+    }
+    const onEnd = () => {
+      parse.end()
+      ended = true
+      signal()
+    }
+    const onBroken = () => {
+      if (!ended) broken ??= "the stream was cut off"
+      signal()
+    }
+    res.on("data", onData)
+    res.once("end", onEnd)
+    res.once("error", onBroken)
+    res.once("aborted", onBroken)
+    res.once("close", onBroken)
+    const cleanup = Effect.sync(() => {
+      res.removeListener("data", onData)
+      res.removeListener("end", onEnd)
+      res.removeListener("error", onBroken)
+      res.removeListener("aborted", onBroken)
+      res.removeListener("close", onBroken)
+    })
+    const loop: Effect.Effect<void, Upstream.UpstreamError> = Effect.suspend(() => {
+      if (buffer.length > 0) {
+        const next = buffer.shift()!
+        if (paused && buffer.length < HIGH_WATER / 2) {
+          paused = false
+          res.resume()
+        }
+        if (next === null) {
+          return Effect.zipRight(
+            Effect.logWarning("Upstream sent an event over the size limit: skipped").pipe(
+              Effect.annotateLogs({ upstream, maxBytes })
+            ),
+            loop
+          )
+        }
+        return Effect.flatMap(onEvent(next), (more) => (more ? loop : Effect.void))
+      }
+      if (ended) return Effect.void
+      if (broken !== undefined) {
+        return Effect.fail(
+          new Upstream.UpstreamError({ upstream, reason: "closed", message: `Upstream ${upstream}: ${broken}` })
+        )
+      }
+      const w = Deferred.unsafeMake<void>(FiberId.none)
+      wake = w
+      return Effect.zipRight(Deferred.await(w), loop)
+    })
+    return Effect.ensuring(loop, cleanup)
+  })

@@ -1,0 +1,575 @@
+/**
+ * A remote Streamable HTTP upstream, of either era.
+ *
+ * - **Era detection.** `server/discover` the modern way (2026-07-28 `_meta` keys, `MCP-Protocol-Version`,
+ *   `Mcp-Method`); a server that answers it with a result listing 2026-07-28 is modern. Anything else (an error, an
+ *   unrecognized body, a 4xx) means legacy: `initialize` at the latest legacy version, the session id from
+ *   `Mcp-Session-Id`, `notifications/initialized`.
+ * - **Modern.** Each request is a stateless POST carrying `_meta` and the headers (`Mcp-Name` for the named
+ *   methods); the answer is JSON or the POST's own SSE stream (its notifications related to the request). An
+ *   `input_required` result is answered through `hooks.request` (else `Events.request`) and the request retried
+ *   with `inputResponses` and the `requestState` echoed. Cancelling aborts the POST. `list_changed` arrives on a
+ *   `subscriptions/listen` stream that is re-opened whenever it ends.
+ * - **Legacy.** Requests POST with the session id and `MCP-Protocol-Version`; answers as JSON or SSE (what comes on
+ *   a POST's stream relates to its request; the upstream's requests are answered by POSTing the response); a GET
+ *   stream carries the rest (re-opened with `Last-Event-ID` and a backoff; 405 means the server offers none); a 404
+ *   re-initializes once and retries; cancelling sends `notifications/cancelled`; closing the Scope DELETEs the
+ *   session.
+ *
+ * `config.headers` go on every request. Bodies and events are bounded.
+ *
+ * @since 0.2.0
+ */
+import { Deferred, Duration, Effect, Either, FiberId, Predicate, Schedule } from "effect"
+import type { Scope } from "effect"
+import type * as http from "node:http"
+import * as JsonRpc from "../protocol/JsonRpc.js"
+import * as McpMethod from "../protocol/McpMethod.js"
+import { MODERN_META } from "../protocol/McpSchema.js"
+import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
+import * as Stdio from "../transport/Stdio.js"
+import * as ClientCore from "./ClientCore.js"
+import * as HttpRequest from "./HttpRequest.js"
+import * as Lifecycle from "./Lifecycle.js"
+import * as Upstream from "./Upstream.js"
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options extends Lifecycle.RestartOptions {
+  /** `auto` (default) detects the era; `modern` or `legacy` skip the detection. */
+  readonly era?: "auto" | "modern" | "legacy"
+  /** Largest response body or event accepted. Default 4 MiB. */
+  readonly maxMessageBytes?: number
+  /** Most `input_required` rounds of one modern request. Default 8. */
+  readonly maxRounds?: number
+}
+
+const ACCEPT = "application/json, text/event-stream"
+const PLAIN_HEADER = /^[\x21-\x7E](?:[\x20-\x7E]*[\x21-\x7E])?$/
+const SENTINEL = /^=\?base64\?.*\?=$/
+
+/**
+ * A header value as SEP-2243 sends it: plain printable ASCII as is, anything else as `=?base64?...?=`.
+ *
+ * @since 0.2.0
+ * @category helpers
+ */
+export const encodeHeaderValue = (value: string): string =>
+  PLAIN_HEADER.test(value) && !SENTINEL.test(value)
+    ? value
+    : `=?base64?${Buffer.from(value, "utf8").toString("base64")}?=`
+
+const modernMeta = {
+  [MODERN_META.protocolVersion]: ProtocolVersion.LATEST_MODERN,
+  [MODERN_META.clientCapabilities]: ClientCore.CLIENT_CAPABILITIES,
+  [MODERN_META.clientInfo]: ClientCore.CLIENT_INFO
+}
+
+/**
+ * `params` with the modern `_meta` keys.
+ *
+ * @since 0.2.0
+ * @category helpers
+ */
+export const withModernMeta = (params: Upstream.Json | undefined): Upstream.Json => {
+  const meta = params?._meta
+  return { ...params, _meta: Predicate.isRecord(meta) ? { ...meta, ...modernMeta } : modernMeta }
+}
+
+interface Connection {
+  readonly request: (
+    method: string,
+    params: Upstream.Json | undefined,
+    hooks: Upstream.Hooks | undefined
+  ) => Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError>
+  readonly notify: (method: string, params: Upstream.Json | undefined) => Effect.Effect<void, Upstream.UpstreamError>
+}
+
+/** What one POST answered with, read whole: its status, headers and the JSON-RPC messages it carried. */
+interface Answer {
+  readonly status: number
+  readonly res: http.IncomingMessage
+  readonly messages: ReadonlyArray<JsonRpc.Incoming>
+}
+
+/**
+ * The upstream of a Streamable HTTP config, supervised in the Scope.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (
+  config: Upstream.HttpConfig,
+  events: Upstream.Events,
+  options: Options = {}
+): Effect.Effect<Upstream.Upstream, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const upstream = config.name
+    const maxBytes = options.maxMessageBytes ?? Stdio.DEFAULT_MAX_MESSAGE_BYTES
+    const maxRounds = options.maxRounds ?? 8
+    const limits = yield* ClientCore.limits(config)
+    const client = yield* HttpRequest.make(new URL(config.url), upstream, config.maxInFlight + 8)
+    const base: Record<string, string> = {
+      ...config.headers,
+      "content-type": "application/json",
+      accept: ACCEPT
+    }
+
+    const protocolError = (message: string) =>
+      new Upstream.UpstreamError({ upstream, reason: "protocol", message: `Upstream ${upstream}: ${message}` })
+
+    const modernHeaders = (method: string, params: Upstream.Json | undefined): Record<string, string> => {
+      const nameParam = McpMethod.nameParamOf(method)
+      const name = nameParam === undefined ? undefined : params?.[nameParam]
+      return {
+        ...base,
+        "mcp-protocol-version": ProtocolVersion.LATEST_MODERN,
+        "mcp-method": encodeHeaderValue(method),
+        ...(typeof name === "string" ? { "mcp-name": encodeHeaderValue(name) } : {})
+      }
+    }
+
+    /** The messages of a response read whole (JSON, or SSE up to the first response). */
+    const readAnswer = (res: http.IncomingMessage): Effect.Effect<Answer, Upstream.UpstreamError> =>
+      Effect.gen(function*() {
+        const messages: Array<JsonRpc.Incoming> = []
+        const take = (text: string) => {
+          const parsed = JsonRpc.parse(text)
+          if (Either.isLeft(parsed)) return
+          for (const json of Array.isArray(parsed.right) ? parsed.right : [parsed.right]) {
+            const message = JsonRpc.decode(json)
+            if (message._tag !== "Invalid") messages.push(message)
+          }
+        }
+        if (HttpRequest.isEventStream(res)) {
+          yield* HttpRequest.readSse(res, maxBytes, upstream, (event) =>
+            Effect.sync(() => {
+              if (event.data !== "") take(event.data)
+              return !messages.some((m) => m._tag === "Response")
+            }))
+        } else {
+          const body = yield* HttpRequest.readBody(res, maxBytes, upstream)
+          if (body.trim() !== "") take(body)
+        }
+        return { status: res.statusCode ?? 0, res, messages }
+      })
+
+    const post = (headers: Record<string, string>, frame: string) => client.send("POST", headers, frame, readAnswer)
+
+    const resultOf = (answer: Answer): Upstream.Json | undefined => {
+      const response = answer.messages.find((m): m is JsonRpc.Response => m._tag === "Response")
+      return response !== undefined && response.error === undefined && Predicate.isRecord(response.result)
+        ? response.result as Upstream.Json
+        : undefined
+    }
+
+    // -- era detection ------------------------------------------------------------------------------------------
+
+    const discover = Effect.gen(function*() {
+      const answer = yield* post(
+        modernHeaders("server/discover", undefined),
+        JsonRpc.encodeRequest(0, "server/discover", { _meta: modernMeta })
+      )
+      const result = answer.status === 200 ? resultOf(answer) : undefined
+      const versions = result?.supportedVersions
+      if (result === undefined || !Array.isArray(versions) || !versions.includes(ProtocolVersion.LATEST_MODERN)) {
+        return undefined
+      }
+      const meta = result._meta
+      const serverInfo = Predicate.isRecord(meta) ? meta[MODERN_META.serverInfo] : undefined
+      const declared: Upstream.Declared = {
+        era: "modern",
+        protocolVersion: ProtocolVersion.LATEST_MODERN,
+        serverInfo: Predicate.isRecord(serverInfo) ? serverInfo : {},
+        capabilities: Predicate.isRecord(result.capabilities) ? result.capabilities : {},
+        instructions: typeof result.instructions === "string" ? result.instructions : undefined
+      }
+      return declared
+    })
+
+    // -- modern -------------------------------------------------------------------------------------------------
+
+    const modern = (declared: Upstream.Declared) =>
+      Effect.gen(function*() {
+        const notify = (method: string, params: Upstream.Json | undefined) =>
+          client.send(
+            "POST",
+            modernHeaders(method, params),
+            JsonRpc.encodeNotification(method, withModernMeta(params)),
+            (res) => Effect.asVoid(HttpRequest.readBody(res, maxBytes, upstream))
+          )
+        const core = yield* ClientCore.make({
+          upstream,
+          events,
+          // A modern upstream never asks its client anything over JSON-RPC, and a modern client sends no responses:
+          // an answer to such a request is dropped.
+          write: () =>
+            Effect.logDebug("A modern upstream sent a request: not answered").pipe(Effect.annotateLogs({ upstream })),
+          cancelByNotification: false,
+          maxPending: config.maxInFlight + 16
+        })
+
+        const deliver = (method: string, params: Upstream.Json) => (frame: string, pending: ClientCore.Pending) =>
+          client.send("POST", modernHeaders(method, params), frame, (res) => answerInto(core, res, pending, false))
+
+        const round = (
+          method: string,
+          params: Upstream.Json,
+          hooks: Upstream.Hooks | undefined,
+          left: number
+        ): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> =>
+          Effect.flatMap(
+            core.request(method, params, hooks, deliver(method, params), { streaming: true }),
+            (result) => {
+              if (result.resultType !== "input_required") return Effect.succeed(result)
+              if (left <= 0) return Effect.fail(protocolError(`${method} asked for input more than ${maxRounds} times`))
+              const inputRequests = Predicate.isRecord(result.inputRequests) ? result.inputRequests : {}
+              const ask = hooks?.request ?? events.request
+              return Effect.forEach(Object.entries(inputRequests), ([key, value]): Effect.Effect<
+                readonly [string, Upstream.Json],
+                Upstream.UpstreamError | Upstream.UpstreamRpcError
+              > => {
+                const question = Predicate.isRecord(value) ? value : {}
+                const questionParams = Predicate.isRecord(question.params)
+                  ? question.params as Upstream.Json
+                  : undefined
+                return typeof question.method === "string"
+                  ? Effect.map(
+                    Effect.mapError(
+                      ask(question.method, questionParams),
+                      (error) => new Upstream.UpstreamRpcError({ upstream, error })
+                    ),
+                    (answer) => [key, answer] as const
+                  )
+                  : Effect.fail(protocolError(`${method} asked an input request without a method`))
+              }).pipe(
+                Effect.flatMap((answers) => {
+                  const { inputResponses: _i, requestState: _s, ...rest } = params
+                  return round(
+                    method,
+                    {
+                      ...rest,
+                      inputResponses: Object.fromEntries(answers),
+                      ...(result.requestState === undefined ? {} : { requestState: result.requestState })
+                    },
+                    hooks,
+                    left - 1
+                  )
+                })
+              )
+            }
+          )
+
+        const listen = subscriptions(declared.capabilities)
+        if (listen !== undefined) yield* Effect.forkScoped(listenLoop(core, listen))
+
+        return {
+          request: (method, params, hooks) => round(method, withModernMeta(params), hooks, maxRounds),
+          notify
+        } satisfies Connection
+      })
+
+    const subscriptions = (capabilities: Upstream.Json) => {
+      const listChanged = (key: string) => {
+        const capability = capabilities[key]
+        return Predicate.isRecord(capability) && capability.listChanged === true
+      }
+      const wanted = {
+        ...(listChanged("tools") ? { toolsListChanged: true } : {}),
+        ...(listChanged("prompts") ? { promptsListChanged: true } : {}),
+        ...(listChanged("resources") ? { resourcesListChanged: true } : {})
+      }
+      return Object.keys(wanted).length === 0 ? undefined : wanted
+    }
+
+    /** The `subscriptions/listen` stream, re-opened (after a backoff) whenever it ends. */
+    const listenLoop = (core: ClientCore.Core, notifications: Upstream.Json) =>
+      Effect.gen(function*() {
+        const driver = yield* Schedule.driver(Lifecycle.backoff({ restartBaseMillis: 500, restartMaxMillis: 30_000 }))
+        while (true) {
+          const id = core.nextId()
+          const params = withModernMeta({ notifications })
+          const opened = yield* client.send(
+            "POST",
+            modernHeaders("subscriptions/listen", params),
+            JsonRpc.encodeRequest(id, "subscriptions/listen", params),
+            (res) => {
+              if (!HttpRequest.isEventStream(res)) {
+                return Effect.as(HttpRequest.readBody(res, maxBytes, upstream), false)
+              }
+              return Effect.as(
+                HttpRequest.readSse(res, maxBytes, upstream, (event) => {
+                  const parsed = event.data === "" ? undefined : JsonRpc.parse(event.data)
+                  if (parsed === undefined || Either.isLeft(parsed)) return Effect.succeed(true)
+                  const message = JsonRpc.decode(parsed.right)
+                  if (message._tag === "Response") return Effect.succeed(false)
+                  if (message._tag !== "Notification") return Effect.succeed(true)
+                  if (message.method === "notifications/subscriptions/acknowledged") {
+                    return Effect.as(driver.reset, true)
+                  }
+                  return Effect.as(events.notification(message.method, message.params), true)
+                }),
+                true
+              )
+            }
+          ).pipe(Effect.catchAll(() => Effect.succeed(false)))
+          if (!opened) yield* Effect.logDebug("Upstream listen stream refused").pipe(Effect.annotateLogs({ upstream }))
+          yield* Effect.ignore(driver.next(undefined))
+        }
+      })
+
+    // -- legacy -------------------------------------------------------------------------------------------------
+
+    const legacy = (up: (declared: Upstream.Declared, connection: Connection) => Effect.Effect<void>) =>
+      Effect.gen(function*() {
+        let session: string | undefined
+        let version: string = ProtocolVersion.LATEST_LEGACY
+        const headers = (): Record<string, string> => ({
+          ...base,
+          "mcp-protocol-version": version,
+          ...(session === undefined ? {} : { "mcp-session-id": session })
+        })
+
+        const handshake = Effect.gen(function*() {
+          session = undefined
+          const answer = yield* post(
+            base,
+            JsonRpc.encodeRequest(0, "initialize", {
+              protocolVersion: ProtocolVersion.LATEST_LEGACY,
+              capabilities: ClientCore.CLIENT_CAPABILITIES,
+              clientInfo: ClientCore.CLIENT_INFO
+            })
+          )
+          const response = answer.messages.find((m): m is JsonRpc.Response => m._tag === "Response")
+          if (response?.error !== undefined) {
+            return yield* new Upstream.UpstreamRpcError({ upstream, error: response.error })
+          }
+          const result = resultOf(answer)
+          if (answer.status !== 200 || result === undefined) {
+            return yield* protocolError(`initialize was answered with HTTP ${answer.status} and no result`)
+          }
+          const declared = ClientCore.declaredOfInitialize(upstream, result)
+          if (Either.isLeft(declared)) {
+            return yield* declared.left
+          }
+          session = HttpRequest.header(answer.res, "mcp-session-id")
+          version = declared.right.protocolVersion
+          yield* write(JsonRpc.encodeNotification("notifications/initialized", undefined))
+          return declared.right
+        })
+
+        const write = (frame: string): Effect.Effect<void, Upstream.UpstreamError> =>
+          client.send(
+            "POST",
+            headers(),
+            frame,
+            (res) =>
+              Effect.flatMap(HttpRequest.readBody(res, maxBytes, upstream), () =>
+                (res.statusCode ?? 0) >= 400
+                  ? Effect.fail(protocolError(`a message was refused with HTTP ${res.statusCode}`))
+                  : Effect.void)
+          )
+
+        const core = yield* ClientCore.make({
+          upstream,
+          events,
+          write,
+          cancelByNotification: true,
+          maxPending: config.maxInFlight + 16
+        })
+
+        const reinitializing = yield* Effect.makeSemaphore(1)
+        const reinitialize = (stale: string | undefined) =>
+          reinitializing.withPermits(1)(Effect.suspend(() => {
+            if (session !== stale) return Effect.void
+            return Effect.flatMap(handshake, (declared) => up(declared, connection))
+          }))
+
+        const attempt = (
+          method: string,
+          params: Upstream.Json | undefined,
+          hooks: Upstream.Hooks | undefined,
+          retried: boolean
+        ): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> =>
+          Effect.suspend(() => {
+            const sent = session
+            let gone = false
+            return core.request(
+              method,
+              params,
+              hooks,
+              (frame, pending) =>
+                client.send("POST", headers(), frame, (res) => {
+                  if (res.statusCode === 404 && sent !== undefined) {
+                    gone = true
+                    return Effect.fail(
+                      new Upstream.UpstreamError({
+                        upstream,
+                        reason: "closed",
+                        message: `Upstream ${upstream}: the session ended (HTTP 404)`
+                      })
+                    )
+                  }
+                  return answerInto(core, res, pending, true)
+                }),
+              { streaming: true }
+            ).pipe(
+              Effect.catchIf(
+                (error) => gone && !retried && error._tag === "UpstreamError",
+                () =>
+                  Effect.zipRight(
+                    Effect.logInfo("Upstream session ended: initializing again").pipe(
+                      Effect.annotateLogs({ upstream })
+                    ),
+                    Effect.flatMap(reinitialize(sent), () => attempt(method, params, hooks, true))
+                  )
+              )
+            )
+          })
+
+        const connection: Connection = {
+          request: (method, params, hooks) => attempt(method, params, hooks, false),
+          notify: (method, params) => write(JsonRpc.encodeNotification(method, params))
+        }
+
+        const declared = yield* handshake
+        yield* Effect.addFinalizer(() =>
+          session === undefined
+            ? Effect.void
+            : client.send("DELETE", headers(), undefined, (res) => HttpRequest.readBody(res, maxBytes, upstream)).pipe(
+              Effect.timeout(Duration.seconds(2)),
+              Effect.ignore
+            )
+        )
+        yield* Effect.forkScoped(getStream(core, headers))
+        yield* up(declared, connection)
+      })
+
+    /** The legacy GET stream: re-opened with `Last-Event-ID` after a backoff; 405 (none offered) ends it. */
+    const getStream = (core: ClientCore.Core, headers: () => Record<string, string>) =>
+      Effect.gen(function*() {
+        const driver = yield* Schedule.driver(Lifecycle.backoff({ restartBaseMillis: 500, restartMaxMillis: 30_000 }))
+        let lastEventId: string | undefined
+        let sessionOf: string | undefined
+        while (true) {
+          const h = headers()
+          if (h["mcp-session-id"] !== sessionOf) {
+            sessionOf = h["mcp-session-id"]
+            lastEventId = undefined
+          }
+          const { "content-type": _c, ...rest } = h
+          const status = yield* client.send(
+            "GET",
+            {
+              ...rest,
+              accept: "text/event-stream",
+              ...(lastEventId === undefined ? {} : { "last-event-id": lastEventId })
+            },
+            undefined,
+            (res) => {
+              if (res.statusCode !== 200 || !HttpRequest.isEventStream(res)) {
+                return Effect.as(Effect.ignore(HttpRequest.readBody(res, maxBytes, upstream)), res.statusCode ?? 0)
+              }
+              return Effect.as(
+                Effect.ignore(Effect.zipRight(
+                  driver.reset,
+                  HttpRequest.readSse(res, maxBytes, upstream, (event) => {
+                    if (event.id !== undefined) lastEventId = event.id
+                    return event.data === "" ? Effect.succeed(true) : Effect.as(core.receive(event.data), true)
+                  })
+                )),
+                200
+              )
+            }
+          ).pipe(Effect.catchAll(() => Effect.succeed(0)))
+          if (status === 405) return
+          yield* Effect.ignore(driver.next(undefined))
+        }
+      })
+
+    /**
+     * Reads one request's answer into the core: JSON, or the POST's SSE stream (its messages related to the
+     * request). A response that ends without the answer fails the request (closed), except a 202 (legacy: the
+     * answer comes on the GET stream).
+     */
+    const answerInto = (
+      core: ClientCore.Core,
+      res: http.IncomingMessage,
+      pending: ClientCore.Pending,
+      legacyEra: boolean
+    ): Effect.Effect<void, Upstream.UpstreamError> =>
+      Effect.gen(function*() {
+        const status = res.statusCode ?? 0
+        if (status === 202 && legacyEra) {
+          yield* Effect.ignore(HttpRequest.readBody(res, maxBytes, upstream))
+          return
+        }
+        if (HttpRequest.isEventStream(res)) {
+          yield* HttpRequest.readSse(res, maxBytes, upstream, (event) =>
+            event.data === ""
+              ? Effect.succeed(true)
+              : Effect.zipRight(
+                core.receive(event.data, pending),
+                Effect.map(Deferred.isDone(pending.answer), (done) => !done)
+              ))
+        } else {
+          const body = yield* HttpRequest.readBody(res, maxBytes, upstream)
+          if (body.trim() !== "") yield* core.receive(body, pending)
+        }
+        if (!(yield* Deferred.isDone(pending.answer))) {
+          return yield* new Upstream.UpstreamError({
+            upstream,
+            reason: status >= 200 && status < 300 ? "closed" : "protocol",
+            message: status >= 200 && status < 300
+              ? `Upstream ${upstream}: the response ended without an answer`
+              : `Upstream ${upstream}: HTTP ${status}`
+          })
+        }
+      })
+
+    // -- supervision --------------------------------------------------------------------------------------------
+
+    const era = options.era ?? "auto"
+    // A request that could not reach the upstream at all ends the connection: Down, then reached again (the era
+    // detected anew) after the backoff.
+    let lost = Deferred.unsafeMake<string>(FiberId.none)
+    const watch = (connection: Connection): Connection => ({
+      request: (method, params, hooks) =>
+        Effect.tapError(connection.request(method, params, hooks), (error) =>
+          error._tag === "UpstreamError" && error.reason === "unavailable"
+            ? Deferred.succeed(lost, error.message)
+            : Effect.void),
+      notify: connection.notify
+    })
+    const connect: Lifecycle.Connect<Connection> = (up) =>
+      Effect.gen(function*() {
+        lost = Deferred.unsafeMake<string>(FiberId.none)
+        const watched = (declared: Upstream.Declared, connection: Connection) =>
+          up(declared, watch(connection))
+        const declared = era === "legacy" ? undefined : yield* discover
+        if (declared !== undefined) {
+          const connection = yield* modern(declared)
+          yield* watched(declared, connection)
+        } else if (era === "modern") {
+          return yield* protocolError("server/discover did not answer with 2026-07-28")
+        } else {
+          yield* legacy(watched)
+        }
+        return yield* Deferred.await(lost)
+      })
+
+    const supervised = yield* Lifecycle.supervise(config, events, connect, options)
+
+    return {
+      name: upstream,
+      config,
+      state: supervised.state,
+      ready: supervised.ready,
+      request: (method, params, hooks) =>
+        limits.run(supervised.withConnection((c) => c.request(method, params, hooks))),
+      notify: (method, params) => supervised.withConnection((c) => c.notify(method, params)),
+      inFlight: limits.inFlight
+    } satisfies Upstream.Upstream
+  })

@@ -1,0 +1,233 @@
+/**
+ * Questions of an upstream to a modern (2026-07-28) front client. A modern client is asked by ending the round:
+ * the front request is answered `input_required` and the client retries it with the answer. The upstream request
+ * must not be cancelled meanwhile (it may have done half its work, and a tool run twice is not a tool run once), so
+ * it runs on a fiber of the gateway's own, parked: the round ends with the parked request's id carried in the signed
+ * `requestState` (`McpContext.carry`), and the retry finds it there (`McpContext.carried`: verified with the state,
+ * so bound to the request, the principal and an expiry, and accepted once), hands it the answer and waits again.
+ *
+ * A parked request waits for its client at most `ttlMillis` (then it is interrupted, which cancels it upstream); at
+ * most `max` are parked at once (past it, the upstream's question is answered with an error); a front request
+ * cancelled or closed while it waits for the upstream cancels it. Only requests that asked something are parked.
+ *
+ * @since 0.2.0
+ */
+import type { Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, FiberSet, Queue } from "effect"
+import { randomBytes } from "node:crypto"
+import * as JsonRpc from "../protocol/JsonRpc.js"
+import type * as McpSchema from "../protocol/McpSchema.js"
+import * as ClientRequests from "../server/ClientRequests.js"
+import type { McpContext } from "../server/McpContext.js"
+import * as RoundTrip from "../server/RoundTrip.js"
+import type * as Upstream from "./Upstream.js"
+import { UpstreamError } from "./Upstream.js"
+
+type Mcp = McpContext["Type"]
+type Outcome = Exit.Exit<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError>
+
+interface Question {
+  readonly method: ClientRequests.ClientMethod
+  readonly params: Upstream.Json
+  readonly answer: Deferred.Deferred<Upstream.Json, JsonRpc.ErrorObject>
+}
+
+type Event = { readonly _tag: "Question"; readonly index: number } | { readonly _tag: "Done"; readonly exit: Outcome }
+
+/**
+ * An upstream request of a modern front request, on a fiber of the gateway's.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Parked {
+  readonly id: string
+  readonly questions: Array<Question>
+  readonly events: Queue.Queue<Event>
+  fiber: Fiber.RuntimeFiber<void> | undefined
+  /** The front request that waits for it now (progress and log messages go there), if one does. */
+  mcp: Mcp | undefined
+  /** While it waits for its client: the fiber that ends it at the TTL. */
+  timer: Fiber.RuntimeFiber<void> | undefined
+}
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface Parking {
+  readonly byId: Map<string, Parked>
+  readonly ttlMillis: number
+  readonly max: number
+  readonly fork: (effect: Effect.Effect<void>) => Fiber.RuntimeFiber<void>
+}
+
+/**
+ * A parking in the Scope (its fibers are interrupted when it closes).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (options: { readonly ttlMillis: number; readonly max: number }): Effect.Effect<
+  Parking,
+  never,
+  Scope.Scope
+> =>
+  Effect.map(Effect.flatMap(FiberSet.make<void>(), (set) => FiberSet.runtime(set)<never>()), (run) => ({
+    byId: new Map(),
+    ttlMillis: options.ttlMillis,
+    max: options.max,
+    fork: (effect) => run(effect)
+  }))
+
+const PREFIX = "gw.park:"
+
+const askError = (error: ClientRequests.ClientError | JsonRpc.MissingRequiredClientCapability): JsonRpc.ErrorObject =>
+  error._tag === "effect-mcp-server/ClientError"
+    ? {
+      code: error.code ?? JsonRpc.INTERNAL_ERROR,
+      message: error.message,
+      ...(error.data === undefined ? {} : { data: error.data })
+    }
+    : JsonRpc.toErrorObject(error)
+
+const hooksOf = (parking: Parking, parked: Parked): Upstream.Hooks => ({
+  progress: (p) =>
+    parked.mcp === undefined ? Effect.void : parked.mcp.progress(p.progress, {
+      ...(p.total === undefined ? {} : { total: p.total }),
+      ...(p.message === undefined ? {} : { message: p.message })
+    }),
+  notification: (method, params) =>
+    parked.mcp !== undefined && method === "notifications/message" && typeof params?.level === "string"
+      ? parked.mcp.log(
+        params.level as McpSchema.LoggingLevel,
+        params.data,
+        typeof params.logger === "string" ? params.logger : undefined
+      )
+      : Effect.void,
+  request: (method, params) =>
+    Effect.suspend(() => {
+      if (!parking.byId.has(parked.id)) {
+        if (parking.byId.size >= parking.max) {
+          return Effect.fail({
+            code: JsonRpc.SERVER_ERROR,
+            message: `The gateway holds ${parking.max} requests waiting for their clients already; ${method} refused`
+          })
+        }
+        parking.byId.set(parked.id, parked)
+      }
+      return Effect.flatMap(Deferred.make<Upstream.Json, JsonRpc.ErrorObject>(), (answer) => {
+        const index =
+          parked.questions.push({ method: method as ClientRequests.ClientMethod, params: params ?? {}, answer }) - 1
+        return Effect.zipRight(Queue.offer(parked.events, { _tag: "Question", index }), Deferred.await(answer))
+      })
+    })
+})
+
+/** Puts the question to the front client: the answer goes to the upstream, or the round ends (`input_required`). */
+const answer = (parked: Parked, index: number, mcp: Mcp): Effect.Effect<void> => {
+  const question = parked.questions[index]!
+  return Effect.flatMap(
+    Effect.either(mcp.ask(question.method, question.params)),
+    (answered) =>
+      answered._tag === "Right"
+        ? Deferred.succeed(question.answer, answered.right as Upstream.Json)
+        : Deferred.fail(question.answer, askError(answered.left))
+  )
+}
+
+/** The front request waits for its parked request: questions are put to the client, the outcome is returned. */
+const follow = (
+  parked: Parked,
+  mcp: Mcp
+): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> =>
+  Effect.gen(function*() {
+    parked.mcp = mcp
+    yield* mcp.carry(PREFIX + parked.id)
+    while (true) {
+      const event = yield* Queue.take(parked.events)
+      if (event._tag === "Done") return yield* event.exit
+      yield* answer(parked, event.index, mcp)
+    }
+  })
+
+/**
+ * Runs one request on an upstream instance for a modern front request, parking it when the upstream asks the client
+ * something (see the module's doc). A retry whose parked request is gone (expired, ended, or parked on another
+ * node) fails with an error that says to send the request again without its `requestState`.
+ *
+ * @since 0.2.0
+ * @category relaying
+ */
+export const relay = (
+  parking: Parking,
+  upstream: string,
+  call: (hooks: Upstream.Hooks) => Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError>,
+  mcp: Mcp
+): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> =>
+  Effect.gen(function*() {
+    const carried = mcp.carried
+    if (carried !== undefined && carried.startsWith(PREFIX)) {
+      const parked = parking.byId.get(carried.slice(PREFIX.length))
+      if (parked === undefined) {
+        return yield* new UpstreamError({
+          upstream,
+          reason: "closed",
+          message: `The request upstream "${upstream}" was asking the client about is gone (it waited too long, ` +
+            `or ended); send the request again without its requestState`
+        })
+      }
+      if (parked.timer !== undefined) yield* Fiber.interruptFork(parked.timer)
+      parked.timer = undefined
+      // The questions answered in earlier rounds are asked again (their answers are in the state, so this only
+      // moves the round's question counter on), then the pending one, whose answer this retry brings.
+      const resumed = Effect.gen(function*() {
+        yield* mcp.carry(PREFIX + parked.id)
+        const pending = parked.questions.length - 1
+        for (let index = 0; index < pending; index++) {
+          const question = parked.questions[index]!
+          yield* Effect.ignore(mcp.ask(question.method, question.params))
+        }
+        yield* answer(parked, pending, mcp)
+      })
+      return yield* Effect.zipRight(resumed, follow(parked, mcp)).pipe(
+        Effect.onExit((exit) => settle(parking, parked, exit))
+      )
+    }
+    const parked: Parked = {
+      id: randomBytes(16).toString("base64url"),
+      questions: [],
+      events: yield* Queue.unbounded<Event>(),
+      fiber: undefined,
+      mcp: undefined,
+      timer: undefined
+    }
+    parked.fiber = parking.fork(
+      Effect.flatMap(Effect.exit(call(hooksOf(parking, parked))), (exit) =>
+        Queue.offer(parked.events, { _tag: "Done", exit }))
+    )
+    return yield* follow(parked, mcp).pipe(Effect.onExit((exit) =>
+      settle(parking, parked, exit)
+    ))
+  })
+
+/**
+ * After the front request: a round that ended asking the client leaves the request parked (until its client comes
+ * back, or the TTL); anything else ends it (interrupted, which cancels it upstream, unless it is done).
+ */
+const settle = (parking: Parking, parked: Parked, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    parked.mcp = undefined
+    if (Exit.isFailure(exit) && RoundTrip.inputRequiredOf(exit.cause) !== undefined) {
+      parked.timer = parking.fork(Effect.zipRight(Effect.sleep(parking.ttlMillis), end(parking, parked)))
+      return Effect.void
+    }
+    return end(parking, parked)
+  })
+
+const end = (parking: Parking, parked: Parked): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    parking.byId.delete(parked.id)
+    const fiber = parked.fiber
+    return fiber === undefined ? Effect.void : Fiber.interruptFork(fiber)
+  })
