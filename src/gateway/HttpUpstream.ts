@@ -401,19 +401,26 @@ export const make = (
               params,
               hooks,
               (frame, pending) =>
-                client.send("POST", headers(), frame, (res) => {
-                  if (res.statusCode === 404 && sent !== undefined) {
-                    gone = true
-                    return Effect.fail(
-                      new Upstream.UpstreamError({
-                        upstream,
-                        reason: "closed",
-                        message: `Upstream ${upstream}: the session ended (HTTP 404)`
-                      })
-                    )
-                  }
-                  return answerInto(core, res, pending, true)
-                }),
+                client.send(
+                  "POST",
+                  headers(),
+                  frame,
+                  (res) => {
+                    if (res.statusCode === 404 && sent !== undefined) {
+                      gone = true
+                      return Effect.fail(
+                        new Upstream.UpstreamError({
+                          upstream,
+                          reason: "closed",
+                          message: `Upstream ${upstream}: the session ended (HTTP 404)`
+                        })
+                      )
+                    }
+                    return answerInto(core, res, pending, true)
+                  },
+                  undefined,
+                  core.cancel(pending)
+                ),
               { streaming: true }
             ).pipe(
               Effect.catchIf(
