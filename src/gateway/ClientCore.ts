@@ -51,6 +51,9 @@ export const CLIENT_METHODS: ReadonlySet<string> = new Set([
   "roots/list"
 ])
 
+/** How long `notifications/cancelled` may take to go out. */
+const CANCEL_TIMEOUT_MILLIS = 5_000
+
 /**
  * A request in flight.
  *
@@ -197,14 +200,16 @@ export const make = (options: Options): Effect.Effect<Core, never, Scope.Scope> 
         if (pending.get(p.id) !== p) return Effect.void
         pending.delete(p.id)
         if (!options.cancelByNotification) return Effect.void
-        return Effect.ignore(
-          options.write(
-            JsonRpc.encodeNotification("notifications/cancelled", {
-              requestId: p.id,
-              reason: "The gateway's client cancelled the request"
-            })
-          )
+        // Sent on a fiber of its own, bounded: the interrupted request does not wait for a slow upstream.
+        const notice = options.write(
+          JsonRpc.encodeNotification("notifications/cancelled", {
+            requestId: p.id,
+            reason: "The gateway's client cancelled the request"
+          })
         )
+        return Effect.sync(() => {
+          runFork(Effect.ignore(Effect.timeout(notice, CANCEL_TIMEOUT_MILLIS)))
+        })
       })
 
     const request: Core["request"] = (method, params, hooks, deliver, requestOptions) =>

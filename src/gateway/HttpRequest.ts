@@ -60,33 +60,38 @@ export const make = (
     ),
     (agent) => {
       const send: Client["send"] = (method, headers, body, use, target = url, beforeAbort = Effect.void) =>
-        Effect.acquireUseRelease(
-          Effect.async<http.IncomingMessage, Upstream.UpstreamError>((resume) => {
-            const lib = target.protocol === "https:" ? https : http
-            const req = lib.request(target, { method, headers, agent })
-            req.once("response", (res) => resume(Effect.succeed(res)))
-            req.once("error", (error: NodeJS.ErrnoException) =>
-              resume(
-                Effect.fail(
-                  new Upstream.UpstreamError({
-                    upstream,
-                    // Not reached at all, or gone while the request was on its way.
-                    reason: UNREACHED.has(error.code ?? "") ? "unavailable" : "closed",
-                    message: `Upstream ${upstream}: ${method} ${target.pathname} failed: ${error.message}`
-                  })
-                )
-              ))
-            req.end(body)
-            return Effect.zipRight(beforeAbort, Effect.sync(() => req.destroy()))
-          }),
-          use,
-          (res, exit) =>
-            res.complete
-              ? Effect.sync(() => res.resume())
-              : Effect.zipRight(
-                Exit.isInterrupted(exit) ? beforeAbort : Effect.void,
-                Effect.sync(() => res.destroy())
-              )
+        // Not `acquireUseRelease`: its acquire is uninterruptible, and an upstream that never sends the response's
+        // head must not hold up a timeout or a cancellation. The wait and `use` are as interruptible as the caller
+        // (so a request sent by a finalizer, `notifications/cancelled` for one, still goes out); the release always runs.
+        Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(
+            restore(Effect.async<http.IncomingMessage, Upstream.UpstreamError>((resume) => {
+              const lib = target.protocol === "https:" ? https : http
+              const req = lib.request(target, { method, headers, agent })
+              req.once("response", (res) => resume(Effect.succeed(res)))
+              req.once("error", (error: NodeJS.ErrnoException) =>
+                resume(
+                  Effect.fail(
+                    new Upstream.UpstreamError({
+                      upstream,
+                      // Not reached at all, or gone while the request was on its way.
+                      reason: UNREACHED.has(error.code ?? "") ? "unavailable" : "closed",
+                      message: `Upstream ${upstream}: ${method} ${target.pathname} failed: ${error.message}`
+                    })
+                  )
+                ))
+              req.end(body)
+              return Effect.zipRight(beforeAbort, Effect.sync(() => req.destroy()))
+            })),
+            (res) =>
+              Effect.onExit(restore(Effect.suspend(() => use(res))), (exit) =>
+                res.complete
+                  ? Effect.sync(() => res.resume())
+                  : Effect.zipRight(
+                    Exit.isInterrupted(exit) ? beforeAbort : Effect.void,
+                    Effect.sync(() => res.destroy())
+                  ))
+          )
         )
       return { url, upstream, send }
     }

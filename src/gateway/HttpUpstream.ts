@@ -165,6 +165,18 @@ export const make = (
         : undefined
     }
 
+    // Reaching the upstream (discover, initialize) is bounded by the config's timeout, like any request.
+    const bounded = <A, E>(what: string, self: Effect.Effect<A, E>) =>
+      Effect.timeoutFail(self, {
+        duration: config.timeoutMillis,
+        onTimeout: () =>
+          new Upstream.UpstreamError({
+            upstream,
+            reason: "timeout",
+            message: `Upstream ${upstream} did not answer ${what} within ${config.timeoutMillis} ms`
+          })
+      })
+
     // -- era detection ------------------------------------------------------------------------------------------
 
     const discover = Effect.gen(function*() {
@@ -441,7 +453,7 @@ export const make = (
           notify: (method, params) => write(JsonRpc.encodeNotification(method, params))
         }
 
-        const declared = yield* handshake
+        const declared = yield* bounded("initialize", handshake)
         yield* Effect.addFinalizer(() =>
           session === undefined
             ? Effect.void
@@ -555,7 +567,7 @@ export const make = (
         lost = Deferred.unsafeMake<string>(FiberId.none)
         const watched = (declared: Upstream.Declared, connection: Connection) =>
           up(declared, watch(connection))
-        const declared = era === "legacy" ? undefined : yield* discover
+        const declared = era === "legacy" ? undefined : yield* bounded("server/discover", discover)
         if (declared !== undefined) {
           const connection = yield* modern(declared)
           yield* watched(declared, connection)
