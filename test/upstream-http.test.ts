@@ -5,6 +5,7 @@
  */
 import { assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
+import * as http from "node:http"
 import * as HttpUpstream from "../src/gateway/HttpUpstream.js"
 import type * as Upstream from "../src/gateway/Upstream.js"
 import * as Upstreams from "../src/gateway/Upstreams.js"
@@ -132,6 +133,40 @@ describe("http upstream: modern era (our reference server)", () => {
       assert.strictEqual(textOf(yield* upstream.request("tools/call", { name: "echo", arguments: { text: "y" } })), "y")
       assert.deepStrictEqual(recorded.states.slice(0, 2).map((s) => s._tag), ["Ready", "Down"])
       assert.strictEqual(recorded.states.at(-1)?._tag, "Ready")
+    }).pipe(Effect.scoped)
+  })
+})
+
+describe("http upstream: an endpoint that never answers", () => {
+  it.live("is Down after timeoutMillis (server/discover, then initialize), never Ready", () => {
+    const recorded = recorder()
+    return Effect.gen(function*() {
+      const silent = yield* Effect.acquireRelease(
+        Effect.async<http.Server>((resume) => {
+          const server = http.createServer(() => {})
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) =>
+          Effect.async<void>((resume) => {
+            server.closeAllConnections()
+            server.close(() => resume(Effect.void))
+          })
+      )
+      const port = (silent.address() as { port: number }).port
+      for (const era of ["auto", "legacy"] as const) {
+        const states: Array<Upstream.State> = []
+        yield* Effect.scoped(Effect.gen(function*() {
+          const upstream = yield* HttpUpstream.make(
+            httpConfig("silent", `http://127.0.0.1:${port}/mcp`, { timeoutMillis: 300 }),
+            { ...recorded.events, state: (s) => Effect.sync(() => void states.push(s)) },
+            { era, restartBaseMillis: 10_000 }
+          )
+          yield* waitUntil(() => upstream.state()._tag === "Down", "Down", 5_000)
+          const state = upstream.state()
+          assert.include(state._tag === "Down" ? state.reason : "", era === "auto" ? "server/discover" : "initialize")
+          assert.isFalse(states.some((s) => s._tag === "Ready"))
+        }))
+      }
     }).pipe(Effect.scoped)
   })
 })

@@ -51,6 +51,9 @@ export const CLIENT_METHODS: ReadonlySet<string> = new Set([
   "roots/list"
 ])
 
+/** How long `notifications/cancelled` may take to go out. */
+const CANCEL_TIMEOUT_MILLIS = 5_000
+
 /**
  * A request in flight.
  *
@@ -87,7 +90,7 @@ export interface Options {
 export interface Core {
   /**
    * Sends a request with `deliver` and waits for its answer. `streaming`: `deliver` reads the request's own
-   * response stream (an HTTP POST) and is interrupted once the answer is in; otherwise it only writes.
+   * response (an HTTP POST) and is raced with the answer; otherwise it only writes.
    */
   readonly request: (
     method: string,
@@ -104,6 +107,12 @@ export interface Core {
   readonly handle: (message: JsonRpc.Incoming, related?: Pending) => Effect.Effect<void>
   /** Answers every request in flight with `UpstreamError` ("closed"), and refuses any later request. */
   readonly close: (message: string) => void
+  /**
+   * Gives up on a request still waiting: `notifications/cancelled` when the core cancels by notification. Run by an
+   * interrupted request itself; a transport runs it first when it must tell the upstream before aborting its own
+   * exchange (a legacy POST).
+   */
+  readonly cancel: (pending: Pending) => Effect.Effect<void>
   /** Answers one request with `UpstreamError` ("closed") if it is still waiting. */
   readonly fail: (pending: Pending, error: Upstream.UpstreamError) => void
   readonly inFlight: () => number
@@ -191,14 +200,16 @@ export const make = (options: Options): Effect.Effect<Core, never, Scope.Scope> 
         if (pending.get(p.id) !== p) return Effect.void
         pending.delete(p.id)
         if (!options.cancelByNotification) return Effect.void
-        return Effect.ignore(
-          options.write(
-            JsonRpc.encodeNotification("notifications/cancelled", {
-              requestId: p.id,
-              reason: "The gateway's client cancelled the request"
-            })
-          )
+        // Sent on a fiber of its own, bounded: the interrupted request does not wait for a slow upstream.
+        const notice = options.write(
+          JsonRpc.encodeNotification("notifications/cancelled", {
+            requestId: p.id,
+            reason: "The gateway's client cancelled the request"
+          })
         )
+        return Effect.sync(() => {
+          runFork(Effect.ignore(Effect.timeout(notice, CANCEL_TIMEOUT_MILLIS)))
+        })
       })
 
     const request: Core["request"] = (method, params, hooks, deliver, requestOptions) =>
@@ -218,6 +229,8 @@ export const make = (options: Options): Effect.Effect<Core, never, Scope.Scope> 
         pending.set(id, p)
         const frame = JsonRpc.encodeRequest(id, method, withProgressToken(params, hooks, id) ?? {})
         const sent = Effect.tapError(deliver(frame, p), (error) => Effect.sync(() => fail(p, error)))
+        // A transport that reads the request's own response (`streaming`) races that reading with the answer, so
+        // the answer is taken as soon as it is in, whatever the response does after it.
         const waiting = requestOptions?.streaming === true
           ? Effect.raceFirst(Deferred.await(p.answer), Effect.zipRight(sent, Deferred.await(p.answer)))
           : Effect.zipRight(sent, Deferred.await(p.answer))
@@ -338,6 +351,7 @@ export const make = (options: Options): Effect.Effect<Core, never, Scope.Scope> 
       receive,
       handle,
       close,
+      cancel,
       fail,
       inFlight: () => pending.size
     } satisfies Core

@@ -6,7 +6,7 @@
  *
  * @since 0.2.0
  */
-import { Deferred, Effect, FiberId } from "effect"
+import { Deferred, Effect, Exit, FiberId } from "effect"
 import type { Scope } from "effect"
 import * as http from "node:http"
 import * as https from "node:https"
@@ -25,14 +25,16 @@ export interface Client {
   readonly upstream: string
   /**
    * Sends a request and gives its response to `use`; the response is released when `use` ends (drained when it was
-   * read to the end, the socket kept; else destroyed, which aborts it).
+   * read to the end, the socket kept; else destroyed, which aborts it). `beforeAbort` runs first when an interruption
+   * aborts the exchange.
    */
   readonly send: <A, E>(
     method: "GET" | "POST" | "DELETE",
     headers: Record<string, string>,
     body: string | undefined,
     use: (response: http.IncomingMessage) => Effect.Effect<A, E>,
-    url?: URL
+    url?: URL,
+    beforeAbort?: Effect.Effect<void>
   ) => Effect.Effect<A, E | Upstream.UpstreamError>
 }
 
@@ -57,32 +59,39 @@ export const make = (
       (agent) => Effect.sync(() => agent.destroy())
     ),
     (agent) => {
-      const send: Client["send"] = (method, headers, body, use, target = url) =>
-        Effect.acquireUseRelease(
-          Effect.async<http.IncomingMessage, Upstream.UpstreamError>((resume) => {
-            const lib = target.protocol === "https:" ? https : http
-            const req = lib.request(target, { method, headers, agent })
-            req.once("response", (res) => resume(Effect.succeed(res)))
-            req.once("error", (error: NodeJS.ErrnoException) =>
-              resume(
-                Effect.fail(
-                  new Upstream.UpstreamError({
-                    upstream,
-                    // Not reached at all, or gone while the request was on its way.
-                    reason: UNREACHED.has(error.code ?? "") ? "unavailable" : "closed",
-                    message: `Upstream ${upstream}: ${method} ${target.pathname} failed: ${error.message}`
-                  })
-                )
-              ))
-            req.end(body)
-            return Effect.sync(() => req.destroy())
-          }),
-          use,
-          (res) =>
-            Effect.sync(() => {
-              if (res.complete) res.resume()
-              else res.destroy()
-            })
+      const send: Client["send"] = (method, headers, body, use, target = url, beforeAbort = Effect.void) =>
+        // Not `acquireUseRelease`: its acquire is uninterruptible, and an upstream that never sends the response's
+        // head must not hold up a timeout or a cancellation. The wait and `use` are as interruptible as the caller
+        // (so a request sent by a finalizer, `notifications/cancelled` for one, still goes out); the release always runs.
+        Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(
+            restore(Effect.async<http.IncomingMessage, Upstream.UpstreamError>((resume) => {
+              const lib = target.protocol === "https:" ? https : http
+              const req = lib.request(target, { method, headers, agent })
+              req.once("response", (res) => resume(Effect.succeed(res)))
+              req.once("error", (error: NodeJS.ErrnoException) =>
+                resume(
+                  Effect.fail(
+                    new Upstream.UpstreamError({
+                      upstream,
+                      // Not reached at all, or gone while the request was on its way.
+                      reason: UNREACHED.has(error.code ?? "") ? "unavailable" : "closed",
+                      message: `Upstream ${upstream}: ${method} ${target.pathname} failed: ${error.message}`
+                    })
+                  )
+                ))
+              req.end(body)
+              return Effect.zipRight(beforeAbort, Effect.sync(() => req.destroy()))
+            })),
+            (res) =>
+              Effect.onExit(restore(Effect.suspend(() => use(res))), (exit) =>
+                res.complete
+                  ? Effect.sync(() => res.resume())
+                  : Effect.zipRight(
+                    Exit.isInterrupted(exit) ? beforeAbort : Effect.void,
+                    Effect.sync(() => res.destroy())
+                  ))
+          )
         )
       return { url, upstream, send }
     }

@@ -165,6 +165,18 @@ export const make = (
         : undefined
     }
 
+    // Reaching the upstream (discover, initialize) is bounded by the config's timeout, like any request.
+    const bounded = <A, E>(what: string, self: Effect.Effect<A, E>) =>
+      Effect.timeoutFail(self, {
+        duration: config.timeoutMillis,
+        onTimeout: () =>
+          new Upstream.UpstreamError({
+            upstream,
+            reason: "timeout",
+            message: `Upstream ${upstream} did not answer ${what} within ${config.timeoutMillis} ms`
+          })
+      })
+
     // -- era detection ------------------------------------------------------------------------------------------
 
     const discover = Effect.gen(function*() {
@@ -401,19 +413,26 @@ export const make = (
               params,
               hooks,
               (frame, pending) =>
-                client.send("POST", headers(), frame, (res) => {
-                  if (res.statusCode === 404 && sent !== undefined) {
-                    gone = true
-                    return Effect.fail(
-                      new Upstream.UpstreamError({
-                        upstream,
-                        reason: "closed",
-                        message: `Upstream ${upstream}: the session ended (HTTP 404)`
-                      })
-                    )
-                  }
-                  return answerInto(core, res, pending, true)
-                }),
+                client.send(
+                  "POST",
+                  headers(),
+                  frame,
+                  (res) => {
+                    if (res.statusCode === 404 && sent !== undefined) {
+                      gone = true
+                      return Effect.fail(
+                        new Upstream.UpstreamError({
+                          upstream,
+                          reason: "closed",
+                          message: `Upstream ${upstream}: the session ended (HTTP 404)`
+                        })
+                      )
+                    }
+                    return answerInto(core, res, pending, true)
+                  },
+                  undefined,
+                  core.cancel(pending)
+                ),
               { streaming: true }
             ).pipe(
               Effect.catchIf(
@@ -434,7 +453,7 @@ export const make = (
           notify: (method, params) => write(JsonRpc.encodeNotification(method, params))
         }
 
-        const declared = yield* handshake
+        const declared = yield* bounded("initialize", handshake)
         yield* Effect.addFinalizer(() =>
           session === undefined
             ? Effect.void
@@ -548,7 +567,7 @@ export const make = (
         lost = Deferred.unsafeMake<string>(FiberId.none)
         const watched = (declared: Upstream.Declared, connection: Connection) =>
           up(declared, watch(connection))
-        const declared = era === "legacy" ? undefined : yield* discover
+        const declared = era === "legacy" ? undefined : yield* bounded("server/discover", discover)
         if (declared !== undefined) {
           const connection = yield* modern(declared)
           yield* watched(declared, connection)
