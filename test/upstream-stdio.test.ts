@@ -6,6 +6,7 @@
 import { assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Scope } from "effect"
 import { fileURLToPath } from "node:url"
+import * as Instances from "../src/gateway/Instances.js"
 import * as StdioUpstream from "../src/gateway/StdioUpstream.js"
 import * as Upstream from "../src/gateway/Upstream.js"
 import * as Upstreams from "../src/gateway/Upstreams.js"
@@ -193,24 +194,28 @@ describe("stdio upstream: server-everything", () => {
     }).pipe(Effect.provide(logCapture(logs)))
   })
 
-  it.live("over maxInFlight a request is refused at once (busy); past timeoutMillis it fails (timeout)", () =>
+  it.live("through the gateway's Instances: over maxInFlight refused at once (busy); past timeoutMillis timed out", () =>
     Effect.gen(function*() {
-      const upstream = yield* Upstreams.make(everything({ maxInFlight: 1, timeoutMillis: 1_500 }), recorder().events)
+      const config = everything({ maxInFlight: 1, timeoutMillis: 1_500 })
+      const instance = yield* Instances.open(config, "shared", Upstreams.make, recorder().events, yield* Effect.scope)
+      const upstream = instance.upstream
       yield* upstream.ready
       const long = yield* Effect.fork(
-        upstream.request("tools/call", {
+        Instances.call(instance, "tools/call", {
           name: "trigger-long-running-operation",
           arguments: { duration: 10, steps: 2 }
         })
       )
       yield* waitUntil(() => upstream.inFlight() === 1, "one in flight")
-      const busy = yield* Effect.flip(upstream.request("tools/call", { name: "echo", arguments: { message: "x" } }))
+      const busy = yield* Effect.flip(
+        Instances.call(instance, "tools/call", { name: "echo", arguments: { message: "x" } })
+      )
       assert.strictEqual(busy._tag, "UpstreamError")
       assert.strictEqual((busy as Upstream.UpstreamError).reason, "busy")
       const timedOut = yield* Effect.flip(Fiber.join(long))
       assert.strictEqual((timedOut as Upstream.UpstreamError).reason, "timeout")
-      assert.strictEqual(upstream.inFlight(), 0)
-      const echoed = yield* upstream.request("tools/call", { name: "echo", arguments: { message: "after" } })
+      yield* waitUntil(() => upstream.inFlight() === 0, "the timed-out request gone")
+      const echoed = yield* Instances.call(instance, "tools/call", { name: "echo", arguments: { message: "after" } })
       assert.strictEqual(textOf(echoed), "Echo: after")
     }).pipe(Effect.scoped))
 

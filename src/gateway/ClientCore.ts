@@ -11,7 +11,7 @@
  *
  * @since 0.2.0
  */
-import { Deferred, Effect, Either, Fiber, FiberId, FiberSet, Option, Predicate } from "effect"
+import { Deferred, Effect, Either, Fiber, FiberId, FiberSet, Predicate } from "effect"
 import type { Scope } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
@@ -358,43 +358,32 @@ export const make = (options: Options): Effect.Effect<Core, never, Scope.Scope> 
   })
 
 /**
- * The limits of one upstream around its requests: at most `maxInFlight` at once (past it `UpstreamError` "busy" at
- * once) and each answered within `timeoutMillis` on Effect's clock (past it the request is interrupted, which
- * cancels it upstream, and answered `UpstreamError` "timeout").
+ * Counts one upstream's requests in flight (`Upstream.inFlight`). Its limits are the gateway's to enforce
+ * (`Instances.call`: `maxInFlight` per instance with a Semaphore, `timeoutMillis` on the front server's timer), once:
+ * a second Semaphore and an `Effect.timeoutFail` here (a fiber and a timer per call) cost more than the rest of the
+ * client's path.
  *
  * @since 0.2.0
  * @category constructors
  */
-export const limits = (config: Upstream.Common): Effect.Effect<{
-  readonly run: <A, E>(self: Effect.Effect<A, E>) => Effect.Effect<A, E | Upstream.UpstreamError>
+export const limits = (): Effect.Effect<{
+  readonly run: <A, E>(self: Effect.Effect<A, E>) => Effect.Effect<A, E>
   readonly inFlight: () => number
 }> =>
-  Effect.map(Effect.makeSemaphore(config.maxInFlight), (semaphore) => {
+  Effect.sync(() => {
     let inFlight = 0
-    const busy = new Upstream.UpstreamError({
-      upstream: config.name,
-      reason: "busy",
-      message: `Upstream ${config.name}: ${config.maxInFlight} requests already in flight`
-    })
-    const timedOut = () =>
-      new Upstream.UpstreamError({
-        upstream: config.name,
-        reason: "timeout",
-        message: `Upstream ${config.name} did not answer within ${config.timeoutMillis} ms`
-      })
     return {
       inFlight: () => inFlight,
       run: <A, E>(self: Effect.Effect<A, E>) =>
-        Effect.flatMap(
-          semaphore.withPermitsIfAvailable(1)(
-            Effect.acquireUseRelease(
-              Effect.sync(() => inFlight++),
-              () => Effect.timeoutFail(self, { duration: config.timeoutMillis, onTimeout: timedOut }),
-              () => Effect.sync(() => inFlight--)
-            )
-          ),
-          Option.match({ onNone: () => Effect.fail(busy), onSome: Effect.succeed })
-        )
+        Effect.suspend(() => {
+          inFlight++
+          return Effect.ensuring(
+            self,
+            Effect.sync(() => {
+              inFlight--
+            })
+          )
+        })
     }
   })
 

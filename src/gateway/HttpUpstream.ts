@@ -109,7 +109,7 @@ export const make = (
     const upstream = config.name
     const maxBytes = options.maxMessageBytes ?? Stdio.DEFAULT_MAX_MESSAGE_BYTES
     const maxRounds = options.maxRounds ?? 8
-    const limits = yield* ClientCore.limits(config)
+    const limits = yield* ClientCore.limits()
     const client = yield* HttpRequest.make(new URL(config.url), upstream, config.maxInFlight + 8)
     const base: Record<string, string> = {
       ...config.headers,

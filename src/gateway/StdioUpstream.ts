@@ -167,7 +167,7 @@ export const make = (
   Effect.gen(function*() {
     const upstream = config.name
     const maxMessageBytes = options.maxMessageBytes ?? Stdio.DEFAULT_MAX_MESSAGE_BYTES
-    const limits = yield* ClientCore.limits(config)
+    const limits = yield* ClientCore.limits()
 
     interface Connection {
       readonly core: ClientCore.Core

@@ -66,6 +66,13 @@ export const transport = (
   // The unsplit rest of a chunk, held while paused; and an EOF that came while it was held.
   let rest: Buffer | undefined
   let ended = false
+  // Frames written in one tick are flushed together (see `write`).
+  const corkable = stdout as Partial<Pick<Writable, "cork" | "uncork">>
+  let corked = false
+  const uncork = () => {
+    corked = false
+    corkable.uncork?.()
+  }
   const append = (part: Buffer) => {
     if (skipping || part.length === 0) return
     if (size + part.length > maxMessageBytes) {
@@ -140,6 +147,13 @@ export const transport = (
       ),
     write: (frame) =>
       Effect.async<void>((resume) => {
+        // Frames written in one tick go out in one write (a corked stream flushes them with writev on the next
+        // tick): a pipe write is a system call that also wakes the reader, the largest cost of a small message.
+        if (!corked && corkable.cork !== undefined) {
+          corked = true
+          corkable.cork()
+          process.nextTick(uncork)
+        }
         if (stdout.write(frame + "\n")) return resume(Effect.void)
         // A reader that went away never drains: its close or error ends the wait too.
         const done = () => {
