@@ -680,7 +680,7 @@ const benchMemory = async ({ sessions, log, dir }) => {
   let gw
   try {
     const config = writeConfig(dir, "per-session.json", {
-      mcpServers: { slow: { url: upstream.url, isolation: "per-session" } }
+      mcpServers: { slow: { url: upstream.url, isolation: "per-session", maxSessions: sessions + 10 } }
     })
     const gwPort = await freePort()
     gw = await startNode("ours --gateway (per-session)", [
