@@ -188,7 +188,7 @@ export const make = (
           ))))
 
         const runFork = Runtime.runFork(yield* Effect.runtime<never>())
-        const transport = Stdio.transport(proc.stdout!, proc.stdin!, maxMessageBytes)
+        const transport = Stdio.transport(proc.stdout!, proc.stdin!, maxMessageBytes, { coalesce: true })
         const write = (frame: string): Effect.Effect<void, Upstream.UpstreamError> => transport.write(frame)
         const core = yield* ClientCore.make({
           upstream,

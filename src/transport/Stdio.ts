@@ -50,13 +50,19 @@ const NEWLINE = 10
  * says should reuse stdio framing). Pausing stops the line splitting at once: the rest of a chunk already read
  * waits (at most one chunk) until the connection resumes, so a burst is never parsed ahead of the mailbox.
  *
+ * `coalesce`: frames written in one tick go out in one write (the stream is corked and uncorked on the next tick).
+ * A write to a child's stdin is a system call that also wakes the child, the largest cost of a small message, so
+ * the gateway's stdio upstreams coalesce. A server's own stdout does not: a pipe or file there is written
+ * synchronously, and a frame held for the next tick would be lost to a `process.exit` in this one.
+ *
  * @since 0.1.0
  * @category constructors
  */
 export const transport = (
   stdin: NodeJS.ReadableStream,
   stdout: NodeJS.WritableStream,
-  maxMessageBytes: number = DEFAULT_MAX_MESSAGE_BYTES
+  maxMessageBytes: number = DEFAULT_MAX_MESSAGE_BYTES,
+  options: { readonly coalesce?: boolean } = {}
 ): Connection.Transport => {
   let inbound: Connection.Inbound | undefined
   let parts: Array<Buffer> = []
@@ -66,8 +72,8 @@ export const transport = (
   // The unsplit rest of a chunk, held while paused; and an EOF that came while it was held.
   let rest: Buffer | undefined
   let ended = false
-  // Frames written in one tick are flushed together (see `write`).
-  const corkable = stdout as Partial<Pick<Writable, "cork" | "uncork">>
+  // With `coalesce`, frames written in one tick are flushed together (see `write`).
+  const corkable: Partial<Pick<Writable, "cork" | "uncork">> = options.coalesce === true ? stdout as Writable : {}
   let corked = false
   const uncork = () => {
     corked = false
@@ -147,8 +153,7 @@ export const transport = (
       ),
     write: (frame) =>
       Effect.async<void>((resume) => {
-        // Frames written in one tick go out in one write (a corked stream flushes them with writev on the next
-        // tick): a pipe write is a system call that also wakes the reader, the largest cost of a small message.
+        // `coalesce`: frames written in one tick go out in one write (writev, on the next tick).
         if (!corked && corkable.cork !== undefined) {
           corked = true
           corkable.cork()
