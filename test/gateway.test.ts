@@ -8,7 +8,7 @@ import * as Instances from "../src/gateway/Instances.js"
 import * as Names from "../src/gateway/Names.js"
 import * as Upstream from "../src/gateway/Upstream.js"
 import type * as Routes from "../src/http/Routes.js"
-import { Gateway, McpServer, McpTest, Tool } from "../src/index.js"
+import { Gateway, Interceptor, McpServer, McpTest, Tool } from "../src/index.js"
 import * as Fake from "./support/FakeUpstream.js"
 import { complete, inputRequired, rpcError } from "./support/Rpc.js"
 import { settle } from "./support/Settle.js"
@@ -385,6 +385,64 @@ describe("Gateway front", () => {
       const modern = yield* McpTest.connect({ era: "modern" }).pipe(Effect.provide(context))
       const discovered = (yield* modern.request("server/discover", {})) as { capabilities: unknown }
       assert.deepStrictEqual(discovered.capabilities, init.capabilities)
+    }))
+})
+
+describe("Gateway interceptors per upstream", () => {
+  it.scoped("a chain on one upstream rewrites, blocks and answers its requests, rewrites its answers; others untouched", () =>
+    Effect.gen(function*() {
+      const fake = Fake.make({
+        a: { tools: [{ name: "echo" }, { name: "secret" }, { name: "cached" }] },
+        b: { tools: [{ name: "echo" }] }
+      })
+      const seen: Array<string> = []
+      const guard: Interceptor.Interceptor = {
+        name: "guard",
+        outbound: (message, context) =>
+          Effect.sync(() => {
+            seen.push(`${context.direction} ${message.method} ${String(context.metadata.get("upstream"))}`)
+            const name = (message.params as { name?: string } | undefined)?.name
+            if (message.method !== "tools/call") return Interceptor.Continue
+            if (name === "secret") return Interceptor.block({ code: -32000, message: "secret is not for you" })
+            if (name === "cached") return Interceptor.respond({ content: [{ type: "text", text: "from the chain" }] })
+            return Interceptor.modify({
+              ...message,
+              params: { ...message.params, arguments: { rewritten: true } }
+            })
+          }),
+        inbound: (message) =>
+          Effect.succeed(
+            message.result !== undefined && (message.result as { content?: unknown }).content !== undefined
+              ? Interceptor.modify({ ...message, result: { ...(message.result as object), _meta: { via: "chain" } } })
+              : Interceptor.Continue
+          )
+      }
+      const layer = Gateway.layer({
+        upstreams: [Fake.config("a"), Fake.config("b")],
+        connect: fake.connect,
+        server: { name: "gw", version: "1" },
+        interceptors: { a: [guard] }
+      })
+      const client = yield* front(layer)
+      const echoed = complete(yield* client.callTool("a__echo", { x: 1 })) as { content: unknown; _meta?: unknown }
+      assert.deepStrictEqual(fake.shared("a").requests.at(-1), {
+        method: "tools/call",
+        params: { name: "echo", arguments: { rewritten: true } }
+      })
+      assert.deepStrictEqual(echoed._meta, { via: "chain" })
+      const blocked = yield* rpcError(client.callTool("a__secret", {}))
+      assert.strictEqual(blocked.message, "secret is not for you")
+      const before = fake.shared("a").requests.length
+      assert.strictEqual(text(yield* client.callTool("a__cached", {})), "from the chain")
+      assert.strictEqual(fake.shared("a").requests.length, before)
+      // The other upstream is not wrapped.
+      yield* client.callTool("b__echo", { y: 2 })
+      assert.deepStrictEqual(fake.shared("b").requests.at(-1), {
+        method: "tools/call",
+        params: { name: "echo", arguments: { y: 2 } }
+      })
+      assert.isTrue(seen.every((line) => line.endsWith(" a")))
+      assert.include(seen, "outbound tools/list a")
     }))
 })
 

@@ -26,6 +26,7 @@ import * as Notifications from "../server/Notifications.js"
 import { VERSION } from "../Version.js"
 import * as Catalog from "./Catalog.js"
 import * as Instances from "./Instances.js"
+import * as Intercepted from "./Intercepted.js"
 import * as Names from "./Names.js"
 import * as Parking from "./Parking.js"
 import * as Report from "./Report.js"
@@ -60,6 +61,8 @@ export interface Options {
   readonly server?: Omit<McpServer.Options, "handlers">
   /** Writes every message to and from the upstreams to this file as JSON lines (see Tape). */
   readonly record?: string
+  /** Interceptor chains per upstream name, on the messages to and from it (see Intercepted). */
+  readonly interceptors?: Intercepted.Chains
 }
 
 /**
@@ -229,8 +232,12 @@ export const make = (
       Tape.open(options.record),
       (error) => new GatewayError({ message: error.message })
     )
-    const connect = (key: string): Instances.Connect =>
-      tape === undefined ? options.connect : Tape.recording(options.connect, tape, key)
+    const connect = (key: string): Instances.Connect => {
+      const recorded = tape === undefined ? options.connect : Tape.recording(options.connect, tape, key)
+      return options.interceptors === undefined
+        ? recorded
+        : Intercepted.intercepting(recorded, options.interceptors, key)
+    }
     const entries: Array<Entry> = []
     const byName = new Map<string, Entry>()
     const parking = yield* Parking.make({ ttlMillis: PARK_MILLIS, max: MAX_PARKED })
