@@ -109,7 +109,6 @@ export const make = (
     const upstream = config.name
     const maxBytes = options.maxMessageBytes ?? Stdio.DEFAULT_MAX_MESSAGE_BYTES
     const maxRounds = options.maxRounds ?? 8
-    const limits = yield* ClientCore.limits()
     const client = yield* HttpRequest.make(new URL(config.url), upstream, config.maxInFlight + 8)
     const base: Record<string, string> = {
       ...config.headers,
@@ -581,14 +580,9 @@ export const make = (
 
     const supervised = yield* Lifecycle.supervise(config, events, connect, options)
 
-    return {
-      name: upstream,
-      config,
-      state: supervised.state,
-      ready: supervised.ready,
-      request: (method, params, hooks) =>
-        limits.run(supervised.withConnection((c) => c.request(method, params, hooks))),
-      notify: (method, params) => supervised.withConnection((c) => c.notify(method, params)),
-      inFlight: limits.inFlight
-    } satisfies Upstream.Upstream
+    return yield* Lifecycle.upstream(config, supervised, {
+      request: (c, method, params, hooks) =>
+        c.request(method, params, hooks),
+      notify: (c, method, params) => c.notify(method, params)
+    })
   })

@@ -8,6 +8,7 @@
  */
 import { Cause, Clock, Deferred, Duration, Effect, FiberId, Schedule } from "effect"
 import type { Scope } from "effect"
+import * as ClientCore from "./ClientCore.js"
 import * as Upstream from "./Upstream.js"
 
 /**
@@ -169,3 +170,38 @@ export const supervise = <C>(
       current: () => connection
     } satisfies Supervised<C>
   })
+
+/**
+ * The `Upstream` of a supervised connection, whatever its transport: requests and notifications run on the current
+ * connection (waiting while Starting, refused while Down), counted while in flight.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const upstream = <C>(
+  config: Upstream.Config,
+  supervised: Supervised<C>,
+  calls: {
+    readonly request: (
+      connection: C,
+      method: string,
+      params: Upstream.Json | undefined,
+      hooks: Upstream.Hooks | undefined
+    ) => Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError>
+    readonly notify: (
+      connection: C,
+      method: string,
+      params: Upstream.Json | undefined
+    ) => Effect.Effect<void, Upstream.UpstreamError>
+  }
+): Effect.Effect<Upstream.Upstream> =>
+  Effect.map(ClientCore.limits(), (limits) => ({
+    name: config.name,
+    config,
+    state: supervised.state,
+    ready: supervised.ready,
+    request: (method, params, hooks) =>
+      limits.run(supervised.withConnection((c) => calls.request(c, method, params, hooks))),
+    notify: (method, params) => supervised.withConnection((c) => calls.notify(c, method, params)),
+    inFlight: limits.inFlight
+  }))

@@ -16,8 +16,6 @@ import type { Scope } from "effect"
 import { Deferred, Effect, Exit, Fiber, FiberSet, Queue } from "effect"
 import { randomBytes } from "node:crypto"
 import * as JsonRpc from "../protocol/JsonRpc.js"
-import type * as McpSchema from "../protocol/McpSchema.js"
-import * as ClientRequests from "../server/ClientRequests.js"
 import type { McpContext } from "../server/McpContext.js"
 import * as RoundTrip from "../server/RoundTrip.js"
 import type * as Upstream from "./Upstream.js"
@@ -27,7 +25,7 @@ type Mcp = McpContext["Type"]
 type Outcome = Exit.Exit<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError>
 
 interface Question {
-  readonly method: ClientRequests.ClientMethod
+  readonly method: string
   readonly params: Upstream.Json
   readonly answer: Deferred.Deferred<Upstream.Json, JsonRpc.ErrorObject>
 }
@@ -82,29 +80,20 @@ export const make = (options: { readonly ttlMillis: number; readonly max: number
 
 const PREFIX = "gw.park:"
 
-const askError = (error: ClientRequests.ClientError | JsonRpc.MissingRequiredClientCapability): JsonRpc.ErrorObject =>
-  error._tag === "effect-mcp-server/ClientError"
-    ? {
-      code: error.code ?? JsonRpc.INTERNAL_ERROR,
-      message: error.message,
-      ...(error.data === undefined ? {} : { data: error.data })
-    }
-    : JsonRpc.toErrorObject(error)
+/** Events of one parked request waiting for its front request: its questions, then its outcome. */
+const MAX_EVENTS = 16
 
-const hooksOf = (parking: Parking, parked: Parked): Upstream.Hooks => ({
-  progress: (p) =>
-    parked.mcp === undefined ? Effect.void : parked.mcp.progress(p.progress, {
-      ...(p.total === undefined ? {} : { total: p.total }),
-      ...(p.message === undefined ? {} : { message: p.message })
-    }),
+/**
+ * The hooks of a front request (`Relay`): its progress, its log messages, its questions (asked with `McpContext.ask`,
+ * the failure as the error object the upstream gets).
+ */
+type Relayed = (mcp: Mcp) => Upstream.Hooks
+
+const hooksOf = (parking: Parking, parked: Parked, relayed: Relayed): Upstream.Hooks => ({
+  // Progress and log messages go to the front request waiting now; while none waits they are dropped.
+  progress: (p) => parked.mcp === undefined ? Effect.void : relayed(parked.mcp).progress!(p),
   notification: (method, params) =>
-    parked.mcp !== undefined && method === "notifications/message" && typeof params?.level === "string"
-      ? parked.mcp.log(
-        params.level as McpSchema.LoggingLevel,
-        params.data,
-        typeof params.logger === "string" ? params.logger : undefined
-      )
-      : Effect.void,
+    parked.mcp === undefined ? Effect.void : relayed(parked.mcp).notification!(method, params),
   request: (method, params) =>
     Effect.suspend(() => {
       if (!parking.byId.has(parked.id)) {
@@ -117,29 +106,27 @@ const hooksOf = (parking: Parking, parked: Parked): Upstream.Hooks => ({
         parking.byId.set(parked.id, parked)
       }
       return Effect.flatMap(Deferred.make<Upstream.Json, JsonRpc.ErrorObject>(), (answer) => {
-        const index =
-          parked.questions.push({ method: method as ClientRequests.ClientMethod, params: params ?? {}, answer }) - 1
+        const index = parked.questions.push({ method, params: params ?? {}, answer }) - 1
         return Effect.zipRight(Queue.offer(parked.events, { _tag: "Question", index }), Deferred.await(answer))
       })
     })
 })
 
 /** Puts the question to the front client: the answer goes to the upstream, or the round ends (`input_required`). */
-const answer = (parked: Parked, index: number, mcp: Mcp): Effect.Effect<void> => {
+const answer = (parked: Parked, index: number, mcp: Mcp, relayed: Relayed): Effect.Effect<void> => {
   const question = parked.questions[index]!
+  // An `input_required` (a defect) ends the round here; an answer or the client's refusal goes to the upstream.
   return Effect.flatMap(
-    Effect.either(mcp.ask(question.method, question.params)),
-    (answered) =>
-      answered._tag === "Right"
-        ? Deferred.succeed(question.answer, answered.right as Upstream.Json)
-        : Deferred.fail(question.answer, askError(answered.left))
+    Effect.either(relayed(mcp).request!(question.method, question.params)),
+    (answered) => Deferred.complete(question.answer, answered)
   )
 }
 
 /** The front request waits for its parked request: questions are put to the client, the outcome is returned. */
 const follow = (
   parked: Parked,
-  mcp: Mcp
+  mcp: Mcp,
+  relayed: Relayed
 ): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> =>
   Effect.gen(function*() {
     parked.mcp = mcp
@@ -147,7 +134,7 @@ const follow = (
     while (true) {
       const event = yield* Queue.take(parked.events)
       if (event._tag === "Done") return yield* event.exit
-      yield* answer(parked, event.index, mcp)
+      yield* answer(parked, event.index, mcp, relayed)
     }
   })
 
@@ -163,7 +150,8 @@ export const relay = (
   parking: Parking,
   upstream: string,
   call: (hooks: Upstream.Hooks) => Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError>,
-  mcp: Mcp
+  mcp: Mcp,
+  relayed: Relayed
 ): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> =>
   Effect.gen(function*() {
     const carried = mcp.carried
@@ -186,27 +174,29 @@ export const relay = (
         const pending = parked.questions.length - 1
         for (let index = 0; index < pending; index++) {
           const question = parked.questions[index]!
-          yield* Effect.ignore(mcp.ask(question.method, question.params))
+          yield* Effect.ignore(relayed(mcp).request!(question.method, question.params))
         }
-        yield* answer(parked, pending, mcp)
+        yield* answer(parked, pending, mcp, relayed)
       })
-      return yield* Effect.zipRight(resumed, follow(parked, mcp)).pipe(
+      return yield* Effect.zipRight(resumed, follow(parked, mcp, relayed)).pipe(
         Effect.onExit((exit) => settle(parking, parked, exit))
       )
     }
     const parked: Parked = {
       id: randomBytes(16).toString("base64url"),
       questions: [],
-      events: yield* Queue.unbounded<Event>(),
+      // Bounded: an upstream that asks more at once than this waits (its request hook suspends) until the client
+      // has answered some.
+      events: yield* Queue.bounded<Event>(MAX_EVENTS),
       fiber: undefined,
       mcp: undefined,
       timer: undefined
     }
     parked.fiber = parking.fork(
-      Effect.flatMap(Effect.exit(call(hooksOf(parking, parked))), (exit) =>
+      Effect.flatMap(Effect.exit(call(hooksOf(parking, parked, relayed))), (exit) =>
         Queue.offer(parked.events, { _tag: "Done", exit }))
     )
-    return yield* follow(parked, mcp).pipe(Effect.onExit((exit) =>
+    return yield* follow(parked, mcp, relayed).pipe(Effect.onExit((exit) =>
       settle(parking, parked, exit)
     ))
   })

@@ -139,4 +139,10 @@ export const relay = (
 ): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> =>
   mcp.era === "legacy"
     ? Instances.call(instance, method, params, hooksFor(mcp))
-    : Parking.relay(parking, instance.upstream.name, (hooks) => Instances.call(instance, method, params, hooks), mcp)
+    : Parking.relay(
+      parking,
+      instance.upstream.name,
+      (hooks) => Instances.call(instance, method, params, hooks),
+      mcp,
+      hooksFor
+    )

@@ -46,7 +46,6 @@ export const make = (
     const upstream = config.name
     const maxBytes = options.maxMessageBytes ?? Stdio.DEFAULT_MAX_MESSAGE_BYTES
     const url = new URL(config.url)
-    const limits = yield* ClientCore.limits()
     const client = yield* HttpRequest.make(url, upstream, config.maxInFlight + 8)
     const postHeaders = { ...config.headers, "content-type": "application/json" }
 
@@ -143,14 +142,8 @@ export const make = (
 
     const supervised = yield* Lifecycle.supervise(config, events, connect, options)
 
-    return {
-      name: upstream,
-      config,
-      state: supervised.state,
-      ready: supervised.ready,
-      request: (method, params, hooks) =>
-        limits.run(supervised.withConnection((c) => c.core.request(method, params, hooks, c.write))),
-      notify: (method, params) => supervised.withConnection((c) => c.write(JsonRpc.encodeNotification(method, params))),
-      inFlight: limits.inFlight
-    } satisfies Upstream.Upstream
+    return yield* Lifecycle.upstream(config, supervised, {
+      request: (c, method, params, hooks) => c.core.request(method, params, hooks, c.write),
+      notify: (c, method, params) => c.write(JsonRpc.encodeNotification(method, params))
+    })
   })

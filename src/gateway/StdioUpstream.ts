@@ -167,7 +167,6 @@ export const make = (
   Effect.gen(function*() {
     const upstream = config.name
     const maxMessageBytes = options.maxMessageBytes ?? Stdio.DEFAULT_MAX_MESSAGE_BYTES
-    const limits = yield* ClientCore.limits()
 
     interface Connection {
       readonly core: ClientCore.Core
@@ -262,14 +261,8 @@ export const make = (
 
     const supervised = yield* Lifecycle.supervise(config, events, connect, options)
 
-    return {
-      name: upstream,
-      config,
-      state: supervised.state,
-      ready: supervised.ready,
-      request: (method, params, hooks) =>
-        limits.run(supervised.withConnection((c) => c.core.request(method, params, hooks, c.write))),
-      notify: (method, params) => supervised.withConnection((c) => c.write(JsonRpc.encodeNotification(method, params))),
-      inFlight: limits.inFlight
-    } satisfies Upstream.Upstream
+    return yield* Lifecycle.upstream(config, supervised, {
+      request: (c, method, params, hooks) => c.core.request(method, params, hooks, c.write),
+      notify: (c, method, params) => c.write(JsonRpc.encodeNotification(method, params))
+    })
   })
