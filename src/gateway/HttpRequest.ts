@@ -15,6 +15,19 @@ import * as Upstream from "./Upstream.js"
 const UNREACHED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT"])
 
 /**
+ * A response as `use` gets it: a body that is not an event stream is already read whole (bounded), in the same
+ * wait as the head, and its socket is back in the pool; an event stream is `body` undefined, read from `res`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Response {
+  readonly res: http.IncomingMessage
+  readonly status: number
+  readonly body: string | undefined
+}
+
+/**
  * One endpoint's connection pool.
  *
  * @since 0.2.0
@@ -24,22 +37,25 @@ export interface Client {
   readonly url: URL
   readonly upstream: string
   /**
-   * Sends a request and gives its response to `use`; the response is released when `use` ends (drained when it was
-   * read to the end, the socket kept; else destroyed, which aborts it). `beforeAbort` runs first when an interruption
-   * aborts the exchange.
+   * Sends a request and gives its response to `use`. An event stream is released when `use` ends (drained when it
+   * was read to the end, the socket kept; else destroyed, which aborts it). `beforeAbort` runs first when an
+   * interruption aborts the exchange.
    */
   readonly send: <A, E>(
     method: "GET" | "POST" | "DELETE",
     headers: Record<string, string>,
     body: string | undefined,
-    use: (response: http.IncomingMessage) => Effect.Effect<A, E>,
-    url?: URL,
-    beforeAbort?: Effect.Effect<void>
+    use: (response: Response) => Effect.Effect<A, E>,
+    options?: {
+      readonly url?: URL
+      readonly beforeAbort?: Effect.Effect<void>
+    }
   ) => Effect.Effect<A, E | Upstream.UpstreamError>
 }
 
 /**
- * A pool for `url` (http or https), closed with the Scope.
+ * A pool for `url` (http or https), closed with the Scope. Bodies (not event streams) over `maxBytes` fail the
+ * exchange.
  *
  * @since 0.2.0
  * @category constructors
@@ -47,7 +63,8 @@ export interface Client {
 export const make = (
   url: URL,
   upstream: string,
-  maxSockets: number
+  maxSockets: number,
+  maxBytes: number
 ): Effect.Effect<Client, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(
@@ -59,40 +76,79 @@ export const make = (
       (agent) => Effect.sync(() => agent.destroy())
     ),
     (agent) => {
-      const send: Client["send"] = (method, headers, body, use, target = url, beforeAbort = Effect.void) =>
+      const exchange = (
+        method: "GET" | "POST" | "DELETE",
+        headers: Record<string, string>,
+        body: string | undefined,
+        target: URL,
+        beforeAbort: Effect.Effect<void>
+      ) =>
+        // One wait for the head and, unless it is an event stream, the whole body: the common JSON answer costs
+        // the fiber one suspension.
+        Effect.async<Response, Upstream.UpstreamError>((resume) => {
+          let settled = false
+          const done = (effect: Effect.Effect<Response, Upstream.UpstreamError>) => {
+            if (settled) return
+            settled = true
+            resume(effect)
+          }
+          const failed = (reason: Upstream.UpstreamError["reason"], message: string) =>
+            done(Effect.fail(new Upstream.UpstreamError({ upstream, reason, message })))
+          const lib = target.protocol === "https:" ? https : http
+          const req = lib.request(target, { method, headers, agent })
+          req.once("response", (res) => {
+            const status = res.statusCode ?? 0
+            if (isEventStream(res)) return done(Effect.succeed({ res, status, body: undefined }))
+            const parts: Array<Buffer> = []
+            let size = 0
+            res.on("data", (chunk: Buffer) => {
+              size += chunk.length
+              if (size > maxBytes) {
+                res.destroy()
+                return failed("protocol", `Upstream ${upstream} sent a response over ${maxBytes} bytes`)
+              }
+              parts.push(chunk)
+            })
+            res.once("end", () =>
+              done(Effect.succeed({
+                res,
+                status,
+                body: parts.length === 1 ? parts[0]!.toString("utf8") : Buffer.concat(parts).toString("utf8")
+              })))
+            res.once("aborted", () => failed("closed", `Upstream ${upstream}: the response was cut off`))
+            res.once("error", (error) => failed("closed", `Upstream ${upstream}: ${error.message}`))
+          })
+          req.once("error", (error: NodeJS.ErrnoException) =>
+            // Not reached at all, or gone while the request was on its way.
+            failed(
+              UNREACHED.has(error.code ?? "") ? "unavailable" : "closed",
+              `Upstream ${upstream}: ${method} ${target.pathname} failed: ${error.message}`
+            ))
+          req.end(body)
+          return Effect.zipRight(beforeAbort, Effect.sync(() => req.destroy()))
+        })
+      const send: Client["send"] = (method, headers, body, use, options) => {
+        const beforeAbort = options?.beforeAbort ?? Effect.void
         // Not `acquireUseRelease`: its acquire is uninterruptible, and an upstream that never sends the response's
         // head must not hold up a timeout or a cancellation. The wait and `use` are as interruptible as the caller
-        // (so a request sent by a finalizer, `notifications/cancelled` for one, still goes out); the release always runs.
-        Effect.uninterruptibleMask((restore) =>
+        // (so a request sent by a finalizer, `notifications/cancelled` for one, still goes out); an event stream's
+        // release always runs.
+        return Effect.uninterruptibleMask((restore) =>
           Effect.flatMap(
-            restore(Effect.async<http.IncomingMessage, Upstream.UpstreamError>((resume) => {
-              const lib = target.protocol === "https:" ? https : http
-              const req = lib.request(target, { method, headers, agent })
-              req.once("response", (res) => resume(Effect.succeed(res)))
-              req.once("error", (error: NodeJS.ErrnoException) =>
-                resume(
-                  Effect.fail(
-                    new Upstream.UpstreamError({
-                      upstream,
-                      // Not reached at all, or gone while the request was on its way.
-                      reason: UNREACHED.has(error.code ?? "") ? "unavailable" : "closed",
-                      message: `Upstream ${upstream}: ${method} ${target.pathname} failed: ${error.message}`
-                    })
-                  )
-                ))
-              req.end(body)
-              return Effect.zipRight(beforeAbort, Effect.sync(() => req.destroy()))
-            })),
-            (res) =>
-              Effect.onExit(restore(Effect.suspend(() => use(res))), (exit) =>
-                res.complete
-                  ? Effect.sync(() => res.resume())
-                  : Effect.zipRight(
-                    Exit.isInterrupted(exit) ? beforeAbort : Effect.void,
-                    Effect.sync(() => res.destroy())
-                  ))
+            restore(exchange(method, headers, body, options?.url ?? url, beforeAbort)),
+            (response) =>
+              response.body !== undefined
+                ? restore(use(response))
+                : Effect.onExit(restore(Effect.suspend(() => use(response))), (exit) =>
+                  response.res.complete
+                    ? Effect.sync(() => response.res.resume())
+                    : Effect.zipRight(
+                      Exit.isInterrupted(exit) ? beforeAbort : Effect.void,
+                      Effect.sync(() => response.res.destroy())
+                    ))
           )
         )
+      }
       return { url, upstream, send }
     }
   )
@@ -116,63 +172,6 @@ export const header = (res: http.IncomingMessage, name: string): string | undefi
  */
 export const isEventStream = (res: http.IncomingMessage): boolean =>
   (header(res, "content-type") ?? "").toLowerCase().startsWith("text/event-stream")
-
-/**
- * The whole body as text, failing past `maxBytes` (the response is then destroyed).
- *
- * @since 0.2.0
- * @category reading
- */
-export const readBody = (
-  res: http.IncomingMessage,
-  maxBytes: number,
-  upstream: string
-): Effect.Effect<string, Upstream.UpstreamError> =>
-  Effect.async<string, Upstream.UpstreamError>((resume) => {
-    const parts: Array<Buffer> = []
-    let size = 0
-    const onData = (chunk: Buffer) => {
-      size += chunk.length
-      if (size > maxBytes) {
-        cleanup()
-        res.destroy()
-        resume(
-          Effect.fail(
-            new Upstream.UpstreamError({
-              upstream,
-              reason: "protocol",
-              message: `Upstream ${upstream} sent a response over ${maxBytes} bytes`
-            })
-          )
-        )
-        return
-      }
-      parts.push(chunk)
-    }
-    const onEnd = () => {
-      cleanup()
-      resume(Effect.succeed(parts.length === 1 ? parts[0]!.toString("utf8") : Buffer.concat(parts).toString("utf8")))
-    }
-    const onError = (error: Error) => {
-      cleanup()
-      resume(
-        Effect.fail(
-          new Upstream.UpstreamError({ upstream, reason: "closed", message: `Upstream ${upstream}: ${error.message}` })
-        )
-      )
-    }
-    const cleanup = () => {
-      res.removeListener("data", onData)
-      res.removeListener("end", onEnd)
-      res.removeListener("error", onError)
-      res.removeListener("aborted", onAborted)
-    }
-    const onAborted = () => onError(new Error("the response was cut off"))
-    res.on("data", onData)
-    res.once("end", onEnd)
-    res.once("error", onError)
-    res.once("aborted", onAborted)
-  })
 
 /**
  * One Server-Sent Event.
@@ -286,8 +285,21 @@ export const parser = (
 const HIGH_WATER = 64
 
 /**
- * Reads an event stream to its end, giving each event to `onEvent` in order (`onEvent` returning false stops the
- * reading early: the response is then released by the caller). Fails when the stream breaks before its end.
+ * A reason to stop reading that comes from elsewhere (a request's answer that arrived by another way): `done` is
+ * checked before each event, and `onDone` is given the reader's wake-up (undefined when it stops waiting).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Stop {
+  readonly done: () => boolean
+  readonly onDone: (wake: (() => void) | undefined) => void
+}
+
+/**
+ * Reads an event stream to its end, giving each event to `onEvent` in order (`onEvent` returning false, or `stop`
+ * done, ends the reading early: the response is then released by the caller). Fails when the stream breaks before
+ * its end.
  *
  * @since 0.2.0
  * @category reading
@@ -296,7 +308,8 @@ export const readSse = (
   res: http.IncomingMessage,
   maxBytes: number,
   upstream: string,
-  onEvent: (event: SseEvent) => Effect.Effect<boolean>
+  onEvent: (event: SseEvent) => Effect.Effect<boolean>,
+  stop?: Stop
 ): Effect.Effect<void, Upstream.UpstreamError> =>
   Effect.suspend(() => {
     // `null`: an event skipped for its size (logged in order, from the reading fiber).
@@ -334,7 +347,9 @@ export const readSse = (
     res.once("error", onBroken)
     res.once("aborted", onBroken)
     res.once("close", onBroken)
+    stop?.onDone(signal)
     const cleanup = Effect.sync(() => {
+      stop?.onDone(undefined)
       res.removeListener("data", onData)
       res.removeListener("end", onEnd)
       res.removeListener("error", onBroken)
@@ -342,6 +357,7 @@ export const readSse = (
       res.removeListener("close", onBroken)
     })
     const loop: Effect.Effect<void, Upstream.UpstreamError> = Effect.suspend(() => {
+      if (stop?.done() === true) return Effect.void
       if (buffer.length > 0) {
         const next = buffer.shift()!
         if (paused && buffer.length < HIGH_WATER / 2) {

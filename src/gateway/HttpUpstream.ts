@@ -109,7 +109,7 @@ export const make = (
     const upstream = config.name
     const maxBytes = options.maxMessageBytes ?? Stdio.DEFAULT_MAX_MESSAGE_BYTES
     const maxRounds = options.maxRounds ?? 8
-    const client = yield* HttpRequest.make(new URL(config.url), upstream, config.maxInFlight + 8)
+    const client = yield* HttpRequest.make(new URL(config.url), upstream, config.maxInFlight + 8, maxBytes)
     const base: Record<string, string> = {
       ...config.headers,
       "content-type": "application/json",
@@ -131,7 +131,7 @@ export const make = (
     }
 
     /** The messages of a response read whole (JSON, or SSE up to the first response). */
-    const readAnswer = (res: http.IncomingMessage): Effect.Effect<Answer, Upstream.UpstreamError> =>
+    const readAnswer = ({ body, res, status }: HttpRequest.Response): Effect.Effect<Answer, Upstream.UpstreamError> =>
       Effect.gen(function*() {
         const messages: Array<JsonRpc.Incoming> = []
         const take = (text: string) => {
@@ -142,17 +142,16 @@ export const make = (
             if (message._tag !== "Invalid") messages.push(message)
           }
         }
-        if (HttpRequest.isEventStream(res)) {
+        if (body === undefined) {
           yield* HttpRequest.readSse(res, maxBytes, upstream, (event) =>
             Effect.sync(() => {
               if (event.data !== "") take(event.data)
               return !messages.some((m) => m._tag === "Response")
             }))
-        } else {
-          const body = yield* HttpRequest.readBody(res, maxBytes, upstream)
-          if (body.trim() !== "") take(body)
+        } else if (body.trim() !== "") {
+          take(body)
         }
-        return { status: res.statusCode ?? 0, res, messages }
+        return { status, res, messages }
       })
 
     const post = (headers: Record<string, string>, frame: string) => client.send("POST", headers, frame, readAnswer)
@@ -209,7 +208,7 @@ export const make = (
             "POST",
             modernHeaders(method, params),
             JsonRpc.encodeNotification(method, withModernMeta(params)),
-            (res) => Effect.asVoid(HttpRequest.readBody(res, maxBytes, upstream))
+            () => Effect.void
           )
         const core = yield* ClientCore.make({
           upstream,
@@ -223,7 +222,12 @@ export const make = (
         })
 
         const deliver = (method: string, params: Upstream.Json) => (frame: string, pending: ClientCore.Pending) =>
-          client.send("POST", modernHeaders(method, params), frame, (res) => answerInto(core, res, pending, false))
+          client.send(
+            "POST",
+            modernHeaders(method, params),
+            frame,
+            (response) => answerInto(core, response, pending, false)
+          )
 
         const round = (
           method: string,
@@ -232,10 +236,12 @@ export const make = (
           left: number
         ): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> =>
           Effect.flatMap(
-            core.request(method, params, hooks, deliver(method, params), { streaming: true }),
+            core.request(method, params, hooks, deliver(method, params)),
             (result) => {
               if (result.resultType !== "input_required") return Effect.succeed(result)
-              if (left <= 0) return Effect.fail(protocolError(`${method} asked for input more than ${maxRounds} times`))
+              if (left <= 0) {
+                return Effect.fail(protocolError(`${method} asked for input more than ${maxRounds} times`))
+              }
               const inputRequests = Predicate.isRecord(result.inputRequests) ? result.inputRequests : {}
               const ask = hooks?.request ?? events.request
               return Effect.forEach(Object.entries(inputRequests), ([key, value]): Effect.Effect<
@@ -306,10 +312,8 @@ export const make = (
             "POST",
             modernHeaders("subscriptions/listen", params),
             JsonRpc.encodeRequest(id, "subscriptions/listen", params),
-            (res) => {
-              if (!HttpRequest.isEventStream(res)) {
-                return Effect.as(HttpRequest.readBody(res, maxBytes, upstream), false)
-              }
+            ({ body, res }) => {
+              if (body !== undefined) return Effect.succeed(false)
               return Effect.as(
                 HttpRequest.readSse(res, maxBytes, upstream, (event) => {
                   const parsed = event.data === "" ? undefined : JsonRpc.parse(event.data)
@@ -376,11 +380,8 @@ export const make = (
             "POST",
             headers(),
             frame,
-            (res) =>
-              Effect.flatMap(HttpRequest.readBody(res, maxBytes, upstream), () =>
-                (res.statusCode ?? 0) >= 400
-                  ? Effect.fail(protocolError(`a message was refused with HTTP ${res.statusCode}`))
-                  : Effect.void)
+            ({ status }) =>
+              status >= 400 ? Effect.fail(protocolError(`a message was refused with HTTP ${status}`)) : Effect.void
           )
 
         const core = yield* ClientCore.make({
@@ -416,8 +417,8 @@ export const make = (
                   "POST",
                   headers(),
                   frame,
-                  (res) => {
-                    if (res.statusCode === 404 && sent !== undefined) {
+                  (response) => {
+                    if (response.status === 404 && sent !== undefined) {
                       gone = true
                       return Effect.fail(
                         new Upstream.UpstreamError({
@@ -427,12 +428,10 @@ export const make = (
                         })
                       )
                     }
-                    return answerInto(core, res, pending, true)
+                    return answerInto(core, response, pending, true)
                   },
-                  undefined,
-                  core.cancel(pending)
-                ),
-              { streaming: true }
+                  { beforeAbort: core.cancel(pending) }
+                )
             ).pipe(
               Effect.catchIf(
                 (error) => gone && !retried && error._tag === "UpstreamError",
@@ -456,7 +455,7 @@ export const make = (
         yield* Effect.addFinalizer(() =>
           session === undefined
             ? Effect.void
-            : client.send("DELETE", headers(), undefined, (res) => HttpRequest.readBody(res, maxBytes, upstream)).pipe(
+            : client.send("DELETE", headers(), undefined, () => Effect.void).pipe(
               Effect.timeout(Duration.seconds(2)),
               Effect.ignore
             )
@@ -486,10 +485,8 @@ export const make = (
               ...(lastEventId === undefined ? {} : { "last-event-id": lastEventId })
             },
             undefined,
-            (res) => {
-              if (res.statusCode !== 200 || !HttpRequest.isEventStream(res)) {
-                return Effect.as(Effect.ignore(HttpRequest.readBody(res, maxBytes, upstream)), res.statusCode ?? 0)
-              }
+            ({ body, res, status }) => {
+              if (status !== 200 || body !== undefined) return Effect.succeed(status)
               return Effect.as(
                 Effect.ignore(Effect.zipRight(
                   driver.reset,
@@ -514,37 +511,38 @@ export const make = (
      */
     const answerInto = (
       core: ClientCore.Core,
-      res: http.IncomingMessage,
+      { body, res, status }: HttpRequest.Response,
       pending: ClientCore.Pending,
       legacyEra: boolean
     ): Effect.Effect<void, Upstream.UpstreamError> =>
-      Effect.gen(function*() {
-        const status = res.statusCode ?? 0
-        if (status === 202 && legacyEra) {
-          yield* Effect.ignore(HttpRequest.readBody(res, maxBytes, upstream))
-          return
-        }
-        if (HttpRequest.isEventStream(res)) {
-          yield* HttpRequest.readSse(res, maxBytes, upstream, (event) =>
-            event.data === ""
-              ? Effect.succeed(true)
-              : Effect.zipRight(
-                core.receive(event.data, pending),
-                Effect.map(Deferred.isDone(pending.answer), (done) => !done)
-              ))
-        } else {
-          const body = yield* HttpRequest.readBody(res, maxBytes, upstream)
-          if (body.trim() !== "") yield* core.receive(body, pending)
-        }
-        if (!(yield* Deferred.isDone(pending.answer))) {
-          return yield* new Upstream.UpstreamError({
+      Effect.suspend(() => {
+        if (status === 202 && legacyEra) return Effect.void
+        const read = body === undefined
+          ? HttpRequest.readSse(
+            res,
+            maxBytes,
             upstream,
-            reason: status >= 200 && status < 300 ? "closed" : "protocol",
-            message: status >= 200 && status < 300
-              ? `Upstream ${upstream}: the response ended without an answer`
-              : `Upstream ${upstream}: HTTP ${status}`
-          })
-        }
+            (event) =>
+              event.data === ""
+                ? Effect.succeed(true)
+                : Effect.map(core.receive(event.data, pending), () => !pending.stop.done()),
+            pending.stop
+          )
+          : body.trim() === ""
+          ? Effect.void
+          : core.receive(body, pending)
+        return Effect.flatMap(read, () =>
+          pending.stop.done()
+            ? Effect.void
+            : Effect.fail(
+              new Upstream.UpstreamError({
+                upstream,
+                reason: status >= 200 && status < 300 ? "closed" : "protocol",
+                message: status >= 200 && status < 300
+                  ? `Upstream ${upstream}: the response ended without an answer`
+                  : `Upstream ${upstream}: HTTP ${status}`
+              })
+            ))
       })
 
     // -- supervision --------------------------------------------------------------------------------------------

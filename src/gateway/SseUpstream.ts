@@ -46,7 +46,7 @@ export const make = (
     const upstream = config.name
     const maxBytes = options.maxMessageBytes ?? Stdio.DEFAULT_MAX_MESSAGE_BYTES
     const url = new URL(config.url)
-    const client = yield* HttpRequest.make(url, upstream, config.maxInFlight + 8)
+    const client = yield* HttpRequest.make(url, upstream, config.maxInFlight + 8, maxBytes)
     const postHeaders = { ...config.headers, "content-type": "application/json" }
 
     const protocolError = (message: string) =>
@@ -59,13 +59,10 @@ export const make = (
 
         const write = (frame: string): Effect.Effect<void, Upstream.UpstreamError> =>
           Effect.flatMap(Deferred.await(endpoint), (target) =>
-            client.send("POST", postHeaders, frame, (res) =>
-              Effect.flatMap(HttpRequest.readBody(res, maxBytes, upstream), (body) =>
-                (res.statusCode ?? 0) >= 300
-                  ? Effect.fail(
-                    protocolError(`a message was refused with HTTP ${res.statusCode}: ${body.slice(0, 200)}`)
-                  )
-                  : Effect.void), target))
+            client.send("POST", postHeaders, frame, ({ body, status }) =>
+              status >= 300
+                ? Effect.fail(protocolError(`a message was refused with HTTP ${status}: ${(body ?? "").slice(0, 200)}`))
+                : Effect.void, { url: target }))
 
         const core = yield* ClientCore.make({
           upstream,
@@ -79,12 +76,9 @@ export const make = (
           "GET",
           { ...config.headers, accept: "text/event-stream" },
           undefined,
-          (res) => {
-            if (res.statusCode !== 200 || !HttpRequest.isEventStream(res)) {
-              return Effect.zipRight(
-                Effect.ignore(HttpRequest.readBody(res, maxBytes, upstream)),
-                Effect.fail(protocolError(`GET answered HTTP ${res.statusCode} without an event stream`))
-              )
+          ({ body, res, status }) => {
+            if (status !== 200 || body !== undefined) {
+              return Effect.fail(protocolError(`GET answered HTTP ${status} without an event stream`))
             }
             return HttpRequest.readSse(res, maxBytes, upstream, (event) => {
               if (event.event === "endpoint") {
