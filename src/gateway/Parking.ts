@@ -89,9 +89,11 @@ const MAX_EVENTS = 16
  */
 type Relayed = (mcp: Mcp) => Upstream.Hooks
 
-const hooksOf = (parking: Parking, parked: Parked, relayed: Relayed): Upstream.Hooks => ({
+const hooksOf = (parking: Parking, parked: Parked, relayed: Relayed, progress: boolean): Upstream.Hooks => ({
   // Progress and log messages go to the front request waiting now; while none waits they are dropped.
-  progress: (p) => parked.mcp === undefined ? Effect.void : relayed(parked.mcp).progress!(p),
+  ...(progress
+    ? { progress: (p) => (parked.mcp === undefined ? undefined : relayed(parked.mcp).progress?.(p)) ?? Effect.void }
+    : {}),
   notification: (method, params) =>
     parked.mcp === undefined ? Effect.void : relayed(parked.mcp).notification!(method, params),
   request: (method, params) =>
@@ -151,7 +153,8 @@ export const relay = (
   upstream: string,
   call: (hooks: Upstream.Hooks) => Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError>,
   mcp: Mcp,
-  relayed: Relayed
+  relayed: Relayed,
+  progress: boolean
 ): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> =>
   Effect.gen(function*() {
     const carried = mcp.carried
@@ -193,7 +196,7 @@ export const relay = (
       timer: undefined
     }
     parked.fiber = parking.fork(
-      Effect.flatMap(Effect.exit(call(hooksOf(parking, parked, relayed))), (exit) =>
+      Effect.flatMap(Effect.exit(call(hooksOf(parking, parked, relayed, progress))), (exit) =>
         Queue.offer(parked.events, { _tag: "Done", exit }))
     )
     return yield* follow(parked, mcp, relayed).pipe(Effect.onExit((exit) =>

@@ -10,6 +10,7 @@ import * as JsonRpc from "../protocol/JsonRpc.js"
 import type * as McpSchema from "../protocol/McpSchema.js"
 import * as ClientRequests from "../server/ClientRequests.js"
 import type { McpContext } from "../server/McpContext.js"
+import type { RequestContext } from "../server/RequestContext.js"
 import * as Instances from "./Instances.js"
 import * as Names from "./Names.js"
 import * as Parking from "./Parking.js"
@@ -101,12 +102,14 @@ export const rewriteList = (rewrite: Names.UriRewrite | undefined, list: unknown
   rewrite === undefined || rewrite.schemes.size === 0 || !Array.isArray(list) ? list : list.map(each)
 
 /** The front request's relay: progress, related log messages and questions, for the upstream's request. */
-const hooksFor = (mcp: Mcp): Upstream.Hooks => ({
-  progress: (p) =>
-    mcp.progress(p.progress, {
-      ...(p.total === undefined ? {} : { total: p.total }),
-      ...(p.message === undefined ? {} : { message: p.message })
-    }),
+const progressHook = (mcp: Mcp): NonNullable<Upstream.Hooks["progress"]> => (p) =>
+  mcp.progress(p.progress, {
+    ...(p.total === undefined ? {} : { total: p.total }),
+    ...(p.message === undefined ? {} : { message: p.message })
+  })
+
+const hooksFor = (mcp: Mcp, progress: boolean): Upstream.Hooks => ({
+  ...(progress ? { progress: progressHook(mcp) } : {}),
   notification: (method, params) =>
     method === "notifications/message" && typeof params?.level === "string"
       ? mcp.log(
@@ -123,8 +126,8 @@ const hooksFor = (mcp: Mcp): Upstream.Hooks => ({
 })
 
 /**
- * Runs one request on an upstream instance for the front request `mcp`: its progress, related log messages and
- * questions relayed to the front request. Modern front: a question the upstream asks ends the front round
+ * Runs one request on an upstream instance for the front request `mcp`: its progress (when `context` carries a
+ * progress token), related log messages and questions relayed to the front request. Modern front: a question the upstream asks ends the front round
  * (`input_required`) with the upstream request parked until the client's retry brings the answer (Parking).
  *
  * @since 0.2.0
@@ -135,14 +138,20 @@ export const relay = (
   instance: Instances.Instance,
   method: string,
   params: Upstream.Json,
-  mcp: Mcp
-): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> =>
-  mcp.era === "legacy"
-    ? Instances.call(instance, method, params, hooksFor(mcp))
+  mcp: Mcp,
+  context?: RequestContext
+): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> => {
+  // A progress token goes upstream only when the front request brought one (else the upstream would report
+  // progress nobody asked for).
+  const progress = context?.progressToken !== undefined
+  return mcp.era === "legacy"
+    ? Instances.call(instance, method, params, hooksFor(mcp, progress))
     : Parking.relay(
       parking,
       instance.upstream.name,
       (hooks) => Instances.call(instance, method, params, hooks),
       mcp,
-      hooksFor
+      (m) => hooksFor(m, progress),
+      progress
     )
+}

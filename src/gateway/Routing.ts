@@ -21,6 +21,7 @@ import type * as McpSchema from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
 import * as Handlers from "../server/Handlers.js"
 import type { McpContext } from "../server/McpContext.js"
+import type { RequestContext } from "../server/RequestContext.js"
 import * as Session from "../server/Session.js"
 import type * as Catalog from "./Catalog.js"
 import { paginate, routeUri } from "./Catalog.js"
@@ -101,10 +102,14 @@ const routed = (
   method: string,
   params: Upstream.Json,
   mcp: Mcp,
-  env: Handlers.Env
+  env: Handlers.Env,
+  context?: RequestContext
 ): Effect.Effect<Upstream.Json, JsonRpc.JsonRpcError> =>
   Effect.mapError(
-    Effect.flatMap(instance(gateway, upstream, mcp, env), (i) => relay(gateway.parking, i, method, params, mcp)),
+    Effect.flatMap(
+      instance(gateway, upstream, mcp, env),
+      (i) => relay(gateway.parking, i, method, params, mcp, context)
+    ),
     toRpcError
   )
 
@@ -200,7 +205,7 @@ export const table = (cell: Cell): Handlers.Handlers => [
       : { name: route.name, arguments: params.arguments }
     return Effect.flatMap(
       instance(gateway, route.upstream, mcp, env),
-      (i) => relay(gateway.parking, i, "tools/call", forwarded, mcp)
+      (i) => relay(gateway.parking, i, "tools/call", forwarded, mcp, context)
     )
       .pipe(
         Effect.map((result): Result => {
@@ -235,7 +240,7 @@ export const table = (cell: Cell): Handlers.Handlers => [
     const forwarded = params.arguments === undefined
       ? { name: route.name }
       : { name: route.name, arguments: params.arguments }
-    return Effect.map(routed(gateway, route.upstream, "prompts/get", forwarded, mcp, env), unframed)
+    return Effect.map(routed(gateway, route.upstream, "prompts/get", forwarded, mcp, env, context), unframed)
   }),
   listOf(
     cell,
@@ -260,18 +265,21 @@ export const table = (cell: Cell): Handlers.Handlers => [
     const route = routeUri(gateway.view, params.uri)
     if (route === undefined) return local.readResource(params, context, mcp, env, sink)
     const rewrite = gateway.view.rewrites.get(route.upstream)
-    return Effect.map(routed(gateway, route.upstream, "resources/read", { uri: route.name }, mcp, env), (result) => {
-      const out = unframed(result)
-      const contents = rewriteList(
-        rewrite,
-        out.contents,
-        (c) =>
-          typeof c === "object" && c !== null && typeof (c as Upstream.Json).uri === "string"
-            ? { ...(c as Upstream.Json), uri: Names.frontUri(rewrite, (c as Upstream.Json).uri as string) }
-            : c
-      )
-      return contents === out.contents ? out : { ...out, contents }
-    })
+    return Effect.map(
+      routed(gateway, route.upstream, "resources/read", { uri: route.name }, mcp, env, context),
+      (result) => {
+        const out = unframed(result)
+        const contents = rewriteList(
+          rewrite,
+          out.contents,
+          (c) =>
+            typeof c === "object" && c !== null && typeof (c as Upstream.Json).uri === "string"
+              ? { ...(c as Upstream.Json), uri: Names.frontUri(rewrite, (c as Upstream.Json).uri as string) }
+              : c
+        )
+        return contents === out.contents ? out : { ...out, contents }
+      }
+    )
   }),
   Handlers.handle(McpMethod.subscribe, (params, context, mcp, env, sink) =>
     Effect.gen(function*() {
