@@ -151,6 +151,17 @@ export interface Core {
   readonly cancel: (pending: Pending) => Effect.Effect<void>
   /** Answers one request with `UpstreamError` ("closed") if it is still waiting. */
   readonly fail: (pending: Pending, error: Upstream.UpstreamError) => void
+  /**
+   * The answer to request `id` (sent by the transport itself, never pending here) in a response body read whole:
+   * its result, its error, or why there is none (`status` names an HTTP refusal). Other messages in the body are
+   * handled as usual.
+   */
+  readonly answerIn: (
+    text: string,
+    id: number,
+    method: string,
+    status: number
+  ) => Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError>
   readonly inFlight: () => number
 }
 
@@ -299,6 +310,22 @@ export const make = (options: Options): Effect.Effect<Core, never, Scope.Scope> 
       })
     }
 
+    const outcome = (
+      method: string,
+      message: JsonRpc.Response
+    ): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> =>
+      message.error !== undefined
+        ? Effect.fail(new Upstream.UpstreamRpcError({ upstream, error: message.error }))
+        : Predicate.isRecord(message.result) && !Array.isArray(message.result)
+        ? Effect.succeed(message.result as Upstream.Json)
+        : Effect.fail(
+          new Upstream.UpstreamError({
+            upstream,
+            reason: "protocol",
+            message: `Upstream ${upstream} answered ${method} with a result that is not an object`
+          })
+        )
+
     const handle = (message: JsonRpc.Incoming, related?: Pending): Effect.Effect<void> => {
       switch (message._tag) {
         case "Response": {
@@ -310,21 +337,7 @@ export const make = (options: Options): Effect.Effect<Core, never, Scope.Scope> 
             )
           }
           pending.delete(p.id)
-          if (message.error !== undefined) {
-            p.settle(Effect.fail(new Upstream.UpstreamRpcError({ upstream, error: message.error })))
-          } else if (Predicate.isRecord(message.result) && !Array.isArray(message.result)) {
-            p.settle(Effect.succeed(message.result as Upstream.Json))
-          } else {
-            p.settle(
-              Effect.fail(
-                new Upstream.UpstreamError({
-                  upstream,
-                  reason: "protocol",
-                  message: `Upstream ${upstream} answered ${p.method} with a result that is not an object`
-                })
-              )
-            )
-          }
+          p.settle(outcome(p.method, message))
           return Effect.void
         }
         case "Notification": {
@@ -375,6 +388,32 @@ export const make = (options: Options): Effect.Effect<Core, never, Scope.Scope> 
       return handle(message, related)
     }
 
+    const answerIn: Core["answerIn"] = (text, id, method, status) => {
+      const parsed = text.trim() === "" ? undefined : JsonRpc.parse(text)
+      const json = parsed === undefined || Either.isLeft(parsed) ? [] : parsed.right
+      let answer: JsonRpc.Response | undefined
+      const others: Array<JsonRpc.Incoming> = []
+      for (const item of Array.isArray(json) ? json : [json]) {
+        const message = JsonRpc.decode(item)
+        if (message._tag === "Response" && message.id === id && answer === undefined) answer = message
+        else if (message._tag !== "Invalid") others.push(message)
+      }
+      const result = answer !== undefined
+        ? outcome(method, answer)
+        : Effect.fail(
+          new Upstream.UpstreamError({
+            upstream,
+            reason: status >= 200 && status < 300 ? "closed" : "protocol",
+            message: status >= 200 && status < 300
+              ? `Upstream ${upstream}: the response ended without an answer`
+              : `Upstream ${upstream}: HTTP ${status}`
+          })
+        )
+      return others.length === 0
+        ? result
+        : Effect.zipRight(Effect.forEach(others, (message) => handle(message), { discard: true }), result)
+    }
+
     return {
       request,
       nextId,
@@ -383,6 +422,7 @@ export const make = (options: Options): Effect.Effect<Core, never, Scope.Scope> 
       close,
       cancel,
       fail,
+      answerIn,
       inFlight: () => pending.size
     } satisfies Core
   })

@@ -221,13 +221,24 @@ export const make = (
           maxPending: config.maxInFlight + 16
         })
 
-        const deliver = (method: string, params: Upstream.Json) => (frame: string, pending: ClientCore.Pending) =>
-          client.send(
-            "POST",
-            modernHeaders(method, params),
-            frame,
-            (response) => answerInto(core, response, pending, false)
-          )
+        // The POST is sent before the core knows of it: a JSON answer (the common case) is read and decoded in
+        // place; only an event stream (progress, log messages on the way) makes it a request pending in the core,
+        // under the same id.
+        const call = (method: string, params: Upstream.Json, hooks: Upstream.Hooks | undefined) =>
+          Effect.suspend(() => {
+            const id = core.nextId()
+            const frame = JsonRpc.encodeRequest(id, method, ClientCore.withProgressToken(params, hooks, id) ?? {})
+            return client.send("POST", modernHeaders(method, params), frame, (response) =>
+              response.body === undefined
+                ? core.request(
+                  method,
+                  params,
+                  hooks,
+                  (_frame, pending) => answerInto(core, response, pending, false),
+                  { id }
+                )
+                : core.answerIn(response.body, id, method, response.status))
+          })
 
         const round = (
           method: string,
@@ -236,7 +247,7 @@ export const make = (
           left: number
         ): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> =>
           Effect.flatMap(
-            core.request(method, params, hooks, deliver(method, params)),
+            call(method, params, hooks),
             (result) => {
               if (result.resultType !== "input_required") return Effect.succeed(result)
               if (left <= 0) {
