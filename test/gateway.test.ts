@@ -515,6 +515,43 @@ describe("Gateway on a modern front", () => {
       assert.isTrue(replay._tag === "Left")
     }))
 
+  it.scoped("a modern upstream's question ends the round; the retry calls it again with the answer (nothing parked)", () =>
+    Effect.gen(function*() {
+      // A modern upstream's request is over once it answers input_required: its client (the gateway) retries it
+      // with the answer. The fake asks through the hook on every run, as HttpUpstream's rounds do.
+      const fake = Fake.make({
+        a: {
+          era: "modern",
+          tools: [{
+            name: "ask",
+            call: (_args, hooks) =>
+              Effect.map(
+                Effect.orDie(hooks.request!("sampling/createMessage", {
+                  messages: [{ role: "user", content: { type: "text", text: "one" } }],
+                  maxTokens: 5
+                })),
+                (answer) => ({ content: [{ type: "text", text: JSON.stringify(answer.content) }] })
+              )
+          }]
+        }
+      })
+      const client = yield* front(serve(fake, [Fake.config("a")]), { era: "modern", capabilities: { sampling: {} } })
+      const calls = () => fake.shared("a").requests.filter((r) => r.method === "tools/call").length
+      const first = inputRequired(yield* client.callTool("ask", {}))
+      assert.strictEqual(first.inputRequests.q0.method, "sampling/createMessage")
+      assert.strictEqual(calls(), 1)
+      const done = complete(
+        yield* client.request("tools/call", {
+          name: "ask",
+          arguments: {},
+          inputResponses: { q0: samplingAnswer("yes") },
+          requestState: first.requestState
+        })
+      )
+      assert.deepStrictEqual(done.content, [{ type: "text", text: `{"type":"text","text":"yes"}` }])
+      assert.strictEqual(calls(), 2)
+    }))
+
   it.scoped("a parked request whose client never comes back is cancelled upstream at the TTL", () =>
     Effect.gen(function*() {
       const fake = Fake.make({

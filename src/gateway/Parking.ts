@@ -13,7 +13,8 @@
  * @since 0.2.0
  */
 import type { Scope } from "effect"
-import { Deferred, Effect, Exit, Fiber, FiberSet, Queue } from "effect"
+import { Deferred, Effect, Exit, FiberId, FiberSet } from "effect"
+import type { Fiber } from "effect"
 import { randomBytes } from "node:crypto"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import type { McpContext } from "../server/McpContext.js"
@@ -30,8 +31,6 @@ interface Question {
   readonly answer: Deferred.Deferred<Upstream.Json, JsonRpc.ErrorObject>
 }
 
-type Event = { readonly _tag: "Question"; readonly index: number } | { readonly _tag: "Done"; readonly exit: Outcome }
-
 /**
  * An upstream request of a modern front request, on a fiber of the gateway's.
  *
@@ -39,9 +38,15 @@ type Event = { readonly _tag: "Question"; readonly index: number } | { readonly 
  * @category models
  */
 export interface Parked {
-  readonly id: string
+  /** Made when it first asks something (only then can it be parked). */
+  id: string | undefined
+  /** Every question it asked, in order; `next` is the first not yet put to a front request. */
   readonly questions: Array<Question>
-  readonly events: Queue.Queue<Event>
+  next: number
+  /** Its outcome, once its fiber is done. */
+  exit: Outcome | undefined
+  /** The front request waiting for its next question or its outcome, woken by either. */
+  wake: Deferred.Deferred<void> | undefined
   fiber: Fiber.RuntimeFiber<void> | undefined
   /** The front request that waits for it now (progress and log messages go there), if one does. */
   mcp: Mcp | undefined
@@ -80,14 +85,20 @@ export const make = (options: { readonly ttlMillis: number; readonly max: number
 
 const PREFIX = "gw.park:"
 
-/** Events of one parked request waiting for its front request: its questions, then its outcome. */
-const MAX_EVENTS = 16
+/** Questions of one parked request not yet put to its client, at most (past it, a question is refused). */
+const MAX_WAITING = 16
 
 /**
  * The hooks of a front request (`Relay`): its progress, its log messages, its questions (asked with `McpContext.ask`,
  * the failure as the error object the upstream gets).
  */
 type Relayed = (mcp: Mcp) => Upstream.Hooks
+
+const signal = (parked: Parked) => {
+  const wake = parked.wake
+  parked.wake = undefined
+  if (wake !== undefined) Deferred.unsafeDone(wake, Effect.void)
+}
 
 const hooksOf = (parking: Parking, parked: Parked, relayed: Relayed, progress: boolean): Upstream.Hooks => ({
   // Progress and log messages go to the front request waiting now; while none waits they are dropped.
@@ -98,29 +109,40 @@ const hooksOf = (parking: Parking, parked: Parked, relayed: Relayed, progress: b
     parked.mcp === undefined ? Effect.void : relayed(parked.mcp).notification!(method, params),
   request: (method, params) =>
     Effect.suspend(() => {
-      if (!parking.byId.has(parked.id)) {
+      if (parked.id === undefined) {
         if (parking.byId.size >= parking.max) {
           return Effect.fail({
             code: JsonRpc.SERVER_ERROR,
             message: `The gateway holds ${parking.max} requests waiting for their clients already; ${method} refused`
           })
         }
+        parked.id = randomBytes(16).toString("base64url")
         parking.byId.set(parked.id, parked)
       }
-      return Effect.flatMap(Deferred.make<Upstream.Json, JsonRpc.ErrorObject>(), (answer) => {
-        const index = parked.questions.push({ method, params: params ?? {}, answer }) - 1
-        return Effect.zipRight(Queue.offer(parked.events, { _tag: "Question", index }), Deferred.await(answer))
-      })
+      if (parked.questions.length - parked.next >= MAX_WAITING) {
+        return Effect.fail({
+          code: JsonRpc.SERVER_ERROR,
+          message: `The upstream asked ${MAX_WAITING} questions its client has not seen yet; ${method} refused`
+        })
+      }
+      const answer = Deferred.unsafeMake<Upstream.Json, JsonRpc.ErrorObject>(FiberId.none)
+      parked.questions.push({ method, params: params ?? {}, answer })
+      signal(parked)
+      return Deferred.await(answer)
     })
 })
 
 /** Puts the question to the front client: the answer goes to the upstream, or the round ends (`input_required`). */
 const answer = (parked: Parked, index: number, mcp: Mcp, relayed: Relayed): Effect.Effect<void> => {
   const question = parked.questions[index]!
-  // An `input_required` (a defect) ends the round here; an answer or the client's refusal goes to the upstream.
-  return Effect.flatMap(
-    Effect.either(relayed(mcp).request!(question.method, question.params)),
-    (answered) => Deferred.complete(question.answer, answered)
+  // The round may end here: the retry finds the request by the id carried in its state.
+  return Effect.zipRight(
+    mcp.carry(PREFIX + parked.id),
+    // An `input_required` (a defect) ends the round here; an answer or the client's refusal goes to the upstream.
+    Effect.flatMap(
+      Effect.either(relayed(mcp).request!(question.method, question.params)),
+      (answered) => Deferred.complete(question.answer, answered)
+    )
   )
 }
 
@@ -130,14 +152,15 @@ const follow = (
   mcp: Mcp,
   relayed: Relayed
 ): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> =>
-  Effect.gen(function*() {
+  Effect.suspend(() => {
     parked.mcp = mcp
-    yield* mcp.carry(PREFIX + parked.id)
-    while (true) {
-      const event = yield* Queue.take(parked.events)
-      if (event._tag === "Done") return yield* event.exit
-      yield* answer(parked, event.index, mcp, relayed)
+    if (parked.next < parked.questions.length) {
+      return Effect.zipRight(answer(parked, parked.next++, mcp, relayed), follow(parked, mcp, relayed))
     }
+    if (parked.exit !== undefined) return parked.exit
+    const wake = Deferred.unsafeMake<void>(FiberId.none)
+    parked.wake = wake
+    return Effect.zipRight(Deferred.await(wake), follow(parked, mcp, relayed))
   })
 
 /**
@@ -156,52 +179,56 @@ export const relay = (
   relayed: Relayed,
   progress: boolean
 ): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> =>
-  Effect.gen(function*() {
+  Effect.suspend(() => {
     const carried = mcp.carried
     if (carried !== undefined && carried.startsWith(PREFIX)) {
       const parked = parking.byId.get(carried.slice(PREFIX.length))
       if (parked === undefined) {
-        return yield* new UpstreamError({
-          upstream,
-          reason: "closed",
-          message: `The request upstream "${upstream}" was asking the client about is gone (it waited too long, ` +
-            `or ended); send the request again without its requestState`
-        })
+        return Effect.fail(
+          new UpstreamError({
+            upstream,
+            reason: "closed",
+            message: `The request upstream "${upstream}" was asking the client about is gone (it waited too long, ` +
+              `or ended); send the request again without its requestState`
+          })
+        )
       }
-      if (parked.timer !== undefined) yield* Fiber.interruptFork(parked.timer)
+      const timer = parked.timer
       parked.timer = undefined
+      timer?.unsafeInterruptAsFork(FiberId.none)
       // The questions answered in earlier rounds are asked again (their answers are in the state, so this only
-      // moves the round's question counter on), then the pending one, whose answer this retry brings.
+      // moves the round's question counter on), then the last one put to the client, whose answer this retry
+      // brings.
       const resumed = Effect.gen(function*() {
-        yield* mcp.carry(PREFIX + parked.id)
-        const pending = parked.questions.length - 1
+        const pending = parked.next - 1
         for (let index = 0; index < pending; index++) {
           const question = parked.questions[index]!
           yield* Effect.ignore(relayed(mcp).request!(question.method, question.params))
         }
         yield* answer(parked, pending, mcp, relayed)
       })
-      return yield* Effect.zipRight(resumed, follow(parked, mcp, relayed)).pipe(
+      return Effect.zipRight(resumed, follow(parked, mcp, relayed)).pipe(
         Effect.onExit((exit) => settle(parking, parked, exit))
       )
     }
     const parked: Parked = {
-      id: randomBytes(16).toString("base64url"),
+      id: undefined,
       questions: [],
-      // Bounded: an upstream that asks more at once than this waits (its request hook suspends) until the client
-      // has answered some.
-      events: yield* Queue.bounded<Event>(MAX_EVENTS),
+      next: 0,
+      exit: undefined,
+      wake: undefined,
       fiber: undefined,
       mcp: undefined,
       timer: undefined
     }
     parked.fiber = parking.fork(
       Effect.flatMap(Effect.exit(call(hooksOf(parking, parked, relayed, progress))), (exit) =>
-        Queue.offer(parked.events, { _tag: "Done", exit }))
+        Effect.sync(() => {
+          parked.exit = exit
+          signal(parked)
+        }))
     )
-    return yield* follow(parked, mcp, relayed).pipe(Effect.onExit((exit) =>
-      settle(parking, parked, exit)
-    ))
+    return follow(parked, mcp, relayed).pipe(Effect.onExit((exit) => settle(parking, parked, exit)))
   })
 
 /**
@@ -219,8 +246,8 @@ const settle = (parking: Parking, parked: Parked, exit: Exit.Exit<unknown, unkno
   })
 
 const end = (parking: Parking, parked: Parked): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    parking.byId.delete(parked.id)
-    const fiber = parked.fiber
-    return fiber === undefined ? Effect.void : Fiber.interruptFork(fiber)
+  Effect.sync(() => {
+    if (parked.id !== undefined) parking.byId.delete(parked.id)
+    // Interrupting a request still running cancels it upstream; a done one has nothing to stop.
+    if (parked.exit === undefined) parked.fiber?.unsafeInterruptAsFork(FiberId.none)
   })

@@ -125,10 +125,16 @@ const hooksFor = (mcp: Mcp, progress: boolean): Upstream.Hooks => ({
     )
 })
 
+const eraOf = (instance: Instances.Instance): "modern" | "legacy" | undefined => {
+  const state = instance.upstream.state()
+  return state._tag === "Ready" ? state.declared.era : undefined
+}
+
 /**
  * Runs one request on an upstream instance for the front request `mcp`: its progress (when `context` carries a
- * progress token), related log messages and questions relayed to the front request. Modern front: a question the upstream asks ends the front round
- * (`input_required`) with the upstream request parked until the client's retry brings the answer (Parking).
+ * progress token), related log messages and questions relayed to the front request. Modern front: a question
+ * ends the front round (`input_required`); a legacy upstream's request is parked until the client's retry brings the
+ * answer (Parking), a modern upstream is called again with it.
  *
  * @since 0.2.0
  * @category relaying
@@ -144,7 +150,11 @@ export const relay = (
   // A progress token goes upstream only when the front request brought one (else the upstream would report
   // progress nobody asked for).
   const progress = context?.progressToken !== undefined
-  return mcp.era === "legacy"
+  // A modern upstream asks by answering `input_required` (its request is over): the front round ends with the
+  // question and the retry calls the upstream again with the answer, as any modern client would, so nothing needs
+  // parking. A legacy upstream asks in the middle of its request, which must stay parked while the front client
+  // answers (Parking: a fiber of its own per call; see scripts/bench/gateway-dispatch.mjs).
+  return mcp.era === "legacy" || eraOf(instance) === "modern"
     ? Instances.call(instance, method, params, hooksFor(mcp, progress))
     : Parking.relay(
       parking,

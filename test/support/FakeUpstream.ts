@@ -28,6 +28,8 @@ export interface Spec {
   readonly pageSize?: number
   /** Starts Down with this reason. */
   readonly down?: string
+  /** The era it declares (default legacy). */
+  readonly era?: "modern" | "legacy"
 }
 
 export interface FakeInstance {
@@ -45,8 +47,8 @@ const echo: ToolSpec["call"] = (args) => Effect.succeed({ content: [{ type: "tex
 export const make = (specs: Record<string, Spec>) => {
   const instances: Array<FakeInstance> = []
   const declared = (name: string, spec: Spec): Upstream.Declared => ({
-    era: "legacy",
-    protocolVersion: "2025-06-18",
+    era: spec.era ?? "legacy",
+    protocolVersion: spec.era === "modern" ? "2026-07-28" : "2025-06-18",
     serverInfo: { name, version: "1.0.0" },
     capabilities: spec.capabilities ?? {
       ...(spec.tools !== undefined ? { tools: { listChanged: true } } : {}),
