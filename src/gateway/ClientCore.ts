@@ -152,6 +152,11 @@ export interface Core {
   readonly nextId: () => number
   /** One frame of text from the upstream, related to a request when the transport knows which. */
   readonly receive: (text: string, related?: Pending) => Effect.Effect<void>
+  /**
+   * `receive` for a transport reading frames outside any fiber (a pipe): an answer is settled at once (undefined:
+   * nothing left to do); anything else is the Effect to run, in order with the frames after it.
+   */
+  readonly receiveNow: (text: string) => Effect.Effect<void> | undefined
   /** One decoded message from the upstream. */
   readonly handle: (message: JsonRpc.Incoming, related?: Pending) => Effect.Effect<void>
   /** Answers every request in flight with `UpstreamError` ("closed"), and refuses any later request. */
@@ -391,6 +396,21 @@ export const make = (options: Options): Effect.Effect<Core, never, Scope.Scope> 
       return handleJson(json, related)
     }
 
+    const receiveNow = (text: string): Effect.Effect<void> | undefined => {
+      const parsed = JsonRpc.parse(text)
+      if (Either.isLeft(parsed) || Array.isArray(parsed.right)) return receive(text)
+      const message = JsonRpc.decode(parsed.right)
+      if (message._tag === "Response" && typeof message.id === "number") {
+        const p = pending.get(message.id)
+        if (p !== undefined) {
+          pending.delete(p.id)
+          p.settle(outcome(p.method, message))
+          return undefined
+        }
+      }
+      return message._tag === "Invalid" ? handleJson(parsed.right, undefined) : handle(message)
+    }
+
     const handleJson = (json: unknown, related: Pending | undefined): Effect.Effect<void> => {
       const message = JsonRpc.decode(json)
       if (message._tag === "Invalid") {
@@ -431,6 +451,7 @@ export const make = (options: Options): Effect.Effect<Core, never, Scope.Scope> 
       request,
       nextId,
       receive,
+      receiveNow,
       handle,
       close,
       cancel,

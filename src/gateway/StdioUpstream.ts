@@ -197,13 +197,19 @@ export const make = (
           maxPending: Math.max(1, config.maxInFlight) + 16
         })
 
-        // stdout: frames into a bounded mailbox read by one fiber in order; a full mailbox pauses the pipe.
-        const mailbox = yield* Queue.bounded<string>(MAILBOX)
+        // stdout: an answer with nothing queued before it is settled at once (no fiber woken for it); anything else
+        // goes into a bounded mailbox read by one fiber in order; a full mailbox pauses the pipe.
+        const mailbox = yield* Queue.bounded<Effect.Effect<void>>(MAILBOX)
         let queued = 0
+        // Frames taken from the mailbox whose work has not finished yet, plus those still in it.
+        let unfinished = 0
         let paused = false
         yield* transport.start({
           frame: (text) => {
-            Queue.unsafeOffer(mailbox, text)
+            const work = unfinished === 0 ? core.receiveNow(text) : Effect.suspend(() => core.receive(text))
+            if (work === undefined) return true
+            unfinished++
+            Queue.unsafeOffer(mailbox, work)
             if (++queued >= MAILBOX) {
               paused = true
               transport.pause()
@@ -219,12 +225,17 @@ export const make = (
           },
           end: () => {}
         })
-        yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(mailbox), (text) => {
+        yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(mailbox), (work) => {
           if (--queued <= MAILBOX / 2 && paused) {
             paused = false
             transport.resume()
           }
-          return core.receive(text)
+          return Effect.ensuring(
+            work,
+            Effect.sync(() => {
+              unfinished--
+            })
+          )
         })))
 
         // The exit fails every request in flight at once, whatever the handshake or the requests are doing.
