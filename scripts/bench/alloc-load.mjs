@@ -41,7 +41,8 @@ if (era === "modern") {
   await post({ jsonrpc: "2.0", method: "notifications/initialized" }, headers)
   body = JSON.stringify({
     jsonrpc: "2.0",
-    id: 1,
+    // Unique ids: one legacy session refuses an id still in flight (a slow answer, a gateway's).
+    id: "[<id>]",
     method: "tools/call",
     params: { name: "echo", arguments: { text: "hello" } }
   })
@@ -52,6 +53,7 @@ const result = await autocannon({
   connections: 20,
   duration: Number(seconds),
   headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
-  body
+  body,
+  idReplacement: true
 })
 console.log(JSON.stringify({ total: result.requests.total, bad: result.non2xx + result.errors }))

@@ -1,6 +1,6 @@
 // node scripts/bench/gateway.mjs [--quick] [--duration S] [--warmup S] [--rounds N] [--connections 10,1]
 //                                [--gateways mcp-proxy,supergateway,ours] [--skip gateways,overhead,memory]
-//                                [--overhead-connections 50] [--overhead-rate R] [--sessions N] [--no-pin]
+//                                [--overhead-connections 50] [--overhead-rate R[,R...]] [--sessions N] [--no-pin]
 // (gateways: also mcp-proxy-stateless and supergateway-info; GATEWAY_BENCH_MAIN=path measures another build's
 // main.js as "ours")
 //
@@ -540,7 +540,7 @@ const writeConfig = (dir, name, config) => {
   return file
 }
 
-const benchOverhead = async ({ ours, connections, duration, warmup, rounds, rate, log, dir }) => {
+const benchOverhead = async ({ ours, connections, duration, warmup, rounds, rates, log, dir }) => {
   const port = await freePort()
   // The upstream shares CPU 0 with the load; the gateway has CPU 1.
   const upstream = await startNode("slow-upstream", [SLOW], undefined, {
@@ -551,7 +551,7 @@ const benchOverhead = async ({ ours, connections, duration, warmup, rounds, rate
   const rows = [] // { round, mode, rate, p50, p95, p99, rps, bad, gatewayCpuMs }
   try {
     const args = { text: TEXT }
-    const modes = [undefined, ...(rate > 0 ? [rate] : [])]
+    const modes = [undefined, ...rates]
     for (let round = 1; round <= rounds; round++) {
       for (const overallRate of modes) {
         const options = overallRate === undefined ? {} : { rate: overallRate }
@@ -761,7 +761,7 @@ const f3 = (x) => (Number.isFinite(x) ? x.toFixed(3) : "n/a")
 /**
  * Runs the gateway bench and returns its markdown lines (and the raw figures). Options: duration and warmup (s),
  * rounds, connectionsList, gateways (names of GATEWAYS), skip (a Set of "overhead", "memory"), overheadConnections,
- * overheadRate (0: closed loop only), sessions, log (a line printer).
+ * overheadRate (req/s offered, one number or a list; 0: closed loop only), sessions, log (a line printer).
  */
 export const runGatewayBench = async (options = {}) => {
   const {
@@ -778,6 +778,7 @@ export const runGatewayBench = async (options = {}) => {
     log = (line) => process.stderr.write(`${line}\n`)
   } = options
   pin = hasTaskset && options.pin !== false
+  const overheadRates = [overheadRate].flat().filter((rate) => rate > 0)
   for (const name of gateways) {
     if (GATEWAYS[name] === undefined) throw new Error(`unknown gateway ${name}; known: ${Object.keys(GATEWAYS)}`)
   }
@@ -858,7 +859,7 @@ export const runGatewayBench = async (options = {}) => {
           duration: overheadDuration,
           warmup,
           rounds,
-          rate: overheadRate,
+          rates: overheadRates,
           log,
           dir
         })
@@ -870,7 +871,7 @@ export const runGatewayBench = async (options = {}) => {
           "| load | path | req/s | p50 / p95 / p99 ms | gateway CPU ms/call | p95 overhead | bad |",
           "|---|---|---:|---|---:|---:|---:|"
         )
-        for (const rate of [undefined, ...(overheadRate > 0 ? [overheadRate] : [])]) {
+        for (const rate of [undefined, ...overheadRates]) {
           const tag = rate === undefined ? "closed loop" : `${rate} req/s offered`
           const direct = rows.filter((r) => r.mode === "direct" && r.rate === rate && r.failed === undefined)
           const through = rows.filter((r) => r.mode === "through" && r.rate === rate && r.failed === undefined)
@@ -884,7 +885,20 @@ export const runGatewayBench = async (options = {}) => {
           lines.push(row("direct", direct, "-"))
           if (through.length > 0) {
             const overhead = median(through.map((r) => r.p95)) / dP95 - 1
-            lines.push(row("through ours", through, `${(overhead * 100).toFixed(1)}% (target < 5%)`))
+            // Paired: through over direct of the same round (the machine's state drifts between rounds).
+            const paired = median(
+              through.flatMap((t) => {
+                const d = direct.find((r) => r.round === t.round)
+                return d === undefined ? [] : [t.p95 / d.p95 - 1]
+              })
+            )
+            lines.push(
+              row(
+                "through ours",
+                through,
+                `${(overhead * 100).toFixed(1)}% (paired ${(paired * 100).toFixed(1)}%; target < 5%)`
+              )
+            )
           }
           for (const r of rows.filter((r) => r.rate === rate && r.failed !== undefined)) {
             lines.push(`| ${tag} | ${r.mode}: failed: ${oneLine(r.failed, 200)} | | | | | |`)
@@ -943,7 +957,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     skip: new Set(flag("skip", "").split(",").filter(Boolean)),
     overheadConnections: Number(flag("overhead-connections", 50)),
     overheadDuration: Number(flag("overhead-duration", flag("duration", quick ? 3 : 10))),
-    overheadRate: Number(flag("overhead-rate", 0)),
+    overheadRate: String(flag("overhead-rate", "0")).split(",").map(Number),
     sessions: Number(flag("sessions", quick ? 50 : 200)),
     pin: !argv.includes("--no-pin")
   })
