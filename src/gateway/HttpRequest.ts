@@ -104,8 +104,9 @@ export const make = (
             res.on("data", (chunk: Buffer) => {
               size += chunk.length
               if (size > maxBytes) {
-                res.destroy()
-                return failed("protocol", `Upstream ${upstream} sent a response over ${maxBytes} bytes`)
+                // Failed first: destroying the response emits its own "cut off" at once.
+                failed("protocol", `Upstream ${upstream} sent a response over ${maxBytes} bytes`)
+                return res.destroy()
               }
               parts.push(chunk)
             })
