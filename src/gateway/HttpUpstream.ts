@@ -22,7 +22,6 @@
  */
 import { Deferred, Duration, Effect, Either, FiberId, Predicate, Schedule } from "effect"
 import type { Scope } from "effect"
-import type * as http from "node:http"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpMethod from "../protocol/McpMethod.js"
 import { MODERN_META } from "../protocol/McpSchema.js"
@@ -90,7 +89,7 @@ interface Connection {
 /** What one POST answered with, read whole: its status, headers and the JSON-RPC messages it carried. */
 interface Answer {
   readonly status: number
-  readonly res: http.IncomingMessage
+  readonly headers: HttpRequest.Headers
   readonly messages: ReadonlyArray<JsonRpc.Incoming>
 }
 
@@ -131,7 +130,9 @@ export const make = (
     }
 
     /** The messages of a response read whole (JSON, or SSE up to the first response). */
-    const readAnswer = ({ body, res, status }: HttpRequest.Response): Effect.Effect<Answer, Upstream.UpstreamError> =>
+    const readAnswer = (
+      { body, headers, res, status }: HttpRequest.Response
+    ): Effect.Effect<Answer, Upstream.UpstreamError> =>
       Effect.gen(function*() {
         const messages: Array<JsonRpc.Incoming> = []
         const take = (text: string) => {
@@ -151,7 +152,7 @@ export const make = (
         } else if (body.trim() !== "") {
           take(body)
         }
-        return { status, res, messages }
+        return { status, headers, messages }
       })
 
     const post = (headers: Record<string, string>, frame: string) => client.send("POST", headers, frame, readAnswer)
@@ -380,7 +381,7 @@ export const make = (
           if (Either.isLeft(declared)) {
             return yield* declared.left
           }
-          session = HttpRequest.header(answer.res, "mcp-session-id")
+          session = HttpRequest.header(answer, "mcp-session-id")
           version = declared.right.protocolVersion
           yield* write(JsonRpc.encodeNotification("notifications/initialized", undefined))
           return declared.right
