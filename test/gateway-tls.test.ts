@@ -75,10 +75,14 @@ describe("gateway in front of an HTTPS upstream (dist)", () => {
 
     const untrusted = await gateway(file, undefined)
     let secure: { state: string; reason?: string } | undefined
-    await until(async () => {
-      secure = (await readyOf(untrusted.port)).upstreams.secure
-      return secure?.state === "Down"
-    }, "the untrusted upstream reported Down", 10_000)
+    await until(
+      async () => {
+        secure = (await readyOf(untrusted.port)).upstreams.secure
+        return secure?.state === "Down"
+      },
+      "the untrusted upstream reported Down",
+      10_000
+    )
     assert.match(secure?.reason ?? "", /certificate/i)
     untrusted.child.kill("SIGTERM")
     assert.deepStrictEqual(await untrusted.exit, { code: 0, signal: null })
