@@ -45,6 +45,8 @@ export interface Session {
   roots: ListRootsResult | undefined
   /** Called once when the session ends (see `onEnd`); undefined until something asks. */
   endHooks?: Array<() => void> | undefined
+  /** Set when the session has ended (its end hooks ran): a hook registered later runs at once. */
+  ended?: true | undefined
 }
 
 /**
@@ -65,36 +67,43 @@ export const unsafeMake = (): Session => ({
  */
 export const make: Effect.Effect<Session> = Effect.sync(unsafeMake)
 
+const runHook = (hook: () => void): void => {
+  try {
+    hook()
+  } catch {
+    // A hook's own failure must not keep the others from running, nor the engine from closing.
+  }
+}
+
 /**
  * Runs `hook` (synchronously; it must not block) when the session ends: its engine's owner closes it (a
- * connection's end, a legacy HTTP session deleted, expired or shut down). A gateway reaps what it made for the
- * session here. A modern POST's shared session never ends: nothing is registered on it.
+ * connection's end, a legacy HTTP session deleted, expired or shut down). On a session that has already ended (a
+ * request that was still running when its session ended) the hook runs at once, so whatever it releases is never
+ * kept for a session that is gone. A gateway reaps what it made for the session here. A modern POST's shared
+ * session never ends: nothing is registered on it.
  *
  * @since 0.2.0
  * @category lifecycle
  */
 export const onEnd = (session: Session, hook: () => void): void => {
+  if (session.ended === true) return runHook(hook)
   if (session.endHooks === undefined) session.endHooks = []
   session.endHooks.push(hook)
 }
 
 /**
- * Runs and forgets the session's end hooks (the engine's `close`); a hook that throws is skipped.
+ * Ends the session: runs and forgets its end hooks (the engine's `close`); a hook that throws is skipped. A hook
+ * registered afterwards runs at once.
  *
  * @since 0.2.0
  * @category lifecycle
  */
 export const runEndHooks = (session: Session): void => {
+  session.ended = true
   const hooks = session.endHooks
   if (hooks === undefined) return
   session.endHooks = undefined
-  for (const hook of hooks) {
-    try {
-      hook()
-    } catch {
-      // A hook's own failure must not keep the others from running, nor the engine from closing.
-    }
-  }
+  for (const hook of hooks) runHook(hook)
 }
 
 const initializeParams = Schema.decodeUnknownEither(InitializeParams)
