@@ -87,6 +87,19 @@ interface Connection {
   readonly notify: (method: string, params: Upstream.Json | undefined) => Effect.Effect<void, Upstream.UpstreamError>
 }
 
+/** Where a legacy POST's event stream stands: its last event id and reconnection time (SEP-1699). */
+interface Mark {
+  lastEventId: string | undefined
+  retry: number | undefined
+}
+
+/** Resumptions in a row that bring no event before a request's stream is given up. */
+const RESUME_ATTEMPTS = 3
+/** The wait before resuming when the server set no `retry`. */
+const RESUME_DEFAULT_MILLIS = 1_000
+/** The longest wait before resuming, whatever `retry` says. */
+const RESUME_MAX_MILLIS = 10_000
+
 /** What one POST answered with, read whole: its status, headers and the JSON-RPC messages it carried. */
 interface Answer {
   readonly status: number
@@ -234,7 +247,7 @@ export const make = (
                   method,
                   params,
                   hooks,
-                  (_frame, pending) => answerInto(core, response, pending, false),
+                  (_frame, pending) => answerInto(core, response, pending, undefined),
                   { id }
                 )
                 : core.answerIn(response.body, id, method, response.status))
@@ -423,8 +436,9 @@ export const make = (
               method,
               params,
               hooks,
-              (frame, pending) =>
-                client.send(
+              (frame, pending) => {
+                const mark: Mark = { lastEventId: undefined, retry: undefined }
+                return client.send(
                   "POST",
                   headers(),
                   frame,
@@ -439,10 +453,18 @@ export const make = (
                         })
                       )
                     }
-                    return answerInto(core, response, pending, true)
+                    return answerInto(core, response, pending, mark)
                   },
                   { beforeAbort: core.cancel(pending) }
+                ).pipe(
+                  // SEP-1699: the stream ended (cleanly or cut off) before the answer, after an event id.
+                  Effect.catchIf(
+                    (error) =>
+                      error.reason === "closed" && !gone && mark.lastEventId !== undefined && !pending.stop.done(),
+                    (error) => resume(core, pending, mark, headers, error)
+                  )
                 )
+              }
             ).pipe(
               Effect.catchIf(
                 (error) => gone && !retried && error._tag === "UpstreamError",
@@ -516,27 +538,95 @@ export const make = (
       })
 
     /**
+     * SEP-1699 (2025-11-25): a legacy POST's event stream that ended, cleanly or cut off, before its answer but after
+     * an event id is resumed with a GET carrying `Last-Event-ID`, after the `retry` the server set (default 1 s, at
+     * most 10 s); what it brings relates to the same request, until the answer (a stream that ends again is resumed
+     * again, from its own last id). A refusal (a status other than 200, or not an event stream) gives up at once
+     * with `cause`, as do `RESUME_ATTEMPTS` attempts in a row that bring no event. The request's timeout (an
+     * interruption) aborts the wait or the GET.
+     */
+    const resume = (
+      core: ClientCore.Core,
+      pending: ClientCore.Pending,
+      mark: Mark,
+      headers: () => Record<string, string>,
+      cause: Upstream.UpstreamError
+    ): Effect.Effect<void, Upstream.UpstreamError> =>
+      Effect.gen(function*() {
+        const giveUp = (why: string) =>
+          new Upstream.UpstreamError({
+            upstream,
+            reason: cause.reason,
+            message: `${cause.message} (resuming it with Last-Event-ID: ${why})`
+          })
+        let fruitless = 0
+        while (!pending.stop.done()) {
+          if (fruitless >= RESUME_ATTEMPTS) return yield* giveUp(`${RESUME_ATTEMPTS} attempts brought nothing`)
+          const delay = Math.min(mark.retry ?? RESUME_DEFAULT_MILLIS, RESUME_MAX_MILLIS)
+          // The wait ends early if the answer comes another way (the session's GET stream, or the connection's end).
+          if (delay > 0) yield* Effect.timeoutOption(Effect.exit(Deferred.await(pending.answer)), delay)
+          if (pending.stop.done()) return
+          const from = mark.lastEventId!
+          let moved = false
+          const { "content-type": _c, ...rest } = headers()
+          const refusal = yield* client.send(
+            "GET",
+            { ...rest, accept: "text/event-stream", "last-event-id": from },
+            undefined,
+            ({ body, res, status }) => {
+              if (status !== 200) return Effect.succeed(`HTTP ${status}`)
+              if (body !== undefined) return Effect.succeed("not an event stream")
+              return HttpRequest.readSse(res, maxBytes, upstream, (event) => {
+                if (event.id !== mark.lastEventId) {
+                  moved = true
+                  mark.lastEventId = event.id
+                }
+                if (event.retry !== undefined) mark.retry = event.retry
+                if (event.data === "") return Effect.succeed(true)
+                moved = true
+                return Effect.map(core.receive(event.data, pending), () => !pending.stop.done())
+              }, pending.stop).pipe(Effect.ignore, Effect.as(undefined))
+            },
+            { beforeAbort: core.cancel(pending) }
+          ).pipe(Effect.catchAll(() => Effect.succeed(undefined)))
+          if (refusal !== undefined) return yield* giveUp(refusal)
+          fruitless = moved ? 0 : fruitless + 1
+          if (!pending.stop.done()) {
+            yield* Effect.logDebug("Upstream request stream ended before its answer: resuming").pipe(
+              Effect.annotateLogs({ upstream, id: pending.id, lastEventId: mark.lastEventId })
+            )
+          }
+        }
+      })
+
+    /**
      * Reads one request's answer into the core: JSON, or the POST's SSE stream (its messages related to the
      * request). A response that ends without the answer fails the request (closed), except a 202 (legacy: the
-     * answer comes on the GET stream).
+     * answer comes on the GET stream). `mark` (legacy only) records the stream's last event id and `retry`, for
+     * `resume`.
      */
     const answerInto = (
       core: ClientCore.Core,
       { body, res, status }: HttpRequest.Response,
       pending: ClientCore.Pending,
-      legacyEra: boolean
+      mark: Mark | undefined
     ): Effect.Effect<void, Upstream.UpstreamError> =>
       Effect.suspend(() => {
-        if (status === 202 && legacyEra) return Effect.void
+        if (status === 202 && mark !== undefined) return Effect.void
         const read = body === undefined
           ? HttpRequest.readSse(
             res,
             maxBytes,
             upstream,
-            (event) =>
-              event.data === ""
+            (event) => {
+              if (mark !== undefined) {
+                mark.lastEventId = event.id
+                mark.retry = event.retry
+              }
+              return event.data === ""
                 ? Effect.succeed(true)
-                : Effect.map(core.receive(event.data, pending), () => !pending.stop.done()),
+                : Effect.map(core.receive(event.data, pending), () => !pending.stop.done())
+            },
             pending.stop
           )
           : body.trim() === ""
