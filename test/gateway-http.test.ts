@@ -4,14 +4,19 @@
 // every message and replay them as an upstream.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
-import { CreateMessageRequestSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
+import {
+  CreateMessageRequestSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema
+} from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterEach, assert, describe, it } from "vitest"
 import type * as Upstream from "../src/gateway/Upstream.js"
-import { Gateway, McpHttpServer, Tape } from "../src/index.js"
+import * as Upstreams from "../src/gateway/Upstreams.js"
+import { Gateway, McpHttpServer, McpServer, Resource, Tape } from "../src/index.js"
 import * as Fake from "./support/FakeUpstream.js"
 import { connectSdk, resultText } from "./support/Sdk.js"
 import { until } from "./support/Wait.js"
@@ -168,6 +173,52 @@ describe("Gateway over HTTP", () => {
       await again.close()
     } finally {
       Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("a front client subscribed to a resource of a modern upstream hears it change (the upstream's listen stream)", async () => {
+    // The upstream: built with this library (it speaks 2026-07-28, so the gateway takes it as modern), with a
+    // resource whose text changes.
+    let text = "first"
+    const upstream = ManagedRuntime.make(
+      McpHttpServer.layer({ port: 0, shutdownTimeout: "1 second" }).pipe(
+        Layer.provideMerge(
+          McpServer.resource(
+            Resource.make({ uri: "note://one", name: "one", mimeType: "text/plain", read: Effect.sync(() => text) })
+          ).pipe(Layer.provideMerge(McpServer.layer({ name: "notes", version: "1.0.0" })))
+        )
+      )
+    )
+    runtimes.push(upstream as ManagedRuntime.ManagedRuntime<unknown, unknown>)
+    const info = await upstream.runPromise(McpHttpServer.McpHttpServer)
+    const config: Upstream.HttpConfig = {
+      name: "notes",
+      type: "http",
+      url: info.url,
+      headers: {},
+      isolation: "shared",
+      maxSessions: 10,
+      timeoutMillis: 10_000,
+      maxInFlight: 10
+    }
+    const { url } = await start({ upstreams: [config], connect: Upstreams.make })
+    const client = await connectSdk(url, "subscriber")
+    const updated: Array<string> = []
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, async (n) => {
+      updated.push(n.params.uri)
+    })
+    try {
+      assert.deepStrictEqual((await client.listResources()).resources.map((r) => r.uri), ["note://one"])
+      await client.subscribeResource({ uri: "note://one" })
+      text = "second"
+      // Once subscribed, the upstream's very next update reaches the front client.
+      await upstream.runPromise(McpServer.resourceUpdated("note://one"))
+      await until(() => updated.length > 0, "notifications/resources/updated on the front client", 5_000)
+      assert.deepStrictEqual(updated, ["note://one"])
+      const read = await client.readResource({ uri: "note://one" })
+      assert.strictEqual((read.contents[0] as { text: string }).text, "second")
+    } finally {
+      await client.close()
     }
   })
 })

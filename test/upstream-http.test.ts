@@ -9,7 +9,7 @@ import * as http from "node:http"
 import * as HttpUpstream from "../src/gateway/HttpUpstream.js"
 import type * as Upstream from "../src/gateway/Upstream.js"
 import * as Upstreams from "../src/gateway/Upstreams.js"
-import { McpContext, McpHttpServer, McpServer, Tool } from "../src/index.js"
+import { McpContext, McpHttpServer, McpServer, Resource, Tool } from "../src/index.js"
 import { startServer } from "./fixtures/MainProcess.js"
 import { alive, common, freePort, recorder, textOf, waitUntil } from "./fixtures/UpstreamHarness.js"
 import { startEverything } from "./fixtures/UpstreamServers.js"
@@ -315,7 +315,10 @@ const library = (parts: ReadonlyArray<Layer.Layer<never, never, McpServer.McpSer
         )
       )
     ),
-    (context) => Context.get(context, McpHttpServer.McpHttpServer)
+    (context) => ({
+      ...Context.get(context, McpHttpServer.McpHttpServer),
+      mcp: Context.get(context, McpServer.McpServer)
+    })
   )
 
 /** A scripted node:http upstream for the Scope: `handle` answers every request (bodies read whole). */
@@ -453,4 +456,64 @@ describe("http upstream: legacy POST stream resumption (SEP-1699)", () => {
       assert.isBelow(Date.now() - started, 2_000)
       assert.strictEqual(upstream.inFlight(), 0)
     }).pipe(Effect.scoped))
+})
+
+/** Polls an Effect every 20 ms on real time until it is true; fails naming `what` after 10 s. */
+const eventually = (check: Effect.Effect<boolean>, what: string) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 500; i++) {
+      if (yield* check) return
+      yield* Effect.sleep(20)
+    }
+    return yield* Effect.fail(new Error(`Timed out waiting for ${what}`))
+  })
+
+describe("http upstream: modern resource subscriptions (on the subscriptions/listen stream)", () => {
+  it.live("resources/subscribe and unsubscribe change the set the listen stream carries; updates reach the events", () => {
+    const recorded = recorder()
+    return Effect.gen(function*() {
+      const note = (name: string) =>
+        McpServer.resource(Resource.make({ uri: `note://${name}`, name, read: Effect.succeed(name) }))
+      const server = yield* library([note("a"), note("b"), note("c")])
+      const upstream = yield* HttpUpstream.make(httpConfig("lib", server.url), recorded.events, { era: "modern" })
+      assert.strictEqual((yield* upstream.ready).era, "modern")
+      const updated = () =>
+        recorded.notifications.filter((n) => n.method === "notifications/resources/updated").map((n) => n.params?.uri)
+      // Answered once the upstream acknowledged a listen stream that carries the URI.
+      assert.deepStrictEqual(yield* upstream.request("resources/subscribe", { uri: "note://a" }), {})
+      assert.strictEqual(yield* server.mcp.resourceUpdated("note://a"), 1)
+      yield* waitUntil(() => updated().length === 1, "the update of note://a")
+      yield* upstream.request("resources/subscribe", { uri: "note://b" })
+      // The stream it replaced is closed: one subscriber upstream.
+      yield* eventually(Effect.map(server.mcp.resourceUpdated("note://b"), (n) => n === 1), "one listen stream")
+      yield* waitUntil(() => updated().includes("note://b"), "the update of note://b")
+      yield* upstream.request("resources/unsubscribe", { uri: "note://a" })
+      // Acknowledged after the unsubscription: the stream now carries b and c only.
+      yield* upstream.request("resources/subscribe", { uri: "note://c" })
+      // The stream with a closes once the one without it is acknowledged (meanwhile an update may come twice).
+      yield* eventually(Effect.map(server.mcp.resourceUpdated("note://a"), (n) => n === 0), "the stream with a closed")
+      assert.strictEqual(yield* server.mcp.resourceUpdated("note://c"), 1)
+      const before = updated().length
+      assert.strictEqual(yield* server.mcp.resourceUpdated("note://a"), 0)
+      yield* server.mcp.resourceUpdated("note://b")
+      yield* waitUntil(() => updated().slice(before).includes("note://b"), "the update of note://b")
+      assert.notInclude(updated().slice(before), "note://a")
+
+      // Bounded: 1,000 subscriptions at most (b and c, and 998 of these, taken by streams re-opened meanwhile).
+      const many = yield* Effect.all(
+        Array.from(
+          { length: 1_000 },
+          (_, i) => Effect.either(upstream.request("resources/subscribe", { uri: `x://${i}` }))
+        ),
+        { concurrency: "unbounded" }
+      )
+      assert.strictEqual(many.filter((e) => e._tag === "Right").length, 998)
+      const refused = many.flatMap((e) => (e._tag === "Left" ? [e.left.message] : []))
+      assert.deepStrictEqual(refused, [
+        "Upstream lib: 1000 resource subscriptions already",
+        "Upstream lib: 1000 resource subscriptions already"
+      ])
+      yield* eventually(Effect.map(server.mcp.resourceUpdated("x://997"), (n) => n === 1), "x://997 carried")
+    }).pipe(Effect.scoped)
+  })
 })

@@ -20,7 +20,7 @@
  *
  * @since 0.2.0
  */
-import { Deferred, Duration, Effect, Either, FiberId, Predicate, Schedule } from "effect"
+import { Deferred, Duration, Effect, Either, Fiber, FiberId, Predicate, Queue, Schedule } from "effect"
 import type { Scope } from "effect"
 import type * as http from "node:http"
 import * as JsonRpc from "../protocol/JsonRpc.js"
@@ -92,6 +92,26 @@ interface Mark {
   lastEventId: string | undefined
   retry: number | undefined
 }
+
+/** A resource subscription waiting for a listen stream's acknowledgement (of `version` or later). */
+interface Waiter {
+  readonly uri: string
+  readonly version: number
+  readonly done: Deferred.Deferred<void, Upstream.UpstreamError>
+}
+
+/** The resource subscriptions of a modern connection (see `makeSubscriptions`). */
+interface Subscriptions {
+  readonly uris: ReadonlySet<string>
+  readonly changed: Queue.Queue<void>
+  readonly version: number
+  readonly honoured: Set<string>
+  readonly acknowledged: (version: number, honoured: ReadonlyArray<string>) => void
+  readonly refused: (version: number, why: string) => void
+}
+
+/** Most resource subscriptions one modern upstream connection carries (what this library's server honours). */
+const MAX_SUBSCRIPTIONS = 1_000
 
 /** Resumptions in a row that bring no event before a request's stream is given up. */
 const RESUME_ATTEMPTS = 3
@@ -303,61 +323,236 @@ export const make = (
             }
           )
 
-        const listen = subscriptions(declared.capabilities)
-        if (listen !== undefined) yield* Effect.forkScoped(listenLoop(core, listen))
+        yield* Effect.forkScoped(listenLoop(core, listChanged(declared.capabilities), subscriptions))
 
         return {
-          request: (method, params, hooks) => round(method, withModernMeta(params), hooks, maxRounds),
+          // A modern upstream has no resources/subscribe: its subscriptions ride on the listen stream.
+          request: (method, params, hooks) =>
+            method === "resources/subscribe"
+              ? subscriptions.subscribe(params)
+              : method === "resources/unsubscribe"
+              ? subscriptions.unsubscribe(params)
+              : round(method, withModernMeta(params), hooks, maxRounds),
           notify
         } satisfies Connection
       })
 
-    const subscriptions = (capabilities: Upstream.Json) => {
-      const listChanged = (key: string) => {
+    /**
+     * The resource subscriptions of a modern connection: a bounded set of URIs that its `subscriptions/listen`
+     * stream carries (`notifications.resourceSubscriptions`). A change re-opens the stream with the new set; the
+     * stream it replaces is closed once the new one is acknowledged (no gap; an update may come twice meanwhile).
+     * `resources/subscribe` waits for an acknowledgement that names its URI (else fails: not honoured, or the
+     * stream refused); `resources/unsubscribe` answers at once.
+     */
+    const makeSubscriptions = Effect.gen(function*() {
+      const uris = new Set<string>()
+      const waiting = new Set<Waiter>()
+      const changed = yield* Queue.dropping<void>(1)
+      const state = {
+        uris,
+        changed,
+        version: 0,
+        /** What the serving stream's acknowledgement honoured. */
+        honoured: new Set<string>(),
+        /** A stream carrying `version` was acknowledged with `honoured` (the URIs it takes). */
+        acknowledged: (version: number, honoured: ReadonlyArray<string>) => {
+          state.honoured = new Set(honoured)
+          for (const waiter of waiting) {
+            if (waiter.version > version) continue
+            waiting.delete(waiter)
+            Deferred.unsafeDone(
+              waiter.done,
+              state.honoured.has(waiter.uri)
+                ? Effect.void
+                : Effect.fail(protocolError(`the listen stream did not take the subscription to ${waiter.uri}`))
+            )
+          }
+        },
+        /** A stream carrying `version` ended before its acknowledgement. */
+        refused: (version: number, why: string) => {
+          for (const waiter of waiting) {
+            if (waiter.version > version) continue
+            waiting.delete(waiter)
+            Deferred.unsafeDone(
+              waiter.done,
+              Effect.fail(protocolError(`subscriptions/listen for ${waiter.uri} was refused: ${why}`))
+            )
+          }
+        },
+        subscribe: (params: Upstream.Json | undefined): Effect.Effect<Upstream.Json, Upstream.UpstreamError> =>
+          Effect.suspend(() => {
+            const uri = params?.uri
+            if (typeof uri !== "string") return Effect.fail(protocolError("resources/subscribe without a uri"))
+            if (!uris.has(uri)) {
+              if (uris.size >= MAX_SUBSCRIPTIONS) {
+                return Effect.fail(
+                  new Upstream.UpstreamError({
+                    upstream,
+                    reason: "busy",
+                    message: `Upstream ${upstream}: ${MAX_SUBSCRIPTIONS} resource subscriptions already`
+                  })
+                )
+              }
+              uris.add(uri)
+              state.version++
+              Queue.unsafeOffer(changed, undefined)
+            } else if (state.honoured.has(uri)) {
+              return Effect.succeed({})
+            }
+            const waiter: Waiter = { uri, version: state.version, done: Deferred.unsafeMake(FiberId.none) }
+            waiting.add(waiter)
+            return Effect.ensuring(
+              Effect.as(Deferred.await(waiter.done), {}),
+              Effect.sync(() => waiting.delete(waiter))
+            )
+          }),
+        unsubscribe: (params: Upstream.Json | undefined): Effect.Effect<Upstream.Json> =>
+          Effect.sync(() => {
+            const uri = params?.uri
+            if (typeof uri !== "string" || !uris.delete(uri)) return {}
+            state.honoured.delete(uri)
+            state.version++
+            Queue.unsafeOffer(changed, undefined)
+            // A subscription still waiting for its acknowledgement is superseded.
+            for (const waiter of waiting) {
+              if (waiter.uri !== uri) continue
+              waiting.delete(waiter)
+              Deferred.unsafeDone(waiter.done, Effect.void)
+            }
+            return {}
+          })
+      }
+      return state
+    })
+
+    const listChanged = (capabilities: Upstream.Json) => {
+      const offers = (key: string) => {
         const capability = capabilities[key]
         return Predicate.isRecord(capability) && capability.listChanged === true
       }
       const wanted = {
-        ...(listChanged("tools") ? { toolsListChanged: true } : {}),
-        ...(listChanged("prompts") ? { promptsListChanged: true } : {}),
-        ...(listChanged("resources") ? { resourcesListChanged: true } : {})
+        ...(offers("tools") ? { toolsListChanged: true } : {}),
+        ...(offers("prompts") ? { promptsListChanged: true } : {}),
+        ...(offers("resources") ? { resourcesListChanged: true } : {})
       }
       return Object.keys(wanted).length === 0 ? undefined : wanted
     }
 
-    /** The `subscriptions/listen` stream, re-opened (after a backoff) whenever it ends. */
-    const listenLoop = (core: ClientCore.Core, notifications: Upstream.Json) =>
+    /**
+     * One `subscriptions/listen` stream, read to its end: `acknowledged` runs with the URIs its acknowledgement
+     * honoured, the other notifications go to the events. Its result says why it was refused (undefined when it
+     * was an event stream).
+     */
+    const listenOnce = (
+      core: ClientCore.Core,
+      notifications: Upstream.Json,
+      acknowledged: (honoured: ReadonlyArray<string>) => Effect.Effect<void>
+    ): Effect.Effect<string | undefined> =>
+      Effect.suspend(() => {
+        const id = core.nextId()
+        const params = withModernMeta({ notifications })
+        return client.send(
+          "POST",
+          modernHeaders("subscriptions/listen", params),
+          JsonRpc.encodeRequest(id, "subscriptions/listen", params),
+          ({ body, res, status }) => {
+            if (body !== undefined) return Effect.succeed(refusalOf(status, body))
+            return Effect.as(
+              HttpRequest.readSse(res, maxBytes, upstream, (event) => {
+                const parsed = event.data === "" ? undefined : JsonRpc.parse(event.data)
+                if (parsed === undefined || Either.isLeft(parsed)) return Effect.succeed(true)
+                const message = JsonRpc.decode(parsed.right)
+                if (message._tag === "Response") return Effect.succeed(false)
+                if (message._tag !== "Notification") return Effect.succeed(true)
+                if (message.method === "notifications/subscriptions/acknowledged") {
+                  const honoured = message.params?.notifications
+                  const uris = Predicate.isRecord(honoured) ? honoured.resourceSubscriptions : undefined
+                  return Effect.as(
+                    acknowledged(Array.isArray(uris) ? uris.filter(Predicate.isString) : []),
+                    true
+                  )
+                }
+                return Effect.as(events.notification(message.method, message.params), true)
+              }).pipe(Effect.ignore),
+              undefined
+            )
+          }
+        ).pipe(Effect.catchAll((error) => Effect.succeed(error.message)))
+      })
+
+    /**
+     * The `subscriptions/listen` stream (list_changed the upstream offers, and the resource subscriptions),
+     * re-opened (after a backoff) whenever it ends, and with the new set whenever the subscriptions change: the
+     * stream it replaces is closed once the new one is acknowledged. None is open while nothing is wanted.
+     */
+    const listenLoop = (
+      core: ClientCore.Core,
+      lists: Upstream.Json | undefined,
+      subscriptions: Subscriptions
+    ) =>
       Effect.gen(function*() {
         const driver = yield* Schedule.driver(Lifecycle.backoff({ restartBaseMillis: 500, restartMaxMillis: 30_000 }))
+        // The acknowledged stream now carrying the notifications.
+        let serving: Fiber.RuntimeFiber<string | undefined> | undefined
+        subscriptions.honoured.clear()
         while (true) {
-          const id = core.nextId()
-          const params = withModernMeta({ notifications })
-          const opened = yield* client.send(
-            "POST",
-            modernHeaders("subscriptions/listen", params),
-            JsonRpc.encodeRequest(id, "subscriptions/listen", params),
-            ({ body, res }) => {
-              if (body !== undefined) return Effect.succeed(false)
-              return Effect.as(
-                HttpRequest.readSse(res, maxBytes, upstream, (event) => {
-                  const parsed = event.data === "" ? undefined : JsonRpc.parse(event.data)
-                  if (parsed === undefined || Either.isLeft(parsed)) return Effect.succeed(true)
-                  const message = JsonRpc.decode(parsed.right)
-                  if (message._tag === "Response") return Effect.succeed(false)
-                  if (message._tag !== "Notification") return Effect.succeed(true)
-                  if (message.method === "notifications/subscriptions/acknowledged") {
-                    return Effect.as(driver.reset, true)
-                  }
-                  return Effect.as(events.notification(message.method, message.params), true)
-                }),
-                true
+          const version = subscriptions.version
+          const uris = [...subscriptions.uris]
+          if (lists === undefined && uris.length === 0) {
+            if (serving !== undefined) yield* Fiber.interrupt(serving)
+            serving = undefined
+            subscriptions.honoured.clear()
+            yield* Queue.take(subscriptions.changed)
+            continue
+          }
+          const acked = Deferred.unsafeMake<void>(FiberId.none)
+          const stream = yield* Effect.fork(listenOnce(
+            core,
+            { ...lists, ...(uris.length > 0 ? { resourceSubscriptions: uris } : {}) },
+            (honoured) =>
+              Effect.zipRight(
+                driver.reset,
+                Effect.sync(() => {
+                  subscriptions.acknowledged(version, honoured)
+                  Deferred.unsafeDone(acked, Effect.void)
+                })
               )
-            }
-          ).pipe(Effect.catchAll(() => Effect.succeed(false)))
-          if (!opened) yield* Effect.logDebug("Upstream listen stream refused").pipe(Effect.annotateLogs({ upstream }))
+          ))
+          const opened = yield* Effect.raceFirst(
+            Effect.as(Deferred.await(acked), undefined),
+            Effect.map(Fiber.join(stream), (why) => why ?? "it ended before its acknowledgement")
+          )
+          if (opened === undefined) {
+            // The new stream carries everything now: the one it replaces closes.
+            if (serving !== undefined) yield* Fiber.interrupt(serving)
+            serving = stream
+            let next: "changed" | "ended"
+            do {
+              next = yield* Effect.raceFirst(
+                Effect.as(Fiber.await(stream), "ended" as const),
+                Effect.as(Queue.take(subscriptions.changed), "changed" as const)
+              )
+            } while (next === "changed" && subscriptions.version === version)
+            if (next === "changed") continue
+            serving = undefined
+          } else {
+            subscriptions.refused(version, opened)
+            yield* Effect.logDebug("Upstream listen stream refused").pipe(
+              Effect.annotateLogs({ upstream, reason: opened })
+            )
+          }
           yield* Effect.ignore(driver.next(undefined))
         }
       })
+
+    /** Why a listen request was answered without a stream: its status and JSON-RPC error, if any. */
+    const refusalOf = (status: number, body: string): string => {
+      const parsed = JsonRpc.parse(body)
+      const message = Either.isRight(parsed) ? JsonRpc.decode(parsed.right) : undefined
+      return message?._tag === "Response" && message.error !== undefined
+        ? `HTTP ${status}: ${message.error.message}`
+        : `HTTP ${status}`
+    }
 
     // -- legacy -------------------------------------------------------------------------------------------------
 
@@ -648,6 +843,8 @@ export const make = (
 
     // -- supervision --------------------------------------------------------------------------------------------
 
+    // A modern upstream's resource subscriptions outlive its connections: a new one's listen stream carries them.
+    const subscriptions = yield* makeSubscriptions
     const era = options.era ?? "auto"
     // A request that could not reach the upstream at all ends the connection: Down, then reached again (the era
     // detected anew) after the backoff.
