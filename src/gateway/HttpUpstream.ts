@@ -93,6 +93,13 @@ interface Mark {
   retry: number | undefined
 }
 
+/** Resumes a legacy request's event stream that ended before its answer (`cause`: how it ended). */
+type Resumer = (
+  pending: ClientCore.Pending,
+  mark: Mark,
+  cause: Upstream.UpstreamError
+) => Effect.Effect<void, Upstream.UpstreamError>
+
 /** A resource subscription waiting for a listen stream's acknowledgement (of `version` or later). */
 interface Waiter {
   readonly uri: string
@@ -611,6 +618,8 @@ export const make = (
           maxPending: config.maxInFlight + 16
         })
 
+        const resumer: Resumer = (pending, mark, cause) => resume(core, pending, mark, headers, cause)
+
         const reinitializing = yield* Effect.makeSemaphore(1)
         const reinitialize = (stale: string | undefined) =>
           reinitializing.withPermits(1)(Effect.suspend(() => {
@@ -631,9 +640,8 @@ export const make = (
               method,
               params,
               hooks,
-              (frame, pending) => {
-                const mark: Mark = { lastEventId: undefined, retry: undefined }
-                return client.send(
+              (frame, pending) =>
+                client.send(
                   "POST",
                   headers(),
                   frame,
@@ -648,18 +656,10 @@ export const make = (
                         })
                       )
                     }
-                    return answerInto(core, response, pending, mark)
+                    return answerInto(core, response, pending, resumer)
                   },
                   { beforeAbort: core.cancel(pending) }
-                ).pipe(
-                  // SEP-1699: the stream ended (cleanly or cut off) before the answer, after an event id.
-                  Effect.catchIf(
-                    (error) =>
-                      error.reason === "closed" && !gone && mark.lastEventId !== undefined && !pending.stop.done(),
-                    (error) => resume(core, pending, mark, headers, error)
-                  )
                 )
-              }
             ).pipe(
               Effect.catchIf(
                 (error) => gone && !retried && error._tag === "UpstreamError",
@@ -797,19 +797,37 @@ export const make = (
     /**
      * Reads one request's answer into the core: JSON, or the POST's SSE stream (its messages related to the
      * request). A response that ends without the answer fails the request (closed), except a 202 (legacy: the
-     * answer comes on the GET stream). `mark` (legacy only) records the stream's last event id and `retry`, for
-     * `resume`.
+     * answer comes on the GET stream) and, legacy too (`resumable`), an event stream that ended, cleanly or cut
+     * off, after an event id: that one is resumed (SEP-1699).
      */
     const answerInto = (
       core: ClientCore.Core,
       { body, res, status }: HttpRequest.Response,
       pending: ClientCore.Pending,
-      mark: Mark | undefined
+      resumable: Resumer | undefined
     ): Effect.Effect<void, Upstream.UpstreamError> =>
       Effect.suspend(() => {
-        if (status === 202 && mark !== undefined) return Effect.void
-        const read = body === undefined
-          ? HttpRequest.readSse(
+        if (status === 202 && resumable !== undefined) return Effect.void
+        const answered = () =>
+          pending.stop.done()
+            ? Effect.void
+            : Effect.fail(
+              new Upstream.UpstreamError({
+                upstream,
+                reason: status >= 200 && status < 300 ? "closed" : "protocol",
+                message: status >= 200 && status < 300
+                  ? `Upstream ${upstream}: the response ended without an answer`
+                  : `Upstream ${upstream}: HTTP ${status}`
+              })
+            )
+        if (body !== undefined) {
+          return Effect.flatMap(body.trim() === "" ? Effect.void : core.receive(body, pending), answered)
+        }
+        const mark: Mark | undefined = resumable === undefined
+          ? undefined
+          : { lastEventId: undefined, retry: undefined }
+        const read = Effect.flatMap(
+          HttpRequest.readSse(
             res,
             maxBytes,
             upstream,
@@ -823,22 +841,18 @@ export const make = (
                 : Effect.map(core.receive(event.data, pending), () => !pending.stop.done())
             },
             pending.stop
+          ),
+          answered
+        )
+        return mark === undefined
+          ? read
+          : Effect.catchIf(
+            read,
+            (error) =>
+              error.reason === "closed" && status === 200 && mark.lastEventId !== undefined &&
+              !pending.stop.done(),
+            (error) => resumable!(pending, mark, error)
           )
-          : body.trim() === ""
-          ? Effect.void
-          : core.receive(body, pending)
-        return Effect.flatMap(read, () =>
-          pending.stop.done()
-            ? Effect.void
-            : Effect.fail(
-              new Upstream.UpstreamError({
-                upstream,
-                reason: status >= 200 && status < 300 ? "closed" : "protocol",
-                message: status >= 200 && status < 300
-                  ? `Upstream ${upstream}: the response ended without an answer`
-                  : `Upstream ${upstream}: HTTP ${status}`
-              })
-            ))
       })
 
     // -- supervision --------------------------------------------------------------------------------------------
