@@ -18,7 +18,9 @@ import type * as Upstream from "../src/gateway/Upstream.js"
 import * as Upstreams from "../src/gateway/Upstreams.js"
 import { Gateway, McpHttpServer, McpServer, Resource, Tape } from "../src/index.js"
 import * as Fake from "./support/FakeUpstream.js"
+import { JSON_AND_SSE, modernHeaders, modernMeta } from "./support/Messages.js"
 import { connectSdk, resultText } from "./support/Sdk.js"
+import { messagesOf, readSse } from "./support/Sse.js"
 import { until } from "./support/Wait.js"
 
 const runtimes: Array<ManagedRuntime.ManagedRuntime<unknown, unknown>> = []
@@ -183,8 +185,11 @@ describe("Gateway over HTTP", () => {
     const upstream = ManagedRuntime.make(
       McpHttpServer.layer({ port: 0, shutdownTimeout: "1 second" }).pipe(
         Layer.provideMerge(
-          McpServer.resource(
-            Resource.make({ uri: "note://one", name: "one", mimeType: "text/plain", read: Effect.sync(() => text) })
+          Layer.merge(
+            McpServer.resource(
+              Resource.make({ uri: "note://one", name: "one", mimeType: "text/plain", read: Effect.sync(() => text) })
+            ),
+            McpServer.resource(Resource.make({ uri: "note://two", name: "two", read: Effect.succeed("two") }))
           ).pipe(Layer.provideMerge(McpServer.layer({ name: "notes", version: "1.0.0" })))
         )
       )
@@ -208,7 +213,7 @@ describe("Gateway over HTTP", () => {
       updated.push(n.params.uri)
     })
     try {
-      assert.deepStrictEqual((await client.listResources()).resources.map((r) => r.uri), ["note://one"])
+      assert.deepStrictEqual((await client.listResources()).resources.map((r) => r.uri), ["note://one", "note://two"])
       await client.subscribeResource({ uri: "note://one" })
       text = "second"
       // Once subscribed, the upstream's very next update reaches the front client.
@@ -217,6 +222,32 @@ describe("Gateway over HTTP", () => {
       assert.deepStrictEqual(updated, ["note://one"])
       const read = await client.readResource({ uri: "note://one" })
       assert.strictEqual((read.contents[0] as { text: string }).text, "second")
+
+      // A modern front client's subscriptions/listen: its resourceSubscriptions reach the upstream's stream too.
+      const listen = await fetch(url, {
+        method: "POST",
+        headers: { ...JSON_AND_SSE, ...modernHeaders("subscriptions/listen") },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 7,
+          method: "subscriptions/listen",
+          params: { notifications: { resourceSubscriptions: ["note://two"] }, _meta: modernMeta }
+        })
+      })
+      assert.strictEqual(listen.status, 200)
+      const stream = readSse(listen)
+      try {
+        const methods = () => messagesOf(stream.events).map((m) => `${m.method} ${m.params?.uri ?? ""}`.trim())
+        await stream.readUntil(() => methods().includes("notifications/subscriptions/acknowledged"))
+        await upstream.runPromise(McpServer.resourceUpdated("note://two"))
+        await stream.readUntil(() => methods().includes("notifications/resources/updated note://two"))
+        assert.deepStrictEqual(methods(), [
+          "notifications/subscriptions/acknowledged",
+          "notifications/resources/updated note://two"
+        ])
+      } finally {
+        await stream.cancel()
+      }
     } finally {
       await client.close()
     }

@@ -516,4 +516,41 @@ describe("http upstream: modern resource subscriptions (on the subscriptions/lis
       yield* eventually(Effect.map(server.mcp.resourceUpdated("x://997"), (n) => n === 1), "x://997 carried")
     }).pipe(Effect.scoped)
   })
+
+  it.live("an upstream that refuses subscriptions/listen: the subscription fails with its reason, and is dropped", () =>
+    Effect.gen(function*() {
+      let listens = 0
+      const server = yield* scripted((_req, body, res) => {
+        const message = JSON.parse(body)
+        const answer = (status: number, reply: object) =>
+          res.writeHead(status, { "content-type": "application/json" }).end(
+            JSON.stringify({ jsonrpc: "2.0", id: message.id, ...reply })
+          )
+        if (message.method === "server/discover") {
+          return answer(200, {
+            result: { supportedVersions: ["2026-07-28"], capabilities: { resources: { subscribe: true } } }
+          })
+        }
+        if (message.method === "subscriptions/listen") listens++
+        answer(404, { error: { code: -32601, message: `Method not found: ${message.method}` } })
+      })
+      const port = (server.address() as { port: number }).port
+      const upstream = yield* HttpUpstream.make(
+        httpConfig("scripted", `http://127.0.0.1:${port}/mcp`),
+        recorder().events,
+        { era: "modern" }
+      )
+      yield* upstream.ready
+      // Nothing wanted yet (no list_changed offered, no subscription): no listen stream.
+      yield* Effect.sleep(100)
+      assert.strictEqual(listens, 0)
+      const error = yield* Effect.flip(upstream.request("resources/subscribe", { uri: "note://a" }))
+      assert.strictEqual(
+        error.message,
+        "Upstream scripted: subscriptions/listen for note://a was refused: HTTP 404: Method not found: subscriptions/listen"
+      )
+      // The set is empty again: the listen stream is not re-opened.
+      yield* Effect.sleep(1_200)
+      assert.strictEqual(listens, 1)
+    }).pipe(Effect.scoped))
 })

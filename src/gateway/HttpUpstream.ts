@@ -348,8 +348,8 @@ export const make = (
      * The resource subscriptions of a modern connection: a bounded set of URIs that its `subscriptions/listen`
      * stream carries (`notifications.resourceSubscriptions`). A change re-opens the stream with the new set; the
      * stream it replaces is closed once the new one is acknowledged (no gap; an update may come twice meanwhile).
-     * `resources/subscribe` waits for an acknowledgement that names its URI (else fails: not honoured, or the
-     * stream refused); `resources/unsubscribe` answers at once.
+     * `resources/subscribe` waits for an acknowledgement that names its URI (else fails, and the URI leaves the
+     * set: not honoured, or the stream refused); `resources/unsubscribe` answers at once.
      */
     const makeSubscriptions = Effect.gen(function*() {
       const uris = new Set<string>()
@@ -367,19 +367,23 @@ export const make = (
           for (const waiter of waiting) {
             if (waiter.version > version) continue
             waiting.delete(waiter)
-            Deferred.unsafeDone(
-              waiter.done,
-              state.honoured.has(waiter.uri)
-                ? Effect.void
-                : Effect.fail(protocolError(`the listen stream did not take the subscription to ${waiter.uri}`))
-            )
+            if (state.honoured.has(waiter.uri)) {
+              Deferred.unsafeDone(waiter.done, Effect.void)
+            } else {
+              uris.delete(waiter.uri)
+              Deferred.unsafeDone(
+                waiter.done,
+                Effect.fail(protocolError(`the listen stream did not take the subscription to ${waiter.uri}`))
+              )
+            }
           }
         },
-        /** A stream carrying `version` ended before its acknowledgement. */
+        /** A stream carrying `version` ended before its acknowledgement: its new subscriptions are dropped. */
         refused: (version: number, why: string) => {
           for (const waiter of waiting) {
             if (waiter.version > version) continue
             waiting.delete(waiter)
+            uris.delete(waiter.uri)
             Deferred.unsafeDone(
               waiter.done,
               Effect.fail(protocolError(`subscriptions/listen for ${waiter.uri} was refused: ${why}`))
