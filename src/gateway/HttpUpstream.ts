@@ -8,10 +8,14 @@
  * - **Modern.** Each request is a stateless POST carrying `_meta` and the headers (`Mcp-Name` for the named
  *   methods); the answer is JSON or the POST's own SSE stream (its notifications related to the request). An
  *   `input_required` result is answered through `hooks.request` (else `Events.request`) and the request retried
- *   with `inputResponses` and the `requestState` echoed. Cancelling aborts the POST. `list_changed` arrives on a
- *   `subscriptions/listen` stream that is re-opened whenever it ends.
+ *   with `inputResponses` and the `requestState` echoed. Cancelling aborts the POST. `list_changed` and resource
+ *   updates arrive on a `subscriptions/listen` stream that is re-opened whenever it ends; `resources/subscribe` and
+ *   `unsubscribe` (which a modern server does not have) change the set of URIs it carries (at most 1,000; a change
+ *   re-opens it, the old one closed once the new one is acknowledged).
  * - **Legacy.** Requests POST with the session id and `MCP-Protocol-Version`; answers as JSON or SSE (what comes on
- *   a POST's stream relates to its request; the upstream's requests are answered by POSTing the response); a GET
+ *   a POST's stream relates to its request; the upstream's requests are answered by POSTing the response); a
+ *   POST's stream that ends before its answer after an event id is resumed with GET + `Last-Event-ID` (SEP-1699:
+ *   after its `retry`, at most 10 s; a refusal or 3 attempts in a row that bring nothing give up); a GET
  *   stream carries the rest (re-opened with `Last-Event-ID` and a backoff; 405 means the server offers none); a 404
  *   re-initializes once and retries; cancelling sends `notifications/cancelled`; closing the Scope DELETEs the
  *   session.
@@ -776,7 +780,7 @@ export const make = (
               if (status !== 200) return Effect.succeed(`HTTP ${status}`)
               if (body !== undefined) return Effect.succeed("not an event stream")
               return HttpRequest.readSse(res, maxBytes, upstream, (event) => {
-                if (event.id !== mark.lastEventId) {
+                if (event.id !== undefined && event.id !== mark.lastEventId) {
                   moved = true
                   mark.lastEventId = event.id
                 }
