@@ -4,16 +4,23 @@
 // every message and replay them as an upstream.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
-import { CreateMessageRequestSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
+import {
+  CreateMessageRequestSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema
+} from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterEach, assert, describe, it } from "vitest"
 import type * as Upstream from "../src/gateway/Upstream.js"
-import { Gateway, McpHttpServer, Tape } from "../src/index.js"
+import * as Upstreams from "../src/gateway/Upstreams.js"
+import { Gateway, McpHttpServer, McpServer, Resource, Tape } from "../src/index.js"
 import * as Fake from "./support/FakeUpstream.js"
+import { JSON_AND_SSE, modernHeaders, modernMeta } from "./support/Messages.js"
 import { connectSdk, resultText } from "./support/Sdk.js"
+import { messagesOf, readSse } from "./support/Sse.js"
 import { until } from "./support/Wait.js"
 
 const runtimes: Array<ManagedRuntime.ManagedRuntime<unknown, unknown>> = []
@@ -168,6 +175,81 @@ describe("Gateway over HTTP", () => {
       await again.close()
     } finally {
       Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("a front client subscribed to a resource of a modern upstream hears it change (the upstream's listen stream)", async () => {
+    // The upstream: built with this library (it speaks 2026-07-28, so the gateway takes it as modern), with a
+    // resource whose text changes.
+    let text = "first"
+    const upstream = ManagedRuntime.make(
+      McpHttpServer.layer({ port: 0, shutdownTimeout: "1 second" }).pipe(
+        Layer.provideMerge(
+          Layer.merge(
+            McpServer.resource(
+              Resource.make({ uri: "note://one", name: "one", mimeType: "text/plain", read: Effect.sync(() => text) })
+            ),
+            McpServer.resource(Resource.make({ uri: "note://two", name: "two", read: Effect.succeed("two") }))
+          ).pipe(Layer.provideMerge(McpServer.layer({ name: "notes", version: "1.0.0" })))
+        )
+      )
+    )
+    runtimes.push(upstream as ManagedRuntime.ManagedRuntime<unknown, unknown>)
+    const info = await upstream.runPromise(McpHttpServer.McpHttpServer)
+    const config: Upstream.HttpConfig = {
+      name: "notes",
+      type: "http",
+      url: info.url,
+      headers: {},
+      isolation: "shared",
+      maxSessions: 10,
+      timeoutMillis: 10_000,
+      maxInFlight: 10
+    }
+    const { url } = await start({ upstreams: [config], connect: Upstreams.make })
+    const client = await connectSdk(url, "subscriber")
+    const updated: Array<string> = []
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, async (n) => {
+      updated.push(n.params.uri)
+    })
+    try {
+      assert.deepStrictEqual((await client.listResources()).resources.map((r) => r.uri), ["note://one", "note://two"])
+      await client.subscribeResource({ uri: "note://one" })
+      text = "second"
+      // Once subscribed, the upstream's very next update reaches the front client.
+      await upstream.runPromise(McpServer.resourceUpdated("note://one"))
+      await until(() => updated.length > 0, "notifications/resources/updated on the front client", 5_000)
+      assert.deepStrictEqual(updated, ["note://one"])
+      const read = await client.readResource({ uri: "note://one" })
+      assert.strictEqual((read.contents[0] as { text: string }).text, "second")
+
+      // A modern front client's subscriptions/listen: its resourceSubscriptions reach the upstream's stream too.
+      const listen = await fetch(url, {
+        method: "POST",
+        headers: { ...JSON_AND_SSE, ...modernHeaders("subscriptions/listen") },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 7,
+          method: "subscriptions/listen",
+          params: { notifications: { resourceSubscriptions: ["note://two"] }, _meta: modernMeta }
+        })
+      })
+      assert.strictEqual(listen.status, 200)
+      const stream = readSse(listen)
+      try {
+        const methods = () => messagesOf(stream.events).map((m) => `${m.method} ${m.params?.uri ?? ""}`.trim())
+        await stream.readUntil(() => methods().includes("notifications/subscriptions/acknowledged"))
+        await upstream.runPromise(McpServer.resourceUpdated("note://two"))
+        await stream.readUntil(() => methods().includes("notifications/resources/updated note://two"))
+        assert.deepStrictEqual(methods(), [
+          "notifications/subscriptions/acknowledged",
+          "notifications/resources/updated note://two"
+        ])
+      } finally {
+        await stream.cancel()
+      }
+    } finally {
+      await client.close()
     }
   })
 })

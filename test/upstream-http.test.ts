@@ -4,11 +4,12 @@
  * (the official SDK's legacy server: SSE answers, sessions). Every wait is bounded. Needs `npm run build` first.
  */
 import { assert, beforeAll, describe, it } from "@effect/vitest"
-import { Effect, Fiber } from "effect"
+import { Context, Effect, Fiber, Layer, Ref, Schema } from "effect"
 import * as http from "node:http"
 import * as HttpUpstream from "../src/gateway/HttpUpstream.js"
 import type * as Upstream from "../src/gateway/Upstream.js"
 import * as Upstreams from "../src/gateway/Upstreams.js"
+import { McpContext, McpHttpServer, McpServer, Resource, Tool } from "../src/index.js"
 import { startServer } from "./fixtures/MainProcess.js"
 import { alive, common, freePort, recorder, textOf, waitUntil } from "./fixtures/UpstreamHarness.js"
 import { startEverything } from "./fixtures/UpstreamServers.js"
@@ -298,4 +299,258 @@ describe("http upstream: server-everything streamableHttp", () => {
       assert.isTrue(alive(server.child.pid!))
     })
   })
+})
+
+// -- an upstream built with this library, in-process ------------------------------------------------------------------
+
+/** An upstream served by this library on 127.0.0.1 for the Scope, with `parts` registered (SSE `retry` 50 ms). */
+const library = (parts: ReadonlyArray<Layer.Layer<never, never, McpServer.McpServer>>) =>
+  Effect.map(
+    Layer.build(
+      McpHttpServer.layer({ port: 0, shutdownTimeout: "1 second", retryMillis: 50 }).pipe(
+        Layer.provideMerge(
+          Layer.mergeAll(...(parts as [Layer.Layer<never, never, McpServer.McpServer>])).pipe(
+            Layer.provideMerge(McpServer.layer({ name: "library-upstream", version: "1.0.0" }))
+          )
+        )
+      )
+    ),
+    (context) => ({
+      ...Context.get(context, McpHttpServer.McpHttpServer),
+      mcp: Context.get(context, McpServer.McpServer)
+    })
+  )
+
+/** A scripted node:http upstream for the Scope: `handle` answers every request (bodies read whole). */
+const scripted = (handle: (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void) =>
+  Effect.acquireRelease(
+    Effect.async<http.Server>((resume) => {
+      const server = http.createServer((req, res) => {
+        let body = ""
+        req.setEncoding("utf8")
+        req.on("data", (chunk: string) => (body += chunk))
+        req.on("end", () => handle(req, body, res))
+      })
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+    }),
+    (server) =>
+      Effect.async<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
+  )
+
+describe("http upstream: legacy POST stream resumption (SEP-1699)", () => {
+  it.live("a tool that closes its stream, reports progress, then answers: resumed with Last-Event-ID", () =>
+    Effect.gen(function*() {
+      const steps = yield* Ref.make<ReadonlyArray<string>>([])
+      const Polled = Tool.make({
+        name: "polled",
+        parameters: Schema.Struct({ wait: Schema.Number }),
+        handler: ({ wait }) =>
+          Effect.gen(function*() {
+            yield* McpContext.progress(1, { total: 2 })
+            yield* McpContext.closeStream
+            yield* Effect.sleep(wait)
+            yield* McpContext.progress(2, { total: 2 })
+            return "after the poll"
+          }).pipe(Effect.onInterrupt(() => Ref.update(steps, (s) => [...s, "interrupted"])))
+      })
+      const server = yield* library([McpServer.tool(Polled)])
+      const upstream = yield* HttpUpstream.make(httpConfig("lib", server.url), recorder().events, { era: "legacy" })
+      assert.strictEqual((yield* upstream.ready).protocolVersion, "2025-11-25")
+
+      const progress: Array<number> = []
+      const result = yield* upstream.request("tools/call", { name: "polled", arguments: { wait: 100 } }, {
+        progress: (p) => Effect.sync(() => void progress.push(p.progress))
+      })
+      assert.strictEqual(textOf(result), "after the poll")
+      assert.deepStrictEqual(progress, [1, 2])
+      // Twice more at once: each resumes its own stream.
+      const both = yield* Effect.all([
+        upstream.request("tools/call", { name: "polled", arguments: { wait: 50 } }),
+        upstream.request("tools/call", { name: "polled", arguments: { wait: 80 } })
+      ], { concurrency: 2 })
+      assert.deepStrictEqual(both.map(textOf), ["after the poll", "after the poll"])
+      assert.strictEqual(upstream.inFlight(), 0)
+
+      // Interrupted while resumed (the request's timeout is an interruption): the GET is aborted, the upstream is
+      // told (notifications/cancelled interrupts the tool), and its stream closes.
+      const before = server.openStreams()
+      const call = yield* Effect.fork(upstream.request("tools/call", { name: "polled", arguments: { wait: 30_000 } }))
+      // The POST's (kept while its request runs) and the resumed GET.
+      yield* waitUntil(() => server.openStreams() === before + 2, "the resumed GET open")
+      yield* Fiber.interrupt(call)
+      yield* waitUntil(
+        () => Effect.runSync(Ref.get(steps)).includes("interrupted"),
+        "the tool interrupted by notifications/cancelled"
+      )
+      yield* waitUntil(() => server.openStreams() === before, "the resumed GET closed")
+      assert.strictEqual(upstream.inFlight(), 0)
+    }).pipe(Effect.scoped))
+
+  it.live("gives up when the stream had no event id, the GET is refused, or 3 resumptions bring nothing; no hang", () =>
+    Effect.gen(function*() {
+      const gets: Array<string> = []
+      const server = yield* scripted((req, body, res) => {
+        if (req.method === "GET") {
+          // The session's own GET stream has no Last-Event-ID; a resumption has one.
+          const from = req.headers["last-event-id"]
+          if (typeof from === "string") gets.push(from)
+          // "e#0" (the "empty" tool's stream) is resumed with streams that end at once, bringing nothing.
+          if (from === "e#0") res.writeHead(200, { "content-type": "text/event-stream" }).end()
+          else res.writeHead(405).end()
+          return
+        }
+        if (req.method !== "POST") return void res.writeHead(200).end()
+        const message = JSON.parse(body)
+        if (message.method === "initialize") {
+          res.writeHead(200, { "content-type": "application/json", "mcp-session-id": "s1" })
+          res.end(JSON.stringify({
+            jsonrpc: "2.0",
+            id: message.id,
+            result: {
+              protocolVersion: "2025-11-25",
+              capabilities: { tools: {} },
+              serverInfo: { name: "s", version: "1" }
+            }
+          }))
+          return
+        }
+        if (message.id === undefined) return void res.writeHead(202).end()
+        res.writeHead(200, { "content-type": "text/event-stream" })
+        // "bare": a stream with a message but no event id; else a priming event (id, retry 20 ms) and the end.
+        if (message.params?.name === "bare") {
+          res.end(
+            `data: ${
+              JSON.stringify({ jsonrpc: "2.0", method: "notifications/message", params: { level: "info" } })
+            }\n\n`
+          )
+        } else {
+          res.end(`id: ${message.params?.name === "empty" ? "e" : "p"}#0\nretry: 20\ndata: \n\n`)
+        }
+      })
+      const port = (server.address() as { port: number }).port
+      const upstream = yield* HttpUpstream.make(
+        httpConfig("scripted", `http://127.0.0.1:${port}/mcp`),
+        recorder().events,
+        { era: "legacy" }
+      )
+      yield* upstream.ready
+      const started = Date.now()
+      const bare = yield* Effect.flip(upstream.request("tools/call", { name: "bare", arguments: {} }))
+      assert.strictEqual(bare.message, "Upstream scripted: the response ended without an answer")
+      assert.deepStrictEqual(gets, [])
+      const refused = yield* Effect.flip(upstream.request("tools/call", { name: "primed", arguments: {} }))
+      assert.strictEqual(
+        refused.message,
+        "Upstream scripted: the response ended without an answer (resuming it with Last-Event-ID: HTTP 405)"
+      )
+      assert.deepStrictEqual(gets, ["p#0"])
+      const empty = yield* Effect.flip(upstream.request("tools/call", { name: "empty", arguments: {} }))
+      assert.strictEqual(
+        empty.message,
+        "Upstream scripted: the response ended without an answer (resuming it with Last-Event-ID: 3 attempts brought nothing)"
+      )
+      assert.deepStrictEqual(gets, ["p#0", "e#0", "e#0", "e#0"])
+      assert.isBelow(Date.now() - started, 2_000)
+      assert.strictEqual(upstream.inFlight(), 0)
+    }).pipe(Effect.scoped))
+})
+
+/** Polls an Effect every 20 ms on real time until it is true; fails naming `what` after 10 s. */
+const eventually = (check: Effect.Effect<boolean>, what: string) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 500; i++) {
+      if (yield* check) return
+      yield* Effect.sleep(20)
+    }
+    return yield* Effect.fail(new Error(`Timed out waiting for ${what}`))
+  })
+
+describe("http upstream: modern resource subscriptions (on the subscriptions/listen stream)", () => {
+  it.live("resources/subscribe and unsubscribe change the set the listen stream carries; updates reach the events", () => {
+    const recorded = recorder()
+    return Effect.gen(function*() {
+      const note = (name: string) =>
+        McpServer.resource(Resource.make({ uri: `note://${name}`, name, read: Effect.succeed(name) }))
+      const server = yield* library([note("a"), note("b"), note("c")])
+      const upstream = yield* HttpUpstream.make(httpConfig("lib", server.url), recorded.events, { era: "modern" })
+      assert.strictEqual((yield* upstream.ready).era, "modern")
+      const updated = () =>
+        recorded.notifications.filter((n) => n.method === "notifications/resources/updated").map((n) => n.params?.uri)
+      // Answered once the upstream acknowledged a listen stream that carries the URI.
+      assert.deepStrictEqual(yield* upstream.request("resources/subscribe", { uri: "note://a" }), {})
+      assert.strictEqual(yield* server.mcp.resourceUpdated("note://a"), 1)
+      yield* waitUntil(() => updated().length === 1, "the update of note://a")
+      yield* upstream.request("resources/subscribe", { uri: "note://b" })
+      // The stream it replaced is closed: one subscriber upstream.
+      yield* eventually(Effect.map(server.mcp.resourceUpdated("note://b"), (n) => n === 1), "one listen stream")
+      yield* waitUntil(() => updated().includes("note://b"), "the update of note://b")
+      yield* upstream.request("resources/unsubscribe", { uri: "note://a" })
+      // Acknowledged after the unsubscription: the stream now carries b and c only.
+      yield* upstream.request("resources/subscribe", { uri: "note://c" })
+      // The stream with a closes once the one without it is acknowledged (meanwhile an update may come twice).
+      yield* eventually(Effect.map(server.mcp.resourceUpdated("note://a"), (n) => n === 0), "the stream with a closed")
+      assert.strictEqual(yield* server.mcp.resourceUpdated("note://c"), 1)
+      const before = updated().length
+      assert.strictEqual(yield* server.mcp.resourceUpdated("note://a"), 0)
+      yield* server.mcp.resourceUpdated("note://b")
+      yield* waitUntil(() => updated().slice(before).includes("note://b"), "the update of note://b")
+      assert.notInclude(updated().slice(before), "note://a")
+
+      // Bounded: 1,000 subscriptions at most (b and c, and 998 of these, taken by streams re-opened meanwhile).
+      const many = yield* Effect.all(
+        Array.from(
+          { length: 1_000 },
+          (_, i) => Effect.either(upstream.request("resources/subscribe", { uri: `x://${i}` }))
+        ),
+        { concurrency: "unbounded" }
+      )
+      assert.strictEqual(many.filter((e) => e._tag === "Right").length, 998)
+      const refused = many.flatMap((e) => (e._tag === "Left" ? [e.left.message] : []))
+      assert.deepStrictEqual(refused, [
+        "Upstream lib: 1000 resource subscriptions already",
+        "Upstream lib: 1000 resource subscriptions already"
+      ])
+      yield* eventually(Effect.map(server.mcp.resourceUpdated("x://997"), (n) => n === 1), "x://997 carried")
+    }).pipe(Effect.scoped)
+  })
+
+  it.live("an upstream that refuses subscriptions/listen: the subscription fails with its reason, and is dropped", () =>
+    Effect.gen(function*() {
+      let listens = 0
+      const server = yield* scripted((_req, body, res) => {
+        const message = JSON.parse(body)
+        const answer = (status: number, reply: object) =>
+          res.writeHead(status, { "content-type": "application/json" }).end(
+            JSON.stringify({ jsonrpc: "2.0", id: message.id, ...reply })
+          )
+        if (message.method === "server/discover") {
+          return answer(200, {
+            result: { supportedVersions: ["2026-07-28"], capabilities: { resources: { subscribe: true } } }
+          })
+        }
+        if (message.method === "subscriptions/listen") listens++
+        answer(404, { error: { code: -32601, message: `Method not found: ${message.method}` } })
+      })
+      const port = (server.address() as { port: number }).port
+      const upstream = yield* HttpUpstream.make(
+        httpConfig("scripted", `http://127.0.0.1:${port}/mcp`),
+        recorder().events,
+        { era: "modern" }
+      )
+      yield* upstream.ready
+      // Nothing wanted yet (no list_changed offered, no subscription): no listen stream.
+      yield* Effect.sleep(100)
+      assert.strictEqual(listens, 0)
+      const error = yield* Effect.flip(upstream.request("resources/subscribe", { uri: "note://a" }))
+      assert.strictEqual(
+        error.message,
+        "Upstream scripted: subscriptions/listen for note://a was refused: HTTP 404: Method not found: subscriptions/listen"
+      )
+      // The set is empty again: the listen stream is not re-opened.
+      yield* Effect.sleep(1_200)
+      assert.strictEqual(listens, 1)
+    }).pipe(Effect.scoped))
 })

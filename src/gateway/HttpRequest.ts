@@ -258,13 +258,18 @@ export const isEventStream = (response: { readonly headers: Headers }): boolean 
 export interface SseEvent {
   readonly event: string
   readonly data: string
+  /** The stream's last event id so far (this event's, or an earlier one's). */
   readonly id: string | undefined
+  /** The reconnection time the stream last set, in milliseconds. */
   readonly retry: number | undefined
 }
 
 /**
  * An incremental SSE parser (WHATWG rules: fields per line, `\n`, `\r\n` or `\r` line ends, comments, `data` lines
- * joined with newlines). An event whose data grows past `maxBytes` is skipped, and `oversized` is called.
+ * joined with newlines). An event whose data grows past `maxBytes` is skipped, and `oversized` is called. `id` is the
+ * stream's last event id and `retry` its last reconnection time (both kept from one event to the next, as WHATWG
+ * keeps them); a block with no `data` that sets either is given as an event of type `""` with empty data, so a reader
+ * that resumes streams sees every id (readers skip empty data).
  *
  * @since 0.2.0
  * @category parsing
@@ -280,6 +285,8 @@ export const parser = (
   let event = ""
   let id: string | undefined
   let retry: number | undefined
+  // An `id` or `retry` field in the block being read.
+  let meta = false
   let skipping = false
   let lastWasCr = false
   const dispatch = () => {
@@ -288,11 +295,13 @@ export const parser = (
       oversized()
     } else if (data.length > 0) {
       emit({ event: event === "" ? "message" : event, data: data.join("\n"), id, retry })
+    } else if (meta) {
+      emit({ event: "", data: "", id, retry })
     }
     data = []
     size = 0
     event = ""
-    retry = undefined
+    meta = false
   }
   const field = (text: string) => {
     if (text === "") return dispatch()
@@ -316,10 +325,16 @@ export const parser = (
         event = value
         return
       case "id":
-        if (!value.includes("\0")) id = value
+        if (!value.includes("\0")) {
+          id = value
+          meta = true
+        }
         return
       case "retry":
-        if (/^\d+$/.test(value)) retry = Number(value)
+        if (/^\d+$/.test(value)) {
+          retry = Number(value)
+          meta = true
+        }
         return
     }
   }

@@ -8,10 +8,14 @@
  * - **Modern.** Each request is a stateless POST carrying `_meta` and the headers (`Mcp-Name` for the named
  *   methods); the answer is JSON or the POST's own SSE stream (its notifications related to the request). An
  *   `input_required` result is answered through `hooks.request` (else `Events.request`) and the request retried
- *   with `inputResponses` and the `requestState` echoed. Cancelling aborts the POST. `list_changed` arrives on a
- *   `subscriptions/listen` stream that is re-opened whenever it ends.
+ *   with `inputResponses` and the `requestState` echoed. Cancelling aborts the POST. `list_changed` and resource
+ *   updates arrive on a `subscriptions/listen` stream that is re-opened whenever it ends; `resources/subscribe` and
+ *   `unsubscribe` (which a modern server does not have) change the set of URIs it carries (at most 1,000; a change
+ *   re-opens it, the old one closed once the new one is acknowledged).
  * - **Legacy.** Requests POST with the session id and `MCP-Protocol-Version`; answers as JSON or SSE (what comes on
- *   a POST's stream relates to its request; the upstream's requests are answered by POSTing the response); a GET
+ *   a POST's stream relates to its request; the upstream's requests are answered by POSTing the response); a
+ *   POST's stream that ends before its answer after an event id is resumed with GET + `Last-Event-ID` (SEP-1699:
+ *   after its `retry`, at most 10 s; a refusal or 3 attempts in a row that bring nothing give up); a GET
  *   stream carries the rest (re-opened with `Last-Event-ID` and a backoff; 405 means the server offers none); a 404
  *   re-initializes once and retries; cancelling sends `notifications/cancelled`; closing the Scope DELETEs the
  *   session.
@@ -20,7 +24,7 @@
  *
  * @since 0.2.0
  */
-import { Deferred, Duration, Effect, Either, FiberId, Predicate, Schedule } from "effect"
+import { Deferred, Duration, Effect, Either, Fiber, FiberId, Predicate, Queue, Schedule } from "effect"
 import type { Scope } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpMethod from "../protocol/McpMethod.js"
@@ -85,6 +89,46 @@ interface Connection {
   ) => Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError>
   readonly notify: (method: string, params: Upstream.Json | undefined) => Effect.Effect<void, Upstream.UpstreamError>
 }
+
+/** Where a legacy POST's event stream stands: its last event id and reconnection time (SEP-1699). */
+interface Mark {
+  lastEventId: string | undefined
+  retry: number | undefined
+}
+
+/** Resumes a legacy request's event stream that ended before its answer (`cause`: how it ended). */
+type Resumer = (
+  pending: ClientCore.Pending,
+  mark: Mark,
+  cause: Upstream.UpstreamError
+) => Effect.Effect<void, Upstream.UpstreamError>
+
+/** A resource subscription waiting for a listen stream's acknowledgement (of `version` or later). */
+interface Waiter {
+  readonly uri: string
+  readonly version: number
+  readonly done: Deferred.Deferred<void, Upstream.UpstreamError>
+}
+
+/** The resource subscriptions of a modern connection (see `makeSubscriptions`). */
+interface Subscriptions {
+  readonly uris: ReadonlySet<string>
+  readonly changed: Queue.Queue<void>
+  readonly version: number
+  readonly honoured: Set<string>
+  readonly acknowledged: (version: number, honoured: ReadonlyArray<string>) => void
+  readonly refused: (version: number, why: string) => void
+}
+
+/** Most resource subscriptions one modern upstream connection carries (what this library's server honours). */
+const MAX_SUBSCRIPTIONS = 1_000
+
+/** Resumptions in a row that bring no event before a request's stream is given up. */
+const RESUME_ATTEMPTS = 3
+/** The wait before resuming when the server set no `retry`. */
+const RESUME_DEFAULT_MILLIS = 1_000
+/** The longest wait before resuming, whatever `retry` says. */
+const RESUME_MAX_MILLIS = 10_000
 
 /** What one POST answered with, read whole: its status, headers and the JSON-RPC messages it carried. */
 interface Answer {
@@ -235,7 +279,7 @@ export const make = (
                   method,
                   params,
                   hooks,
-                  (_frame, pending) => answerInto(core, response, pending, false),
+                  (_frame, pending) => answerInto(core, response, pending, undefined),
                   { id }
                 )
                 : core.answerIn(response.body, id, method, response.status))
@@ -291,61 +335,240 @@ export const make = (
             }
           )
 
-        const listen = subscriptions(declared.capabilities)
-        if (listen !== undefined) yield* Effect.forkScoped(listenLoop(core, listen))
+        yield* Effect.forkScoped(listenLoop(core, listChanged(declared.capabilities), subscriptions))
 
         return {
-          request: (method, params, hooks) => round(method, withModernMeta(params), hooks, maxRounds),
+          // A modern upstream has no resources/subscribe: its subscriptions ride on the listen stream.
+          request: (method, params, hooks) =>
+            method === "resources/subscribe"
+              ? subscriptions.subscribe(params)
+              : method === "resources/unsubscribe"
+              ? subscriptions.unsubscribe(params)
+              : round(method, withModernMeta(params), hooks, maxRounds),
           notify
         } satisfies Connection
       })
 
-    const subscriptions = (capabilities: Upstream.Json) => {
-      const listChanged = (key: string) => {
+    /**
+     * The resource subscriptions of a modern connection: a bounded set of URIs that its `subscriptions/listen`
+     * stream carries (`notifications.resourceSubscriptions`). A change re-opens the stream with the new set; the
+     * stream it replaces is closed once the new one is acknowledged (no gap; an update may come twice meanwhile).
+     * `resources/subscribe` waits for an acknowledgement that names its URI (else fails, and the URI leaves the
+     * set: not honoured, or the stream refused); `resources/unsubscribe` answers at once.
+     */
+    const makeSubscriptions = Effect.gen(function*() {
+      const uris = new Set<string>()
+      const waiting = new Set<Waiter>()
+      const changed = yield* Queue.dropping<void>(1)
+      const state = {
+        uris,
+        changed,
+        version: 0,
+        /** What the serving stream's acknowledgement honoured. */
+        honoured: new Set<string>(),
+        /** A stream carrying `version` was acknowledged with `honoured` (the URIs it takes). */
+        acknowledged: (version: number, honoured: ReadonlyArray<string>) => {
+          state.honoured = new Set(honoured)
+          for (const waiter of waiting) {
+            if (waiter.version > version) continue
+            waiting.delete(waiter)
+            if (state.honoured.has(waiter.uri)) {
+              Deferred.unsafeDone(waiter.done, Effect.void)
+            } else {
+              uris.delete(waiter.uri)
+              Deferred.unsafeDone(
+                waiter.done,
+                Effect.fail(protocolError(`the listen stream did not take the subscription to ${waiter.uri}`))
+              )
+            }
+          }
+        },
+        /** A stream carrying `version` ended before its acknowledgement: its new subscriptions are dropped. */
+        refused: (version: number, why: string) => {
+          for (const waiter of waiting) {
+            if (waiter.version > version) continue
+            waiting.delete(waiter)
+            uris.delete(waiter.uri)
+            Deferred.unsafeDone(
+              waiter.done,
+              Effect.fail(protocolError(`subscriptions/listen for ${waiter.uri} was refused: ${why}`))
+            )
+          }
+        },
+        subscribe: (params: Upstream.Json | undefined): Effect.Effect<Upstream.Json, Upstream.UpstreamError> =>
+          Effect.suspend(() => {
+            const uri = params?.uri
+            if (typeof uri !== "string") return Effect.fail(protocolError("resources/subscribe without a uri"))
+            if (!uris.has(uri)) {
+              if (uris.size >= MAX_SUBSCRIPTIONS) {
+                return Effect.fail(
+                  new Upstream.UpstreamError({
+                    upstream,
+                    reason: "busy",
+                    message: `Upstream ${upstream}: ${MAX_SUBSCRIPTIONS} resource subscriptions already`
+                  })
+                )
+              }
+              uris.add(uri)
+              state.version++
+              Queue.unsafeOffer(changed, undefined)
+            } else if (state.honoured.has(uri)) {
+              return Effect.succeed({})
+            }
+            const waiter: Waiter = { uri, version: state.version, done: Deferred.unsafeMake(FiberId.none) }
+            waiting.add(waiter)
+            return Effect.ensuring(
+              Effect.as(Deferred.await(waiter.done), {}),
+              Effect.sync(() => waiting.delete(waiter))
+            )
+          }),
+        unsubscribe: (params: Upstream.Json | undefined): Effect.Effect<Upstream.Json> =>
+          Effect.sync(() => {
+            const uri = params?.uri
+            if (typeof uri !== "string" || !uris.delete(uri)) return {}
+            state.honoured.delete(uri)
+            state.version++
+            Queue.unsafeOffer(changed, undefined)
+            // A subscription still waiting for its acknowledgement is superseded.
+            for (const waiter of waiting) {
+              if (waiter.uri !== uri) continue
+              waiting.delete(waiter)
+              Deferred.unsafeDone(waiter.done, Effect.void)
+            }
+            return {}
+          })
+      }
+      return state
+    })
+
+    const listChanged = (capabilities: Upstream.Json) => {
+      const offers = (key: string) => {
         const capability = capabilities[key]
         return Predicate.isRecord(capability) && capability.listChanged === true
       }
       const wanted = {
-        ...(listChanged("tools") ? { toolsListChanged: true } : {}),
-        ...(listChanged("prompts") ? { promptsListChanged: true } : {}),
-        ...(listChanged("resources") ? { resourcesListChanged: true } : {})
+        ...(offers("tools") ? { toolsListChanged: true } : {}),
+        ...(offers("prompts") ? { promptsListChanged: true } : {}),
+        ...(offers("resources") ? { resourcesListChanged: true } : {})
       }
       return Object.keys(wanted).length === 0 ? undefined : wanted
     }
 
-    /** The `subscriptions/listen` stream, re-opened (after a backoff) whenever it ends. */
-    const listenLoop = (core: ClientCore.Core, notifications: Upstream.Json) =>
+    /**
+     * One `subscriptions/listen` stream, read to its end: `acknowledged` runs with the URIs its acknowledgement
+     * honoured, the other notifications go to the events. Its result says why it was refused (undefined when it
+     * was an event stream).
+     */
+    const listenOnce = (
+      core: ClientCore.Core,
+      notifications: Upstream.Json,
+      acknowledged: (honoured: ReadonlyArray<string>) => Effect.Effect<void>
+    ): Effect.Effect<string | undefined> =>
+      Effect.suspend(() => {
+        const id = core.nextId()
+        const params = withModernMeta({ notifications })
+        return client.send(
+          "POST",
+          modernHeaders("subscriptions/listen", params),
+          JsonRpc.encodeRequest(id, "subscriptions/listen", params),
+          ({ body, res, status }) => {
+            if (body !== undefined) return Effect.succeed(refusalOf(status, body))
+            return Effect.as(
+              HttpRequest.readSse(res, maxBytes, upstream, (event) => {
+                const parsed = event.data === "" ? undefined : JsonRpc.parse(event.data)
+                if (parsed === undefined || Either.isLeft(parsed)) return Effect.succeed(true)
+                const message = JsonRpc.decode(parsed.right)
+                if (message._tag === "Response") return Effect.succeed(false)
+                if (message._tag !== "Notification") return Effect.succeed(true)
+                if (message.method === "notifications/subscriptions/acknowledged") {
+                  const honoured = message.params?.notifications
+                  const uris = Predicate.isRecord(honoured) ? honoured.resourceSubscriptions : undefined
+                  return Effect.as(
+                    acknowledged(Array.isArray(uris) ? uris.filter(Predicate.isString) : []),
+                    true
+                  )
+                }
+                return Effect.as(events.notification(message.method, message.params), true)
+              }).pipe(Effect.ignore),
+              undefined
+            )
+          }
+        ).pipe(Effect.catchAll((error) => Effect.succeed(error.message)))
+      })
+
+    /**
+     * The `subscriptions/listen` stream (list_changed the upstream offers, and the resource subscriptions),
+     * re-opened (after a backoff) whenever it ends, and with the new set whenever the subscriptions change: the
+     * stream it replaces is closed once the new one is acknowledged. None is open while nothing is wanted.
+     */
+    const listenLoop = (
+      core: ClientCore.Core,
+      lists: Upstream.Json | undefined,
+      subscriptions: Subscriptions
+    ) =>
       Effect.gen(function*() {
         const driver = yield* Schedule.driver(Lifecycle.backoff({ restartBaseMillis: 500, restartMaxMillis: 30_000 }))
+        // The acknowledged stream now carrying the notifications.
+        let serving: Fiber.RuntimeFiber<string | undefined> | undefined
+        subscriptions.honoured.clear()
         while (true) {
-          const id = core.nextId()
-          const params = withModernMeta({ notifications })
-          const opened = yield* client.send(
-            "POST",
-            modernHeaders("subscriptions/listen", params),
-            JsonRpc.encodeRequest(id, "subscriptions/listen", params),
-            ({ body, res }) => {
-              if (body !== undefined) return Effect.succeed(false)
-              return Effect.as(
-                HttpRequest.readSse(res, maxBytes, upstream, (event) => {
-                  const parsed = event.data === "" ? undefined : JsonRpc.parse(event.data)
-                  if (parsed === undefined || Either.isLeft(parsed)) return Effect.succeed(true)
-                  const message = JsonRpc.decode(parsed.right)
-                  if (message._tag === "Response") return Effect.succeed(false)
-                  if (message._tag !== "Notification") return Effect.succeed(true)
-                  if (message.method === "notifications/subscriptions/acknowledged") {
-                    return Effect.as(driver.reset, true)
-                  }
-                  return Effect.as(events.notification(message.method, message.params), true)
-                }),
-                true
+          const version = subscriptions.version
+          const uris = [...subscriptions.uris]
+          if (lists === undefined && uris.length === 0) {
+            if (serving !== undefined) yield* Fiber.interrupt(serving)
+            serving = undefined
+            subscriptions.honoured.clear()
+            yield* Queue.take(subscriptions.changed)
+            continue
+          }
+          const acked = Deferred.unsafeMake<void>(FiberId.none)
+          const stream = yield* Effect.fork(listenOnce(
+            core,
+            { ...lists, ...(uris.length > 0 ? { resourceSubscriptions: uris } : {}) },
+            (honoured) =>
+              Effect.zipRight(
+                driver.reset,
+                Effect.sync(() => {
+                  subscriptions.acknowledged(version, honoured)
+                  Deferred.unsafeDone(acked, Effect.void)
+                })
               )
-            }
-          ).pipe(Effect.catchAll(() => Effect.succeed(false)))
-          if (!opened) yield* Effect.logDebug("Upstream listen stream refused").pipe(Effect.annotateLogs({ upstream }))
+          ))
+          const opened = yield* Effect.raceFirst(
+            Effect.as(Deferred.await(acked), undefined),
+            Effect.map(Fiber.join(stream), (why) => why ?? "it ended before its acknowledgement")
+          )
+          if (opened === undefined) {
+            // The new stream carries everything now: the one it replaces closes.
+            if (serving !== undefined) yield* Fiber.interrupt(serving)
+            serving = stream
+            let next: "changed" | "ended"
+            do {
+              next = yield* Effect.raceFirst(
+                Effect.as(Fiber.await(stream), "ended" as const),
+                Effect.as(Queue.take(subscriptions.changed), "changed" as const)
+              )
+            } while (next === "changed" && subscriptions.version === version)
+            if (next === "changed") continue
+            serving = undefined
+          } else {
+            subscriptions.refused(version, opened)
+            yield* Effect.logDebug("Upstream listen stream refused").pipe(
+              Effect.annotateLogs({ upstream, reason: opened })
+            )
+          }
           yield* Effect.ignore(driver.next(undefined))
         }
       })
+
+    /** Why a listen request was answered without a stream: its status and JSON-RPC error, if any. */
+    const refusalOf = (status: number, body: string): string => {
+      const parsed = JsonRpc.parse(body)
+      const message = Either.isRight(parsed) ? JsonRpc.decode(parsed.right) : undefined
+      return message?._tag === "Response" && message.error !== undefined
+        ? `HTTP ${status}: ${message.error.message}`
+        : `HTTP ${status}`
+    }
 
     // -- legacy -------------------------------------------------------------------------------------------------
 
@@ -404,6 +627,8 @@ export const make = (
           maxPending: config.maxInFlight + 16
         })
 
+        const resumer: Resumer = (pending, mark, cause) => resume(core, pending, mark, headers, cause)
+
         const reinitializing = yield* Effect.makeSemaphore(1)
         const reinitialize = (stale: string | undefined) =>
           reinitializing.withPermits(1)(Effect.suspend(() => {
@@ -440,7 +665,7 @@ export const make = (
                         })
                       )
                     }
-                    return answerInto(core, response, pending, true)
+                    return answerInto(core, response, pending, resumer)
                   },
                   { beforeAbort: core.cancel(pending) }
                 )
@@ -517,33 +742,82 @@ export const make = (
       })
 
     /**
+     * SEP-1699 (2025-11-25): a legacy POST's event stream that ended, cleanly or cut off, before its answer but after
+     * an event id is resumed with a GET carrying `Last-Event-ID`, after the `retry` the server set (default 1 s, at
+     * most 10 s); what it brings relates to the same request, until the answer (a stream that ends again is resumed
+     * again, from its own last id). A refusal (a status other than 200, or not an event stream) gives up at once
+     * with `cause`, as do `RESUME_ATTEMPTS` attempts in a row that bring no event. The request's timeout (an
+     * interruption) aborts the wait or the GET.
+     */
+    const resume = (
+      core: ClientCore.Core,
+      pending: ClientCore.Pending,
+      mark: Mark,
+      headers: () => Record<string, string>,
+      cause: Upstream.UpstreamError
+    ): Effect.Effect<void, Upstream.UpstreamError> =>
+      Effect.gen(function*() {
+        const giveUp = (why: string) =>
+          new Upstream.UpstreamError({
+            upstream,
+            reason: cause.reason,
+            message: `${cause.message} (resuming it with Last-Event-ID: ${why})`
+          })
+        let fruitless = 0
+        while (!pending.stop.done()) {
+          if (fruitless >= RESUME_ATTEMPTS) return yield* giveUp(`${RESUME_ATTEMPTS} attempts brought nothing`)
+          const delay = Math.min(mark.retry ?? RESUME_DEFAULT_MILLIS, RESUME_MAX_MILLIS)
+          // The wait ends early if the answer comes another way (the session's GET stream, or the connection's end).
+          if (delay > 0) yield* Effect.timeoutOption(Effect.exit(Deferred.await(pending.answer)), delay)
+          if (pending.stop.done()) return
+          const from = mark.lastEventId!
+          let moved = false
+          const { "content-type": _c, ...rest } = headers()
+          const refusal = yield* client.send(
+            "GET",
+            { ...rest, accept: "text/event-stream", "last-event-id": from },
+            undefined,
+            ({ body, res, status }) => {
+              if (status !== 200) return Effect.succeed(`HTTP ${status}`)
+              if (body !== undefined) return Effect.succeed("not an event stream")
+              return HttpRequest.readSse(res, maxBytes, upstream, (event) => {
+                if (event.id !== undefined && event.id !== mark.lastEventId) {
+                  moved = true
+                  mark.lastEventId = event.id
+                }
+                if (event.retry !== undefined) mark.retry = event.retry
+                if (event.data === "") return Effect.succeed(true)
+                moved = true
+                return Effect.map(core.receive(event.data, pending), () => !pending.stop.done())
+              }, pending.stop).pipe(Effect.ignore, Effect.as(undefined))
+            },
+            { beforeAbort: core.cancel(pending) }
+          ).pipe(Effect.catchAll(() => Effect.succeed(undefined)))
+          if (refusal !== undefined) return yield* giveUp(refusal)
+          fruitless = moved ? 0 : fruitless + 1
+          if (!pending.stop.done()) {
+            yield* Effect.logDebug("Upstream request stream ended before its answer: resuming").pipe(
+              Effect.annotateLogs({ upstream, id: pending.id, lastEventId: mark.lastEventId })
+            )
+          }
+        }
+      })
+
+    /**
      * Reads one request's answer into the core: JSON, or the POST's SSE stream (its messages related to the
      * request). A response that ends without the answer fails the request (closed), except a 202 (legacy: the
-     * answer comes on the GET stream).
+     * answer comes on the GET stream) and, legacy too (`resumable`), an event stream that ended, cleanly or cut
+     * off, after an event id: that one is resumed (SEP-1699).
      */
     const answerInto = (
       core: ClientCore.Core,
       { body, res, status }: HttpRequest.Response,
       pending: ClientCore.Pending,
-      legacyEra: boolean
+      resumable: Resumer | undefined
     ): Effect.Effect<void, Upstream.UpstreamError> =>
       Effect.suspend(() => {
-        if (status === 202 && legacyEra) return Effect.void
-        const read = body === undefined
-          ? HttpRequest.readSse(
-            res,
-            maxBytes,
-            upstream,
-            (event) =>
-              event.data === ""
-                ? Effect.succeed(true)
-                : Effect.map(core.receive(event.data, pending), () => !pending.stop.done()),
-            pending.stop
-          )
-          : body.trim() === ""
-          ? Effect.void
-          : core.receive(body, pending)
-        return Effect.flatMap(read, () =>
+        if (status === 202 && resumable !== undefined) return Effect.void
+        const answered = () =>
           pending.stop.done()
             ? Effect.void
             : Effect.fail(
@@ -554,11 +828,46 @@ export const make = (
                   ? `Upstream ${upstream}: the response ended without an answer`
                   : `Upstream ${upstream}: HTTP ${status}`
               })
-            ))
+            )
+        if (body !== undefined) {
+          return Effect.flatMap(body.trim() === "" ? Effect.void : core.receive(body, pending), answered)
+        }
+        const mark: Mark | undefined = resumable === undefined
+          ? undefined
+          : { lastEventId: undefined, retry: undefined }
+        const read = Effect.flatMap(
+          HttpRequest.readSse(
+            res,
+            maxBytes,
+            upstream,
+            (event) => {
+              if (mark !== undefined) {
+                mark.lastEventId = event.id
+                mark.retry = event.retry
+              }
+              return event.data === ""
+                ? Effect.succeed(true)
+                : Effect.map(core.receive(event.data, pending), () => !pending.stop.done())
+            },
+            pending.stop
+          ),
+          answered
+        )
+        return mark === undefined
+          ? read
+          : Effect.catchIf(
+            read,
+            (error) =>
+              error.reason === "closed" && status === 200 && mark.lastEventId !== undefined &&
+              !pending.stop.done(),
+            (error) => resumable!(pending, mark, error)
+          )
       })
 
     // -- supervision --------------------------------------------------------------------------------------------
 
+    // A modern upstream's resource subscriptions outlive its connections: a new one's listen stream carries them.
+    const subscriptions = yield* makeSubscriptions
     const era = options.era ?? "auto"
     // A request that could not reach the upstream at all ends the connection: Down, then reached again (the era
     // detected anew) after the backoff.
