@@ -64,6 +64,8 @@ export interface Pending {
   readonly id: number
   readonly method: string
   readonly hooks: Upstream.Hooks | undefined
+  /** Waits for the answer (any number of waiters; an interrupted wait leaves nothing behind). */
+  readonly answer: Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError>
   /**
    * For a transport reading the request's own response (an HTTP POST's event stream): `done` once the answer is in
    * by any way, and `onDone` sets the reader's wake-up for that moment (`HttpRequest.Stop`).
@@ -84,13 +86,16 @@ type Answer = Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.Ups
 class Entry implements Pending {
   private settled = false
   private outcome: Answer | undefined = undefined
-  private resume: ((answer: Answer) => void) | undefined = undefined
+  private waiters: Array<(answer: Answer) => void> | undefined = undefined
   private wake: (() => void) | undefined = undefined
   readonly stop: Pending["stop"] = this
-  /** The answer, once it is in. */
   readonly answer: Answer = Effect.async((resume) => {
     if (this.outcome !== undefined) return resume(this.outcome)
-    this.resume = resume
+    ;(this.waiters ??= []).push(resume)
+    return Effect.sync(() => {
+      const index = this.waiters?.indexOf(resume) ?? -1
+      if (index !== -1) this.waiters!.splice(index, 1)
+    })
   })
   constructor(
     readonly id: number,
@@ -106,10 +111,10 @@ class Entry implements Pending {
   settle(answer: Answer) {
     if (this.settled) return
     this.settled = true
-    const resume = this.resume
-    this.resume = undefined
-    if (resume !== undefined) resume(answer)
-    else this.outcome = answer
+    this.outcome = answer
+    const waiters = this.waiters
+    this.waiters = undefined
+    if (waiters !== undefined) { for (const resume of waiters) resume(answer) }
     const wake = this.wake
     this.wake = undefined
     wake?.()

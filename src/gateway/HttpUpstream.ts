@@ -768,7 +768,7 @@ export const make = (
           if (fruitless >= RESUME_ATTEMPTS) return yield* giveUp(`${RESUME_ATTEMPTS} attempts brought nothing`)
           const delay = Math.min(mark.retry ?? RESUME_DEFAULT_MILLIS, RESUME_MAX_MILLIS)
           // The wait ends early if the answer comes another way (the session's GET stream, or the connection's end).
-          if (delay > 0) yield* Effect.timeoutOption(Effect.exit(Deferred.await(pending.answer)), delay)
+          if (delay > 0) yield* Effect.timeoutOption(Effect.exit(pending.answer), delay)
           if (pending.stop.done()) return
           const from = mark.lastEventId!
           let moved = false
