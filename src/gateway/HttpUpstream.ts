@@ -689,13 +689,26 @@ export const make = (
         }
 
         const declared = yield* bounded("initialize", handshake)
+        // The session is deleted upstream at the end (a server that does not allow it answers 405). One that is not
+        // (no answer within 2 s, which bounds the gateway's shutdown; refused; unreachable) stays on the upstream: said
+        // in the log, never silently.
         yield* Effect.addFinalizer(() =>
           session === undefined
             ? Effect.void
-            : client.send("DELETE", headers(), undefined, () => Effect.void).pipe(
-              Effect.timeout(Duration.seconds(2)),
-              Effect.ignore
-            )
+            : client.send("DELETE", headers(), undefined, ({ status }) =>
+              status >= 400 && status !== 404 && status !== 405
+                ? Effect.fail(protocolError(`DELETE of the session answered HTTP ${status}`))
+                : Effect.void).pipe(
+                Effect.timeoutFail({
+                  duration: Duration.seconds(2),
+                  onTimeout: () => protocolError("DELETE of the session was not answered within 2 s")
+                }),
+                Effect.catchAll((error) =>
+                  Effect.logWarning("Upstream session not deleted").pipe(
+                    Effect.annotateLogs({ upstream, reason: error.message })
+                  )
+                )
+              )
         )
         yield* Effect.forkScoped(getStream(core, headers))
         yield* up(declared, connection)
