@@ -2,7 +2,7 @@
  * The Streamable HTTP upstream client against a scripted legacy server (plain node:http on 127.0.0.1, written here
  * to misbehave on purpose): an answer that comes on the GET stream while the request's own POST stream stays open
  * (the client stops reading that stream, no race needed), and a JSON answer over the size limit (a clear error,
- * the pool still usable). Every wait is bounded.
+ * the pool still usable), a header value the client refuses (Down with the reason, no defect). Every wait is bounded.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -127,6 +127,24 @@ describe("http upstream against a scripted legacy server", () => {
       while (server.closedPosts.length < 2 && Date.now() < deadline) yield* Effect.sleep("20 millis")
       assert.strictEqual(server.closedPosts.length, 2) // initialize's answer (ended normally) and the open stream
       assert.strictEqual(upstream.inFlight(), 0)
+    }).pipe(Effect.scoped))
+
+  it.live("a header value the HTTP client refuses (a line break in the config's headers): Down with the reason, no defect", () =>
+    Effect.gen(function*() {
+      const server = yield* scripted(0)
+      const upstream = yield* HttpUpstream.make(
+        { ...config(server.port), headers: { authorization: "Bearer x\r\nx-injected: 1" } },
+        recorder().events,
+        { era: "legacy", restartBaseMillis: 10_000 }
+      )
+      const failed = yield* Effect.flip(upstream.ready)
+      assert.strictEqual(failed._tag, "UpstreamError")
+      const deadline = Date.now() + 3_000
+      while (upstream.state()._tag !== "Down" && Date.now() < deadline) yield* Effect.sleep("20 millis")
+      const state = upstream.state()
+      assert.strictEqual(state._tag, "Down")
+      assert.match(state._tag === "Down" ? state.reason : "", /POST \/mcp failed: .*header/i)
+      assert.deepStrictEqual(server.closedPosts, []) // nothing reached the server
     }).pipe(Effect.scoped))
 
   it.live("a JSON answer over maxMessageBytes fails the request with a clear error; the next request works", () =>

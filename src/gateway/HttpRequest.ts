@@ -1,5 +1,5 @@
 /**
- * Outbound HTTP for the remote upstreams, on undici's `Pool` (one per upstream origin, keep-alive, no pipelining)
+ * Outbound HTTP for the remote upstreams, on undici's `Pool` (one per origin, shared, keep-alive, no pipelining)
  * driven through its `dispatch` handler: one request as an Effect whose interruption aborts it, a body read whole
  * and bounded in the same wait as the head, and a Server-Sent Events reader that hands events one at a time to an
  * Effect (the stream is paused while they wait, so a fast upstream never fills memory). Measured against node:http
@@ -96,9 +96,42 @@ export interface Client {
 }
 
 /**
- * A pool for `url`'s origin (http or https), closed with the Scope. Bodies (not event streams) over `maxBytes`
- * fail the exchange. No timeouts of the pool's own (undici's default would cut an idle event stream after 300 s):
- * the gateway bounds requests itself.
+ * The connection pools, one per origin, shared by every client of that origin (the per-session instances of one
+ * upstream are many clients of one origin: an undici `Pool` costs about 18 KiB before its first connection, which
+ * made a per-session upstream 40 KiB heavier than with an http.Agent each). A session is its `Mcp-Session-Id`
+ * header, never its connection, so sharing connections is safe. A pool is closed when its last client's Scope closes;
+ * each client aborts its own exchanges when interrupted (the pool's end is not needed for that).
+ */
+const pools = new Map<string, { readonly origin: string; readonly pool: Pool; users: number }>()
+
+const acquirePool = (origin: string): Effect.Effect<Pool, never, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        let shared = pools.get(origin)
+        if (shared === undefined) {
+          // No limit of its own on connections (each instance's `maxInFlight` bounds its requests, `maxSessions` the
+          // instances; a long-lived event stream holds one connection); no timeouts of its own either (undici's
+          // default would cut an idle event stream after 300 s): the gateway bounds requests itself.
+          shared = { origin, pool: new Pool(origin, { pipelining: 1, headersTimeout: 0, bodyTimeout: 0 }), users: 0 }
+          pools.set(origin, shared)
+        }
+        shared.users++
+        return shared
+      }),
+      (shared) =>
+        Effect.suspend(() => {
+          if (--shared.users > 0) return Effect.void
+          pools.delete(shared.origin)
+          return Effect.ignore(Effect.tryPromise(() => shared.pool.destroy()))
+        })
+    ),
+    (shared) => shared.pool
+  )
+
+/**
+ * A client of `url`'s origin's pool (see `pools`), released with the Scope. Bodies (not event streams) over
+ * `maxBytes` fail the exchange.
  *
  * @since 0.2.0
  * @category constructors
@@ -106,16 +139,10 @@ export interface Client {
 export const make = (
   url: URL,
   upstream: string,
-  maxSockets: number,
   maxBytes: number
 ): Effect.Effect<Client, never, Scope.Scope> =>
   Effect.map(
-    Effect.acquireRelease(
-      Effect.sync(() =>
-        new Pool(url.origin, { connections: maxSockets, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 })
-      ),
-      (pool) => Effect.ignore(Effect.tryPromise(() => pool.destroy()))
-    ),
+    acquirePool(url.origin),
     (pool) => {
       const exchange = (
         method: "GET" | "POST" | "DELETE",
@@ -146,7 +173,7 @@ export const make = (
             failed("protocol", `Upstream ${upstream}: ${target.origin} is not the upstream's origin`)
             return
           }
-          pool.dispatch({ path: target.pathname + target.search, method, headers, body: body ?? null }, {
+          const handler: Dispatcher.DispatchHandler = {
             onRequestStart: (c) => {
               controller = c
               if (aborted) c.abort(new Error("interrupted"))
@@ -194,7 +221,16 @@ export const make = (
                 `Upstream ${upstream}: ${method} ${target.pathname} failed: ${error.message}`
               )
             }
-          })
+          }
+          try {
+            pool.dispatch({ path: target.pathname + target.search, method, headers, body: body ?? null }, handler)
+          } catch (error) {
+            // Refused before it was sent (a header value the HTTP client will not put on the wire, say).
+            failed(
+              "protocol",
+              `Upstream ${upstream}: ${method} ${target.pathname} refused: ${(error as Error).message}`
+            )
+          }
           return Effect.zipRight(
             beforeAbort,
             Effect.sync(() => {

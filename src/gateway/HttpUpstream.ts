@@ -152,7 +152,7 @@ export const make = (
     const upstream = config.name
     const maxBytes = options.maxMessageBytes ?? Stdio.DEFAULT_MAX_MESSAGE_BYTES
     const maxRounds = options.maxRounds ?? 8
-    const client = yield* HttpRequest.make(new URL(config.url), upstream, config.maxInFlight + 8, maxBytes)
+    const client = yield* HttpRequest.make(new URL(config.url), upstream, maxBytes)
     const base: Record<string, string> = {
       ...config.headers,
       "content-type": "application/json",

@@ -46,7 +46,7 @@ export const make = (
     const upstream = config.name
     const maxBytes = options.maxMessageBytes ?? Stdio.DEFAULT_MAX_MESSAGE_BYTES
     const url = new URL(config.url)
-    const client = yield* HttpRequest.make(url, upstream, config.maxInFlight + 8, maxBytes)
+    const client = yield* HttpRequest.make(url, upstream, maxBytes)
     const postHeaders = { ...config.headers, "content-type": "application/json" }
 
     const protocolError = (message: string) =>
