@@ -15,6 +15,8 @@ interface Scripted {
   readonly port: number
   /** POSTs of requests (not notifications) whose connection closed, by JSON-RPC id. */
   readonly closedPosts: Array<number>
+  /** Whether the session's GET stream is open. */
+  readonly getOpen: () => boolean
 }
 
 /**
@@ -89,7 +91,11 @@ const scripted = (bigBytes: number) =>
       server.listen(0, "127.0.0.1", () =>
         resume(Effect.succeed({
           server,
-          scripted: { port: (server.address() as { port: number }).port, closedPosts }
+          scripted: {
+            port: (server.address() as { port: number }).port,
+            closedPosts,
+            getOpen: () => getStream !== undefined
+          }
         })))
     }),
     ({ server }) =>
@@ -114,6 +120,9 @@ describe("http upstream against a scripted legacy server", () => {
       const server = yield* scripted(0)
       const upstream = yield* HttpUpstream.make(config(server.port), recorder().events, { era: "legacy" })
       yield* upstream.ready
+      const opened = Date.now() + 3_000
+      while (!server.getOpen() && Date.now() < opened) yield* Effect.sleep("10 millis")
+      assert.isTrue(server.getOpen())
       // Only the GET stream's answer can end this request: its POST stream never carries it, never ends.
       const result = yield* upstream.request("tools/call", { name: "on_get", arguments: {} }).pipe(
         Effect.timeoutFail({

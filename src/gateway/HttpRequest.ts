@@ -11,7 +11,7 @@
 import { Deferred, Effect, Exit, FiberId } from "effect"
 import type { Scope } from "effect"
 import { Readable } from "node:stream"
-import { Pool } from "undici"
+import { Client as UndiciClient, Pool } from "undici"
 import type { Dispatcher } from "undici"
 import * as Upstream from "./Upstream.js"
 
@@ -81,7 +81,9 @@ export interface Client {
   /**
    * Sends a request and gives its response to `use`. An event stream is released when `use` ends (kept when it was
    * read to the end; else destroyed, which aborts it). `beforeAbort` runs first when an interruption aborts the
-   * exchange. `url` must be of the pool's origin.
+   * exchange. `url` must be of the pool's origin. `longLived` (a GET stream, a `subscriptions/listen` stream): the
+   * exchange gets a connection of its own, closed with it, so the shared pool only ever holds the connections of
+   * short exchanges (it keeps a client per connection it ever had at once, and looks through them on every request).
    */
   readonly send: <A, E>(
     method: "GET" | "POST" | "DELETE",
@@ -91,9 +93,12 @@ export interface Client {
     options?: {
       readonly url?: URL
       readonly beforeAbort?: Effect.Effect<void>
+      readonly longLived?: boolean
     }
   ) => Effect.Effect<A, E | Upstream.UpstreamError>
 }
+
+const dispatcherOptions = { pipelining: 1, headersTimeout: 0, bodyTimeout: 0 } as const
 
 /**
  * The connection pools, one per origin, shared by every client of that origin (the per-session instances of one
@@ -113,7 +118,7 @@ const acquirePool = (origin: string): Effect.Effect<Pool, never, Scope.Scope> =>
           // No limit of its own on connections (each instance's `maxInFlight` bounds its requests, `maxSessions` the
           // instances; a long-lived event stream holds one connection); no timeouts of its own either (undici's
           // default would cut an idle event stream after 300 s): the gateway bounds requests itself.
-          shared = { origin, pool: new Pool(origin, { pipelining: 1, headersTimeout: 0, bodyTimeout: 0 }), users: 0 }
+          shared = { origin, pool: new Pool(origin, dispatcherOptions), users: 0 }
           pools.set(origin, shared)
         }
         shared.users++
@@ -145,6 +150,7 @@ export const make = (
     acquirePool(url.origin),
     (pool) => {
       const exchange = (
+        dispatcher: Dispatcher,
         method: "GET" | "POST" | "DELETE",
         headers: Record<string, string>,
         body: string | undefined,
@@ -223,7 +229,7 @@ export const make = (
             }
           }
           try {
-            pool.dispatch({ path: target.pathname + target.search, method, headers, body: body ?? null }, handler)
+            dispatcher.dispatch({ path: target.pathname + target.search, method, headers, body: body ?? null }, handler)
           } catch (error) {
             // Refused before it was sent (a header value the HTTP client will not put on the wire, say).
             failed(
@@ -241,13 +247,34 @@ export const make = (
         })
       const send: Client["send"] = (method, headers, body, use, options) => {
         const beforeAbort = options?.beforeAbort ?? Effect.void
+        if (options?.longLived === true) {
+          // A connection of its own, closed (destroyed: nothing else uses it) when the exchange is over.
+          return Effect.suspend(() => {
+            const own = new UndiciClient(url.origin, dispatcherOptions)
+            return Effect.ensuring(
+              exchanged(own, method, headers, body, use, options.url ?? url, beforeAbort),
+              Effect.ignore(Effect.tryPromise(() => own.destroy()))
+            )
+          })
+        }
+        return exchanged(pool, method, headers, body, use, options?.url ?? url, beforeAbort)
+      }
+      const exchanged = <A, E>(
+        dispatcher: Dispatcher,
+        method: "GET" | "POST" | "DELETE",
+        headers: Record<string, string>,
+        body: string | undefined,
+        use: (response: Response) => Effect.Effect<A, E>,
+        target: URL,
+        beforeAbort: Effect.Effect<void>
+      ): Effect.Effect<A, E | Upstream.UpstreamError> =>
         // Not `acquireUseRelease`: its acquire is uninterruptible, and an upstream that never sends the response's
         // head must not hold up a timeout or a cancellation. The wait and `use` are as interruptible as the caller
         // (so a request sent by a finalizer, `notifications/cancelled` for one, still goes out); an event stream's
         // release always runs.
-        return Effect.uninterruptibleMask((restore) =>
+        Effect.uninterruptibleMask((restore) =>
           Effect.flatMap(
-            restore(exchange(method, headers, body, options?.url ?? url, beforeAbort)),
+            restore(exchange(dispatcher, method, headers, body, target, beforeAbort)),
             (response) =>
               response.body !== undefined
                 ? restore(use(response))
@@ -260,7 +287,6 @@ export const make = (
                     ))
           )
         )
-      }
       return { url, upstream, send }
     }
   )

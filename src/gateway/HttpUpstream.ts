@@ -492,7 +492,8 @@ export const make = (
               }).pipe(Effect.ignore),
               undefined
             )
-          }
+          },
+          { longLived: true }
         ).pipe(Effect.catchAll((error) => Effect.succeed(error.message)))
       })
 
@@ -747,7 +748,8 @@ export const make = (
                 )),
                 200
               )
-            }
+            },
+            { longLived: true }
           ).pipe(Effect.catchAll(() => Effect.succeed(0)))
           if (status === 405) return
           yield* Effect.ignore(driver.next(undefined))

@@ -99,7 +99,8 @@ export const make = (
               if (event.event !== "message" || event.data === "") return Effect.succeed(true)
               return Effect.as(core.receive(event.data), true)
             })
-          }
+          },
+          { longLived: true }
         ).pipe(
           Effect.as("the event stream ended"),
           Effect.catchAll((error) =>
