@@ -600,6 +600,44 @@ describe("Gateway on a modern front", () => {
 })
 
 describe("Gateway isolation", () => {
+  it.scoped("per-session: an upstream's request outside any call goes to its front session's client; shared: -32601", () =>
+    Effect.gen(function*() {
+      const fake = Fake.make({ a: { tools: [{ name: "t" }] } })
+      const layer = serve(fake, [Fake.config("a", { isolation: "per-session" })])
+      const asked: Array<string> = []
+      const client = yield* front(layer, {
+        capabilities: { roots: { listChanged: true } },
+        onRequest: (method) =>
+          Effect.sync(() => {
+            asked.push(method)
+            return { roots: [{ uri: "file:///front", name: "front" }] }
+          })
+      })
+      yield* client.callTool("t", {})
+      const own = fake.instances.at(-1)!
+      assert.notStrictEqual(own, fake.shared("a"))
+      // As an upstream does at its start (server-filesystem asks roots/list once initialized): no call in flight.
+      const roots = yield* own.events.request("roots/list", {})
+      assert.deepStrictEqual(roots, { roots: [{ uri: "file:///front", name: "front" }] })
+      assert.deepStrictEqual(asked, ["roots/list"])
+      const refused = yield* Effect.flip(fake.shared("a").events.request("roots/list", {}))
+      assert.strictEqual(refused.code, -32601)
+    }))
+
+  it.scoped("per-session: a front client without the capability is not asked; the upstream gets the error", () =>
+    Effect.gen(function*() {
+      const fake = Fake.make({ a: { tools: [{ name: "t" }] } })
+      const asked: Array<string> = []
+      const client = yield* front(serve(fake, [Fake.config("a", { isolation: "per-session" })]), {
+        onRequest: (method) => Effect.sync(() => void asked.push(method))
+      })
+      yield* client.callTool("t", {})
+      const failed = yield* Effect.flip(fake.instances.at(-1)!.events.request("roots/list", {}))
+      assert.notStrictEqual(failed.code, -32601)
+      assert.include(failed.message, "roots")
+      assert.deepStrictEqual(asked, [])
+    }))
+
   it.scoped("per-session: one upstream instance per front session, made on first use, closed when it ends; a cap", () =>
     Effect.gen(function*() {
       const fake = Fake.make({ a: { tools: [{ name: "t" }] } })

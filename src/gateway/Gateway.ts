@@ -21,6 +21,7 @@
 import type { Scope } from "effect"
 import { Context, Data, Effect, FiberSet, Layer, LogLevel, Queue } from "effect"
 import * as Routes from "../http/Routes.js"
+import type * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpServer from "../server/McpServer.js"
 import * as Notifications from "../server/Notifications.js"
 import { VERSION } from "../Version.js"
@@ -97,7 +98,23 @@ export interface State {
   readonly endSession: (key: string) => void
   /** Upstream requests of modern front requests, parked while their clients answer a question. */
   readonly parking: Parking.Parking
+  /**
+   * Front legacy sessions that have per-session upstreams, by key: how to ask their client (`Env.askSession`), for
+   * what such an upstream asks outside any call (`roots/list` at its start, say). Removed when the session ends.
+   */
+  readonly askers: Map<string, Asker>
 }
+
+/**
+ * Asks one front session's client.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Asker = (
+  method: string,
+  params: Upstream.Json | undefined
+) => Effect.Effect<Upstream.Json, JsonRpc.ErrorObject>
 
 /**
  * The gateway in context: each upstream's state, for `/ready` and observation.
@@ -138,10 +155,17 @@ const eventsFor = (state: () => State, name: string, key: string): Upstream.Even
       }
       return Effect.logDebug("Upstream notification not relayed").pipe(Effect.annotateLogs({ upstream: name, method }))
     }),
-  request: (method) =>
-    Effect.fail({
-      code: -32601,
-      message: `The gateway has no front request to relay ${method} to (it relays requests made during a call)`
+  // Outside any call: a per-session upstream's front legacy session is asked on its own stream; a shared upstream
+  // has no one front client to ask.
+  request: (method, params) =>
+    Effect.suspend(() => {
+      const ask = state().askers.get(key)
+      return ask !== undefined ? ask(method, params) : Effect.fail({
+        code: -32601,
+        message: key === "shared"
+          ? `The gateway has no front request to relay ${method} to (it relays requests made during a call)`
+          : `The gateway has no front session stream to relay ${method} to`
+      })
     }),
   state: (next) =>
     Effect.suspend(() => {
@@ -245,12 +269,14 @@ export const make = (
       entries,
       byName,
       parking,
+      askers: new Map(),
       view: Catalog.view([], { tools: [], prompts: [] }),
       server,
       run: (effect) => {
         runFork(effect)
       },
       endSession: (key) => {
+        gateway.askers.delete(key)
         for (const entry of entries) {
           if (entry.pool.sessions.has(key)) runFork(Instances.close(entry.pool, key))
         }

@@ -49,7 +49,15 @@ export const toRpcError = (error: Upstream.UpstreamError | Upstream.UpstreamRpcE
   }
 }
 
-const askError = (error: ClientRequests.ClientError | JsonRpc.MissingRequiredClientCapability): JsonRpc.ErrorObject =>
+/**
+ * A failure to ask the front client, as the error object the upstream gets.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const askError = (
+  error: ClientRequests.ClientError | JsonRpc.MissingRequiredClientCapability
+): JsonRpc.ErrorObject =>
   error._tag === "effect-mcp-server/ClientError"
     ? {
       code: error.code ?? JsonRpc.INTERNAL_ERROR,

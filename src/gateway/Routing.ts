@@ -19,6 +19,7 @@ import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpMethod from "../protocol/McpMethod.js"
 import type * as McpSchema from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
+import type * as ClientRequests from "../server/ClientRequests.js"
 import * as Handlers from "../server/Handlers.js"
 import type { McpContext } from "../server/McpContext.js"
 import type { RequestContext } from "../server/RequestContext.js"
@@ -28,7 +29,7 @@ import { paginate, routeUri } from "./Catalog.js"
 import type * as Gateway from "./Gateway.js"
 import * as Instances from "./Instances.js"
 import * as Names from "./Names.js"
-import { passThrough, relay, rewriteBlock, rewriteList, toRpcError, unframed } from "./Relay.js"
+import { askError, passThrough, relay, rewriteBlock, rewriteList, toRpcError, unframed } from "./Relay.js"
 import type * as Upstream from "./Upstream.js"
 
 /**
@@ -80,6 +81,13 @@ const keyOf = (mcp: Mcp, env: Handlers.Env): string | undefined => {
   return subject === undefined ? undefined : `principal:${subject}`
 }
 
+/** Asks the front legacy session's client (outside any call), the failure as the error object the upstream gets. */
+const askerOf = (env: Handlers.Env): Gateway.Asker => (method, params) =>
+  env.askSession(method as ClientRequests.ClientMethod, params ?? {}).pipe(
+    Effect.map((result) => result as Upstream.Json),
+    Effect.mapError(askError)
+  )
+
 const instance = (
   gateway: Gateway.State,
   upstream: string,
@@ -90,6 +98,8 @@ const instance = (
   const key = entry.config.isolation === "per-session" ? keyOf(mcp, env) : undefined
   return Instances.instanceFor(entry.pool, key, () => {
     if (key !== undefined && mcp.era === "legacy" && !key.startsWith("principal:")) {
+      // Before the instance is made: an upstream may ask its client something as soon as it is up.
+      gateway.askers.set(key, askerOf(env))
       Session.onEnd(env.session, () => gateway.endSession(key))
     }
   })

@@ -9,6 +9,7 @@ import type { Fiber } from "effect"
 import { Effect } from "effect"
 import type * as JsonRpc from "../protocol/JsonRpc.js"
 import type * as ProtocolVersion from "../protocol/ProtocolVersion.js"
+import * as ClientRequests from "./ClientRequests.js"
 import type * as Env from "./Environment.js"
 import * as Execution from "./Execution.js"
 import * as Intercepting from "./Intercepting.js"
@@ -122,6 +123,29 @@ export class EngineState {
 
   askLegacy(method: string, params: Record<string, unknown>, sink: Sink.Sink) {
     return this.questions.ask(method, params, sink)
+  }
+
+  askSession(
+    method: ClientRequests.ClientMethod,
+    params: Record<string, unknown>
+  ): Effect.Effect<unknown, ClientRequests.ClientError | JsonRpc.MissingRequiredClientCapability> {
+    return Effect.suspend((): Effect.Effect<
+      unknown,
+      ClientRequests.ClientError | JsonRpc.MissingRequiredClientCapability
+    > => {
+      const negotiated = this.session.negotiated
+      if (negotiated === undefined) {
+        return Effect.fail(
+          new ClientRequests.ClientError({
+            message: `No session stream to ask ${method} on (not a legacy session that completed initialize)`,
+            reason: "closed"
+          })
+        )
+      }
+      const missing = ClientRequests.checkCapability(method, params, negotiated.clientCapabilities)
+      if (missing !== undefined) return Effect.fail(missing)
+      return this.askLegacy(method, params, Intercepting.sinkOf(this, this.options.send))
+    })
   }
 
   notifySession(frame: string): Effect.Effect<void> {

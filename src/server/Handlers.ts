@@ -11,6 +11,7 @@ import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpMethod from "../protocol/McpMethod.js"
 import * as McpSchema from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
+import type * as ClientRequests from "./ClientRequests.js"
 import { McpContext } from "./McpContext.js"
 import type { McpServer, Registry } from "./McpServer.js"
 import * as Notifications from "./Notifications.js"
@@ -49,6 +50,15 @@ export interface Env {
   readonly session: Session.Session
   /** The legacy session's entry in the notification hub, created on first use. */
   readonly subscriber: () => Notifications.Subscriber
+  /**
+   * Asks the session's client outside any request (legacy: a request on the connection's own stream, the session's
+   * GET stream over HTTP; answered or failed like `McpContext.ask`, with the capability checked). Fails "closed"
+   * where there is no such stream: before `initialize`, and in the modern era.
+   */
+  readonly askSession: (
+    method: ClientRequests.ClientMethod,
+    params: Record<string, unknown>
+  ) => Effect.Effect<unknown, ClientRequests.ClientError | JsonRpc.MissingRequiredClientCapability>
 }
 
 /**
