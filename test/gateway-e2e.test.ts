@@ -4,7 +4,7 @@
 // and sampling relayed, an upstream killed mid-call, SIGTERM with upstream children (exit 0, no orphan).
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
-import { CreateMessageRequestSchema } from "@modelcontextprotocol/sdk/types.js"
+import { CreateMessageRequestSchema, ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
 import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -120,6 +120,34 @@ describe("gateway mode in front of real MCP servers (dist)", () => {
     assert.deepStrictEqual(await server.exit, { code: 0, signal: null })
     remote.child.kill("SIGTERM")
     await remote.exit
+  })
+
+  it("per-session stdio upstream: the roots it asks for at its start come from its front session's client", async () => {
+    const file = Path.join(dir, "per-session.json")
+    Fs.writeFileSync(
+      file,
+      JSON.stringify({
+        mcpServers: { everything: { command: EVERYTHING[0], args: EVERYTHING.slice(1), isolation: "per-session" } }
+      })
+    )
+    const server = await startServer(["--gateway", file])
+    const client = new Client({ name: "sdk", version: "1.0.0" }, { capabilities: { roots: { listChanged: true } } })
+    let asked = 0
+    client.setRequestHandler(ListRootsRequestSchema, async () => {
+      asked++
+      return { roots: [{ uri: "file:///front/workspace", name: "workspace" }] }
+    })
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${server.port}/mcp`)))
+    // The first call makes this session's upstream; once initialized it asks its client for the roots (by then the
+    // call may be over or still in flight: either way the question reaches this session's client, through the
+    // session's own stream or the call's; test/gateway.test.ts checks the outside-any-call path alone).
+    assert.strictEqual(resultText(await client.callTool({ name: "echo", arguments: { message: "a" } })), "Echo: a")
+    await until(() => asked > 0, "the upstream's roots/list relayed to the front client", 10_000, 50)
+    const listed = await client.callTool({ name: "get-roots-list", arguments: {} })
+    assert.include(resultText(listed), "file:///front/workspace")
+    await client.close()
+    server.child.kill("SIGTERM")
+    assert.deepStrictEqual(await server.exit, { code: 0, signal: null })
   })
 
   it("an upstream killed mid-call: the call is answered with an error at once, the upstream restarts", async () => {
