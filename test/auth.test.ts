@@ -9,7 +9,6 @@ import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { ConfigProvider, Effect, Layer, ManagedRuntime, Schema } from "effect"
 import * as jose from "jose"
-import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as http2 from "node:http2"
@@ -19,6 +18,7 @@ import * as path from "node:path"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
 import { Auth, Interceptor, McpContext, McpHttpServer, McpServer, Prompt, Resource, Tool } from "../src/index.js"
 import * as AuthServer from "./fixtures/AuthServer.js"
+import { selfSigned } from "./fixtures/Certificate.js"
 import { startServer } from "./fixtures/MainProcess.js"
 import * as TestServer from "./fixtures/TestServer.js"
 import { initialize, JSON_AND_SSE, modernHeaders, modernMeta } from "./support/Messages.js"
@@ -847,27 +847,7 @@ describe("authorization: over TLS, HTTP/2", () => {
   it("an HTTP/2 request is authenticated like an HTTP/1.1 one (401 with the challenge, then 200)", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mcp-auth-tls-"))
     try {
-      const keyFile = path.join(dir, "key.pem")
-      const certFile = path.join(dir, "cert.pem")
-      execFileSync("openssl", [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        keyFile,
-        "-out",
-        certFile,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1"
-      ], { stdio: "ignore" })
+      const { certFile, keyFile } = selfSigned(dir, 1)
       const cert = fs.readFileSync(certFile)
       const port = await freePort()
       const publicUrl = `https://127.0.0.1:${port}/mcp`

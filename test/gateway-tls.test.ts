@@ -3,39 +3,21 @@
 // NODE_EXTRA_CA_CERTS, calls go through; not trusted, the upstream is Down with the certificate named, never used.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
-import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { selfSigned } from "./fixtures/Certificate.js"
 import { startServer } from "./fixtures/MainProcess.js"
 import { resultText } from "./support/Sdk.js"
 import { until } from "./support/Wait.js"
 
 const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "gw-tls-"))
-const certFile = Path.join(dir, "cert.pem")
-const keyFile = Path.join(dir, "key.pem")
+let certFile = ""
+let keyFile = ""
 
 beforeAll(() => {
-  execFileSync("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    keyFile,
-    "-out",
-    certFile,
-    "-days",
-    "2",
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1"
-  ], { stdio: "ignore" })
+  ;({ certFile, keyFile } = selfSigned(dir))
 })
 afterAll(() => Fs.rmSync(dir, { recursive: true, force: true }))
 

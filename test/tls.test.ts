@@ -16,6 +16,7 @@ import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import * as H2 from "../src/http/Http2.js"
 import * as Sse from "../src/http/Sse.js"
 import { McpServer } from "../src/index.js"
+import { selfSigned } from "./fixtures/Certificate.js"
 import { start } from "./fixtures/Http.js"
 import { startServer } from "./fixtures/MainProcess.js"
 import { initialize, JSON_AND_SSE, modernHeaders, modernMeta } from "./support/Messages.js"
@@ -33,27 +34,7 @@ let keyFile = ""
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "mcp-tls-"))
-  certFile = path.join(dir, "cert.pem")
-  keyFile = path.join(dir, "key.pem")
-  execFileSync("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    keyFile,
-    "-out",
-    certFile,
-    "-days",
-    "2",
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1"
-  ], { stdio: "ignore" })
+  ;({ certFile, keyFile } = selfSigned(dir))
   cert = fs.readFileSync(certFile)
   key = fs.readFileSync(keyFile)
 })

@@ -436,17 +436,7 @@ export const make = (options: Options): Effect.Effect<Core, never, Scope.Scope> 
         if (message._tag === "Response" && message.id === id && answer === undefined) answer = message
         else if (message._tag !== "Invalid") others.push(message)
       }
-      const result = answer !== undefined
-        ? outcome(method, answer)
-        : Effect.fail(
-          new Upstream.UpstreamError({
-            upstream,
-            reason: status >= 200 && status < 300 ? "closed" : "protocol",
-            message: status >= 200 && status < 300
-              ? `Upstream ${upstream}: the response ended without an answer`
-              : `Upstream ${upstream}: HTTP ${status}`
-          })
-        )
+      const result = answer !== undefined ? outcome(method, answer) : Effect.fail(noAnswer(upstream, status))
       return others.length === 0
         ? result
         : Effect.zipRight(Effect.forEach(others, (message) => handle(message), { discard: true }), result)
@@ -464,6 +454,21 @@ export const make = (options: Options): Effect.Effect<Core, never, Scope.Scope> 
       answerIn,
       inFlight: () => pending.size
     } satisfies Core
+  })
+
+/**
+ * A response (HTTP `status`) that ended without the request's answer: "closed" after a 2xx, else "protocol".
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const noAnswer = (upstream: string, status: number): Upstream.UpstreamError =>
+  new Upstream.UpstreamError({
+    upstream,
+    reason: status >= 200 && status < 300 ? "closed" : "protocol",
+    message: status >= 200 && status < 300
+      ? `Upstream ${upstream}: the response ended without an answer`
+      : `Upstream ${upstream}: HTTP ${status}`
   })
 
 /**

@@ -835,15 +835,7 @@ export const make = (
         const answered = () =>
           pending.stop.done()
             ? Effect.void
-            : Effect.fail(
-              new Upstream.UpstreamError({
-                upstream,
-                reason: status >= 200 && status < 300 ? "closed" : "protocol",
-                message: status >= 200 && status < 300
-                  ? `Upstream ${upstream}: the response ended without an answer`
-                  : `Upstream ${upstream}: HTTP ${status}`
-              })
-            )
+            : Effect.fail(ClientCore.noAnswer(upstream, status))
         if (body !== undefined) {
           return Effect.flatMap(body.trim() === "" ? Effect.void : core.receive(body, pending), answered)
         }
