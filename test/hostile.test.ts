@@ -271,6 +271,30 @@ describe("bursts and per-connection limits on WebSocket", () => {
   })
 })
 
+describe("a legacy session deleted while a request runs", () => {
+  it("the request is answered 404 'Session deleted' (not 'Server shutting down', no Retry-After)", async () => {
+    const { events, port, runtime } = await start({})
+    try {
+      const url = `http://127.0.0.1:${port}/mcp`
+      const sid = await session(url, "2025-06-18")
+      const headers = { "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18" }
+      const pending = post(url, JSON.parse(call("slow", "sleep", { ms: 60_000 })), headers)
+      await until(async () => (await events()).includes("sleep:start"), "the handler running")
+      const deleted = await fetch(url, { method: "DELETE", headers })
+      assert.strictEqual(deleted.status, 200)
+      const answer = await pending
+      assert.strictEqual(answer.status, 404)
+      assert.isNull(answer.headers.get("retry-after"))
+      const body = await answer.json() as { id: string; error: { code: number; message: string } }
+      assert.strictEqual(body.id, "slow")
+      assert.strictEqual(body.error.code, -32000)
+      assert.include(body.error.message, "Session deleted")
+    } finally {
+      await runtime.dispose()
+    }
+  })
+})
+
 describe("shutdown with requests in flight on WebSocket and the old HTTP+SSE transport", () => {
   it("WebSocket: a request that outlives the grace is answered -32000, then close 1001, within --shutdown-timeout", async () => {
     const { events, port, runtime } = await start({ shutdownTimeout: "1500 millis" })

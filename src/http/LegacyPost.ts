@@ -46,7 +46,15 @@ export interface HttpSession {
   posts: number
   /** The number of the last POST channel made (`<session>/<n>`). */
   nextChannel: number
+  /** Deleted by its client (`DELETE`): requests it cuts short say so, rather than that the server is going away. */
+  deleted: boolean
 }
+
+/** The error of a request cut short by its session's end: the client's DELETE, or the server's shutdown. */
+const interruptedBody = (session: HttpSession, id: JsonRpc.RequestId | null): string =>
+  session.deleted
+    ? errorBody(-32000, "Session deleted: the request was interrupted", id)
+    : errorBody(-32000, "Server shutting down: the request was interrupted", id)
 
 /**
  * The status of a legacy answer sent as JSON: 429 for a call over a rate limit, 403 for a call lacking the scopes of
@@ -103,6 +111,11 @@ export class LegacyPost implements Dispatcher.Sink {
     res.once("close", () => {
       if (this.state === "pending") this.state = "gone"
     })
+  }
+
+  /** The headers of an answer cut short: "retry later" when the server is going away, not for a deleted session. */
+  private get retryHeaders(): Record<string, string> {
+    return this.session.deleted ? this.headers : { ...this.headers, "retry-after": "1" }
   }
 
   get channel(): ResumableStream.Channel {
@@ -195,10 +208,10 @@ export class LegacyPost implements Dispatcher.Sink {
   /** No answer will come: cancelled by the client, or (interrupted) cut short by shutdown or the session's end. */
   end(interrupted: boolean): Effect.Effect<void> {
     if (interrupted && !this.closed && this.state !== "gone") {
-      const frame = errorBody(-32000, "Server shutting down: the request was interrupted", this.id)
+      const frame = interruptedBody(this.session, this.id)
       if (this.state === "pending") {
         this.state = "json"
-        sendJson(this.res, 503, frame, { ...this.headers, "retry-after": "1" })
+        sendJson(this.res, this.session.deleted ? 404 : 503, frame, this.retryHeaders)
         return Effect.void
       }
       return this.log(frame, true)
@@ -222,10 +235,7 @@ export class LegacyPost implements Dispatcher.Sink {
     if (this.state === "pending") {
       this.state = "json"
       if (interrupted) {
-        sendJson(this.res, 503, errorBody(-32000, "Server shutting down: the request was interrupted", this.id), {
-          ...this.headers,
-          "retry-after": "1"
-        })
+        sendJson(this.res, this.session.deleted ? 404 : 503, interruptedBody(this.session, this.id), this.retryHeaders)
       } else {
         sendJson(this.res, 202, undefined, this.headers)
       }

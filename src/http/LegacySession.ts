@@ -52,6 +52,7 @@ export class LegacySession implements LegacyPost.HttpSession, Session.Managed, D
   readonly inFlight: Effect.Semaphore
   posts = 0
   nextChannel = 0
+  deleted = false
   private channels: Map<string, ResumableStream.Channel> | undefined = undefined
   private permits: Effect.Semaphore | undefined = undefined
 
@@ -333,6 +334,7 @@ export const del = (
       return sendJson(res, 400, errorBody(-32000, "Bad Request: Mcp-Session-Id header is required"))
     }
     const session = yield* sessionOf(context, sessionId, principal)
+    if (session !== undefined) session.deleted = true
     if (session !== undefined && (yield* context.registry.remove(sessionId))) return sendJson(res, 200, undefined)
     sendJson(res, 404, errorBody(-32001, "Session not found"))
   })
