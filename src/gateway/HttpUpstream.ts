@@ -34,6 +34,7 @@ import * as Stdio from "../transport/Stdio.js"
 import * as ClientCore from "./ClientCore.js"
 import * as HttpRequest from "./HttpRequest.js"
 import * as Lifecycle from "./Lifecycle.js"
+import * as Subscriptions from "./Subscriptions.js"
 import * as Upstream from "./Upstream.js"
 
 /**
@@ -102,26 +103,6 @@ type Resumer = (
   mark: Mark,
   cause: Upstream.UpstreamError
 ) => Effect.Effect<void, Upstream.UpstreamError>
-
-/** A resource subscription waiting for a listen stream's acknowledgement (of `version` or later). */
-interface Waiter {
-  readonly uri: string
-  readonly version: number
-  readonly done: Deferred.Deferred<void, Upstream.UpstreamError>
-}
-
-/** The resource subscriptions of a modern connection (see `makeSubscriptions`). */
-interface Subscriptions {
-  readonly uris: ReadonlySet<string>
-  readonly changed: Queue.Queue<void>
-  readonly version: number
-  readonly honoured: Set<string>
-  readonly acknowledged: (version: number, honoured: ReadonlyArray<string>) => void
-  readonly refused: (version: number, why: string) => void
-}
-
-/** Most resource subscriptions one modern upstream connection carries (what this library's server honours). */
-const MAX_SUBSCRIPTIONS = 1_000
 
 /** Resumptions in a row that bring no event before a request's stream is given up. */
 const RESUME_ATTEMPTS = 3
@@ -349,98 +330,6 @@ export const make = (
         } satisfies Connection
       })
 
-    /**
-     * The resource subscriptions of a modern connection: a bounded set of URIs that its `subscriptions/listen`
-     * stream carries (`notifications.resourceSubscriptions`). A change re-opens the stream with the new set; the
-     * stream it replaces is closed once the new one is acknowledged (no gap; an update may come twice meanwhile).
-     * `resources/subscribe` waits for an acknowledgement that names its URI (else fails, and the URI leaves the
-     * set: not honoured, or the stream refused); `resources/unsubscribe` answers at once.
-     */
-    const makeSubscriptions = Effect.gen(function*() {
-      const uris = new Set<string>()
-      const waiting = new Set<Waiter>()
-      const changed = yield* Queue.dropping<void>(1)
-      const state = {
-        uris,
-        changed,
-        version: 0,
-        /** What the serving stream's acknowledgement honoured. */
-        honoured: new Set<string>(),
-        /** A stream carrying `version` was acknowledged with `honoured` (the URIs it takes). */
-        acknowledged: (version: number, honoured: ReadonlyArray<string>) => {
-          state.honoured = new Set(honoured)
-          for (const waiter of waiting) {
-            if (waiter.version > version) continue
-            waiting.delete(waiter)
-            if (state.honoured.has(waiter.uri)) {
-              Deferred.unsafeDone(waiter.done, Effect.void)
-            } else {
-              uris.delete(waiter.uri)
-              Deferred.unsafeDone(
-                waiter.done,
-                Effect.fail(protocolError(`the listen stream did not take the subscription to ${waiter.uri}`))
-              )
-            }
-          }
-        },
-        /** A stream carrying `version` ended before its acknowledgement: its new subscriptions are dropped. */
-        refused: (version: number, why: string) => {
-          for (const waiter of waiting) {
-            if (waiter.version > version) continue
-            waiting.delete(waiter)
-            uris.delete(waiter.uri)
-            Deferred.unsafeDone(
-              waiter.done,
-              Effect.fail(protocolError(`subscriptions/listen for ${waiter.uri} was refused: ${why}`))
-            )
-          }
-        },
-        subscribe: (params: Upstream.Json | undefined): Effect.Effect<Upstream.Json, Upstream.UpstreamError> =>
-          Effect.suspend(() => {
-            const uri = params?.uri
-            if (typeof uri !== "string") return Effect.fail(protocolError("resources/subscribe without a uri"))
-            if (!uris.has(uri)) {
-              if (uris.size >= MAX_SUBSCRIPTIONS) {
-                return Effect.fail(
-                  new Upstream.UpstreamError({
-                    upstream,
-                    reason: "busy",
-                    message: `Upstream ${upstream}: ${MAX_SUBSCRIPTIONS} resource subscriptions already`
-                  })
-                )
-              }
-              uris.add(uri)
-              state.version++
-              Queue.unsafeOffer(changed, undefined)
-            } else if (state.honoured.has(uri)) {
-              return Effect.succeed({})
-            }
-            const waiter: Waiter = { uri, version: state.version, done: Deferred.unsafeMake(FiberId.none) }
-            waiting.add(waiter)
-            return Effect.ensuring(
-              Effect.as(Deferred.await(waiter.done), {}),
-              Effect.sync(() => waiting.delete(waiter))
-            )
-          }),
-        unsubscribe: (params: Upstream.Json | undefined): Effect.Effect<Upstream.Json> =>
-          Effect.sync(() => {
-            const uri = params?.uri
-            if (typeof uri !== "string" || !uris.delete(uri)) return {}
-            state.honoured.delete(uri)
-            state.version++
-            Queue.unsafeOffer(changed, undefined)
-            // A subscription still waiting for its acknowledgement is superseded.
-            for (const waiter of waiting) {
-              if (waiter.uri !== uri) continue
-              waiting.delete(waiter)
-              Deferred.unsafeDone(waiter.done, Effect.void)
-            }
-            return {}
-          })
-      }
-      return state
-    })
-
     const listChanged = (capabilities: Upstream.Json) => {
       const offers = (key: string) => {
         const capability = capabilities[key]
@@ -505,7 +394,7 @@ export const make = (
     const listenLoop = (
       core: ClientCore.Core,
       lists: Upstream.Json | undefined,
-      subscriptions: Subscriptions
+      subscriptions: Subscriptions.Subscriptions
     ) =>
       Effect.gen(function*() {
         const driver = yield* Schedule.driver(Lifecycle.backoff({ restartBaseMillis: 500, restartMaxMillis: 30_000 }))
@@ -874,7 +763,7 @@ export const make = (
     // -- supervision --------------------------------------------------------------------------------------------
 
     // A modern upstream's resource subscriptions outlive its connections: a new one's listen stream carries them.
-    const subscriptions = yield* makeSubscriptions
+    const subscriptions = yield* Subscriptions.make(upstream)
     const era = options.era ?? "auto"
     // A request that could not reach the upstream at all ends the connection: Down, then reached again (the era
     // detected anew) after the backoff.
