@@ -12,10 +12,10 @@
  *   updates arrive on a `subscriptions/listen` stream that is re-opened whenever it ends; `resources/subscribe` and
  *   `unsubscribe` (which a modern server does not have) change the set of URIs it carries (at most 1,000; a change
  *   re-opens it, the old one closed once the new one is acknowledged).
- * - **Legacy.** Requests POST with the session id and `MCP-Protocol-Version`; answers as JSON or SSE (what comes on
- *   a POST's stream relates to its request; the upstream's requests are answered by POSTing the response); a
- *   POST's stream that ends before its answer after an event id is resumed with GET + `Last-Event-ID` (SEP-1699:
- *   after its `retry`, at most 10 s; a refusal or 3 attempts in a row that bring nothing give up); a GET
+ * - **Legacy** (HttpLegacy.ts). Requests POST with the session id and `MCP-Protocol-Version`; answers as JSON or SSE
+ *   (what comes on a POST's stream relates to its request; the upstream's requests are answered by POSTing the
+ *   response); a POST's stream that ends before its answer after an event id is resumed with GET + `Last-Event-ID`
+ *   (SEP-1699: after its `retry`, at most 10 s; a refusal or 3 attempts in a row that bring nothing give up); a GET
  *   stream carries the rest (re-opened with `Last-Event-ID` and a backoff; 405 means the server offers none); a 404
  *   re-initializes once and retries; cancelling sends `notifications/cancelled`; closing the Scope DELETEs the
  *   session.
@@ -24,7 +24,7 @@
  *
  * @since 0.2.0
  */
-import { Deferred, Duration, Effect, Either, Fiber, FiberId, Predicate, Queue, Schedule } from "effect"
+import { Deferred, Effect, Either, Fiber, FiberId, Predicate, Queue, Schedule } from "effect"
 import type { Scope } from "effect"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 import * as McpMethod from "../protocol/McpMethod.js"
@@ -32,6 +32,8 @@ import { MODERN_META } from "../protocol/McpSchema.js"
 import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
 import * as Stdio from "../transport/Stdio.js"
 import * as ClientCore from "./ClientCore.js"
+import * as HttpLegacy from "./HttpLegacy.js"
+import type { Answer, Connection, Mark, Resumer } from "./HttpLegacy.js"
 import * as HttpRequest from "./HttpRequest.js"
 import * as Lifecycle from "./Lifecycle.js"
 import * as Subscriptions from "./Subscriptions.js"
@@ -80,42 +82,6 @@ const modernMeta = {
 export const withModernMeta = (params: Upstream.Json | undefined): Upstream.Json => {
   const meta = params?._meta
   return { ...params, _meta: Predicate.isRecord(meta) ? { ...meta, ...modernMeta } : modernMeta }
-}
-
-interface Connection {
-  readonly request: (
-    method: string,
-    params: Upstream.Json | undefined,
-    hooks: Upstream.Hooks | undefined
-  ) => Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError>
-  readonly notify: (method: string, params: Upstream.Json | undefined) => Effect.Effect<void, Upstream.UpstreamError>
-}
-
-/** Where a legacy POST's event stream stands: its last event id and reconnection time (SEP-1699). */
-interface Mark {
-  lastEventId: string | undefined
-  retry: number | undefined
-}
-
-/** Resumes a legacy request's event stream that ended before its answer (`cause`: how it ended). */
-type Resumer = (
-  pending: ClientCore.Pending,
-  mark: Mark,
-  cause: Upstream.UpstreamError
-) => Effect.Effect<void, Upstream.UpstreamError>
-
-/** Resumptions in a row that bring no event before a request's stream is given up. */
-const RESUME_ATTEMPTS = 3
-/** The wait before resuming when the server set no `retry`. */
-const RESUME_DEFAULT_MILLIS = 1_000
-/** The longest wait before resuming, whatever `retry` says. */
-const RESUME_MAX_MILLIS = 10_000
-
-/** What one POST answered with, read whole: its status, headers and the JSON-RPC messages it carried. */
-interface Answer {
-  readonly status: number
-  readonly headers: HttpRequest.Headers
-  readonly messages: ReadonlyArray<JsonRpc.Incoming>
 }
 
 /**
@@ -460,253 +426,6 @@ export const make = (
         : `HTTP ${status}`
     }
 
-    // -- legacy -------------------------------------------------------------------------------------------------
-
-    const legacy = (up: (declared: Upstream.Declared, connection: Connection) => Effect.Effect<void>) =>
-      Effect.gen(function*() {
-        let session: string | undefined
-        let version: string = ProtocolVersion.LATEST_LEGACY
-        const headers = (): Record<string, string> => ({
-          ...base,
-          "mcp-protocol-version": version,
-          ...(session === undefined ? {} : { "mcp-session-id": session })
-        })
-
-        const handshake = Effect.gen(function*() {
-          session = undefined
-          const answer = yield* post(
-            base,
-            JsonRpc.encodeRequest(0, "initialize", {
-              protocolVersion: ProtocolVersion.LATEST_LEGACY,
-              capabilities: ClientCore.CLIENT_CAPABILITIES,
-              clientInfo: ClientCore.CLIENT_INFO
-            })
-          )
-          const response = answer.messages.find((m): m is JsonRpc.Response => m._tag === "Response")
-          if (response?.error !== undefined) {
-            return yield* new Upstream.UpstreamRpcError({ upstream, error: response.error })
-          }
-          const result = resultOf(answer)
-          if (answer.status !== 200 || result === undefined) {
-            return yield* protocolError(`initialize was answered with HTTP ${answer.status} and no result`)
-          }
-          const declared = ClientCore.declaredOfInitialize(upstream, result)
-          if (Either.isLeft(declared)) {
-            return yield* declared.left
-          }
-          session = HttpRequest.header(answer, "mcp-session-id")
-          version = declared.right.protocolVersion
-          yield* write(JsonRpc.encodeNotification("notifications/initialized", undefined))
-          return declared.right
-        })
-
-        const write = (frame: string): Effect.Effect<void, Upstream.UpstreamError> =>
-          client.send(
-            "POST",
-            headers(),
-            frame,
-            ({ status }) =>
-              status >= 400 ? Effect.fail(protocolError(`a message was refused with HTTP ${status}`)) : Effect.void
-          )
-
-        const core = yield* ClientCore.make({
-          upstream,
-          events,
-          write,
-          cancelByNotification: true,
-          maxPending: config.maxInFlight + 16
-        })
-
-        const resumer: Resumer = (pending, mark, cause) => resume(core, pending, mark, headers, cause)
-
-        const reinitializing = yield* Effect.makeSemaphore(1)
-        const reinitialize = (stale: string | undefined) =>
-          reinitializing.withPermits(1)(Effect.suspend(() => {
-            if (session !== stale) return Effect.void
-            return Effect.flatMap(handshake, (declared) => up(declared, connection))
-          }))
-
-        const attempt = (
-          method: string,
-          params: Upstream.Json | undefined,
-          hooks: Upstream.Hooks | undefined,
-          retried: boolean
-        ): Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError> =>
-          Effect.suspend(() => {
-            const sent = session
-            let gone = false
-            return core.request(
-              method,
-              params,
-              hooks,
-              (frame, pending) =>
-                client.send(
-                  "POST",
-                  headers(),
-                  frame,
-                  (response) => {
-                    if (response.status === 404 && sent !== undefined) {
-                      gone = true
-                      return Effect.fail(
-                        new Upstream.UpstreamError({
-                          upstream,
-                          reason: "closed",
-                          message: `Upstream ${upstream}: the session ended (HTTP 404)`
-                        })
-                      )
-                    }
-                    return answerInto(core, response, pending, resumer)
-                  },
-                  { beforeAbort: core.cancel(pending) }
-                )
-            ).pipe(
-              Effect.catchIf(
-                (error) => gone && !retried && error._tag === "UpstreamError",
-                () =>
-                  Effect.zipRight(
-                    Effect.logInfo("Upstream session ended: initializing again").pipe(
-                      Effect.annotateLogs({ upstream })
-                    ),
-                    Effect.flatMap(reinitialize(sent), () => attempt(method, params, hooks, true))
-                  )
-              )
-            )
-          })
-
-        const connection: Connection = {
-          request: (method, params, hooks) => attempt(method, params, hooks, false),
-          notify: (method, params) => write(JsonRpc.encodeNotification(method, params))
-        }
-
-        const declared = yield* bounded("initialize", handshake)
-        // The session is deleted upstream at the end (a server that does not allow it answers 405). One that is not
-        // (no answer within 2 s, which bounds the gateway's shutdown; refused; unreachable) stays on the upstream: said
-        // in the log, never silently.
-        yield* Effect.addFinalizer(() =>
-          session === undefined
-            ? Effect.void
-            : client.send("DELETE", headers(), undefined, ({ status }) =>
-              status >= 400 && status !== 404 && status !== 405
-                ? Effect.fail(protocolError(`DELETE of the session answered HTTP ${status}`))
-                : Effect.void).pipe(
-                Effect.timeoutFail({
-                  duration: Duration.seconds(2),
-                  onTimeout: () => protocolError("DELETE of the session was not answered within 2 s")
-                }),
-                Effect.catchAll((error) =>
-                  Effect.logWarning("Upstream session not deleted").pipe(
-                    Effect.annotateLogs({ upstream, reason: error.message })
-                  )
-                )
-              )
-        )
-        yield* Effect.forkScoped(getStream(core, headers))
-        yield* up(declared, connection)
-      })
-
-    /** The legacy GET stream: re-opened with `Last-Event-ID` after a backoff; 405 (none offered) ends it. */
-    const getStream = (core: ClientCore.Core, headers: () => Record<string, string>) =>
-      Effect.gen(function*() {
-        const driver = yield* Schedule.driver(Lifecycle.backoff({ restartBaseMillis: 500, restartMaxMillis: 30_000 }))
-        let lastEventId: string | undefined
-        let sessionOf: string | undefined
-        while (true) {
-          const h = headers()
-          if (h["mcp-session-id"] !== sessionOf) {
-            sessionOf = h["mcp-session-id"]
-            lastEventId = undefined
-          }
-          const { "content-type": _c, ...rest } = h
-          const status = yield* client.send(
-            "GET",
-            {
-              ...rest,
-              accept: "text/event-stream",
-              ...(lastEventId === undefined ? {} : { "last-event-id": lastEventId })
-            },
-            undefined,
-            ({ body, res, status }) => {
-              if (status !== 200 || body !== undefined) return Effect.succeed(status)
-              return Effect.as(
-                Effect.ignore(Effect.zipRight(
-                  driver.reset,
-                  HttpRequest.readSse(res, maxBytes, upstream, (event) => {
-                    if (event.id !== undefined) lastEventId = event.id
-                    return event.data === "" ? Effect.succeed(true) : Effect.as(core.receive(event.data), true)
-                  })
-                )),
-                200
-              )
-            },
-            { longLived: true }
-          ).pipe(Effect.catchAll(() => Effect.succeed(0)))
-          if (status === 405) return
-          yield* Effect.ignore(driver.next(undefined))
-        }
-      })
-
-    /**
-     * SEP-1699 (2025-11-25): a legacy POST's event stream that ended, cleanly or cut off, before its answer but after
-     * an event id is resumed with a GET carrying `Last-Event-ID`, after the `retry` the server set (default 1 s, at
-     * most 10 s); what it brings relates to the same request, until the answer (a stream that ends again is resumed
-     * again, from its own last id). A refusal (a status other than 200, or not an event stream) gives up at once
-     * with `cause`, as do `RESUME_ATTEMPTS` attempts in a row that bring no event. The request's timeout (an
-     * interruption) aborts the wait or the GET.
-     */
-    const resume = (
-      core: ClientCore.Core,
-      pending: ClientCore.Pending,
-      mark: Mark,
-      headers: () => Record<string, string>,
-      cause: Upstream.UpstreamError
-    ): Effect.Effect<void, Upstream.UpstreamError> =>
-      Effect.gen(function*() {
-        const giveUp = (why: string) =>
-          new Upstream.UpstreamError({
-            upstream,
-            reason: cause.reason,
-            message: `${cause.message} (resuming it with Last-Event-ID: ${why})`
-          })
-        let fruitless = 0
-        while (!pending.stop.done()) {
-          if (fruitless >= RESUME_ATTEMPTS) return yield* giveUp(`${RESUME_ATTEMPTS} attempts brought nothing`)
-          const delay = Math.min(mark.retry ?? RESUME_DEFAULT_MILLIS, RESUME_MAX_MILLIS)
-          // The wait ends early if the answer comes another way (the session's GET stream, or the connection's end).
-          if (delay > 0) yield* Effect.timeoutOption(Effect.exit(pending.answer), delay)
-          if (pending.stop.done()) return
-          const from = mark.lastEventId!
-          let moved = false
-          const { "content-type": _c, ...rest } = headers()
-          const refusal = yield* client.send(
-            "GET",
-            { ...rest, accept: "text/event-stream", "last-event-id": from },
-            undefined,
-            ({ body, res, status }) => {
-              if (status !== 200) return Effect.succeed(`HTTP ${status}`)
-              if (body !== undefined) return Effect.succeed("not an event stream")
-              return HttpRequest.readSse(res, maxBytes, upstream, (event) => {
-                if (event.id !== undefined && event.id !== mark.lastEventId) {
-                  moved = true
-                  mark.lastEventId = event.id
-                }
-                if (event.retry !== undefined) mark.retry = event.retry
-                if (event.data === "") return Effect.succeed(true)
-                moved = true
-                return Effect.map(core.receive(event.data, pending), () => !pending.stop.done())
-              }, pending.stop).pipe(Effect.ignore, Effect.as(undefined))
-            },
-            { beforeAbort: core.cancel(pending) }
-          ).pipe(Effect.catchAll(() => Effect.succeed(undefined)))
-          if (refusal !== undefined) return yield* giveUp(refusal)
-          fruitless = moved ? 0 : fruitless + 1
-          if (!pending.stop.done()) {
-            yield* Effect.logDebug("Upstream request stream ended before its answer: resuming").pipe(
-              Effect.annotateLogs({ upstream, id: pending.id, lastEventId: mark.lastEventId })
-            )
-          }
-        }
-      })
-
     /**
      * Reads one request's answer into the core: JSON, or the POST's SSE stream (its messages related to the
      * request). A response that ends without the answer fails the request (closed), except a 202 (legacy: the
@@ -760,6 +479,20 @@ export const make = (
           )
       })
 
+    const shared: HttpLegacy.Shared = {
+      config,
+      events,
+      upstream,
+      maxBytes,
+      client,
+      base,
+      protocolError,
+      post,
+      resultOf,
+      bounded,
+      answerInto
+    }
+
     // -- supervision --------------------------------------------------------------------------------------------
 
     // A modern upstream's resource subscriptions outlive its connections: a new one's listen stream carries them.
@@ -788,7 +521,7 @@ export const make = (
         } else if (era === "modern") {
           return yield* protocolError("server/discover did not answer with 2026-07-28")
         } else {
-          yield* legacy(watched)
+          yield* HttpLegacy.connect(shared, watched)
         }
         return yield* Deferred.await(lost)
       })
