@@ -78,6 +78,22 @@ const upstreamCommand = () => [
   "stdio"
 ]
 
+/** supergateway 4.0.0 (stateful Streamable HTTP) over `upstream`, at a log level. */
+const supergatewayArgs = (port, upstream, logLevel) => [
+  "--import",
+  LOOPBACK,
+  SUPERGATEWAY,
+  "--stdio",
+  upstream.map(shellQuote).join(" "),
+  "--outputTransport",
+  "streamableHttp",
+  "--stateful",
+  "--port",
+  String(port),
+  "--logLevel",
+  logLevel
+]
+
 /**
  * The gateways: node arguments (the gateway's own JS, run by this node directly), given a port and the upstream
  * command. `stateful`: the front hands out a session id. supergateway's stateless mode spawns one upstream process
@@ -116,40 +132,8 @@ const GATEWAYS = {
     ]
   },
   // --logLevel none: at its default (info) it writes three log lines per call to stdout (supergateway-info).
-  supergateway: {
-    peer: true,
-    args: (port, upstream) => [
-      "--import",
-      LOOPBACK,
-      SUPERGATEWAY,
-      "--stdio",
-      upstream.map(shellQuote).join(" "),
-      "--outputTransport",
-      "streamableHttp",
-      "--stateful",
-      "--port",
-      String(port),
-      "--logLevel",
-      "none"
-    ]
-  },
-  "supergateway-info": {
-    peer: true,
-    args: (port, upstream) => [
-      "--import",
-      LOOPBACK,
-      SUPERGATEWAY,
-      "--stdio",
-      upstream.map(shellQuote).join(" "),
-      "--outputTransport",
-      "streamableHttp",
-      "--stateful",
-      "--port",
-      String(port),
-      "--logLevel",
-      "info"
-    ]
-  },
+  supergateway: { peer: true, args: (port, upstream) => supergatewayArgs(port, upstream, "none") },
+  "supergateway-info": { peer: true, args: (port, upstream) => supergatewayArgs(port, upstream, "info") },
   ours: {
     peer: false,
     args: (port, upstream) => [

@@ -68,7 +68,7 @@ export interface Pending {
   readonly answer: Effect.Effect<Upstream.Json, Upstream.UpstreamError | Upstream.UpstreamRpcError>
   /**
    * For a transport reading the request's own response (an HTTP POST's event stream): `done` once the answer is in
-   * by any way, and `onDone` sets the reader's wake-up for that moment (`HttpRequest.Stop`).
+   * by any way, and `onDone` sets the reader's wake-up for that moment (`SseReader.Stop`).
    */
   readonly stop: {
     readonly done: () => boolean
@@ -162,8 +162,6 @@ export interface Core {
    * nothing left to do); anything else is the Effect to run, in order with the frames after it.
    */
   readonly receiveNow: (text: string) => Effect.Effect<void> | undefined
-  /** One decoded message from the upstream. */
-  readonly handle: (message: JsonRpc.Incoming, related?: Pending) => Effect.Effect<void>
   /** Answers every request in flight with `UpstreamError` ("closed"), and refuses any later request. */
   readonly close: (message: string) => void
   /**
@@ -172,8 +170,6 @@ export interface Core {
    * exchange (a legacy POST).
    */
   readonly cancel: (pending: Pending) => Effect.Effect<void>
-  /** Answers one request with `UpstreamError` ("closed") if it is still waiting. */
-  readonly fail: (pending: Pending, error: Upstream.UpstreamError) => void
   /**
    * The answer to request `id` (sent by the transport itself, never pending here) in a response body read whole:
    * its result, its error, or why there is none (`status` names an HTTP refusal). Other messages in the body are
@@ -447,10 +443,8 @@ export const make = (options: Options): Effect.Effect<Core, never, Scope.Scope> 
       nextId,
       receive,
       receiveNow,
-      handle,
       close,
       cancel,
-      fail,
       answerIn,
       inFlight: () => pending.size
     } satisfies Core

@@ -15,6 +15,7 @@ import * as ProtocolVersion from "../protocol/ProtocolVersion.js"
 import * as ClientCore from "./ClientCore.js"
 import * as HttpRequest from "./HttpRequest.js"
 import * as Lifecycle from "./Lifecycle.js"
+import * as SseReader from "./SseReader.js"
 import * as Upstream from "./Upstream.js"
 
 /**
@@ -283,7 +284,7 @@ const getStream = (shared: Shared, core: ClientCore.Core, headers: () => Record<
           return Effect.as(
             Effect.ignore(Effect.zipRight(
               driver.reset,
-              HttpRequest.readSse(res, maxBytes, upstream, (event) => {
+              SseReader.readSse(res, maxBytes, upstream, (event) => {
                 if (event.id !== undefined) lastEventId = event.id
                 return event.data === "" ? Effect.succeed(true) : Effect.as(core.receive(event.data), true)
               })
@@ -339,7 +340,7 @@ const resume = (
         ({ body, res, status }) => {
           if (status !== 200) return Effect.succeed(`HTTP ${status}`)
           if (body !== undefined) return Effect.succeed("not an event stream")
-          return HttpRequest.readSse(res, maxBytes, upstream, (event) => {
+          return SseReader.readSse(res, maxBytes, upstream, (event) => {
             if (event.id !== undefined && event.id !== mark.lastEventId) {
               moved = true
               mark.lastEventId = event.id

@@ -36,6 +36,7 @@ import * as HttpLegacy from "./HttpLegacy.js"
 import type { Answer, Connection, Mark, Resumer } from "./HttpLegacy.js"
 import * as HttpRequest from "./HttpRequest.js"
 import * as Lifecycle from "./Lifecycle.js"
+import * as SseReader from "./SseReader.js"
 import * as Subscriptions from "./Subscriptions.js"
 import * as Upstream from "./Upstream.js"
 
@@ -135,7 +136,7 @@ export const make = (
           }
         }
         if (body === undefined) {
-          yield* HttpRequest.readSse(res, maxBytes, upstream, (event) =>
+          yield* SseReader.readSse(res, maxBytes, upstream, (event) =>
             Effect.sync(() => {
               if (event.data !== "") take(event.data)
               return !messages.some((m) => m._tag === "Response")
@@ -329,7 +330,7 @@ export const make = (
           ({ body, res, status }) => {
             if (body !== undefined) return Effect.succeed(refusalOf(status, body))
             return Effect.as(
-              HttpRequest.readSse(res, maxBytes, upstream, (event) => {
+              SseReader.readSse(res, maxBytes, upstream, (event) => {
                 const parsed = event.data === "" ? undefined : JsonRpc.parse(event.data)
                 if (parsed === undefined || Either.isLeft(parsed)) return Effect.succeed(true)
                 const message = JsonRpc.decode(parsed.right)
@@ -451,7 +452,7 @@ export const make = (
           ? undefined
           : { lastEventId: undefined, retry: undefined }
         const read = Effect.flatMap(
-          HttpRequest.readSse(
+          SseReader.readSse(
             res,
             maxBytes,
             upstream,

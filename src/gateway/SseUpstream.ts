@@ -15,6 +15,7 @@ import * as Stdio from "../transport/Stdio.js"
 import * as ClientCore from "./ClientCore.js"
 import * as HttpRequest from "./HttpRequest.js"
 import * as Lifecycle from "./Lifecycle.js"
+import * as SseReader from "./SseReader.js"
 import * as Upstream from "./Upstream.js"
 
 /**
@@ -80,7 +81,7 @@ export const make = (
             if (status !== 200 || body !== undefined) {
               return Effect.fail(protocolError(`GET answered HTTP ${status} without an event stream`))
             }
-            return HttpRequest.readSse(res, maxBytes, upstream, (event) => {
+            return SseReader.readSse(res, maxBytes, upstream, (event) => {
               if (event.event === "endpoint") {
                 let target: URL
                 try {
